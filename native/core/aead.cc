@@ -1,0 +1,68 @@
+#include "aead.h"
+
+#include <openssl/evp.h>
+
+#include <climits>
+
+#include "wire.h"
+
+namespace sag {
+
+Aead::Aead() : enc_(EVP_CIPHER_CTX_new()), dec_(EVP_CIPHER_CTX_new()) {
+  // Bind the cipher once; per packet only key and nonce change.
+  if (enc_ && EVP_EncryptInit_ex(enc_, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr) != 1) {
+    EVP_CIPHER_CTX_free(enc_);
+    enc_ = nullptr;
+  }
+  if (dec_ && EVP_DecryptInit_ex(dec_, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr) != 1) {
+    EVP_CIPHER_CTX_free(dec_);
+    dec_ = nullptr;
+  }
+}
+
+Aead::~Aead() {
+  EVP_CIPHER_CTX_free(enc_);
+  EVP_CIPHER_CTX_free(dec_);
+}
+
+bool Aead::seal(const uint8_t key[32], uint64_t counter, const uint8_t* plaintext, size_t len,
+                uint8_t* out, const uint8_t* ad, size_t ad_len) {
+  uint8_t nonce[wire::kNonceSize];
+  wire::make_nonce(nonce, counter);
+  return seal_nonce(key, nonce, plaintext, len, out, ad, ad_len);
+}
+
+bool Aead::open(const uint8_t key[32], uint64_t counter, const uint8_t* ciphertext, size_t len,
+                uint8_t* out, const uint8_t* ad, size_t ad_len) {
+  uint8_t nonce[wire::kNonceSize];
+  wire::make_nonce(nonce, counter);
+  return open_nonce(key, nonce, ciphertext, len, out, ad, ad_len);
+}
+
+bool Aead::seal_nonce(const uint8_t key[32], const uint8_t nonce[12], const uint8_t* plaintext, size_t len,
+                      uint8_t* out, const uint8_t* ad, size_t ad_len) {
+  if (!enc_ || len > INT_MAX || ad_len > INT_MAX) return false;
+  int n = 0;
+  if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, key, nonce) != 1) return false;
+  if (ad_len && EVP_EncryptUpdate(enc_, nullptr, &n, ad, int(ad_len)) != 1) return false;
+  if (len && EVP_EncryptUpdate(enc_, out, &n, plaintext, int(len)) != 1) return false;
+  if (EVP_EncryptFinal_ex(enc_, out + len, &n) != 1) return false;
+  return EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_AEAD_GET_TAG, int(wire::kAuthTagSize), out + len) == 1;
+}
+
+bool Aead::open_nonce(const uint8_t key[32], const uint8_t nonce[12], const uint8_t* ciphertext, size_t len,
+                      uint8_t* out, const uint8_t* ad, size_t ad_len) {
+  if (!dec_ || len < wire::kAuthTagSize || len > INT_MAX || ad_len > INT_MAX) return false;
+  size_t body = len - wire::kAuthTagSize;
+  int n = 0;
+  if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, key, nonce) != 1) return false;
+  // OpenSSL wants a mutable tag pointer; it only copies from it.
+  if (EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_AEAD_SET_TAG, int(wire::kAuthTagSize),
+                          const_cast<uint8_t*>(ciphertext + body)) != 1)
+    return false;
+  if (ad_len && EVP_DecryptUpdate(dec_, nullptr, &n, ad, int(ad_len)) != 1) return false;
+  if (body && EVP_DecryptUpdate(dec_, out, &n, ciphertext, int(body)) != 1) return false;
+  return EVP_DecryptFinal_ex(dec_, out + body, &n) == 1;
+}
+
+}  // namespace sag

@@ -1,0 +1,243 @@
+// The C ABI over Dataplane. Every entry point catches everything: no exception crosses it.
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "dataplane.h"
+#include "io/testing/memory_tun.h"
+#include "io/udp_linux.h"
+#include "sag/sag.h"
+
+struct sag_dataplane {
+  sag::Dataplane impl;
+  explicit sag_dataplane(const sag::DataplaneConfig& c) : impl(c) {}
+};
+
+namespace {
+thread_local std::string last_error;
+
+int fail(int code, std::string message) {
+  last_error = std::move(message);
+  return code;
+}
+int report(const sag::Status& s) {
+  if (s.ok()) return SAG_OK;
+  return fail(s.code, s.message);
+}
+template <class F>
+int guarded(F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return fail(SAG_ENOMEM, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(SAG_EINTERNAL, e.what());
+  } catch (...) {
+    return fail(SAG_EINTERNAL, "unknown internal error");
+  }
+}
+bool valid_endpoint(const sag_endpoint* e) { return e && (e->family == 4 || e->family == 6); }
+
+const char* const kDropNames[SAG_DROP_REASON_COUNT] = {
+    "bad_auth", "replay", "no_session", "source_not_allowed", "no_route",
+    "queue_full", "malformed", "too_big", "no_endpoint", "io_error"};
+}  // namespace
+
+extern "C" {
+
+const char* sag_last_error(void) { return last_error.c_str(); }
+
+const char* sag_drop_reason_name(int reason) {
+  return reason >= 0 && reason < SAG_DROP_REASON_COUNT ? kDropNames[reason] : "unknown";
+}
+
+int sag_dp_create(const sag_config* config, sag_dataplane** out) {
+  return guarded([&] {
+    if (!out) return fail(SAG_EINVAL, "out is null");
+    sag::DataplaneConfig c;
+    if (config) {
+      if (config->mtu) c.mtu = config->mtu;
+      if (config->staged_capacity) c.staged_capacity = config->staged_capacity;
+      if (config->event_capacity) c.event_capacity = config->event_capacity;
+      if (config->batch_size) c.batch_size = config->batch_size;
+    }
+    if (c.mtu < 576 || c.mtu > sag::wire::kMaxInnerPacketSize)
+      return fail(SAG_EINVAL, "mtu " + std::to_string(c.mtu) + " is outside 576..65503");
+    if (c.batch_size < 1 || c.batch_size > 256)
+      return fail(SAG_EINVAL, "batch_size must be within 1..256");
+    if (c.staged_capacity > 4096 || c.event_capacity > 65536)
+      return fail(SAG_EINVAL, "staged_capacity (max 4096) or event_capacity (max 65536) too large");
+    *out = new sag_dataplane(c);
+    return int(SAG_OK);
+  });
+}
+
+void sag_dp_destroy(sag_dataplane* dp) {
+  try {
+    delete dp;
+  } catch (...) {
+  }
+}
+
+void sag_dp_set_notify(sag_dataplane* dp, sag_notify_fn fn, void* ctx) {
+  if (dp) dp->impl.set_notify(fn, ctx);
+}
+
+int sag_dp_open_tun(sag_dataplane* dp, const char* name, char* name_out, size_t name_out_len) {
+  return guarded([&] {
+    if (!dp || !name) return fail(SAG_EINVAL, "null argument");
+    std::string actual;
+    int rc = report(dp->impl.open_tun(name, &actual));
+    if (rc == SAG_OK && name_out && name_out_len) {
+      std::strncpy(name_out, actual.c_str(), name_out_len - 1);
+      name_out[name_out_len - 1] = 0;
+    }
+    return rc;
+  });
+}
+
+int sag_dp_open_memory_tun(sag_dataplane* dp) {
+  return guarded([&] { return dp ? report(dp->impl.open_memory_tun()) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_memory_tun_inject(sag_dataplane* dp, const uint8_t* packet, size_t len) {
+  return guarded([&] {
+    if (!dp || (!packet && len)) return fail(SAG_EINVAL, "null argument");
+    sag::MemoryTun* tun = dp->impl.memory_tun();
+    if (!tun) return fail(SAG_ESTATE, "the dataplane has no memory TUN");
+    return tun->inject(packet, len) ? int(SAG_OK) : fail(SAG_EAGAIN, "memory TUN inbound queue is full");
+  });
+}
+
+int sag_dp_memory_tun_take(sag_dataplane* dp, uint8_t* buf, size_t cap, size_t* len) {
+  return guarded([&] {
+    if (!dp || !buf || !len) return fail(SAG_EINVAL, "null argument");
+    sag::MemoryTun* tun = dp->impl.memory_tun();
+    if (!tun) return fail(SAG_ESTATE, "the dataplane has no memory TUN");
+    std::vector<uint8_t> pkt;
+    if (!tun->take(&pkt)) return int(SAG_EAGAIN);
+    if (pkt.size() > cap) return fail(SAG_EINVAL, "buffer too small for the packet");
+    std::memcpy(buf, pkt.data(), pkt.size());
+    *len = pkt.size();
+    return int(SAG_OK);
+  });
+}
+
+int sag_dp_start(sag_dataplane* dp) {
+  return guarded([&] { return dp ? report(dp->impl.start()) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_stop(sag_dataplane* dp) {
+  return guarded([&] { return dp ? report(dp->impl.stop()) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_add_uplink(sag_dataplane* dp, const sag_uplink_config* config, uint32_t* id_out,
+                      sag_endpoint* bound_out) {
+  return guarded([&] {
+    if (!dp || !config || !id_out) return fail(SAG_EINVAL, "null argument");
+    if (!valid_endpoint(&config->bind)) return fail(SAG_EINVAL, "uplink bind family must be 4 or 6");
+    sag::UdpOptions opts;
+    opts.bind = sag::from_api(config->bind);
+    opts.device.assign(config->device, strnlen(config->device, sizeof config->device));
+    opts.fwmark = config->fwmark;
+    int err = 0;
+    const char* what = "";
+    auto sock = sag::LinuxUdp::open(opts, &err, &what);
+    if (!sock) return fail(SAG_ESYS, std::string(what) + ": " + std::strerror(err));
+    sag::Endpoint local = sock->local();
+    int rc = report(dp->impl.add_uplink(std::move(sock), id_out));
+    if (rc == SAG_OK && bound_out) *bound_out = sag::to_api(local);
+    return rc;
+  });
+}
+
+int sag_dp_remove_uplink(sag_dataplane* dp, uint32_t uplink_id) {
+  return guarded([&] { return dp ? report(dp->impl.remove_uplink(uplink_id)) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_uplink_counters(sag_dataplane* dp, uint32_t uplink_id, sag_counters* out) {
+  return guarded([&] {
+    if (!dp || !out) return fail(SAG_EINVAL, "null argument");
+    return report(dp->impl.uplink_counters(uplink_id, out));
+  });
+}
+
+int sag_dp_add_peer(sag_dataplane* dp, const uint8_t public_key[32], uint32_t* id_out) {
+  return guarded([&] {
+    if (!dp || !public_key || !id_out) return fail(SAG_EINVAL, "null argument");
+    return report(dp->impl.add_peer(public_key, id_out));
+  });
+}
+
+int sag_dp_remove_peer(sag_dataplane* dp, uint32_t peer_id) {
+  return guarded([&] { return dp ? report(dp->impl.remove_peer(peer_id)) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_set_endpoint(sag_dataplane* dp, uint32_t peer_id, const sag_endpoint* endpoint, uint32_t uplink_id) {
+  return guarded([&] {
+    if (!dp || !valid_endpoint(endpoint)) return fail(SAG_EINVAL, "endpoint family must be 4 or 6");
+    return report(dp->impl.set_endpoint(peer_id, sag::from_api(*endpoint), uplink_id));
+  });
+}
+
+int sag_dp_set_allowed_ips(sag_dataplane* dp, uint32_t peer_id, const sag_prefix* prefixes, size_t count) {
+  return guarded([&] {
+    if (!dp || (!prefixes && count)) return fail(SAG_EINVAL, "null argument");
+    return report(dp->impl.set_allowed_ips(peer_id, prefixes, count));
+  });
+}
+
+int sag_dp_peer_info(sag_dataplane* dp, uint32_t peer_id, sag_peer_info* out) {
+  return guarded([&] {
+    if (!dp || !out) return fail(SAG_EINVAL, "null argument");
+    return report(dp->impl.peer_info(peer_id, out));
+  });
+}
+
+int sag_dp_install_keypair(sag_dataplane* dp, uint32_t peer_id, const sag_keypair_config* kp, uint64_t now_ns) {
+  return guarded([&] {
+    if (!dp || !kp) return fail(SAG_EINVAL, "null argument");
+    return report(dp->impl.install_keypair(peer_id, *kp, now_ns));
+  });
+}
+
+int sag_dp_retire_keypair(sag_dataplane* dp, uint32_t local_index) {
+  return guarded([&] { return dp ? report(dp->impl.retire_keypair(local_index)) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_expire_keypair(sag_dataplane* dp, uint32_t local_index) {
+  return guarded([&] { return dp ? report(dp->impl.expire_keypair(local_index)) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_expire_older_than(sag_dataplane* dp, uint64_t now_ns, uint64_t max_age_ns) {
+  return guarded([&] { return dp ? dp->impl.expire_older_than(now_ns, max_age_ns) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_send_control(sag_dataplane* dp, uint32_t uplink_id, const sag_endpoint* to, const uint8_t* data, size_t len) {
+  return guarded([&] {
+    if (!dp || !data || !valid_endpoint(to)) return fail(SAG_EINVAL, "null argument or bad endpoint family");
+    return report(dp->impl.send_control(uplink_id, sag::from_api(*to), data, len));
+  });
+}
+
+int sag_dp_send_keepalive(sag_dataplane* dp, uint32_t peer_id) {
+  return guarded([&] { return dp ? report(dp->impl.send_keepalive(peer_id)) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_poll_event(sag_dataplane* dp, sag_event* out) {
+  return guarded([&] {
+    if (!dp || !out) return fail(SAG_EINVAL, "null argument");
+    return dp->impl.poll_event(out) ? int(SAG_OK) : int(SAG_EAGAIN);
+  });
+}
+
+int sag_dp_counters(sag_dataplane* dp, sag_counters* out) {
+  return guarded([&] {
+    if (!dp || !out) return fail(SAG_EINVAL, "null argument");
+    dp->impl.counters(out);
+    return int(SAG_OK);
+  });
+}
+
+}  // extern "C"

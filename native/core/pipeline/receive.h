@@ -1,0 +1,47 @@
+// Receive path: UDP -> decrypt -> TUN.
+//
+//   recvmmsg (each uplink) ──> message type?
+//     4 transport: receiver index -> keypair -> replay pre-check -> open in place -> replay
+//                  update -> (next keypair? make it current) -> roaming -> keepalive? done
+//                  -> inner IP length, source in the peer's allowed IPs? -> TUN write batch
+//     1,2,3 (exact sizes) and unknown well-formed types: CONTROL event to the control plane
+//     anything else: drop malformed
+//
+// Threading: one thread; holds table_mu shared per batch. The replay window of a keypair is
+// locked per packet (receivers only); endpoint updates take the peer's endpoint lock.
+#pragma once
+#include "worker.h"
+
+namespace sag {
+
+class ReceiveWorker final : public Worker {
+ public:
+  explicit ReceiveWorker(DataplaneTables& tables);
+  ~ReceiveWorker() override { stop(); }
+
+  // Called under table_mu held exclusive (or before start) as uplinks come and go.
+  Status watch(Uplink* up) { return watch_fd(up->socket->poll_fd(), up->id); }
+  void unwatch(Uplink* up) { unwatch_fd(up->socket->poll_fd()); }
+
+  // Handles n datagrams already in the buffers, received on `up`. Public for tests.
+  void process_batch(Uplink* up, int n);
+  Datagram& slot(int i) { return in_[size_t(i)]; }
+
+ private:
+  Status prepare() override;
+  void on_ready(uint32_t uplink_id) override;
+  void process_locked(Uplink* up, int n);  // table_mu held shared
+  void handle_transport(Uplink* up, Datagram& d);
+  void handle_control(Uplink* up, const Datagram& d);
+  void confirm_next(Peer* peer, Keypair* kp);
+  void roam(Peer* peer, Uplink* up, const Endpoint& from);
+  void write_tun();
+
+  std::vector<Datagram> in_;
+  std::vector<const uint8_t*> tun_ptrs_;
+  std::vector<size_t> tun_lens_;
+  std::vector<Peer*> tun_peer_;
+  int tun_count_ = 0;
+};
+
+}  // namespace sag

@@ -1,0 +1,211 @@
+#include "send.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+namespace sag {
+
+SendWorker::SendWorker(DataplaneTables& tables)
+    : Worker(tables),
+      lens_(size_t(batch_) + 1),
+      ptrs_(size_t(batch_) + 1),
+      out_(size_t(batch_) + 1),
+      out_peer_(size_t(batch_) + 1),
+      out_uplink_(size_t(batch_) + 1),
+      ok_(size_t(batch_) + 1) {
+  for (int i = 0; i < batch_; ++i) ptrs_[i] = buffer(i) + kHeadroom;
+}
+
+Status SendWorker::prepare() {
+  Status s = watch_fd(t_.tun->poll_fd(), kTunToken);
+  return s.ok() ? watch_fd(t_.wake_fd, kWakeToken) : s;
+}
+
+void SendWorker::on_ready(uint32_t token) {
+  if (token == kWakeToken) {
+    handle_wakeups();
+    return;
+  }
+  // The TUN cannot go away while running (attach_tun refuses), so no lock is needed to read it.
+  int n = t_.tun->read_batch(ptrs_.data(), wire::kMaxInnerPacketSize, lens_.data(), batch_);
+  if (n > 0) process_batch(n);
+}
+
+void SendWorker::process_batch(int n) {
+  std::shared_lock<std::shared_mutex> lock(t_.table_mu);
+  const size_t mtu = t_.config.mtu;
+  int out = 0;
+  for (int i = 0; i < n; ++i) {
+    uint8_t* pkt = ptrs_[i];
+    size_t len = lens_[i];
+    if (len > mtu) {
+      t_.global.drop(kDropTooBig);
+      continue;
+    }
+    size_t ip_len = wire::ip_packet_length(pkt, len);
+    if (ip_len == 0 || ip_len > len) {
+      t_.global.drop(kDropMalformed);
+      continue;
+    }
+    Peer* peer = t_.allowed_ips.lookup_packet_dst(pkt, len);
+    if (!peer) {
+      t_.global.drop(kDropNoRoute);
+      continue;
+    }
+    Keypair* kp = peer->sending_keypair();
+    // Staged packets go first, so a packet never overtakes older ones of its peer.
+    if (!kp || peer->staged_count.load(std::memory_order_relaxed) > 0) {
+      stage(peer, pkt, len);
+      if (kp) flush_staged(peer);
+      continue;
+    }
+    if (seal_for(peer, kp, buffer(i), len, out)) ++out;
+  }
+  transmit(out);
+}
+
+bool SendWorker::seal_for(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, int out) {
+  uint64_t counter;
+  if (!kp->take_counter(&counter)) {
+    stage(peer, buf + kHeadroom, len);
+    return false;
+  }
+  if (counter >= wire::kRekeyAfterMessages)
+    t_.signal_peer(peer, &kp->rekey_signalled, SAG_EVENT_REKEY_NEEDED, kp->local_index);
+  Endpoint ep;
+  uint32_t uplink_id;
+  Uplink* up = peer->endpoint_snapshot(&ep, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
+  if (!up) {
+    peer->counters.drop(kDropNoEndpoint);
+    return false;
+  }
+  uint8_t* pkt = buf + kHeadroom;
+  size_t padded = wire::padded_length(len, t_.config.mtu);
+  std::memset(pkt + len, 0, padded - len);
+  wire::write_transport_header(buf, kp->remote_index, counter);
+  if (!aead_.seal(kp->send_key, counter, pkt, padded, pkt)) {
+    peer->counters.drop(kDropIoError);
+    return false;
+  }
+  out_[out] = Datagram{buf, kHeadroom + padded + wire::kAuthTagSize, ep};
+  out_peer_[out] = peer;
+  out_uplink_[out] = up;
+  return true;
+}
+
+void SendWorker::transmit(int count) {
+  // Consecutive datagrams on one uplink go out in one sendmmsg.
+  int start = 0;
+  while (start < count) {
+    Uplink* up = out_uplink_[start];
+    int end = start + 1;
+    while (end < count && out_uplink_[end] == up) ++end;
+    up->socket->send_batch(&out_[start], end - start, reinterpret_cast<bool*>(&ok_[start]));
+    for (int i = start; i < end; ++i) {
+      if (ok_[i]) {
+        out_peer_[i]->counters.add_tx(1, out_[i].len);
+        up->counters.add_tx(1, out_[i].len);
+      } else {
+        out_peer_[i]->counters.drop(kDropIoError);
+        up->counters.drop(kDropIoError);
+      }
+    }
+    start = end;
+  }
+}
+
+void SendWorker::stage(Peer* peer, const uint8_t* pkt, size_t len) {
+  {
+    std::lock_guard<std::mutex> lock(peer->staged_mu);
+    if (peer->staged.size() >= t_.config.staged_capacity) {
+      peer->staged.pop_front();  // the oldest is the least useful, as in WireGuard
+      peer->counters.drop(kDropQueueFull);
+    }
+    peer->staged.emplace_back(pkt, pkt + len);
+    peer->staged_count.store(uint32_t(peer->staged.size()), std::memory_order_relaxed);
+  }
+  if (!peer->sending_keypair()) t_.signal_peer(peer, &peer->handshake_event_pending, SAG_EVENT_HANDSHAKE_NEEDED);
+}
+
+void SendWorker::flush_staged(Peer* peer) {
+  // Slow path: called with table_mu held shared. Uses the scratch buffer.
+  std::lock_guard<std::mutex> lock(peer->staged_mu);
+  while (!peer->staged.empty()) {
+    Keypair* kp = peer->sending_keypair();
+    if (!kp) break;
+    std::vector<uint8_t>& pkt = peer->staged.front();
+    uint8_t* buf = scratch();
+    std::memcpy(buf + kHeadroom, pkt.data(), pkt.size());
+    uint64_t counter;
+    if (!kp->take_counter(&counter)) break;
+    Endpoint ep;
+    uint32_t uplink_id;
+    Uplink* up = peer->endpoint_snapshot(&ep, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
+    if (!up) break;  // keep them staged until there is somewhere to send them
+    size_t padded = wire::padded_length(pkt.size(), t_.config.mtu);
+    std::memset(buf + kHeadroom + pkt.size(), 0, padded - pkt.size());
+    wire::write_transport_header(buf, kp->remote_index, counter);
+    if (aead_.seal(kp->send_key, counter, buf + kHeadroom, padded, buf + kHeadroom)) {
+      Datagram d{buf, kHeadroom + padded + wire::kAuthTagSize, ep};
+      bool ok = false;
+      up->socket->send_batch(&d, 1, &ok);
+      if (ok) {
+        peer->counters.add_tx(1, d.len);
+        up->counters.add_tx(1, d.len);
+      } else {
+        peer->counters.drop(kDropIoError);
+        up->counters.drop(kDropIoError);
+      }
+    }
+    peer->staged.pop_front();
+  }
+  peer->staged_count.store(uint32_t(peer->staged.size()), std::memory_order_relaxed);
+}
+
+void SendWorker::send_keepalive(Peer* peer) {
+  Keypair* kp = peer->sending_keypair();
+  uint64_t counter;
+  if (!kp || !kp->take_counter(&counter)) {
+    peer->counters.drop(kDropNoSession);
+    return;
+  }
+  Endpoint ep;
+  uint32_t uplink_id;
+  Uplink* up = peer->endpoint_snapshot(&ep, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
+  if (!up) {
+    peer->counters.drop(kDropNoEndpoint);
+    return;
+  }
+  uint8_t* buf = scratch();
+  wire::write_transport_header(buf, kp->remote_index, counter);
+  if (!aead_.seal(kp->send_key, counter, nullptr, 0, buf + kHeadroom)) return;
+  Datagram d{buf, wire::kKeepaliveSize, ep};
+  bool ok = false;
+  up->socket->send_batch(&d, 1, &ok);
+  if (ok) {
+    peer->counters.add_tx(1, d.len);
+    up->counters.add_tx(1, d.len);
+  } else {
+    peer->counters.drop(kDropIoError);
+  }
+}
+
+void SendWorker::handle_wakeups() {
+  uint64_t drain;
+  (void)!read(t_.wake_fd, &drain, sizeof drain);
+  std::vector<uint32_t> ids;
+  {
+    std::lock_guard<std::mutex> lock(t_.flush_mu);
+    ids.swap(t_.flush_list);
+  }
+  std::shared_lock<std::shared_mutex> lock(t_.table_mu);
+  for (uint32_t id : ids) {
+    Peer* peer = t_.peer(id);
+    if (!peer) continue;
+    if (peer->flush_requested.exchange(false)) flush_staged(peer);
+    if (peer->keepalive_requested.exchange(false)) send_keepalive(peer);
+  }
+}
+
+}  // namespace sag

@@ -1,0 +1,47 @@
+// Send path: TUN -> route -> encrypt -> UDP.
+//
+//   TUN read_batch ──> allowed-IPs lookup (destination) ──> peer
+//        │                 no peer: drop no_route
+//        │   no usable keypair: stage in the peer's bounded queue, signal HANDSHAKE_NEEDED
+//        └──> take counter, pad, seal in place ──> group by uplink ──> sendmmsg
+//
+// Also woken through DataplaneTables::wake_fd to flush staged packets once a keypair is
+// installed, and to send keepalives the control plane asks for.
+// Threading: one thread; holds table_mu shared per batch; per-packet state is atomics and the
+// short endpoint lock (see peer.h). No allocation except when staging (the slow path).
+#pragma once
+#include "worker.h"
+
+namespace sag {
+
+class SendWorker final : public Worker {
+ public:
+  explicit SendWorker(DataplaneTables& tables);
+  ~SendWorker() override { stop(); }
+
+  // Processes n packets already in the buffers (at kHeadroom, lengths in lens). Public for tests.
+  void process_batch(int n);
+
+ private:
+  enum Token : uint32_t { kTunToken = 1, kWakeToken = 2 };
+  Status prepare() override;
+  void on_ready(uint32_t token) override;
+  void handle_wakeups();
+
+  // Encrypts the packet at buf + kHeadroom (len bytes) for peer into a datagram in slot `out`.
+  // Returns false (and counts the drop) if it cannot be sent now.
+  bool seal_for(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, int out);
+  void stage(Peer* peer, const uint8_t* pkt, size_t len);
+  void flush_staged(Peer* peer);
+  void send_keepalive(Peer* peer);
+  void transmit(int count);
+
+  std::vector<size_t> lens_;
+  std::vector<uint8_t*> ptrs_;
+  std::vector<Datagram> out_;
+  std::vector<Peer*> out_peer_;
+  std::vector<Uplink*> out_uplink_;
+  std::vector<uint8_t> ok_;
+};
+
+}  // namespace sag

@@ -1,0 +1,183 @@
+/*
+ * sag dataplane C API: the only public interface of the native core.
+ *
+ * A dataplane moves IP packets between one TUN device and a set of UDP sockets ("uplinks"),
+ * encrypting them in WireGuard's transport format, entirely in native worker threads.
+ * The control plane (handshakes, timers, path selection) drives it through this API.
+ *
+ * Rules:
+ *  - Handles are opaque. Every function returns SAG_OK (0) or a negative sag_status; the reason as
+ *    text is then available from sag_last_error() on the same thread until the next call.
+ *  - No C++ exception crosses this boundary.
+ *  - Functions that depend on time take it explicitly as `now_ns` (any monotonic clock in
+ *    nanoseconds, the same one for all calls on a dataplane). The core never reads a clock.
+ *  - All functions are safe to call from one control thread while the workers run. Calls on one
+ *    handle from several threads at once are serialised internally.
+ *  - Byte strings (keys, addresses) are raw bytes; addresses in network byte order.
+ */
+#ifndef SAG_SAG_H
+#define SAG_SAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sag_dataplane sag_dataplane;
+
+typedef enum sag_status {
+  SAG_OK = 0,
+  SAG_EINVAL = -1,   /* an argument is invalid */
+  SAG_ENOENT = -2,   /* no such peer, keypair or uplink */
+  SAG_EEXIST = -3,   /* already exists (public key, receiver index) */
+  SAG_ESYS = -4,     /* a system call failed; see sag_last_error() */
+  SAG_ESTATE = -5,   /* not allowed in the current state (e.g. started without a TUN) */
+  SAG_ENOMEM = -6,   /* allocation failed */
+  SAG_EAGAIN = -7,   /* nothing available now (event queue empty, memory TUN empty) */
+  SAG_EINTERNAL = -8 /* unexpected internal failure */
+} sag_status;
+
+/* Drop reasons, counted per peer and per uplink (and globally for packets matching neither). */
+typedef enum sag_drop_reason {
+  SAG_DROP_BAD_AUTH = 0,      /* transport data whose tag did not authenticate */
+  SAG_DROP_REPLAY,            /* counter already seen or too old for the window */
+  SAG_DROP_NO_SESSION,        /* no usable keypair: unknown receiver index, expired, exhausted */
+  SAG_DROP_SOURCE_NOT_ALLOWED,/* decrypted packet whose source is outside the sender's allowed IPs */
+  SAG_DROP_NO_ROUTE,          /* outbound packet whose destination matches no peer */
+  SAG_DROP_QUEUE_FULL,        /* staged queue or control-event queue full */
+  SAG_DROP_MALFORMED,         /* not a well-formed WireGuard message or IP packet */
+  SAG_DROP_TOO_BIG,           /* larger than the MTU or the control message limit */
+  SAG_DROP_NO_ENDPOINT,       /* peer has no endpoint or its uplink is gone */
+  SAG_DROP_IO_ERROR,          /* the TUN or UDP write failed */
+  SAG_DROP_REASON_COUNT
+} sag_drop_reason;
+
+typedef struct sag_counters {
+  uint64_t rx_packets, rx_bytes; /* authenticated datagrams received, their UDP payload bytes */
+  uint64_t tx_packets, tx_bytes; /* datagrams sent, their UDP payload bytes */
+  uint64_t drops[SAG_DROP_REASON_COUNT];
+} sag_counters;
+
+/* An IPv4 or IPv6 address with a port. family is 4 or 6; for 4 only addr[0..3] is used. */
+typedef struct sag_endpoint {
+  uint8_t family;
+  uint8_t addr[16];
+  uint16_t port;
+} sag_endpoint;
+
+typedef struct sag_prefix {
+  uint8_t family; /* 4 or 6 */
+  uint8_t addr[16];
+  uint8_t cidr;
+} sag_prefix;
+
+typedef struct sag_config {
+  uint32_t mtu;               /* inner MTU, 576..65535; default 1420 */
+  uint32_t staged_capacity;   /* packets held per peer while no session; default 128 */
+  uint32_t event_capacity;    /* control events queued for the control plane; default 1024 */
+  uint32_t batch_size;        /* packets per batch in the workers, 1..256; default 64 */
+} sag_config;
+
+typedef struct sag_uplink_config {
+  sag_endpoint bind;          /* local address and port (port 0 picks one); family 6 with :: is dual-stack */
+  char device[16];            /* SO_BINDTODEVICE name, empty for none */
+  uint32_t fwmark;            /* SO_MARK, 0 for none */
+} sag_uplink_config;
+
+typedef struct sag_keypair_config {
+  uint32_t local_index;       /* our receiver index: the peer puts it in messages to us */
+  uint32_t remote_index;      /* the peer's receiver index: we put it in messages to the peer */
+  uint8_t send_key[32];
+  uint8_t recv_key[32];
+  uint8_t initiator;          /* 1: becomes current at once; 0: waits as next until first data arrives */
+} sag_keypair_config;
+
+typedef enum sag_event_type {
+  SAG_EVENT_CONTROL = 1,          /* a non-data message arrived: data/len/from/uplink_id are set */
+  SAG_EVENT_HANDSHAKE_NEEDED = 2, /* packets for peer_id are staged: no usable session */
+  SAG_EVENT_KEYPAIR_CONFIRMED = 3,/* first data on a responder keypair: it became current (index) */
+  SAG_EVENT_REKEY_NEEDED = 4,     /* the current keypair passed REKEY_AFTER_MESSAGES */
+  SAG_EVENT_ENDPOINT_CHANGED = 5  /* peer roamed: authenticated data came from a new address */
+} sag_event_type;
+
+#define SAG_MAX_CONTROL_MESSAGE 1500
+
+typedef struct sag_event {
+  uint32_t type;              /* sag_event_type */
+  uint32_t peer_id;           /* 0 when not about a peer */
+  uint32_t uplink_id;         /* uplink it arrived on (CONTROL, ENDPOINT_CHANGED) */
+  uint32_t index;             /* keypair local index (KEYPAIR_CONFIRMED) */
+  sag_endpoint from;          /* source address (CONTROL, ENDPOINT_CHANGED) */
+  uint32_t len;
+  uint8_t data[SAG_MAX_CONTROL_MESSAGE];
+} sag_event;
+
+typedef struct sag_peer_info {
+  uint32_t id;
+  uint8_t public_key[32];
+  uint8_t has_endpoint;
+  sag_endpoint endpoint;
+  uint32_t uplink_id;
+  uint32_t current_index, previous_index, next_index; /* 0 when the slot is empty */
+  uint32_t allowed_ip_count;
+  uint32_t staged_packets;
+  sag_counters counters;
+} sag_peer_info;
+
+/* Called from a worker thread when the event queue becomes non-empty. Keep it short: wake the
+ * control thread, which then drains with sag_dp_poll_event(). */
+typedef void (*sag_notify_fn)(void* ctx);
+
+const char* sag_last_error(void);
+const char* sag_drop_reason_name(int reason);
+
+int sag_dp_create(const sag_config* config, sag_dataplane** out);
+void sag_dp_destroy(sag_dataplane* dp); /* stops the workers, closes the TUN and sockets */
+void sag_dp_set_notify(sag_dataplane* dp, sag_notify_fn fn, void* ctx);
+
+/* TUN: a real device (name may be empty for the kernel to choose; the chosen name is written back)
+ * or the in-memory double used by tests. One per dataplane, before sag_dp_start(). */
+int sag_dp_open_tun(sag_dataplane* dp, const char* name, char* name_out, size_t name_out_len);
+int sag_dp_open_memory_tun(sag_dataplane* dp);
+int sag_dp_memory_tun_inject(sag_dataplane* dp, const uint8_t* packet, size_t len);
+int sag_dp_memory_tun_take(sag_dataplane* dp, uint8_t* buf, size_t cap, size_t* len);
+
+int sag_dp_start(sag_dataplane* dp);
+int sag_dp_stop(sag_dataplane* dp);
+
+int sag_dp_add_uplink(sag_dataplane* dp, const sag_uplink_config* config, uint32_t* id_out,
+                      sag_endpoint* bound_out);
+int sag_dp_remove_uplink(sag_dataplane* dp, uint32_t uplink_id);
+int sag_dp_uplink_counters(sag_dataplane* dp, uint32_t uplink_id, sag_counters* out);
+
+int sag_dp_add_peer(sag_dataplane* dp, const uint8_t public_key[32], uint32_t* id_out);
+int sag_dp_remove_peer(sag_dataplane* dp, uint32_t peer_id);
+int sag_dp_set_endpoint(sag_dataplane* dp, uint32_t peer_id, const sag_endpoint* endpoint,
+                        uint32_t uplink_id);
+/* Replaces the peer's allowed IPs; a prefix owned by another peer moves to this one. */
+int sag_dp_set_allowed_ips(sag_dataplane* dp, uint32_t peer_id, const sag_prefix* prefixes,
+                           size_t count);
+int sag_dp_peer_info(sag_dataplane* dp, uint32_t peer_id, sag_peer_info* out);
+
+int sag_dp_install_keypair(sag_dataplane* dp, uint32_t peer_id, const sag_keypair_config* kp,
+                           uint64_t now_ns);
+int sag_dp_retire_keypair(sag_dataplane* dp, uint32_t local_index); /* keys are zeroed */
+int sag_dp_expire_keypair(sag_dataplane* dp, uint32_t local_index); /* kept, but no longer used */
+/* Marks every keypair installed before now_ns - max_age_ns as expired; returns how many, or < 0. */
+int sag_dp_expire_older_than(sag_dataplane* dp, uint64_t now_ns, uint64_t max_age_ns);
+
+/* Sends a control-plane message (handshake, cookie) as one datagram on an uplink. */
+int sag_dp_send_control(sag_dataplane* dp, uint32_t uplink_id, const sag_endpoint* to,
+                        const uint8_t* data, size_t len);
+/* Asks the send worker to send a keepalive to the peer on its current keypair. */
+int sag_dp_send_keepalive(sag_dataplane* dp, uint32_t peer_id);
+
+int sag_dp_poll_event(sag_dataplane* dp, sag_event* out); /* SAG_EAGAIN when empty */
+int sag_dp_counters(sag_dataplane* dp, sag_counters* out); /* global: packets matching no peer */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SAG_SAG_H */
