@@ -17,3 +17,38 @@ export class InvalidArgumentError extends SagError {
     super('ERR_SAG_INVALID_ARGUMENT', message, options);
   }
 }
+
+/** A peer, keypair or uplink named in a call does not exist. */
+export class NotFoundError extends SagError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SAG_NOT_FOUND', message, options);
+  }
+}
+
+/** Something that must be unique (a public key, a receiver index) is taken. */
+export class AlreadyExistsError extends SagError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SAG_ALREADY_EXISTS', message, options);
+  }
+}
+
+/** The operation is not allowed in the object's current state (closed, running, no TUN). */
+export class InvalidStateError extends SagError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SAG_INVALID_STATE', message, options);
+  }
+}
+
+/** A system call failed (opening a TUN, binding a socket): permissions, addresses in use. */
+export class SystemError extends SagError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SAG_SYSTEM', message, options);
+  }
+}
+
+/** A failure inside the native core that no caller input explains. */
+export class InternalError extends SagError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SAG_INTERNAL', message, options);
+  }
+}

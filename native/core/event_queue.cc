@@ -11,8 +11,8 @@ void EventQueue::set_notify(Notify fn, void* ctx) {
 }
 
 bool EventQueue::push(const sag_event& ev) {
-  Notify fn = nullptr;
-  void* ctx = nullptr;
+  // The hook runs under the lock so that once set_notify(nullptr) returns no call is in flight:
+  // the owner may then free what ctx points to. Hooks must be short and must not call back.
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (count_ == slots_.size()) return false;
@@ -25,12 +25,8 @@ bool EventQueue::push(const sag_event& ev) {
     slot.from = ev.from;
     slot.len = ev.len;
     for (uint32_t i = 0; i < ev.len; ++i) slot.data[i] = ev.data[i];
-    if (count_++ == 0) {
-      fn = notify_;
-      ctx = notify_ctx_;
-    }
+    if (count_++ == 0 && notify_) notify_(notify_ctx_);
   }
-  if (fn) fn(ctx);
   return true;
 }
 

@@ -1,0 +1,369 @@
+#include "dataplane_wrap.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <string>
+
+#include "addon_data.h"
+
+namespace sagaddon {
+
+namespace {
+
+void ThrowStatus(const Napi::Env& env, int rc) {
+  Napi::Error err = Napi::Error::New(env, sag_last_error());
+  err.Set("status", Napi::Number::New(env, rc));
+  throw err;
+}
+void Check(const Napi::Env& env, int rc) {
+  if (rc < 0) ThrowStatus(env, rc);
+}
+uint32_t U32(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+uint64_t U64(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsBigInt()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a bigint");
+  bool lossless = false;
+  uint64_t v = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) throw Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " out of uint64 range");
+  return v;
+}
+Napi::Buffer<uint8_t> Bytes(const Napi::CallbackInfo& info, size_t i, size_t exact = 0) {
+  if (!info[i].IsBuffer()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a Buffer");
+  auto b = info[i].As<Napi::Buffer<uint8_t>>();
+  if (exact && b.Length() != exact)
+    throw Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " must be " + std::to_string(exact) + " bytes");
+  return b;
+}
+// Parses an IPv4 or IPv6 literal into family + bytes.
+void ParseAddress(const Napi::Env& env, const std::string& s, uint8_t* family, uint8_t addr[16]) {
+  std::memset(addr, 0, 16);
+  if (inet_pton(AF_INET, s.c_str(), addr) == 1) *family = 4;
+  else if (inet_pton(AF_INET6, s.c_str(), addr) == 1) *family = 6;
+  else throw Napi::TypeError::New(env, "not an IP address: " + s);
+}
+sag_endpoint Endpoint(const Napi::CallbackInfo& info, size_t addr_i, size_t port_i) {
+  if (!info[addr_i].IsString()) throw Napi::TypeError::New(info.Env(), "address must be a string");
+  sag_endpoint ep{};
+  ParseAddress(info.Env(), info[addr_i].As<Napi::String>(), &ep.family, ep.addr);
+  ep.port = uint16_t(U32(info, port_i));
+  return ep;
+}
+std::string AddressString(const sag_endpoint& ep) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(ep.family == 4 ? AF_INET : AF_INET6, ep.addr, buf, sizeof buf);
+  return buf;
+}
+Napi::Object EndpointObject(const Napi::Env& env, const sag_endpoint& ep) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", AddressString(ep));
+  o.Set("port", Napi::Number::New(env, ep.port));
+  return o;
+}
+Napi::Object CountersObject(const Napi::Env& env, const sag_counters& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rxPackets", Napi::Number::New(env, double(c.rx_packets)));
+  o.Set("rxBytes", Napi::Number::New(env, double(c.rx_bytes)));
+  o.Set("txPackets", Napi::Number::New(env, double(c.tx_packets)));
+  o.Set("txBytes", Napi::Number::New(env, double(c.tx_bytes)));
+  Napi::Object drops = Napi::Object::New(env);
+  for (int r = 0; r < SAG_DROP_REASON_COUNT; ++r) drops.Set(sag_drop_reason_name(r), Napi::Number::New(env, double(c.drops[r])));
+  o.Set("drops", drops);
+  return o;
+}
+
+}  // namespace
+
+Napi::Function NativeDataplane::Define(Napi::Env env) {
+  return DefineClass(env, "NativeDataplane",
+                     {
+                         InstanceMethod<&NativeDataplane::OpenTun>("openTun"),
+                         InstanceMethod<&NativeDataplane::OpenMemoryTun>("openMemoryTun"),
+                         InstanceMethod<&NativeDataplane::MemoryTunInject>("memoryTunInject"),
+                         InstanceMethod<&NativeDataplane::MemoryTunTake>("memoryTunTake"),
+                         InstanceMethod<&NativeDataplane::Start>("start"),
+                         InstanceMethod<&NativeDataplane::Stop>("stop"),
+                         InstanceMethod<&NativeDataplane::Close>("close"),
+                         InstanceMethod<&NativeDataplane::AddUplink>("addUplink"),
+                         InstanceMethod<&NativeDataplane::RemoveUplink>("removeUplink"),
+                         InstanceMethod<&NativeDataplane::UplinkCounters>("uplinkCounters"),
+                         InstanceMethod<&NativeDataplane::AddPeer>("addPeer"),
+                         InstanceMethod<&NativeDataplane::RemovePeer>("removePeer"),
+                         InstanceMethod<&NativeDataplane::SetEndpoint>("setEndpoint"),
+                         InstanceMethod<&NativeDataplane::SetAllowedIps>("setAllowedIps"),
+                         InstanceMethod<&NativeDataplane::PeerInfo>("peerInfo"),
+                         InstanceMethod<&NativeDataplane::InstallKeypair>("installKeypair"),
+                         InstanceMethod<&NativeDataplane::RetireKeypair>("retireKeypair"),
+                         InstanceMethod<&NativeDataplane::ExpireKeypair>("expireKeypair"),
+                         InstanceMethod<&NativeDataplane::ExpireOlderThan>("expireOlderThan"),
+                         InstanceMethod<&NativeDataplane::SendControl>("sendControl"),
+                         InstanceMethod<&NativeDataplane::SendKeepalive>("sendKeepalive"),
+                         InstanceMethod<&NativeDataplane::PollEvents>("pollEvents"),
+                         InstanceMethod<&NativeDataplane::Counters>("counters"),
+                         InstanceMethod<&NativeDataplane::SetEventHandler>("setEventHandler"),
+                     });
+}
+
+NativeDataplane::NativeDataplane(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeDataplane>(info) {
+  Napi::Env env = info.Env();
+  sag_config cfg{};
+  if (info.Length() > 0 && info[0].IsObject()) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto get = [&](const char* k) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : 0u; };
+    cfg.mtu = get("mtu");
+    cfg.staged_capacity = get("stagedCapacity");
+    cfg.event_capacity = get("eventCapacity");
+    cfg.batch_size = get("batchSize");
+  }
+  Check(env, sag_dp_create(&cfg, &dp_));
+  env.GetInstanceData<AddonData>()->live.insert(this);
+}
+
+NativeDataplane::~NativeDataplane() { Destroy(); }
+
+void NativeDataplane::Destroy() {
+  if (!dp_) return;
+  sag_dp_set_notify(dp_, nullptr, nullptr);  // no worker calls into the tsfn after this
+  sag_dp_destroy(dp_);
+  dp_ = nullptr;
+  if (has_tsfn_) {
+    tsfn_.Release();
+    has_tsfn_ = false;
+  }
+  if (AddonData* data = Env().GetInstanceData<AddonData>()) data->live.erase(this);
+}
+
+sag_dataplane* NativeDataplane::Handle(const Napi::Env& env) {
+  if (!dp_) throw Napi::Error::New(env, "the dataplane is closed");
+  return dp_;
+}
+
+void NativeDataplane::Notify(void* ctx) {
+  // Worker thread: only queue a wake-up; JS drains with pollEvents().
+  static_cast<NativeDataplane*>(ctx)->tsfn_.NonBlockingCall();
+}
+
+Napi::Value NativeDataplane::SetEventHandler(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sag_dataplane* dp = Handle(env);
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "handler must be a function");
+  sag_dp_set_notify(dp, nullptr, nullptr);
+  if (has_tsfn_) tsfn_.Release();
+  tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "sag-events", 0, 1);
+  has_tsfn_ = true;
+  if (!running_) tsfn_.Unref(env);  // only a running dataplane keeps the process alive
+  sag_dp_set_notify(dp, &NativeDataplane::Notify, this);
+  return env.Undefined();
+}
+
+Napi::Value NativeDataplane::OpenTun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string");
+  std::string name = info[0].As<Napi::String>();
+  char actual[64] = {};
+  Check(env, sag_dp_open_tun(Handle(env), name.c_str(), actual, sizeof actual));
+  return Napi::String::New(env, actual);
+}
+
+Napi::Value NativeDataplane::OpenMemoryTun(const Napi::CallbackInfo& info) {
+  Check(info.Env(), sag_dp_open_memory_tun(Handle(info.Env())));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::MemoryTunInject(const Napi::CallbackInfo& info) {
+  auto b = Bytes(info, 0);
+  int rc = sag_dp_memory_tun_inject(Handle(info.Env()), b.Data(), b.Length());
+  if (rc == SAG_EAGAIN) return Napi::Boolean::New(info.Env(), false);
+  Check(info.Env(), rc);
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+Napi::Value NativeDataplane::MemoryTunTake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t buf[65536];
+  size_t len = 0;
+  int rc = sag_dp_memory_tun_take(Handle(env), buf, sizeof buf, &len);
+  if (rc == SAG_EAGAIN) return env.Null();
+  Check(env, rc);
+  return Napi::Buffer<uint8_t>::Copy(env, buf, len);
+}
+
+Napi::Value NativeDataplane::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Check(env, sag_dp_start(Handle(env)));
+  if (!running_ && has_tsfn_) tsfn_.Ref(env);
+  running_ = true;
+  return env.Undefined();
+}
+
+Napi::Value NativeDataplane::Stop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Check(env, sag_dp_stop(Handle(env)));
+  if (running_ && has_tsfn_) tsfn_.Unref(env);
+  running_ = false;
+  return env.Undefined();
+}
+
+Napi::Value NativeDataplane::Close(const Napi::CallbackInfo& info) {
+  Destroy();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::AddUplink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sag_uplink_config cfg{};
+  cfg.bind = Endpoint(info, 0, 1);
+  if (info[2].IsString()) {
+    std::string dev = info[2].As<Napi::String>();
+    if (dev.size() >= sizeof cfg.device) throw Napi::RangeError::New(env, "device name too long");
+    std::memcpy(cfg.device, dev.data(), dev.size());
+  }
+  cfg.fwmark = info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
+  uint32_t id = 0;
+  sag_endpoint bound{};
+  Check(env, sag_dp_add_uplink(Handle(env), &cfg, &id, &bound));
+  Napi::Object o = EndpointObject(env, bound);
+  o.Set("id", Napi::Number::New(env, id));
+  return o;
+}
+
+Napi::Value NativeDataplane::RemoveUplink(const Napi::CallbackInfo& info) {
+  Check(info.Env(), sag_dp_remove_uplink(Handle(info.Env()), U32(info, 0)));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::UplinkCounters(const Napi::CallbackInfo& info) {
+  sag_counters c{};
+  Check(info.Env(), sag_dp_uplink_counters(Handle(info.Env()), U32(info, 0), &c));
+  return CountersObject(info.Env(), c);
+}
+
+Napi::Value NativeDataplane::AddPeer(const Napi::CallbackInfo& info) {
+  auto key = Bytes(info, 0, 32);
+  uint32_t id = 0;
+  Check(info.Env(), sag_dp_add_peer(Handle(info.Env()), key.Data(), &id));
+  return Napi::Number::New(info.Env(), id);
+}
+
+Napi::Value NativeDataplane::RemovePeer(const Napi::CallbackInfo& info) {
+  Check(info.Env(), sag_dp_remove_peer(Handle(info.Env()), U32(info, 0)));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::SetEndpoint(const Napi::CallbackInfo& info) {
+  sag_endpoint ep = Endpoint(info, 1, 2);
+  Check(info.Env(), sag_dp_set_endpoint(Handle(info.Env()), U32(info, 0), &ep, U32(info, 3)));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::SetAllowedIps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = U32(info, 0);
+  if (!info[1].IsArray()) throw Napi::TypeError::New(env, "prefixes must be an array");
+  Napi::Array arr = info[1].As<Napi::Array>();
+  std::vector<sag_prefix> prefixes(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsObject()) throw Napi::TypeError::New(env, "prefix must be {address, cidr}");
+    Napi::Object o = v.As<Napi::Object>();
+    Napi::Value a = o.Get("address"), c = o.Get("cidr");
+    if (!a.IsString() || !c.IsNumber()) throw Napi::TypeError::New(env, "prefix must be {address, cidr}");
+    ParseAddress(env, a.As<Napi::String>(), &prefixes[i].family, prefixes[i].addr);
+    prefixes[i].cidr = uint8_t(c.As<Napi::Number>().Uint32Value());
+  }
+  Check(env, sag_dp_set_allowed_ips(Handle(env), id, prefixes.data(), prefixes.size()));
+  return env.Undefined();
+}
+
+Napi::Value NativeDataplane::PeerInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sag_peer_info p{};
+  Check(env, sag_dp_peer_info(Handle(env), U32(info, 0), &p));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", Napi::Number::New(env, p.id));
+  o.Set("publicKey", Napi::Buffer<uint8_t>::Copy(env, p.public_key, 32));
+  o.Set("endpoint", p.has_endpoint ? Napi::Value(EndpointObject(env, p.endpoint)) : env.Null());
+  o.Set("uplinkId", Napi::Number::New(env, p.uplink_id));
+  o.Set("currentIndex", Napi::Number::New(env, p.current_index));
+  o.Set("previousIndex", Napi::Number::New(env, p.previous_index));
+  o.Set("nextIndex", Napi::Number::New(env, p.next_index));
+  o.Set("allowedIpCount", Napi::Number::New(env, p.allowed_ip_count));
+  o.Set("stagedPackets", Napi::Number::New(env, p.staged_packets));
+  o.Set("counters", CountersObject(env, p.counters));
+  return o;
+}
+
+Napi::Value NativeDataplane::InstallKeypair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t peer = U32(info, 0);
+  sag_keypair_config kp{};
+  kp.local_index = U32(info, 1);
+  kp.remote_index = U32(info, 2);
+  std::memcpy(kp.send_key, Bytes(info, 3, 32).Data(), 32);
+  std::memcpy(kp.recv_key, Bytes(info, 4, 32).Data(), 32);
+  kp.initiator = info[5].ToBoolean() ? 1 : 0;
+  int rc = sag_dp_install_keypair(Handle(env), peer, &kp, U64(info, 6));
+  // The keys were copied into the core; wipe our stack copy.
+  volatile uint8_t* s = kp.send_key;
+  volatile uint8_t* r = kp.recv_key;
+  for (int i = 0; i < 32; ++i) s[i] = r[i] = 0;
+  Check(env, rc);
+  return env.Undefined();
+}
+
+Napi::Value NativeDataplane::RetireKeypair(const Napi::CallbackInfo& info) {
+  Check(info.Env(), sag_dp_retire_keypair(Handle(info.Env()), U32(info, 0)));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::ExpireKeypair(const Napi::CallbackInfo& info) {
+  Check(info.Env(), sag_dp_expire_keypair(Handle(info.Env()), U32(info, 0)));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::ExpireOlderThan(const Napi::CallbackInfo& info) {
+  int n = sag_dp_expire_older_than(Handle(info.Env()), U64(info, 0), U64(info, 1));
+  Check(info.Env(), n);
+  return Napi::Number::New(info.Env(), n);
+}
+
+Napi::Value NativeDataplane::SendControl(const Napi::CallbackInfo& info) {
+  sag_endpoint to = Endpoint(info, 1, 2);
+  auto data = Bytes(info, 3);
+  Check(info.Env(), sag_dp_send_control(Handle(info.Env()), U32(info, 0), &to, data.Data(), data.Length()));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::SendKeepalive(const Napi::CallbackInfo& info) {
+  Check(info.Env(), sag_dp_send_keepalive(Handle(info.Env()), U32(info, 0)));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::PollEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t max = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 256;
+  Napi::Array out = Napi::Array::New(env);
+  if (!dp_) return out;
+  static thread_local sag_event ev;
+  for (uint32_t n = 0; n < max && sag_dp_poll_event(dp_, &ev) == SAG_OK; ++n) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("type", Napi::Number::New(env, ev.type));
+    o.Set("peerId", Napi::Number::New(env, ev.peer_id));
+    o.Set("uplinkId", Napi::Number::New(env, ev.uplink_id));
+    o.Set("index", Napi::Number::New(env, ev.index));
+    if (ev.type == SAG_EVENT_CONTROL || ev.type == SAG_EVENT_ENDPOINT_CHANGED) o.Set("from", EndpointObject(env, ev.from));
+    if (ev.type == SAG_EVENT_CONTROL) o.Set("data", Napi::Buffer<uint8_t>::Copy(env, ev.data, ev.len));
+    out.Set(n, o);
+  }
+  return out;
+}
+
+Napi::Value NativeDataplane::Counters(const Napi::CallbackInfo& info) {
+  sag_counters c{};
+  Check(info.Env(), sag_dp_counters(Handle(info.Env()), &c));
+  return CountersObject(info.Env(), c);
+}
+
+}  // namespace sagaddon

@@ -1,0 +1,55 @@
+// NativeDataplane: a thin ObjectWrap over the C API handle. Argument checking here is only what
+// keeps native code safe (types, buffer lengths); the TypeScript Dataplane validates meaning first.
+#pragma once
+#include <napi.h>
+
+#include "sag/sag.h"
+
+namespace sagaddon {
+
+class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit NativeDataplane(const Napi::CallbackInfo& info);
+  ~NativeDataplane() override;
+
+  // Called by the environment cleanup hook: releases the native handle before the env goes.
+  void Destroy();
+
+ private:
+  static void Notify(void* ctx);  // from a worker thread
+
+  Napi::Value OpenTun(const Napi::CallbackInfo& info);
+  Napi::Value OpenMemoryTun(const Napi::CallbackInfo& info);
+  Napi::Value MemoryTunInject(const Napi::CallbackInfo& info);
+  Napi::Value MemoryTunTake(const Napi::CallbackInfo& info);
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Stop(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value AddUplink(const Napi::CallbackInfo& info);
+  Napi::Value RemoveUplink(const Napi::CallbackInfo& info);
+  Napi::Value UplinkCounters(const Napi::CallbackInfo& info);
+  Napi::Value AddPeer(const Napi::CallbackInfo& info);
+  Napi::Value RemovePeer(const Napi::CallbackInfo& info);
+  Napi::Value SetEndpoint(const Napi::CallbackInfo& info);
+  Napi::Value SetAllowedIps(const Napi::CallbackInfo& info);
+  Napi::Value PeerInfo(const Napi::CallbackInfo& info);
+  Napi::Value InstallKeypair(const Napi::CallbackInfo& info);
+  Napi::Value RetireKeypair(const Napi::CallbackInfo& info);
+  Napi::Value ExpireKeypair(const Napi::CallbackInfo& info);
+  Napi::Value ExpireOlderThan(const Napi::CallbackInfo& info);
+  Napi::Value SendControl(const Napi::CallbackInfo& info);
+  Napi::Value SendKeepalive(const Napi::CallbackInfo& info);
+  Napi::Value PollEvents(const Napi::CallbackInfo& info);
+  Napi::Value Counters(const Napi::CallbackInfo& info);
+  Napi::Value SetEventHandler(const Napi::CallbackInfo& info);
+
+  sag_dataplane* Handle(const Napi::Env& env);  // throws if closed
+
+  sag_dataplane* dp_ = nullptr;
+  Napi::ThreadSafeFunction tsfn_;
+  bool has_tsfn_ = false;
+  bool running_ = false;
+};
+
+}  // namespace sagaddon

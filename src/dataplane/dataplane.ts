@@ -1,0 +1,407 @@
+/**
+ * Dataplane: the validated TypeScript face of the native dataplane. Every argument is checked
+ * here before native code sees it; native failures come back as typed errors. Peers are named by
+ * public key; native ids stay inside.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  AlreadyExistsError,
+  InternalError,
+  InvalidArgumentError,
+  InvalidStateError,
+  NotFoundError,
+  SagError,
+  SystemError,
+} from '../errors.js';
+import { loadAddon } from '../native/binding.js';
+import { RawEventType, type RawCounters, type RawDataplane, type RawEvent } from '../native/types.js';
+import type {
+  ControlMessage,
+  Counters,
+  DataplaneEvents,
+  DataplaneOptions,
+  DropReason,
+  Endpoint,
+  KeypairOptions,
+  PeerOptions,
+  PeerStats,
+  Uplink,
+  UplinkOptions,
+} from './types.js';
+import {
+  keyToBase64,
+  parseAddress,
+  parseAllowedIp,
+  parseBuffer,
+  parseIntInRange,
+  parseInterfaceName,
+  parseKey,
+  parsePort,
+  parseUint32,
+} from './validate.js';
+
+interface PeerEntry {
+  id: number;
+  publicKey: string;
+  allowedIps: string[];
+}
+
+const DROP_NAMES: Record<string, DropReason> = {
+  bad_auth: 'badAuth',
+  replay: 'replay',
+  no_session: 'noSession',
+  source_not_allowed: 'sourceNotAllowed',
+  no_route: 'noRoute',
+  queue_full: 'queueFull',
+  malformed: 'malformed',
+  too_big: 'tooBig',
+  no_endpoint: 'noEndpoint',
+  io_error: 'ioError',
+};
+
+/** Status codes of native/include/sag/sag.h mapped to error classes. */
+function nativeError(cause: unknown, context: string): SagError {
+  const status = (cause as { status?: number }).status;
+  const message = `${context}: ${(cause as Error).message}`;
+  switch (status) {
+    case -1: return new InvalidArgumentError(message, { cause });
+    case -2: return new NotFoundError(message, { cause });
+    case -3: return new AlreadyExistsError(message, { cause });
+    case -4: return new SystemError(message, { cause });
+    case -5: return new InvalidStateError(message, { cause });
+    default: return cause instanceof TypeError || cause instanceof RangeError
+      ? new InvalidArgumentError(message, { cause })
+      : new InternalError(message, { cause });
+  }
+}
+
+function toCounters(raw: RawCounters): Counters {
+  const drops = {} as Record<DropReason, number>;
+  for (const [name, n] of Object.entries(raw.drops)) drops[DROP_NAMES[name] ?? (name as DropReason)] = n;
+  return { rxPackets: raw.rxPackets, rxBytes: raw.rxBytes, txPackets: raw.txPackets, txBytes: raw.txBytes, drops };
+}
+
+export class Dataplane extends EventEmitter<DataplaneEvents> {
+  #raw: RawDataplane | undefined;
+  #running = false;
+  #tunName: string | undefined;
+  #memoryTun = false;
+  readonly #peersByKey = new Map<string, PeerEntry>();
+  readonly #peersById = new Map<number, PeerEntry>();
+  readonly #uplinks = new Map<number, Uplink>();
+  readonly mtu: number;
+
+  constructor(options: DataplaneOptions = {}) {
+    super();
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options must be an object');
+    this.mtu = options.mtu === undefined ? 1420 : parseIntInRange(options.mtu, 'mtu', 576, 65503);
+    const stagedCapacity = options.stagedCapacity === undefined ? 128 : parseIntInRange(options.stagedCapacity, 'stagedCapacity', 1, 4096);
+    const eventCapacity = options.eventCapacity === undefined ? 1024 : parseIntInRange(options.eventCapacity, 'eventCapacity', 1, 65536);
+    const batchSize = options.batchSize === undefined ? 64 : parseIntInRange(options.batchSize, 'batchSize', 1, 256);
+    const addon = loadAddon();
+    this.#raw = this.#call('creating the dataplane', () => new addon.NativeDataplane({ mtu: this.mtu, stagedCapacity, eventCapacity, batchSize }));
+    this.#raw.setEventHandler(() => this.#drainEvents());
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+  get closed(): boolean {
+    return this.#raw === undefined;
+  }
+  /** Name of the TUN device, once opened. */
+  get tunName(): string | undefined {
+    return this.#tunName;
+  }
+
+  /** Opens (or creates) the TUN device `name`; '' lets the kernel pick. Needs CAP_NET_ADMIN. */
+  openTun(name: string): string {
+    const checked = parseInterfaceName(name, 'TUN name', true);
+    this.#assertStopped('open a TUN device');
+    this.#tunName = this.#call(`opening TUN '${checked}'`, () => this.#handle.openTun(checked));
+    this.#memoryTun = false;
+    return this.#tunName;
+  }
+
+  /** Uses an in-memory TUN instead of a device: tests inject and take packets with tunInject/tunTake. */
+  openMemoryTun(): void {
+    this.#assertStopped('open a TUN device');
+    this.#call('opening the memory TUN', () => this.#handle.openMemoryTun());
+    this.#tunName = undefined;
+    this.#memoryTun = true;
+  }
+
+  /** Memory TUN only: a packet from the host stack, as if written to the TUN. False if its queue is full. */
+  tunInject(packet: Uint8Array): boolean {
+    this.#assertMemoryTun();
+    const buf = parseBuffer(packet, 'packet', 1, 65535);
+    return this.#call('injecting a packet', () => this.#handle.memoryTunInject(buf));
+  }
+
+  /** Memory TUN only: the next packet the dataplane delivered to the host, or null. */
+  tunTake(): Buffer | null {
+    this.#assertMemoryTun();
+    return this.#call('taking a packet', () => this.#handle.memoryTunTake());
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#call('starting the dataplane', () => this.#handle.start());
+    this.#running = true;
+  }
+
+  stop(): void {
+    if (!this.#running || !this.#raw) return;
+    this.#call('stopping the dataplane', () => this.#handle.stop());
+    this.#running = false;
+  }
+
+  /** Stops the workers and releases the TUN device and every socket. Idempotent. */
+  close(): void {
+    if (!this.#raw) return;
+    this.#drainEvents();
+    this.#raw.close();
+    this.#raw = undefined;
+    this.#running = false;
+    this.#peersByKey.clear();
+    this.#peersById.clear();
+    this.#uplinks.clear();
+  }
+
+  addUplink(options: UplinkOptions = {}): Uplink {
+    const { address } = parseAddress(options.address ?? '::', 'uplink address');
+    const port = parsePort(options.port ?? 0, 'uplink port', true);
+    const device = options.device === undefined ? '' : parseInterfaceName(options.device, 'uplink device');
+    const fwmark = options.fwmark === undefined ? 0 : parseUint32(options.fwmark, 'fwmark');
+    const bound = this.#call(`binding uplink ${address} port ${port}`, () => this.#handle.addUplink(address, port, device, fwmark));
+    const uplink = { id: bound.id, address: bound.address, port: bound.port };
+    this.#uplinks.set(uplink.id, uplink);
+    return { ...uplink };
+  }
+
+  removeUplink(id: number): void {
+    parseUint32(id, 'uplink id', 1);
+    this.#call(`removing uplink ${id}`, () => this.#handle.removeUplink(id));
+    this.#uplinks.delete(id);
+  }
+
+  uplinks(): Uplink[] {
+    return [...this.#uplinks.values()].map((u) => ({ ...u }));
+  }
+
+  uplinkStats(id: number): Counters {
+    parseUint32(id, 'uplink id', 1);
+    return toCounters(this.#call(`reading uplink ${id}`, () => this.#handle.uplinkCounters(id)));
+  }
+
+  addPeer(options: PeerOptions): void {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('peer options must be an object');
+    const key = parseKey(options.publicKey, 'publicKey');
+    const publicKey = keyToBase64(key);
+    if (this.#peersByKey.has(publicKey)) throw new AlreadyExistsError(`peer ${publicKey} already exists`);
+    const allowed = this.#parseAllowedIps(options.allowedIps ?? []);
+    const endpoint = options.endpoint === undefined ? undefined : this.#parseEndpoint(options.endpoint, options.uplink);
+    const id = this.#call(`adding peer ${publicKey}`, () => this.#handle.addPeer(key));
+    const entry: PeerEntry = { id, publicKey, allowedIps: [] };
+    this.#peersByKey.set(publicKey, entry);
+    this.#peersById.set(id, entry);
+    try {
+      this.#applyAllowedIps(entry, allowed);
+      if (endpoint) this.#call('setting the endpoint', () => this.#handle.setEndpoint(id, endpoint.address, endpoint.port, endpoint.uplink));
+    } catch (err) {
+      this.removePeer(publicKey); // never leave a half-configured peer
+      throw err;
+    }
+  }
+
+  /** Changes what is given; what is omitted stays. */
+  updatePeer(publicKey: string | Uint8Array, changes: Omit<PeerOptions, 'publicKey'>): void {
+    const entry = this.#peer(publicKey);
+    const allowed = changes.allowedIps === undefined ? undefined : this.#parseAllowedIps(changes.allowedIps);
+    const endpoint = changes.endpoint === undefined ? undefined : this.#parseEndpoint(changes.endpoint, changes.uplink);
+    if (allowed) this.#applyAllowedIps(entry, allowed);
+    if (endpoint) this.#call('setting the endpoint', () => this.#handle.setEndpoint(entry.id, endpoint.address, endpoint.port, endpoint.uplink));
+  }
+
+  removePeer(publicKey: string | Uint8Array): void {
+    const entry = this.#peer(publicKey);
+    this.#call(`removing peer ${entry.publicKey}`, () => this.#handle.removePeer(entry.id));
+    this.#peersByKey.delete(entry.publicKey);
+    this.#peersById.delete(entry.id);
+  }
+
+  peers(): string[] {
+    return [...this.#peersByKey.keys()];
+  }
+
+  peerStats(publicKey: string | Uint8Array): PeerStats {
+    const entry = this.#peer(publicKey);
+    const info = this.#call(`reading peer ${entry.publicKey}`, () => this.#handle.peerInfo(entry.id));
+    return {
+      publicKey: entry.publicKey,
+      endpoint: info.endpoint,
+      uplinkId: info.endpoint ? info.uplinkId : null,
+      allowedIps: [...entry.allowedIps],
+      currentIndex: info.currentIndex || null,
+      previousIndex: info.previousIndex || null,
+      nextIndex: info.nextIndex || null,
+      stagedPackets: info.stagedPackets,
+      counters: toCounters(info.counters),
+    };
+  }
+
+  /** Packets that matched no peer and no uplink: no route, malformed, too big on the TUN side. */
+  stats(): Counters {
+    return toCounters(this.#call('reading counters', () => this.#handle.counters()));
+  }
+
+  /**
+   * Installs a keypair from a completed handshake. nowNs is the monotonic time of installation
+   * (default: process.hrtime), against which expireOlderThan() measures age.
+   */
+  installKeypair(publicKey: string | Uint8Array, keypair: KeypairOptions, nowNs: bigint = process.hrtime.bigint()): void {
+    const entry = this.#peer(publicKey);
+    if (keypair === null || typeof keypair !== 'object') throw new InvalidArgumentError('keypair must be an object');
+    const localIndex = parseUint32(keypair.localIndex, 'localIndex', 1);
+    const remoteIndex = parseUint32(keypair.remoteIndex, 'remoteIndex');
+    const sendKey = parseKey(keypair.sendKey, 'sendKey');
+    const recvKey = parseKey(keypair.recvKey, 'recvKey');
+    if (typeof keypair.initiator !== 'boolean') throw new InvalidArgumentError('initiator must be a boolean');
+    if (typeof nowNs !== 'bigint' || nowNs < 0n) throw new InvalidArgumentError('nowNs must be a non-negative bigint');
+    try {
+      this.#call(`installing keypair ${localIndex}`, () =>
+        this.#handle.installKeypair(entry.id, localIndex, remoteIndex, sendKey, recvKey, keypair.initiator, nowNs));
+    } finally {
+      sendKey.fill(0); // our copies; the caller's buffers are theirs to wipe
+      recvKey.fill(0);
+    }
+  }
+
+  /** Removes a keypair for good; its keys are zeroed in native memory. */
+  retireKeypair(localIndex: number): void {
+    parseUint32(localIndex, 'localIndex', 1);
+    this.#call(`retiring keypair ${localIndex}`, () => this.#handle.retireKeypair(localIndex));
+  }
+
+  /** Keeps a keypair but stops using it for sending and receiving. */
+  expireKeypair(localIndex: number): void {
+    parseUint32(localIndex, 'localIndex', 1);
+    this.#call(`expiring keypair ${localIndex}`, () => this.#handle.expireKeypair(localIndex));
+  }
+
+  /** Expires every keypair installed at or before nowNs - maxAgeNs; returns how many. */
+  expireOlderThan(nowNs: bigint, maxAgeNs: bigint): number {
+    if (typeof nowNs !== 'bigint' || typeof maxAgeNs !== 'bigint' || nowNs < 0n || maxAgeNs < 0n) {
+      throw new InvalidArgumentError('nowNs and maxAgeNs must be non-negative bigints');
+    }
+    return this.#call('expiring keypairs', () => this.#handle.expireOlderThan(nowNs, maxAgeNs));
+  }
+
+  /** Sends a control-plane message (handshake, cookie reply) as one datagram. */
+  sendControl(uplinkId: number, to: Endpoint, data: Uint8Array): void {
+    parseUint32(uplinkId, 'uplink id', 1);
+    const { address } = parseAddress(to?.address, 'destination address');
+    const port = parsePort(to?.port, 'destination port', false);
+    const buf = parseBuffer(data, 'control message', 1, 65535);
+    this.#call(`sending a control message to ${address}:${port}`, () => this.#handle.sendControl(uplinkId, address, port, buf));
+  }
+
+  sendKeepalive(publicKey: string | Uint8Array): void {
+    const entry = this.#peer(publicKey);
+    this.#call('sending a keepalive', () => this.#handle.sendKeepalive(entry.id));
+  }
+
+  get #handle(): RawDataplane {
+    if (!this.#raw) throw new InvalidStateError('the dataplane is closed');
+    return this.#raw;
+  }
+
+  #call<T>(context: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (cause) {
+      if (cause instanceof SagError) throw cause;
+      throw nativeError(cause, context);
+    }
+  }
+
+  #assertStopped(what: string): void {
+    if (this.#running) throw new InvalidStateError(`cannot ${what} while the dataplane is running`);
+  }
+
+  #assertMemoryTun(): void {
+    if (!this.#memoryTun) throw new InvalidStateError('tunInject/tunTake need openMemoryTun()');
+  }
+
+  #peer(publicKey: string | Uint8Array): PeerEntry {
+    const key = keyToBase64(parseKey(publicKey, 'publicKey'));
+    const entry = this.#peersByKey.get(key);
+    if (!entry) throw new NotFoundError(`no peer with public key ${key}`);
+    return entry;
+  }
+
+  #parseAllowedIps(list: unknown): { address: string; cidr: number; text: string }[] {
+    if (!Array.isArray(list)) throw new InvalidArgumentError('allowedIps must be an array of prefixes');
+    return list.map((p, i) => parseAllowedIp(p, `allowedIps[${i}]`));
+  }
+
+  #applyAllowedIps(entry: PeerEntry, allowed: { address: string; cidr: number; text: string }[]): void {
+    this.#call('setting allowed IPs', () => this.#handle.setAllowedIps(entry.id, allowed.map(({ address, cidr }) => ({ address, cidr }))));
+    // As in WireGuard a prefix belongs to one peer: it leaves whoever had it.
+    const texts = new Set(allowed.map((a) => a.text));
+    for (const other of this.#peersById.values()) {
+      if (other !== entry) other.allowedIps = other.allowedIps.filter((t) => !texts.has(t));
+    }
+    entry.allowedIps = [...texts];
+  }
+
+  #parseEndpoint(endpoint: Endpoint, uplink: number | undefined): { address: string; port: number; uplink: number } {
+    if (endpoint === null || typeof endpoint !== 'object') throw new InvalidArgumentError('endpoint must be {address, port}');
+    const { address, family } = parseAddress(endpoint.address, 'endpoint address');
+    const port = parsePort(endpoint.port, 'endpoint port', false);
+    let id = uplink;
+    if (id === undefined) {
+      if (this.#uplinks.size !== 1) throw new InvalidArgumentError(`name the uplink for endpoint ${address}: there are ${this.#uplinks.size} uplinks`);
+      id = [...this.#uplinks.keys()][0]!;
+    }
+    const up = this.#uplinks.get(parseUint32(id, 'uplink id', 1));
+    if (!up) throw new NotFoundError(`no uplink with id ${id}`);
+    if (family === 6 && parseAddress(up.address, 'uplink').family === 4) {
+      throw new InvalidArgumentError(`IPv6 endpoint ${address} cannot be reached from IPv4 uplink ${id} (${up.address})`);
+    }
+    return { address, port, uplink: id };
+  }
+
+  #drainEvents(): void {
+    if (!this.#raw) return;
+    for (;;) {
+      const batch = this.#raw.pollEvents(256);
+      for (const ev of batch) this.#dispatch(ev);
+      if (batch.length < 256) return;
+    }
+  }
+
+  #dispatch(ev: RawEvent): void {
+    if (ev.type === RawEventType.Control) {
+      const message: ControlMessage = { data: ev.data!, from: ev.from!, uplinkId: ev.uplinkId };
+      this.emit('control:received', message);
+      return;
+    }
+    const peer = this.#peersById.get(ev.peerId);
+    if (!peer) return; // removed since the event was queued
+    switch (ev.type) {
+      case RawEventType.HandshakeNeeded:
+        this.emit('handshake:needed', { publicKey: peer.publicKey });
+        break;
+      case RawEventType.KeypairConfirmed:
+        this.emit('keypair:confirmed', { publicKey: peer.publicKey, localIndex: ev.index });
+        break;
+      case RawEventType.RekeyNeeded:
+        this.emit('rekey:needed', { publicKey: peer.publicKey, localIndex: ev.index });
+        break;
+      case RawEventType.EndpointChanged:
+        this.emit('endpoint:changed', { publicKey: peer.publicKey, endpoint: ev.from!, uplinkId: ev.uplinkId });
+        break;
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export { Dataplane } from './dataplane.js';
+export type * from './types.js';

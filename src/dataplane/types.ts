@@ -1,0 +1,103 @@
+/** Public types of the Dataplane API. */
+
+export interface DataplaneOptions {
+  /** Inner MTU of the tunnel (576..65503). Default 1420, as WireGuard. */
+  mtu?: number;
+  /** Packets held per peer while it has no session (1..4096). Default 128. */
+  stagedCapacity?: number;
+  /** Control events queued for JS before further ones are dropped (1..65536). Default 1024. */
+  eventCapacity?: number;
+  /** Packets per batch in the native workers (1..256). Default 64. */
+  batchSize?: number;
+}
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface UplinkOptions {
+  /** Local address to bind; '::' (the default) is dual-stack. */
+  address?: string;
+  /** Local UDP port; 0 (the default) lets the kernel choose. */
+  port?: number;
+  /** Bind the socket to this device (SO_BINDTODEVICE). */
+  device?: string;
+  /** Mark outgoing packets (SO_MARK), for policy routing. */
+  fwmark?: number;
+}
+
+export interface Uplink extends Endpoint {
+  id: number;
+}
+
+export interface PeerOptions {
+  /** The peer's static public key: base64 or 32 bytes. */
+  publicKey: string | Uint8Array;
+  /** Prefixes routed to this peer and accepted from it, e.g. ['10.0.0.2/32', 'fd00::/64']. */
+  allowedIps?: string[];
+  endpoint?: Endpoint;
+  /** Uplink id to reach the endpoint through; required with endpoint when there are several. */
+  uplink?: number;
+}
+
+export interface KeypairOptions {
+  localIndex: number;
+  remoteIndex: number;
+  sendKey: Uint8Array;
+  recvKey: Uint8Array;
+  /** True on the side that initiated the handshake: the keypair is used at once. */
+  initiator: boolean;
+}
+
+export type DropReason =
+  | 'badAuth'
+  | 'replay'
+  | 'noSession'
+  | 'sourceNotAllowed'
+  | 'noRoute'
+  | 'queueFull'
+  | 'malformed'
+  | 'tooBig'
+  | 'noEndpoint'
+  | 'ioError';
+
+export interface Counters {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  drops: Record<DropReason, number>;
+}
+
+export interface PeerStats {
+  publicKey: string;
+  endpoint: Endpoint | null;
+  uplinkId: number | null;
+  allowedIps: string[];
+  currentIndex: number | null;
+  previousIndex: number | null;
+  nextIndex: number | null;
+  stagedPackets: number;
+  counters: Counters;
+}
+
+export interface ControlMessage {
+  data: Buffer;
+  from: Endpoint;
+  uplinkId: number;
+}
+
+/** Events, named noun:verb. */
+export interface DataplaneEvents {
+  /** A handshake, cookie or other non-data message arrived. */
+  'control:received': [ControlMessage];
+  /** Packets wait for this peer and there is no usable session: start a handshake. */
+  'handshake:needed': [{ publicKey: string }];
+  /** The peer sent data on the keypair we responded with: it is now current. */
+  'keypair:confirmed': [{ publicKey: string; localIndex: number }];
+  /** The current keypair passed REKEY_AFTER_MESSAGES. */
+  'rekey:needed': [{ publicKey: string; localIndex: number }];
+  /** Authenticated data came from a new address (roaming). */
+  'endpoint:changed': [{ publicKey: string; endpoint: Endpoint; uplinkId: number }];
+}

@@ -1,0 +1,105 @@
+/** The typed surface of the raw addon (native/addon). Only src/dataplane calls it. */
+
+export type DropReasonName =
+  | 'bad_auth'
+  | 'replay'
+  | 'no_session'
+  | 'source_not_allowed'
+  | 'no_route'
+  | 'queue_full'
+  | 'malformed'
+  | 'too_big'
+  | 'no_endpoint'
+  | 'io_error';
+
+export interface RawCounters {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  drops: Record<DropReasonName, number>;
+}
+
+export interface RawEndpoint {
+  address: string;
+  port: number;
+}
+
+export interface RawPeerInfo {
+  id: number;
+  publicKey: Buffer;
+  endpoint: RawEndpoint | null;
+  uplinkId: number;
+  currentIndex: number;
+  previousIndex: number;
+  nextIndex: number;
+  allowedIpCount: number;
+  stagedPackets: number;
+  counters: RawCounters;
+}
+
+/** Matches sag_event_type in native/include/sag/sag.h. */
+export const enum RawEventType {
+  Control = 1,
+  HandshakeNeeded = 2,
+  KeypairConfirmed = 3,
+  RekeyNeeded = 4,
+  EndpointChanged = 5,
+}
+
+export interface RawEvent {
+  type: RawEventType;
+  peerId: number;
+  uplinkId: number;
+  index: number;
+  from?: RawEndpoint;
+  data?: Buffer;
+}
+
+export interface RawDataplaneConfig {
+  mtu?: number;
+  stagedCapacity?: number;
+  eventCapacity?: number;
+  batchSize?: number;
+}
+
+export interface RawDataplane {
+  openTun(name: string): string;
+  openMemoryTun(): void;
+  memoryTunInject(packet: Buffer): boolean;
+  memoryTunTake(): Buffer | null;
+  start(): void;
+  stop(): void;
+  close(): void;
+  addUplink(address: string, port: number, device: string, fwmark: number): RawEndpoint & { id: number };
+  removeUplink(id: number): void;
+  uplinkCounters(id: number): RawCounters;
+  addPeer(publicKey: Buffer): number;
+  removePeer(id: number): void;
+  setEndpoint(peerId: number, address: string, port: number, uplinkId: number): void;
+  setAllowedIps(peerId: number, prefixes: { address: string; cidr: number }[]): void;
+  peerInfo(peerId: number): RawPeerInfo;
+  installKeypair(
+    peerId: number,
+    localIndex: number,
+    remoteIndex: number,
+    sendKey: Buffer,
+    recvKey: Buffer,
+    initiator: boolean,
+    nowNs: bigint,
+  ): void;
+  retireKeypair(localIndex: number): void;
+  expireKeypair(localIndex: number): void;
+  expireOlderThan(nowNs: bigint, maxAgeNs: bigint): number;
+  sendControl(uplinkId: number, address: string, port: number, data: Buffer): void;
+  sendKeepalive(peerId: number): void;
+  pollEvents(max?: number): RawEvent[];
+  counters(): RawCounters;
+  setEventHandler(handler: () => void): void;
+}
+
+export interface NativeAddon {
+  NativeDataplane: new (config: RawDataplaneConfig) => RawDataplane;
+  dropReasons: DropReasonName[];
+  maxControlMessage: number;
+}
