@@ -42,7 +42,7 @@ int MemoryTun::read_batch(uint8_t* const* bufs, size_t cap, size_t* lens, int n)
   while (got < n && !to_dataplane_.empty()) {
     auto& p = to_dataplane_.front();
     size_t len = p.size() > cap ? cap : p.size();
-    std::memcpy(bufs[got], p.data(), len);
+    if (len) std::memcpy(bufs[got], p.data(), len);
     lens[got++] = p.size() > cap ? cap + 1 : p.size();
     to_dataplane_.pop_front();
   }

@@ -65,7 +65,7 @@ int MemoryUdp::recv_batch(Datagram* d, size_t cap, int n) {
   while (got < n && !queue_.empty()) {
     auto& [from, bytes] = queue_.front();
     size_t len = bytes.size() > cap ? cap : bytes.size();
-    std::memcpy(d[got].data, bytes.data(), len);
+    if (len) std::memcpy(d[got].data, bytes.data(), len);
     d[got].len = bytes.size() > cap ? cap + 1 : bytes.size();
     d[got].peer = from;
     ++got;

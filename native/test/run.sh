@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the native core with CMake alone (as firmware does) and runs its ctest suite twice:
+# a normal optimised build, and an AddressSanitizer + UndefinedBehaviorSanitizer build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+jobs=$(nproc 2>/dev/null || echo 2)
+for variant in release asan; do
+  dir="build-native/$variant"
+  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+  [ "$variant" = asan ] && flags+=(-DSAG_SANITIZE=ON)
+  echo "== native core: $variant build"
+  cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+  cmake --build "$dir" -j "$jobs" >/dev/null
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$dir" --output-on-failure
+done

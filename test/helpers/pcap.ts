@@ -1,0 +1,41 @@
+/** A minimal reader of classic pcap files (tcpdump -w) with Ethernet frames. */
+
+export interface Frame {
+  etherType: number;
+  /** The frame after the Ethernet header. */
+  payload: Buffer;
+}
+
+export function readPcap(file: Buffer): Frame[] {
+  if (file.length < 24) throw new Error('pcap file too short');
+  const magic = file.readUInt32LE(0);
+  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+  if (!le && file.readUInt32BE(0) !== 0xa1b2c3d4 && file.readUInt32BE(0) !== 0xa1b23c4d) throw new Error('not a pcap file');
+  const u32 = (o: number) => (le ? file.readUInt32LE(o) : file.readUInt32BE(o));
+  const linkType = u32(20);
+  if (linkType !== 1) throw new Error(`link type ${linkType} is not Ethernet`);
+  const frames: Frame[] = [];
+  for (let off = 24; off + 16 <= file.length; ) {
+    const caplen = u32(off + 8);
+    const data = file.subarray(off + 16, off + 16 + caplen);
+    off += 16 + caplen;
+    if (data.length < 14) continue;
+    frames.push({ etherType: data.readUInt16BE(12), payload: data.subarray(14) });
+  }
+  return frames;
+}
+
+export interface UdpDatagram {
+  srcPort: number;
+  dstPort: number;
+  payload: Buffer;
+}
+
+/** The UDP datagram inside an IPv4 packet, or undefined if it is not IPv4/UDP. */
+export function ipv4Udp(packet: Buffer): UdpDatagram | undefined {
+  if (packet.length < 20 || packet[0]! >> 4 !== 4 || packet[9] !== 17) return undefined;
+  const ihl = (packet[0]! & 0x0f) * 4;
+  const udp = packet.subarray(ihl);
+  if (udp.length < 8) return undefined;
+  return { srcPort: udp.readUInt16BE(0), dstPort: udp.readUInt16BE(2), payload: udp.subarray(8, udp.readUInt16BE(4)) };
+}
