@@ -66,7 +66,12 @@ export class Namespaces {
         if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       }
     }
-    for (const name of this.names.splice(0)) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    for (const name of this.names.splice(0)) {
+      // Anything still running inside (a daemonized wireguard-go, say) goes with its namespace.
+      const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
+      for (const pid of pids) spawnSync('kill', ['-9', pid], { stdio: 'ignore' });
+      spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    }
   }
 }
 

@@ -1,0 +1,45 @@
+/**
+ * Native seal/open throughput per core beside OpenSSL's own `openssl speed` for
+ * ChaCha20-Poly1305 at 1420 bytes, in the same run. Reports medians of 3 runs and the ratio.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { buildNative, median, printTable, writeJson, type Row } from './lib/report.js';
+
+const BYTES = 1420;
+const RUNS = 3;
+
+function opensslSpeed(): number {
+  const out = execFileSync('openssl', ['speed', '-evp', 'chacha20-poly1305', '-bytes', String(BYTES), '-seconds', '2'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const m = /^ChaCha20-Poly1305\s+([\d.]+)k/im.exec(out);
+  if (!m) throw new Error(`cannot parse openssl speed output:\n${out}`);
+  return Number(m[1]) * 1000;
+}
+
+export function runCrypto(): Row[] {
+  const dir = buildNative();
+  const seal: number[] = [];
+  const open: number[] = [];
+  const ref: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    ref.push(opensslSpeed());
+    const r = JSON.parse(execFileSync(join(dir, 'bench_aead'), [String(BYTES), '2'], { encoding: 'utf8' }));
+    seal.push(r.seal_bytes_per_sec);
+    open.push(r.open_bytes_per_sec);
+  }
+  const gb = (v: number) => v / 1e9;
+  const refMed = median(ref);
+  const rows: Row[] = [
+    { what: 'openssl speed (reference)', 'GB/s': gb(refMed), 'vs openssl': 1 },
+    { what: 'sag seal (encrypt + header)', 'GB/s': gb(median(seal)), 'vs openssl': median(seal) / refMed },
+    { what: 'sag open (decrypt in place)', 'GB/s': gb(median(open)), 'vs openssl': median(open) / refMed },
+  ];
+  printTable(`ChaCha20-Poly1305, ${BYTES}-byte packets, one core, median of ${RUNS}`, rows);
+  writeJson('crypto', { bytes: BYTES, runs: { openssl: ref, seal, open } });
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) runCrypto();

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * `sag`: the command line. Subcommands land here as their issues do; each reports errors as one
+ * line on stderr and a non-zero exit status, never a stack trace.
+ */
+import { readFileSync } from 'node:fs';
+import { SagError } from '../errors.js';
+import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
+
+const USAGE = `usage: sag <command>
+
+commands:
+  genkey            print a new private key (base64), as \`wg genkey\`
+  pubkey            read a private key on stdin, print its public key, as \`wg pubkey\`
+  version           print the version
+  help              this text
+`;
+
+class UsageError extends SagError {
+  constructor(message: string) {
+    super('ERR_SAG_USAGE', message);
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (rest.length && command !== 'help') throw new UsageError(`'${command}' takes no arguments`);
+  switch (command) {
+    case 'genkey':
+      process.stdout.write(`${encodeKey(generatePrivateKey())}\n`);
+      return 0;
+    case 'pubkey': {
+      const text = (await readStdin()).trim();
+      let key: Uint8Array;
+      try {
+        key = decodeKey(text);
+      } catch (cause) {
+        throw new UsageError(`stdin is not a base64 private key: ${(cause as Error).message}`);
+      }
+      process.stdout.write(`${encodeKey(publicKeyFromPrivate(key))}\n`);
+      return 0;
+    }
+    case 'version':
+      process.stdout.write(`sag ${version()}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`sag: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);
