@@ -60,25 +60,25 @@ void SendWorker::process_batch(int n) {
       if (kp) flush_staged(peer);
       continue;
     }
-    if (seal_for(peer, kp, buffer(i), len, out)) ++out;
+    switch (seal(peer, kp, buffer(i), len, &out_[out], &out_uplink_[out])) {
+      case Sealed::kOk: out_peer_[out++] = peer; break;
+      case Sealed::kExhausted: stage(peer, pkt, len); break;
+      case Sealed::kDropped: break;
+    }
   }
   transmit(out);
 }
 
-bool SendWorker::seal_for(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, int out) {
+SendWorker::Sealed SendWorker::seal(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, Datagram* out, Uplink** up) {
   uint64_t counter;
-  if (!kp->take_counter(&counter)) {
-    stage(peer, buf + kHeadroom, len);
-    return false;
-  }
+  if (!kp->take_counter(&counter)) return Sealed::kExhausted;
   if (counter >= wire::kRekeyAfterMessages)
     t_.signal_peer(peer, &kp->rekey_signalled, SAG_EVENT_REKEY_NEEDED, kp->local_index);
-  Endpoint ep;
   uint32_t uplink_id;
-  Uplink* up = peer->endpoint_snapshot(&ep, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
-  if (!up) {
+  *up = peer->endpoint_snapshot(&out->peer, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
+  if (!*up) {
     peer->counters.drop(kDropNoEndpoint);
-    return false;
+    return Sealed::kDropped;
   }
   uint8_t* pkt = buf + kHeadroom;
   size_t padded = wire::padded_length(len, t_.config.mtu);
@@ -86,12 +86,23 @@ bool SendWorker::seal_for(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, int
   wire::write_transport_header(buf, kp->remote_index, counter);
   if (!aead_.seal(kp->send_key, counter, pkt, padded, pkt)) {
     peer->counters.drop(kDropIoError);
-    return false;
+    return Sealed::kDropped;
   }
-  out_[out] = Datagram{buf, kHeadroom + padded + wire::kAuthTagSize, ep};
-  out_peer_[out] = peer;
-  out_uplink_[out] = up;
-  return true;
+  out->data = buf;
+  out->len = kHeadroom + padded + wire::kAuthTagSize;
+  return Sealed::kOk;
+}
+
+void SendWorker::send_one(Peer* peer, Uplink* up, const Datagram& d) {
+  bool ok = false;
+  up->socket->send_batch(&d, 1, &ok);
+  if (ok) {
+    peer->counters.add_tx(1, d.len);
+    up->counters.add_tx(1, d.len);
+  } else {
+    peer->counters.drop(kDropIoError);
+    up->counters.drop(kDropIoError);
+  }
 }
 
 void SendWorker::transmit(int count) {
@@ -129,35 +140,21 @@ void SendWorker::stage(Peer* peer, const uint8_t* pkt, size_t len) {
 }
 
 void SendWorker::flush_staged(Peer* peer) {
-  // Slow path: called with table_mu held shared. Uses the scratch buffer.
+  // Slow path, with table_mu held shared. Packets stay staged while there is nowhere to send them.
   std::lock_guard<std::mutex> lock(peer->staged_mu);
-  while (!peer->staged.empty()) {
+  Endpoint ep;
+  uint32_t uplink_id;
+  while (!peer->staged.empty() && peer->endpoint_snapshot(&ep, &uplink_id) && t_.uplink(uplink_id)) {
     Keypair* kp = peer->sending_keypair();
     if (!kp) break;
     std::vector<uint8_t>& pkt = peer->staged.front();
     uint8_t* buf = scratch();
     std::memcpy(buf + kHeadroom, pkt.data(), pkt.size());
-    uint64_t counter;
-    if (!kp->take_counter(&counter)) break;
-    Endpoint ep;
-    uint32_t uplink_id;
-    Uplink* up = peer->endpoint_snapshot(&ep, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
-    if (!up) break;  // keep them staged until there is somewhere to send them
-    size_t padded = wire::padded_length(pkt.size(), t_.config.mtu);
-    std::memset(buf + kHeadroom + pkt.size(), 0, padded - pkt.size());
-    wire::write_transport_header(buf, kp->remote_index, counter);
-    if (aead_.seal(kp->send_key, counter, buf + kHeadroom, padded, buf + kHeadroom)) {
-      Datagram d{buf, kHeadroom + padded + wire::kAuthTagSize, ep};
-      bool ok = false;
-      up->socket->send_batch(&d, 1, &ok);
-      if (ok) {
-        peer->counters.add_tx(1, d.len);
-        up->counters.add_tx(1, d.len);
-      } else {
-        peer->counters.drop(kDropIoError);
-        up->counters.drop(kDropIoError);
-      }
-    }
+    Datagram d;
+    Uplink* up = nullptr;
+    Sealed r = seal(peer, kp, buf, pkt.size(), &d, &up);
+    if (r == Sealed::kExhausted) break;
+    if (r == Sealed::kOk) send_one(peer, up, d);
     peer->staged.pop_front();
   }
   peer->staged_count.store(uint32_t(peer->staged.size()), std::memory_order_relaxed);
@@ -165,30 +162,11 @@ void SendWorker::flush_staged(Peer* peer) {
 
 void SendWorker::send_keepalive(Peer* peer) {
   Keypair* kp = peer->sending_keypair();
-  uint64_t counter;
-  if (!kp || !kp->take_counter(&counter)) {
-    peer->counters.drop(kDropNoSession);
-    return;
-  }
-  Endpoint ep;
-  uint32_t uplink_id;
-  Uplink* up = peer->endpoint_snapshot(&ep, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
-  if (!up) {
-    peer->counters.drop(kDropNoEndpoint);
-    return;
-  }
-  uint8_t* buf = scratch();
-  wire::write_transport_header(buf, kp->remote_index, counter);
-  if (!aead_.seal(kp->send_key, counter, nullptr, 0, buf + kHeadroom)) return;
-  Datagram d{buf, wire::kKeepaliveSize, ep};
-  bool ok = false;
-  up->socket->send_batch(&d, 1, &ok);
-  if (ok) {
-    peer->counters.add_tx(1, d.len);
-    up->counters.add_tx(1, d.len);
-  } else {
-    peer->counters.drop(kDropIoError);
-  }
+  Datagram d;
+  Uplink* up = nullptr;
+  Sealed r = kp ? seal(peer, kp, scratch(), 0, &d, &up) : Sealed::kExhausted;
+  if (r == Sealed::kExhausted) peer->counters.drop(kDropNoSession);
+  else if (r == Sealed::kOk) send_one(peer, up, d);
 }
 
 void SendWorker::handle_wakeups() {

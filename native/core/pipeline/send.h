@@ -28,9 +28,12 @@ class SendWorker final : public Worker {
   void on_ready(uint32_t token) override;
   void handle_wakeups();
 
-  // Encrypts the packet at buf + kHeadroom (len bytes) for peer into a datagram in slot `out`.
-  // Returns false (and counts the drop) if it cannot be sent now.
-  bool seal_for(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, int out);
+  enum class Sealed { kOk, kExhausted, kDropped };
+  // Pads and seals the packet at buf + kHeadroom (len bytes; 0 is a keepalive) for the peer's
+  // current endpoint into *out, on *up. kExhausted: the keypair may not send any more (the caller
+  // stages the packet); kDropped: counted (no endpoint, crypto failure).
+  Sealed seal(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, Datagram* out, Uplink** up);
+  void send_one(Peer* peer, Uplink* up, const Datagram& d);  // slow paths: one datagram, counted
   void stage(Peer* peer, const uint8_t* pkt, size_t len);
   void flush_staged(Peer* peer);
   void send_keepalive(Peer* peer);
