@@ -1,0 +1,9 @@
+/** The WireGuard cross-platform userspace API (wireguard.com/xplatform): pure parsing and printing. */
+export * from './errors.js';
+export * from './keys.js';
+export * from './types.js';
+export { parseSetRequest, formatSetRequest } from './set.js';
+export { formatGetReply, formatErrorReply, parseGetReply } from './get.js';
+export { applySetCommand, emptyDevice } from './apply.js';
+export * from './framer.js';
+export { formatGoAddr, formatGoEndpoint, formatGoPrefix, parseUapiEndpoint, parseUapiPrefix, splitHostPort } from './text.js';
