@@ -1,0 +1,90 @@
+/**
+ * Response schemas, for the OpenAPI document only. They are deliberately not
+ * handed to Fastify as response schemas: its serializer silently drops fields
+ * a schema does not list, so a new model field would vanish from responses
+ * instead of merely being undocumented. `components` are referenced by name.
+ */
+import { INSTANCE_MODELS } from '../model/index.js';
+import type { JsonSchema } from './schemas.js';
+
+const str = { type: 'string' };
+const int = { type: 'integer' };
+const strs = { type: 'array', items: str };
+const nullable = (schema: JsonSchema): JsonSchema => ({ oneOf: [schema, { type: 'null' }] });
+const closed = (properties: Record<string, JsonSchema>): JsonSchema => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties),
+  additionalProperties: false,
+});
+export const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+export const itemsOf = (name: string): JsonSchema => closed({ version: int, items: { type: 'array', items: ref(name) } });
+
+const version = { ...int, description: 'Model version at which this entity last changed' };
+
+export const ENTITY_SCHEMAS: Record<string, JsonSchema> = {
+  Error: closed({
+    error: {
+      type: 'object',
+      properties: { code: str, message: str, subjects: strs },
+      required: ['code', 'message'],
+      additionalProperties: false,
+    },
+  }),
+  Area: closed({ name: str, regions: strs, version }),
+  AccessPoint: closed({ id: str, area: str, endpoints: strs, maxInstances: int, version }),
+  Uplink: closed({ name: str, kind: { type: 'string', enum: ['wired', 'lte'] }, priority: int, weight: int }),
+  Instance: closed({
+    id: str,
+    name: str,
+    area: str,
+    model: { type: 'string', enum: [...INSTANCE_MODELS] },
+    bandwidthMbps: int,
+    lanCidrs: strs,
+    uplinks: { type: 'array', items: ref('Uplink') },
+    state: { type: 'string', enum: ['unbound', 'bound', 'online', 'offline'] },
+    ccnId: nullable(str),
+    version,
+  }),
+  Device: closed({
+    serial: str,
+    model: { type: 'string', enum: [...INSTANCE_MODELS] },
+    publicKey: str,
+    softwareVersion: str,
+    lastSeen: nullable(int),
+    instanceId: nullable(str),
+    version,
+  }),
+  Ccn: closed({ id: str, name: str, area: str, cidrs: strs, cenId: nullable(str), version }),
+  Grant: closed({ areas: { type: 'array', items: str, minItems: 2, maxItems: 2 }, mbps: int }),
+  Cen: closed({ id: str, name: str, grants: { type: 'array', items: ref('Grant') }, version }),
+  Vpc: closed({ id: str, name: str, region: str, cidrs: strs, cenId: nullable(str), version }),
+  Route: closed({
+    cidr: str,
+    target: {
+      type: 'object',
+      properties: { kind: { type: 'string', enum: ['instance', 'ccn', 'vpc'] }, id: str, ccnId: str },
+      required: ['kind', 'id'],
+      additionalProperties: false,
+    },
+    area: str,
+    grantMbps: nullable(int),
+  }),
+  DeviceConfig: closed({
+    serial: str,
+    version: { ...int, description: 'Model version the configuration was built from' },
+    device: ref('Device'),
+    instance: nullable(ref('Instance')),
+    ccn: nullable(ref('Ccn')),
+    routes: { type: 'array', items: ref('Route') },
+  }),
+  DeviceRegistration: closed({ device: ref('Device'), token: { ...str, description: 'Device bearer token; shown only once' } }),
+  DeviceBinding: closed({ device: ref('Device'), instance: nullable(ref('Instance')) }),
+  CenAttachments: closed({ version: int, ccns: { type: 'array', items: ref('Ccn') }, vpcs: { type: 'array', items: ref('Vpc') } }),
+  ApiKey: closed({ id: str, name: str, createdAt: int, revokedAt: nullable(int) }),
+  NewApiKey: closed({ key: ref('ApiKey'), token: { ...str, description: 'Bearer token; shown only once' } }),
+  Token: closed({ token: str }),
+  AuditEntry: closed({ seq: int, version: int, at: int, actor: str, command: { type: 'object', description: 'The command or credential event' } }),
+  AuditPage: closed({ items: { type: 'array', items: ref('AuditEntry') } }),
+  Health: closed({ status: { type: 'string', enum: ['ok'] }, version: int }),
+};

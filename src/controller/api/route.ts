@@ -1,0 +1,94 @@
+/**
+ * Routes are data: one RouteSpec both registers a Fastify route and produces
+ * its OpenAPI operation, so the document lists exactly what is served.
+ */
+import type { CollectionName, Collections, Command, CommandInput, CommandKind, ModelState } from '../model/index.js';
+import type { ApplyOutcome, ControllerStore } from '../store/index.js';
+import type { JsonSchema, ObjectSchema } from './schemas.js';
+
+/**
+ * public:   no credential (health, OpenAPI document).
+ * operator: an operator API key.
+ * device:   an operator API key, or the token of the device named by the `serial` path parameter.
+ */
+export type AuthMode = 'public' | 'operator' | 'device';
+
+export type Principal = { kind: 'operator'; keyId: string; name: string } | { kind: 'device'; serial: string };
+
+export interface ApiRequest {
+  params: Record<string, string>;
+  query: Record<string, string | undefined>;
+  body: Record<string, unknown>;
+  principal: Principal | null;
+}
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Fastify syntax, "/v1/instances/:id". */
+  url: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  auth: AuthMode;
+  params?: ObjectSchema;
+  querystring?: ObjectSchema;
+  body?: ObjectSchema;
+  /** Success status; 204 sends no body. */
+  status: 200 | 201 | 204;
+  /** Response body schema (documentation only, see entities.ts). */
+  response?: JsonSchema;
+  /** Model refusals (and other 4xx) this operation can answer with, for the document. */
+  errors?: number[];
+  handler: (req: ApiRequest) => Promise<unknown>;
+}
+
+export type Clock = () => number;
+
+/** What route handlers need; built once per app. */
+export interface RouteDeps {
+  store: ControllerStore;
+  clock: Clock;
+  state(): Promise<ModelState>;
+  /** One collection sorted by key, with the model version it was read at (one snapshot). */
+  list<C extends CollectionName>(collection: C): Promise<{ version: number; items: Collections[C][] }>;
+  /** Applies a command as the request's principal. */
+  apply(req: ApiRequest, input: CommandInput): Promise<ApplyOutcome>;
+  actor(req: ApiRequest): { actor: string; at: number };
+}
+
+export function makeDeps(store: ControllerStore, clock: Clock): RouteDeps {
+  const actor = (req: ApiRequest) => {
+    const p = req.principal;
+    return { actor: p === null ? 'anonymous' : p.kind === 'operator' ? `apikey:${p.keyId}` : `device:${p.serial}`, at: clock() };
+  };
+  return {
+    store,
+    clock,
+    state: () => store.load(),
+    list: async (collection) => {
+      const state = await store.load();
+      const record = state[collection] as Record<string, Collections[typeof collection]>;
+      return { version: state.version, items: Object.keys(record).sort().map((k) => record[k]!) };
+    },
+    apply: (req, input) => store.apply(input, actor(req)),
+    actor,
+  };
+}
+
+/**
+ * Builds a command from a validated body. The body's fields are spread first so
+ * `kind` (and any path parameters given after) always win over the body.
+ */
+export function command<K extends CommandKind>(kind: K, ...parts: object[]): CommandInput {
+  return Object.assign({}, ...parts, { kind }) as CommandInput;
+}
+
+/** The entity a command wrote, read from the state it produced. */
+export function written<T>(state: ModelState, collection: keyof ModelState, key: string): T {
+  return (state[collection] as Record<string, T>)[key] as T;
+}
+
+/** Id of the entity a create command made (generated or chosen). */
+export function createdId(cmd: Command): string {
+  return (cmd as { id: string }).id;
+}

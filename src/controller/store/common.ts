@@ -1,0 +1,48 @@
+/**
+ * Logic both store implementations share, so the in-memory double cannot drift
+ * from the SQLite store on what a command does to credentials or the audit log.
+ */
+import { SagModel, applyCommand, type ApplyResult, type Change, type Command, type CommandInput, type IdGenerator, type ModelState } from '../model/index.js';
+import { StoreInvalidError } from './errors.js';
+import { AUDIT_PAGE_MAX, type ApplyContext, type AuditQuery } from './types.js';
+
+export interface Planned {
+  command: Command;
+  result: ApplyResult;
+  /** Device whose credential this command creates. */
+  issueFor: string | undefined;
+  /** Devices whose credentials this command removes. */
+  revokeFor: string[];
+}
+
+/** Resolves ids and runs the model. Pure apart from the id generator; throws ModelError on refusal. */
+export function planCommand(state: ModelState, input: CommandInput, ids: IdGenerator): Planned {
+  const command = new SagModel({ state, ids }).resolve(input);
+  const result = applyCommand(state, command);
+  const revokeFor = result.changes.filter((c: Change) => c.collection === 'devices' && c.value === null).map((c) => c.key);
+  const issueFor = command.kind === 'device.register' && result.changes.length > 0 ? command.serial : undefined;
+  return { command, result, issueFor, revokeFor };
+}
+
+export function checkContext(ctx: ApplyContext): void {
+  if (typeof ctx?.actor !== 'string' || ctx.actor.length === 0 || ctx.actor.length > 200) {
+    throw new StoreInvalidError('an audit actor must be 1 to 200 characters');
+  }
+  if (!Number.isSafeInteger(ctx.at) || ctx.at < 0) throw new StoreInvalidError(`audit time ${String(ctx.at)} is not a millisecond timestamp`);
+}
+
+export function auditWindow(query: AuditQuery = {}): { after: number; limit: number } {
+  const after = query.after ?? 0;
+  const limit = query.limit ?? 100;
+  if (!Number.isSafeInteger(after) || after < 0) throw new StoreInvalidError(`audit "after" must be a whole number >= 0`);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) {
+    throw new StoreInvalidError(`audit "limit" must be a whole number from 1 to ${AUDIT_PAGE_MAX}`);
+  }
+  return { after, limit };
+}
+
+export function sortedByKey<T>(record: Record<string, T>): T[] {
+  return Object.keys(record)
+    .sort()
+    .map((k) => record[k] as T);
+}

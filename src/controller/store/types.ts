@@ -1,0 +1,104 @@
+/**
+ * The controller's storage contract. The HTTP API talks only to this interface,
+ * so the embedded SQLite store can later be replaced by a networked database.
+ *
+ * Every method returns a Promise even though SQLite answers synchronously: a
+ * networked implementation cannot, and callers written against Promises keep
+ * working when it arrives.
+ *
+ * Rules every implementation keeps:
+ * - `apply` is atomic: the entity writes, the version bump, the audit entry and
+ *   any credential effect are committed together or not at all. A ModelError
+ *   (refusal) or a StoreError leaves the stored data exactly as it was.
+ * - Once `apply` resolves, the change is durable (survives a process kill).
+ * - Secrets (API keys, device tokens) are returned in plain text exactly once, at
+ *   creation; only their SHA-256 hashes are stored.
+ * - A device's credential lives and dies with the device: `device.register`
+ *   issues it in the same transaction, `device.delete` removes it.
+ */
+import type { Change, CollectionName, Collections, Command, CommandInput, ModelState } from '../model/index.js';
+
+/** Who did something and when, for the audit log. `at` comes from the caller's clock. */
+export interface ApplyContext {
+  /** "apikey:<id>", "bootstrap", "system", ... */
+  actor: string;
+  /** Milliseconds since the Unix epoch. */
+  at: number;
+}
+
+export interface ApplyOutcome {
+  /** The command as applied, generated ids filled in; replaying it rebuilds the same state. */
+  command: Command;
+  state: ModelState;
+  /** Model version after the command; unchanged when the command was a no-op. */
+  version: number;
+  /** Entities written or deleted; empty for a no-op (which is then neither stored nor audited). */
+  changes: Change[];
+  /** For `device.register`: the device's bearer token, shown only here. */
+  deviceToken?: string;
+}
+
+export interface ApiKeyInfo {
+  /** Public handle, "key-..."; safe to log and show. */
+  id: string;
+  name: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** Credential events are audited alongside model commands. Never contains a secret. */
+export type CredentialEvent =
+  | { kind: 'apiKey.create'; id: string; name: string }
+  | { kind: 'apiKey.revoke'; id: string }
+  | { kind: 'device.rotateToken'; serial: string };
+
+export interface AuditEntry {
+  /** Increasing position in the log, starting at 1. */
+  seq: number;
+  /** Model version after the entry (for credential events, the version they happened at). */
+  version: number;
+  at: number;
+  actor: string;
+  command: Command | CredentialEvent;
+}
+
+export interface AuditQuery {
+  /** Entries with seq greater than this; default 0. */
+  after?: number;
+  /** At most this many, default 100, capped at 1000. */
+  limit?: number;
+}
+
+export const AUDIT_PAGE_MAX = 1000;
+
+export interface ControllerStore {
+  /** The whole model at the latest committed version. Shared and immutable: never modify it. */
+  load(): Promise<ModelState>;
+  /** Resolves generated ids, applies, persists. Throws ModelError on refusal, StoreError on storage failure. */
+  apply(input: CommandInput, ctx: ApplyContext): Promise<ApplyOutcome>;
+  get<C extends CollectionName>(collection: C, key: string): Promise<Collections[C] | undefined>;
+  /** All entities of a collection, sorted by key. */
+  list<C extends CollectionName>(collection: C): Promise<Collections[C][]>;
+
+  /**
+   * Creates an operator API key. `token` lets an operator choose the first key
+   * (bootstrap); otherwise a random one is generated. Returns the token once.
+   */
+  createApiKey(input: { name: string; token?: string }, ctx: ApplyContext): Promise<{ key: ApiKeyInfo; token: string }>;
+  /** Every key, revoked ones included, oldest first. */
+  listApiKeys(): Promise<ApiKeyInfo[]>;
+  /** Keys that still authenticate. */
+  countActiveApiKeys(): Promise<number>;
+  /** Throws ApiKeyNotFoundError, or LastApiKeyError rather than lock every operator out. */
+  revokeApiKey(id: string, ctx: ApplyContext): Promise<ApiKeyInfo>;
+  /** The active key this token belongs to, or undefined. */
+  authenticateApiKey(token: string): Promise<ApiKeyInfo | undefined>;
+
+  /** Replaces a device's token (lost or leaked); the old one stops working. ModelNotFoundError if no such device. */
+  rotateDeviceToken(serial: string, ctx: ApplyContext): Promise<string>;
+  /** The serial of the device this token belongs to, or undefined. */
+  authenticateDevice(token: string): Promise<string | undefined>;
+
+  audit(query?: AuditQuery): Promise<AuditEntry[]>;
+  close(): Promise<void>;
+}
