@@ -68,6 +68,8 @@ Napi::Object CountersObject(const Napi::Env& env, const sag_counters& c) {
   o.Set("rxBytes", Napi::Number::New(env, double(c.rx_bytes)));
   o.Set("txPackets", Napi::Number::New(env, double(c.tx_packets)));
   o.Set("txBytes", Napi::Number::New(env, double(c.tx_bytes)));
+  o.Set("rxKeepalives", Napi::Number::New(env, double(c.rx_keepalives)));
+  o.Set("txKeepalives", Napi::Number::New(env, double(c.tx_keepalives)));
   Napi::Object drops = Napi::Object::New(env);
   for (int r = 0; r < SAG_DROP_REASON_COUNT; ++r) drops.Set(sag_drop_reason_name(r), Napi::Number::New(env, double(c.drops[r])));
   o.Set("drops", drops);
@@ -100,6 +102,7 @@ Napi::Function NativeDataplane::Define(Napi::Env env) {
                          InstanceMethod<&NativeDataplane::ExpireOlderThan>("expireOlderThan"),
                          InstanceMethod<&NativeDataplane::SendControl>("sendControl"),
                          InstanceMethod<&NativeDataplane::SendKeepalive>("sendKeepalive"),
+                         InstanceMethod<&NativeDataplane::DropStaged>("dropStaged"),
                          InstanceMethod<&NativeDataplane::PollEvents>("pollEvents"),
                          InstanceMethod<&NativeDataplane::Counters>("counters"),
                          InstanceMethod<&NativeDataplane::SetEventHandler>("setEventHandler"),
@@ -339,6 +342,12 @@ Napi::Value NativeDataplane::SendControl(const Napi::CallbackInfo& info) {
 Napi::Value NativeDataplane::SendKeepalive(const Napi::CallbackInfo& info) {
   Check(info.Env(), sag_dp_send_keepalive(Handle(info.Env()), U32(info, 0)));
   return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::DropStaged(const Napi::CallbackInfo& info) {
+  int n = sag_dp_drop_staged(Handle(info.Env()), U32(info, 0));
+  Check(info.Env(), n);
+  return Napi::Number::New(info.Env(), n);
 }
 
 Napi::Value NativeDataplane::PollEvents(const Napi::CallbackInfo& info) {

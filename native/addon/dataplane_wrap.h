@@ -40,6 +40,7 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
   Napi::Value ExpireOlderThan(const Napi::CallbackInfo& info);
   Napi::Value SendControl(const Napi::CallbackInfo& info);
   Napi::Value SendKeepalive(const Napi::CallbackInfo& info);
+  Napi::Value DropStaged(const Napi::CallbackInfo& info);
   Napi::Value PollEvents(const Napi::CallbackInfo& info);
   Napi::Value Counters(const Napi::CallbackInfo& info);
   Napi::Value SetEventHandler(const Napi::CallbackInfo& info);

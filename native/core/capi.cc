@@ -225,6 +225,14 @@ int sag_dp_send_keepalive(sag_dataplane* dp, uint32_t peer_id) {
   return guarded([&] { return dp ? report(dp->impl.send_keepalive(peer_id)) : fail(SAG_EINVAL, "null dataplane"); });
 }
 
+int sag_dp_drop_staged(sag_dataplane* dp, uint32_t peer_id) {
+  return guarded([&] {
+    if (!dp) return fail(SAG_EINVAL, "null dataplane");
+    int n = dp->impl.drop_staged(peer_id);
+    return n < 0 ? fail(n, "no peer with id " + std::to_string(peer_id)) : n;
+  });
+}
+
 int sag_dp_poll_event(sag_dataplane* dp, sag_event* out) {
   return guarded([&] {
     if (!dp || !out) return fail(SAG_EINVAL, "null argument");

@@ -26,13 +26,15 @@ enum DropReason : int {
 
 class Counters {
  public:
-  void add_rx(uint64_t bytes) {
+  void add_rx(uint64_t bytes, bool keepalive = false) {
     rx_.packets.fetch_add(1, std::memory_order_relaxed);
     rx_.bytes.fetch_add(bytes, std::memory_order_relaxed);
+    if (keepalive) rx_.keepalives.fetch_add(1, std::memory_order_relaxed);
   }
-  void add_tx(uint64_t packets, uint64_t bytes) {
+  void add_tx(uint64_t packets, uint64_t bytes, uint64_t keepalives = 0) {
     tx_.packets.fetch_add(packets, std::memory_order_relaxed);
     tx_.bytes.fetch_add(bytes, std::memory_order_relaxed);
+    if (keepalives) tx_.keepalives.fetch_add(keepalives, std::memory_order_relaxed);
   }
   void drop(DropReason reason, uint64_t n = 1) {
     drops_[reason].fetch_add(n, std::memory_order_relaxed);
@@ -44,6 +46,8 @@ class Counters {
     out->rx_bytes = rx_.bytes.load(std::memory_order_relaxed);
     out->tx_packets = tx_.packets.load(std::memory_order_relaxed);
     out->tx_bytes = tx_.bytes.load(std::memory_order_relaxed);
+    out->rx_keepalives = rx_.keepalives.load(std::memory_order_relaxed);
+    out->tx_keepalives = tx_.keepalives.load(std::memory_order_relaxed);
     for (int i = 0; i < kDropReasonCount; ++i) out->drops[i] = drops_[i].load(std::memory_order_relaxed);
   }
 
@@ -51,6 +55,7 @@ class Counters {
   struct alignas(64) Pair {
     std::atomic<uint64_t> packets{0};
     std::atomic<uint64_t> bytes{0};
+    std::atomic<uint64_t> keepalives{0};
   };
   Pair rx_;
   Pair tx_;

@@ -342,6 +342,18 @@ Status Dataplane::send_keepalive(uint32_t peer_id) {
   return Status::Ok();
 }
 
+int Dataplane::drop_staged(uint32_t peer_id) {
+  Shared lock(tables_.table_mu);
+  Peer* peer = tables_.peer(peer_id);
+  if (!peer) return SAG_ENOENT;
+  std::lock_guard<std::mutex> staged(peer->staged_mu);
+  int n = int(peer->staged.size());
+  peer->staged.clear();
+  peer->staged_count.store(0);
+  peer->counters.drop(kDropNoSession, uint64_t(n));
+  return n;
+}
+
 bool Dataplane::poll_event(sag_event* out) {
   if (!tables_.events.pop(out)) return false;
   if (out->type == SAG_EVENT_HANDSHAKE_NEEDED) {

@@ -124,6 +124,7 @@ class Dataplane {
 
   Status send_control(uint32_t uplink_id, const Endpoint& to, const uint8_t* data, size_t len);
   Status send_keepalive(uint32_t peer_id);
+  int drop_staged(uint32_t peer_id);  // count dropped, or a negative status
 
   void set_notify(EventQueue::Notify fn, void* ctx) { tables_.events.set_notify(fn, ctx); }
   bool poll_event(sag_event* out);

@@ -103,6 +103,10 @@ TEST_CASE("5 staged queue is bounded: the oldest are dropped and counted") {
   sag_peer_info info;
   a.dp->peer_info(a.peer, &info);
   CHECK_EQ(info.staged_packets, 4u);
+  CHECK_EQ(a.dp->drop_staged(a.peer), 4);
+  a.dp->peer_info(a.peer, &info);
+  CHECK_EQ(info.staged_packets, 0u);
+  CHECK_EQ(a.peer_counters().drops[SAG_DROP_NO_SESSION], 4u);
 }
 
 TEST_CASE("6 hostile datagrams: replay, bad tag, unknown index, wrong source, malformed, all counted") {
@@ -248,6 +252,8 @@ TEST_CASE("11 keepalive: 32 bytes on the wire, counted on receive, nothing on th
   CHECK(p.a.dp->send_keepalive(p.a.peer).ok());
   CHECK(wait_for([&] { return p.b.peer_counters().rx_packets == 1; }));
   CHECK_EQ(p.b.peer_counters().rx_bytes, 32u);
+  CHECK_EQ(p.b.peer_counters().rx_keepalives, 1u);
+  CHECK(wait_for([&] { return p.a.peer_counters().tx_keepalives == 1; }));
   std::vector<uint8_t> got;
   CHECK(!p.b.take(&got, 50));
 }

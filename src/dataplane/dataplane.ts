@@ -78,7 +78,8 @@ function nativeError(cause: unknown, context: string): SagError {
 function toCounters(raw: RawCounters): Counters {
   const drops = {} as Record<DropReason, number>;
   for (const [name, n] of Object.entries(raw.drops)) drops[DROP_NAMES[name] ?? (name as DropReason)] = n;
-  return { rxPackets: raw.rxPackets, rxBytes: raw.rxBytes, txPackets: raw.txPackets, txBytes: raw.txBytes, drops };
+  const { rxPackets, rxBytes, txPackets, txBytes, rxKeepalives, txKeepalives } = raw;
+  return { rxPackets, rxBytes, txPackets, txBytes, rxKeepalives, txKeepalives, drops };
 }
 
 export class Dataplane extends EventEmitter<DataplaneEvents> {
@@ -309,6 +310,12 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   sendKeepalive(publicKey: string | Uint8Array): void {
     const entry = this.#peer(publicKey);
     this.#call('sending a keepalive', () => this.#handle.sendKeepalive(entry.id));
+  }
+
+  /** Drops the packets staged for a peer (its handshake failed); returns how many. */
+  dropStaged(publicKey: string | Uint8Array): number {
+    const entry = this.#peer(publicKey);
+    return this.#call('dropping staged packets', () => this.#handle.dropStaged(entry.id));
   }
 
   get #handle(): RawDataplane {

@@ -63,10 +63,14 @@ export type DropReason =
   | 'ioError';
 
 export interface Counters {
+  /** Authenticated datagrams received and their bytes on the wire (UDP payload). */
   rxPackets: number;
   rxBytes: number;
   txPackets: number;
   txBytes: number;
+  /** Of the packets above, keepalives (empty payload): WireGuard's timers treat them apart. */
+  rxKeepalives: number;
+  txKeepalives: number;
   drops: Record<DropReason, number>;
 }
 

@@ -17,6 +17,8 @@ export interface RawCounters {
   rxBytes: number;
   txPackets: number;
   txBytes: number;
+  rxKeepalives: number;
+  txKeepalives: number;
   drops: Record<DropReasonName, number>;
 }
 
@@ -93,6 +95,7 @@ export interface RawDataplane {
   expireOlderThan(nowNs: bigint, maxAgeNs: bigint): number;
   sendControl(uplinkId: number, address: string, port: number, data: Buffer): void;
   sendKeepalive(peerId: number): void;
+  dropStaged(peerId: number): number;
   pollEvents(max?: number): RawEvent[];
   counters(): RawCounters;
   setEventHandler(handler: () => void): void;

@@ -5,3 +5,4 @@ export * from './tai64n.js';
 export * from './messages.js';
 export * from './cookie.js';
 export * from './noise.js';
+export * from './timers.js';

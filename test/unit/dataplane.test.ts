@@ -114,6 +114,8 @@ test('5 keepalives are counted and deliver nothing to the TUN', async (t) => {
   p.a.sendKeepalive(KEY_B);
   t.true(await waitFor(() => p.b.peerStats(KEY_A).counters.rxPackets === 1));
   t.is(p.b.peerStats(KEY_A).counters.rxBytes, 32);
+  t.is(p.b.peerStats(KEY_A).counters.rxKeepalives, 1);
+  t.is(p.a.peerStats(KEY_B).counters.txKeepalives, 1);
   t.is(p.b.tunTake(), null);
 });
 

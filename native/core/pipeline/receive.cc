@@ -91,10 +91,9 @@ void ReceiveWorker::handle_transport(Uplink* up, Datagram& d) {
   }
   if (peer->next.load(std::memory_order_acquire) == kp) confirm_next(peer, kp);
   roam(peer, up, d.peer);
-  peer->counters.add_rx(d.len);
-  up->counters.add_rx(d.len);
-
   size_t plain_len = body_len - wire::kAuthTagSize;
+  peer->counters.add_rx(d.len, plain_len == 0);
+  up->counters.add_rx(d.len, plain_len == 0);
   if (plain_len == 0) return;  // keepalive
   size_t ip_len = wire::ip_packet_length(body, plain_len);
   if (ip_len == 0 || ip_len > plain_len) {

@@ -97,8 +97,10 @@ void SendWorker::send_one(Peer* peer, Uplink* up, const Datagram& d) {
   bool ok = false;
   up->socket->send_batch(&d, 1, &ok);
   if (ok) {
-    peer->counters.add_tx(1, d.len);
-    up->counters.add_tx(1, d.len);
+    // Only a keepalive is this short: the smallest IP packet pads to 32 bytes of payload.
+    uint64_t keepalive = d.len == wire::kKeepaliveSize;
+    peer->counters.add_tx(1, d.len, keepalive);
+    up->counters.add_tx(1, d.len, keepalive);
   } else {
     peer->counters.drop(kDropIoError);
     up->counters.drop(kDropIoError);

@@ -57,6 +57,7 @@ typedef enum sag_drop_reason {
 typedef struct sag_counters {
   uint64_t rx_packets, rx_bytes; /* authenticated datagrams received, their UDP payload bytes */
   uint64_t tx_packets, tx_bytes; /* datagrams sent, their UDP payload bytes */
+  uint64_t rx_keepalives, tx_keepalives; /* of those, keepalives (empty payload): timers tell them apart */
   uint64_t drops[SAG_DROP_REASON_COUNT];
 } sag_counters;
 
@@ -173,6 +174,9 @@ int sag_dp_send_control(sag_dataplane* dp, uint32_t uplink_id, const sag_endpoin
                         const uint8_t* data, size_t len);
 /* Asks the send worker to send a keepalive to the peer on its current keypair. */
 int sag_dp_send_keepalive(sag_dataplane* dp, uint32_t peer_id);
+/* Drops the packets staged for the peer (no session is coming); counted as no_session. Returns how
+ * many, or < 0. */
+int sag_dp_drop_staged(sag_dataplane* dp, uint32_t peer_id);
 
 int sag_dp_poll_event(sag_dataplane* dp, sag_event* out); /* SAG_EAGAIN when empty */
 int sag_dp_counters(sag_dataplane* dp, sag_counters* out); /* global: packets matching no peer */
