@@ -83,6 +83,12 @@ export interface HandshakeCompleteInfo {
 export interface PeerTimersOptions {
   /** Uniform in [0, 1); jitter of REKEY_TIMEOUT. Defaults to Math.random; tests inject a fixed one. */
   readonly random?: () => number;
+  /**
+   * Test and lab option: rekey a sending initiator keypair after this many ms instead of
+   * REKEY_AFTER_TIME (120 s), to exercise rotation under traffic in seconds. Clamped to at least
+   * REKEY_TIMEOUT so handshakes cannot stack up. Every other timer keeps its specified value.
+   */
+  readonly rekeyAfterTimeMs?: number;
 }
 
 /** The named timers; keypair expiries are computed from the slots and reported as 'keypair-expiry'. */

@@ -76,8 +76,11 @@ export class PeerTimers {
   #deferredReason: InitiationReason | undefined;
   #persistentKeepaliveMs = 0;
 
+  readonly #rekeyAfterTimeMs: number;
+
   constructor(options: PeerTimersOptions = {}) {
     this.#random = options.random ?? Math.random;
+    this.#rekeyAfterTimeMs = Math.max(REKEY_TIMEOUT_MS, options.rekeyAfterTimeMs ?? REKEY_AFTER_TIME_MS);
   }
 
   // ---- Inputs ----
@@ -333,7 +336,7 @@ export class PeerTimers {
   /** 6.2 REKEY_AFTER_TIME: the initiator of the current session renews it when sending on an old one. */
   #keepKeyFreshSending(now: number, out: TimerAction[]): void {
     const current = this.#slots.current;
-    if (current?.isInitiator && now - current.createdAt > REKEY_AFTER_TIME_MS) {
+    if (current?.isInitiator && now - current.createdAt > this.#rekeyAfterTimeMs) {
       this.#requestInitiation(now, 'rekey-after-time', false, out);
     }
   }

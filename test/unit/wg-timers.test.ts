@@ -363,3 +363,14 @@ test('nextDeadline is always the earliest pending deadline, nothing fires before
     for (let i = 1; i < sentAt.length; i++) t.true(sentAt[i]! - sentAt[i - 1]! >= 5_000, `seed ${seed}: initiations ${sentAt[i - 1]} and ${sentAt[i]}`);
   }
 });
+
+test('rekeyAfterTimeMs (lab option) shortens only the send-side rekey, never below REKEY_TIMEOUT', (t) => {
+  const fast = new PeerTimers({ random: () => 0, rekeyAfterTimeMs: 8_000 });
+  fast.onHandshakeComplete(T0, { isInitiator: true, localIndex: 1 });
+  t.deepEqual(initiations(fast.onDataSent(T0 + 8_000)), []);
+  t.deepEqual(initiations(fast.onDataSent(T0 + 8_001)), [{ type: 'send-initiation', reason: 'rekey-after-time', attempt: 1 }]);
+  const clamped = new PeerTimers({ random: () => 0, rekeyAfterTimeMs: 10 });
+  clamped.onHandshakeComplete(T0, { isInitiator: true, localIndex: 1 });
+  t.deepEqual(initiations(clamped.onDataSent(T0 + 4_000)), []);
+  t.is(initiations(clamped.onDataSent(T0 + 5_001)).length, 1);
+});
