@@ -1,0 +1,3 @@
+export { Gateway } from './gateway.js';
+export { systemClock } from './clock.js';
+export type * from './types.js';

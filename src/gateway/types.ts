@@ -1,0 +1,63 @@
+/** Public types of the Gateway API. */
+import type { Counters, Endpoint } from '../dataplane/types.js';
+
+/** Two clocks: monotonic milliseconds for timers, Unix milliseconds for TAI64N and cookies. */
+export interface Clock {
+  monotonicMs(): number;
+  unixMs(): number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type Logger = (level: LogLevel, message: string) => void;
+
+export interface GatewayOptions {
+  /** Our static private key, base64 or 32 bytes. */
+  privateKey: string | Uint8Array;
+  /** UDP port to listen on; 0 (default) lets the kernel choose. */
+  listenPort?: number;
+  /** Local address of the listening uplink; '::' (default) is dual-stack. */
+  listenAddress?: string;
+  fwmark?: number;
+  /** TUN device name to create or open, or 'memory' for the in-memory double (tests). Default 'sag0'. */
+  tun?: string;
+  mtu?: number;
+  clock?: Clock;
+  logger?: Logger;
+  /** How often traffic counters feed the timers, ms (default 100). */
+  pollIntervalMs?: number;
+  /** Lab/test option: rekey sending initiator sessions after this many ms instead of 120 s. */
+  rekeyAfterTimeMs?: number;
+  /** Handshake messages per second above which the gateway is "under load" and demands cookies. */
+  underLoadPerSecond?: number;
+}
+
+export interface GatewayPeerOptions {
+  publicKey: string | Uint8Array;
+  presharedKey?: string | Uint8Array;
+  endpoint?: Endpoint;
+  allowedIps?: string[];
+  /** Seconds; 0 or absent is off. */
+  persistentKeepalive?: number;
+}
+
+export interface GatewayPeerStatus {
+  publicKey: string;
+  hasPresharedKey: boolean;
+  endpoint: Endpoint | null;
+  allowedIps: string[];
+  persistentKeepalive: number;
+  /** Unix ms of the last completed handshake, 0 if none. */
+  lastHandshakeUnixMs: number;
+  counters: Counters;
+}
+
+export interface GatewayEvents {
+  /** A handshake completed and a new session is installed. */
+  'peer:handshake': [{ publicKey: string; initiator: boolean; localIndex: number }];
+  /** Handshake attempts ran out: the peer is unreachable until traffic or configuration retries. */
+  'peer:down': [{ publicKey: string; attempts: number }];
+  /** The peer's endpoint moved (roaming, or a handshake from a new address). */
+  'peer:endpoint': [{ publicKey: string; endpoint: Endpoint }];
+  /** A handshake message was refused: wrong key, replay, tampering, unknown peer, rate limit. */
+  'handshake:rejected': [{ from: Endpoint; code: string; message: string }];
+}
