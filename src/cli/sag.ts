@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { SagError } from '../errors.js';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
+import { listInterfaces, queryInterface, toJson, toText } from './show.js';
+import { up } from './up.js';
 
 const USAGE = `usage: sag <command>
 
@@ -35,6 +37,22 @@ async function readStdin(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  switch (command) {
+    case 'up':
+      if (rest.length !== 1) throw new UsageError('usage: sag up CONFIG');
+      await up(rest[0]!);
+      return 0;
+    case 'show': {
+      const json = rest.includes('--json');
+      const names = rest.filter((a) => a !== '--json');
+      if (names.length > 1) throw new UsageError('usage: sag show [IFACE] [--json]');
+      const ifaces = names.length ? names : listInterfaces();
+      const states = await Promise.all(ifaces.map(async (i) => [i, await queryInterface(i)] as const));
+      if (json) process.stdout.write(`${JSON.stringify(states.map(([i, s]) => toJson(i, s)), null, 2)}\n`);
+      else process.stdout.write(states.map(([i, s]) => toText(i, s)).join('\n'));
+      return 0;
+    }
+  }
   if (rest.length && command !== 'help') throw new UsageError(`'${command}' takes no arguments`);
   switch (command) {
     case 'genkey':

@@ -15,7 +15,7 @@ export class MessageFormatError extends SagError {
 }
 
 export class InvalidMac1Error extends SagError {
-  constructor(message = 'handshake message has an invalid mac1', options?: Options) {
+  constructor(message = 'handshake message has an invalid mac1: it is not addressed to our public key (the sender has a wrong key for us) or it was corrupted', options?: Options) {
     super('ERR_WG_MAC1', message, options);
   }
 }

@@ -1,0 +1,89 @@
+/**
+ * `sag up CONFIG`: brings up a tunnel from a wg-quick style file in the foreground — the TUN
+ * device, its addresses and MTU, the peers and routes for their allowed IPs — serves the userspace
+ * API (so `wg show` and `sag show` see it), and on SIGINT/SIGTERM removes all of it. A broken file
+ * is refused before anything is created; a failure half-way removes what was made.
+ */
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ConfigError, interfaceNameFromPath, parseConfig, type ConfigPeer, type WgQuickConfig } from '../config/index.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { Logger } from '../gateway/types.js';
+import { formatCidr, formatIp } from '../net/cidr.js';
+import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
+import { serveUntilDone, stderrLogger, testRekeyOption } from './daemon.js';
+
+export async function loadConfig(path: string): Promise<{ config: WgQuickConfig; iface: string }> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(path, 0, `cannot read the file: ${(cause as Error).message}`, { cause });
+  }
+  const config = parseConfig(text, basename(path));
+  const iface = interfaceNameFromPath(path);
+  if (!iface) throw new ConfigError(config.file, 0, 'the file name must be INTERFACE.conf with a valid interface name (e.g. wg0.conf)');
+  if (!config.interface.privateKey) throw new ConfigError(config.file, 1, '[Interface] has no PrivateKey');
+  return { config, iface };
+}
+
+async function resolveEndpoint(peer: ConfigPeer, file: string): Promise<{ address: string; port: number } | undefined> {
+  const ep = peer.endpoint;
+  if (!ep) return undefined;
+  if (ep.address) return { address: formatIp(ep.address), port: ep.port };
+  try {
+    const { address } = await lookup(ep.host);
+    return { address, port: ep.port };
+  } catch (cause) {
+    throw new ConfigError(file, peer.line, `cannot resolve Endpoint host ${ep.host}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export async function up(path: string, log: Logger = stderrLogger('sag')): Promise<void> {
+  const { config, iface } = await loadConfig(path);
+  for (const w of config.warnings) log('warn', `${config.file}:${w.line}: ${w.message}`);
+  const endpoints = await Promise.all(config.peers.map((p) => resolveEndpoint(p, config.file)));
+  const i = config.interface;
+  const gateway = new Gateway({
+    privateKey: i.privateKey!,
+    tun: iface,
+    logger: log,
+    ...(i.listenPort !== undefined ? { listenPort: i.listenPort } : {}),
+    ...(i.fwMark ? { fwmark: i.fwMark } : {}),
+    ...(i.mtu !== undefined ? { mtu: i.mtu } : {}),
+    ...testRekeyOption(),
+  });
+  try {
+    await gateway.start();
+    for (const a of i.addresses) await addAddress(iface, `${formatIp(a.address)}/${a.prefix}`);
+    await setMtu(iface, i.mtu ?? 1420);
+    config.peers.forEach((p, n) => {
+      const endpoint = endpoints[n];
+      gateway.addPeer({
+        publicKey: p.publicKey,
+        allowedIps: p.allowedIps.map(formatCidr),
+        ...(p.presharedKey ? { presharedKey: p.presharedKey } : {}),
+        ...(endpoint ? { endpoint } : {}),
+        ...(p.persistentKeepalive ? { persistentKeepalive: p.persistentKeepalive } : {}),
+      });
+    });
+    await setUp(iface);
+    if (i.table !== 'off') {
+      for (const p of config.peers) {
+        for (const cidr of p.allowedIps) {
+          if (cidr.prefix === 0) {
+            log('warn', `${config.file}:${p.line}: no route installed for ${formatCidr(cidr)}: default routes need policy routing, which sag up does not do yet (set Table = off and route it yourself)`);
+            continue;
+          }
+          await addRoute(iface, formatCidr(cidr));
+        }
+      }
+    }
+  } catch (err) {
+    await gateway.stop(); // the TUN goes, and with it every address and route on it
+    throw err;
+  }
+  log('info', `${iface} is up: public key ${gateway.publicKey}, listening on port ${gateway.listenPort}`);
+  await serveUntilDone(gateway, iface, log);
+}
