@@ -383,14 +383,14 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     if (!this.#raw) return;
     for (;;) {
       const batch = this.#raw.pollEvents(256);
-      for (const ev of batch) this.#dispatch(ev);
+      batch.forEach((ev, i) => this.#dispatch(ev, batch.length - 1 - i));
       if (batch.length < 256) return;
     }
   }
 
-  #dispatch(ev: RawEvent): void {
+  #dispatch(ev: RawEvent, backlog: number): void {
     if (ev.type === RawEventType.Control) {
-      const message: ControlMessage = { data: ev.data!, from: ev.from!, uplinkId: ev.uplinkId };
+      const message: ControlMessage = { data: ev.data!, from: ev.from!, uplinkId: ev.uplinkId, backlog };
       this.emit('control:received', message);
       return;
     }

@@ -90,6 +90,8 @@ export interface ControlMessage {
   data: Buffer;
   from: Endpoint;
   uplinkId: number;
+  /** Events still waiting behind this one when it was taken: the control plane's backlog. */
+  backlog: number;
 }
 
 /** Events, named noun:verb. */

@@ -57,7 +57,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         peerByKey: (key) => this.#peers.get(keyToBase64(key)),
         emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
       },
-      options.underLoadPerSecond ?? 256,
+      options.underLoadBacklog ?? 128,
     );
     try {
       this.#uplink = this.#dp.addUplink({ address: this.#listenAddress, port: options.listenPort ?? 0, fwmark: this.#fwmark });

@@ -21,7 +21,7 @@ import { decodeCookieReply, decodeResponse } from '../wg/messages.js';
 import { Handshake, RandomIndexAllocator, type TransportKeypair } from '../wg/noise.js';
 import type { TimerAction } from '../wg/timers.js';
 import type { GatewayPeer } from './peer.js';
-import type { Clock, GatewayEvents, Logger } from './types.js';
+import type { Clock, GatewayEvents, Logger, LogLevel } from './types.js';
 
 /** What the driver needs from the Gateway that owns it. */
 export interface ProtocolHost {
@@ -35,20 +35,34 @@ export interface ProtocolHost {
   emit<K extends keyof GatewayEvents>(event: K, ...args: GatewayEvents[K]): boolean;
 }
 
-/** Counts handshake messages per second; above the threshold the gateway demands cookies. */
+/**
+ * Under load, as wireguard-go judges it: when the handshake backlog reaches a threshold, and for
+ * one second after (so a flood that comes in waves does not flip us in and out).
+ */
 class LoadMeter {
-  #windowStart = 0;
-  #count = 0;
   #underLoadUntil = -Infinity;
-  constructor(private readonly perSecond: number) {}
-  /** Records one message at `now` and says whether we are under load (and stay so for 1 s). */
-  record(now: number): boolean {
+  constructor(private readonly backlogThreshold: number) {}
+  underLoad(backlog: number, now: number): boolean {
+    if (backlog >= this.backlogThreshold) this.#underLoadUntil = now + 1000;
+    return now < this.#underLoadUntil;
+  }
+}
+
+/** At most `perSecond` lines a second, then one line saying how many were suppressed. */
+class RateLimitedLog {
+  #windowStart = -Infinity;
+  #count = 0;
+  #suppressed = 0;
+  constructor(private readonly log: Logger, private readonly perSecond: number) {}
+  write(level: LogLevel, message: string, now: number): void {
     if (now - this.#windowStart >= 1000) {
+      if (this.#suppressed) this.log(level, `(${this.#suppressed} more rejected handshake messages not logged)`);
       this.#windowStart = now;
       this.#count = 0;
+      this.#suppressed = 0;
     }
-    if (++this.#count > this.perSecond) this.#underLoadUntil = now + 1000;
-    return now < this.#underLoadUntil;
+    if (++this.#count <= this.perSecond) this.log(level, message);
+    else this.#suppressed++;
   }
 }
 
@@ -57,12 +71,14 @@ export class ProtocolDriver {
   #checker: CookieChecker | undefined;
   readonly #limiter = new RateLimiter();
   readonly #load: LoadMeter;
+  readonly #rejections: RateLimitedLog;
 
   constructor(
     private readonly host: ProtocolHost,
-    underLoadPerSecond: number,
+    underLoadBacklog: number,
   ) {
-    this.#load = new LoadMeter(underLoadPerSecond);
+    this.#load = new LoadMeter(underLoadBacklog);
+    this.#rejections = new RateLimitedLog(host.log, 10);
   }
 
   /** Our static key changed: cookies are now keyed to the new public key. */
@@ -163,7 +179,7 @@ export class ProtocolDriver {
   /** Runs the cookie gate; returns false when a cookie reply was sent instead of proceeding. */
   #screen(msg: ControlMessage, checker: CookieChecker): boolean {
     const now = this.host.clock.unixMs();
-    const underLoad = this.#load.record(this.host.clock.monotonicMs());
+    const underLoad = this.#load.underLoad(msg.backlog, this.host.clock.monotonicMs());
     const verdict = checker.screen(msg.data, msg.from, { now, underLoad, rateLimiter: this.#limiter });
     if (verdict.action === 'cookie-reply') {
       this.host.dataplane.sendControl(msg.uplinkId, msg.from, Buffer.from(verdict.reply));
@@ -239,7 +255,7 @@ export class ProtocolDriver {
   #reject(from: Endpoint, err: unknown): void {
     const code = err instanceof SagError ? err.code : 'ERR_SAG_INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
-    this.host.log('warn', `handshake message from ${from.address}:${from.port} rejected: ${message} (${code})`);
+    this.#rejections.write('warn', `handshake message from ${from.address}:${from.port} rejected: ${message} (${code})`, this.host.clock.monotonicMs());
     this.host.emit('handshake:rejected', { from, code, message });
   }
 }

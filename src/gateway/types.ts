@@ -27,8 +27,12 @@ export interface GatewayOptions {
   pollIntervalMs?: number;
   /** Lab/test option: rekey sending initiator sessions after this many ms instead of 120 s. */
   rekeyAfterTimeMs?: number;
-  /** Handshake messages per second above which the gateway is "under load" and demands cookies. */
-  underLoadPerSecond?: number;
+  /**
+   * Handshake messages waiting to be processed at or above which the gateway is "under load" and
+   * answers initiations without a valid mac2 with cookie replies (wireguard-go: 1/8 of its queue).
+   * Default 128, an eighth of the dataplane's event queue.
+   */
+  underLoadBacklog?: number;
 }
 
 export interface GatewayPeerOptions {

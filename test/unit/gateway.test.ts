@@ -131,3 +131,31 @@ test('6 peers are changed and removed at runtime; mistakes are typed errors', as
   p.a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   t.true(await waitFor(() => p.a.dataplane.stats().drops.noRoute === 1));
 });
+
+test('7 a flood of initiations puts the gateway under load: cookie replies instead of handshakes', async (t) => {
+  const { createSocket } = await import('node:dgram');
+  const { mac } = await import('../../src/wg/crypto.js');
+  const { mac1Key } = await import('../../src/wg/cookie.js');
+  const k = keypair();
+  const g = new Gateway({ privateKey: k.priv, tun: 'memory', listenAddress: '127.0.0.1', underLoadBacklog: 32 });
+  await g.start();
+  const sock = createSocket('udp4');
+  t.teardown(async () => {
+    sock.close();
+    await g.stop();
+  });
+  const replies: Buffer[] = [];
+  sock.on('message', (m) => replies.push(m));
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  const key = mac1Key(Buffer.from(k.pub, 'base64'));
+  // Valid mac1 (so they pass the first gate), garbage otherwise: the cheap flood mac2 exists for.
+  for (let n = 0; n < 600; n++) {
+    const msg = Buffer.alloc(148);
+    for (let i = 4; i < 116; i++) msg[i] = (i * 31 + n) & 0xff;
+    msg[0] = 1;
+    Buffer.from(mac(key, msg.subarray(0, 116))).copy(msg, 116);
+    sock.send(msg, g.listenPort, '127.0.0.1');
+  }
+  t.true(await waitFor(() => replies.some((r) => r.length === 64 && r[0] === 3), 5000), `replies: ${replies.length}`);
+  t.true(replies.every((r) => r[0] === 3), 'nothing but cookie replies: no handshake state was created');
+});
