@@ -2,7 +2,10 @@
 
 #include <openssl/evp.h>
 
+#include <openssl/crypto.h>
+
 #include <climits>
+#include <cstring>
 
 #include "wire.h"
 
@@ -23,7 +26,11 @@ Aead::Aead() : enc_(EVP_CIPHER_CTX_new()), dec_(EVP_CIPHER_CTX_new()) {
 Aead::~Aead() {
   EVP_CIPHER_CTX_free(enc_);
   EVP_CIPHER_CTX_free(dec_);
+  OPENSSL_cleanse(enc_key_, sizeof enc_key_);
+  OPENSSL_cleanse(dec_key_, sizeof dec_key_);
 }
+
+bool Aead::same_key(const uint8_t* held, const uint8_t* key) { return CRYPTO_memcmp(held, key, 32) == 0; }
 
 bool Aead::seal(const uint8_t key[32], uint64_t counter, const uint8_t* plaintext, size_t len,
                 uint8_t* out, const uint8_t* ad, size_t ad_len) {
@@ -43,7 +50,12 @@ bool Aead::seal_nonce(const uint8_t key[32], const uint8_t nonce[12], const uint
                       uint8_t* out, const uint8_t* ad, size_t ad_len) {
   if (!enc_ || len > INT_MAX || ad_len > INT_MAX) return false;
   int n = 0;
-  if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, key, nonce) != 1) return false;
+  const bool rekey = !enc_keyed_ || !same_key(enc_key_, key);
+  if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, rekey ? key : nullptr, nonce) != 1) return false;
+  if (rekey) {
+    std::memcpy(enc_key_, key, 32);
+    enc_keyed_ = true;
+  }
   if (ad_len && EVP_EncryptUpdate(enc_, nullptr, &n, ad, int(ad_len)) != 1) return false;
   if (len && EVP_EncryptUpdate(enc_, out, &n, plaintext, int(len)) != 1) return false;
   if (EVP_EncryptFinal_ex(enc_, out + len, &n) != 1) return false;
@@ -55,7 +67,12 @@ bool Aead::open_nonce(const uint8_t key[32], const uint8_t nonce[12], const uint
   if (!dec_ || len < wire::kAuthTagSize || len > INT_MAX || ad_len > INT_MAX) return false;
   size_t body = len - wire::kAuthTagSize;
   int n = 0;
-  if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, key, nonce) != 1) return false;
+  const bool rekey = !dec_keyed_ || !same_key(dec_key_, key);
+  if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, rekey ? key : nullptr, nonce) != 1) return false;
+  if (rekey) {
+    std::memcpy(dec_key_, key, 32);
+    dec_keyed_ = true;
+  }
   // OpenSSL wants a mutable tag pointer; it only copies from it.
   if (EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_AEAD_SET_TAG, int(wire::kAuthTagSize),
                           const_cast<uint8_t*>(ciphertext + body)) != 1)

@@ -35,8 +35,16 @@ class Aead {
             uint8_t* out, const uint8_t* ad = nullptr, size_t ad_len = 0);
 
  private:
+  // Re-keying a context costs more than the nonce change; a worker mostly seals for the same
+  // keypair batch after batch, so each context remembers the key it holds.
+  static bool same_key(const uint8_t* held, const uint8_t* key);
+
   EVP_CIPHER_CTX* enc_;
   EVP_CIPHER_CTX* dec_;
+  uint8_t enc_key_[32] = {};
+  uint8_t dec_key_[32] = {};
+  bool enc_keyed_ = false;
+  bool dec_keyed_ = false;
 };
 
 }  // namespace sag
