@@ -15,21 +15,11 @@
  * New peers are appended (wireguard-go lists peers in Go map order, which is unspecified).
  */
 import { clampPrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
-import type { Cidr, Endpoint } from '../net/cidr.js';
+import type { Cidr } from '../net/cidr.js';
 import { keysEqual } from './keys.js';
-import type { UapiDeviceState, UapiPeerChange, UapiPeerState, UapiSetCommand } from './types.js';
+import type { MutableUapiPeer, UapiDeviceState, UapiPeerChange, UapiPeerState, UapiSetCommand } from './types.js';
 
-interface MutablePeer {
-  publicKey: Uint8Array;
-  presharedKey?: Uint8Array;
-  endpoint?: Endpoint;
-  lastHandshakeTimeSec: number;
-  lastHandshakeTimeNsec: number;
-  txBytes: bigint;
-  rxBytes: bigint;
-  persistentKeepaliveInterval: number;
-  allowedIps: Cidr[];
-}
+type MutablePeer = MutableUapiPeer;
 
 export function applySetCommand(device: UapiDeviceState, command: UapiSetCommand): UapiDeviceState {
   let privateKey = device.privateKey;

@@ -11,8 +11,7 @@
 import { Errno, UapiError } from './errors.js';
 import { formatHexKey, isZeroKey, parseHexKey } from './keys.js';
 import { formatGoEndpoint, formatGoPrefix, parseDecimal, parseUapiEndpoint, parseUapiPrefix, quote } from './text.js';
-import type { UapiDeviceState, UapiPeerState } from './types.js';
-import type { Cidr, Endpoint } from '../net/cidr.js';
+import type { MutableUapiPeer, UapiDeviceState, UapiPeerState } from './types.js';
 
 const ZERO_KEY_HEX = '0'.repeat(64);
 const U64_MAX = (1n << 64n) - 1n;
@@ -48,17 +47,7 @@ export function formatErrorReply(errno: number): string {
   return errno === 0 ? 'errno=0\n\n' : `errno=-${errno}\n\n`;
 }
 
-interface PeerBuilder {
-  publicKey: Uint8Array;
-  presharedKey?: Uint8Array;
-  endpoint?: Endpoint;
-  lastHandshakeTimeSec: number;
-  lastHandshakeTimeNsec: number;
-  txBytes: bigint;
-  rxBytes: bigint;
-  persistentKeepaliveInterval: number;
-  allowedIps: Cidr[];
-}
+type PeerBuilder = MutableUapiPeer;
 
 /**
  * Reads a get reply up to its empty line. Unknown keys are skipped, as wg(8) does, so replies from

@@ -61,6 +61,9 @@ export interface UapiPeerState {
   readonly allowedIps: readonly Cidr[];
 }
 
+/** A peer under construction: while a get reply is parsed or a set command applied. */
+export type MutableUapiPeer = { -readonly [K in keyof UapiPeerState]: UapiPeerState[K] } & { allowedIps: Cidr[] };
+
 export interface UapiDeviceState {
   /** Absent (or all zero) when the device has no private key; `get` then omits the line. */
   readonly privateKey?: Uint8Array;

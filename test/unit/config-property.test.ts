@@ -7,27 +7,9 @@
 import test from 'ava';
 import { formatCidr, formatIp, type Cidr, type IpAddress } from '../../src/net/cidr.js';
 import { formatConfig, parseConfig, type ConfigEndpoint, type ConfigInterface, type ConfigPeer } from '../../src/config/index.js';
+import { mulberry32, int, chance, pick, bigBits, type Rng } from '../helpers/random.js';
 
-type Rng = () => number;
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const int = (r: Rng, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
-const chance = (r: Rng, p: number): boolean => r() < p;
-const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const many = <T>(r: Rng, max: number, f: () => T): T[] => Array.from({ length: int(r, 0, max) }, f);
-const bigBits = (r: Rng, bits: number): bigint => {
-  let v = 0n;
-  for (let i = 0; i < bits; i += 16) v = (v << 16n) | BigInt(int(r, 0, 0xffff));
-  return v & ((1n << BigInt(bits)) - 1n);
-};
 /** A key whose base64 is canonical (any 32 bytes are). */
 const key = (r: Rng): Uint8Array => Uint8Array.from({ length: 32 }, () => int(r, 0, 255));
 const ip = (r: Rng): IpAddress => (chance(r, 0.5) ? { family: 4, value: bigBits(r, 32) } : { family: 6, value: bigBits(r, 128) });

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { Errno, UapiFramer, type UapiFrame } from '../../src/uapi/index.js';
+import { mulberry32 as rng } from '../helpers/random.js';
 
 const SET_A = 'set=1\nlisten_port=1\npublic_key=' + 'ab'.repeat(32) + '\nallowed_ip=10.0.0.0/8\n\n';
 const SET_B = 'set=1\n\n';
@@ -8,17 +9,6 @@ function feedAll(framer: UapiFramer, chunks: (string | Uint8Array)[]): UapiFrame
   return chunks.flatMap((c) => framer.push(c));
 }
 
-/** Small seeded generator (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('get and set requests are split out of one stream, in order', (t) => {
   const frames = new UapiFramer().push(`get=1\n\n${SET_A}get=1\n\n${SET_B}`);

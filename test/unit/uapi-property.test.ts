@@ -23,27 +23,8 @@ import {
   type UapiSetCommand,
 } from '../../src/uapi/index.js';
 import { clampPrivateKey } from '../../src/wg/crypto.js';
+import { mulberry32, int, chance, pick, bytes, bigBits, type Rng } from '../helpers/random.js';
 
-type Rng = () => number;
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const int = (r: Rng, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
-const chance = (r: Rng, p: number): boolean => r() < p;
-const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const bytes = (r: Rng, n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(r, 0, 255));
-const bigBits = (r: Rng, bits: number): bigint => {
-  let v = 0n;
-  for (let i = 0; i < bits; i += 16) v = (v << 16n) | BigInt(int(r, 0, 0xffff));
-  return v & ((1n << BigInt(bits)) - 1n);
-};
 
 function randomIp(r: Rng): IpAddress {
   const v6 = chance(r, 0.4);

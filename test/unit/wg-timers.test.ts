@@ -6,7 +6,6 @@ const T0 = 1_000_000;
 
 const types = (actions: TimerAction[]): string[] => actions.map((a) => a.type);
 const initiations = (actions: TimerAction[]) => actions.filter((a) => a.type === 'send-initiation');
-const keepalives = (actions: TimerAction[]) => actions.filter((a) => a.type === 'send-keepalive');
 
 /** A machine with a fresh session whose keypair (index 1) was derived at T0. */
 function session(isInitiator: boolean, random: () => number = () => 0): PeerTimers {
