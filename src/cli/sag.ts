@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { SagError } from '../errors.js';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
+import { OPERATOR_USAGE, runOperatorCommand } from './operator/index.js';
 import { listInterfaces, queryInterface, toJson, toText } from './show.js';
 import { up } from './up.js';
 
@@ -16,6 +17,9 @@ commands:
   pubkey            read a private key on stdin, print its public key, as \`wg pubkey\`
   version           print the version
   help              this text
+
+control plane (see \`sag <command> --help\`):
+${OPERATOR_USAGE}
 `;
 
 class UsageError extends SagError {
@@ -36,6 +40,8 @@ async function readStdin(): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const operator = await runOperatorCommand(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  if (operator !== undefined) return operator;
   const [command, ...rest] = argv;
   switch (command) {
     case 'up':

@@ -115,7 +115,7 @@ test('device #4: every hub of the area is listed, ranks 0..n-1, international hu
 });
 
 test('device #5: default hub order spreads branches by capacity and a new hub only takes branches', (t) => {
-  const count = 300;
+  const count = 200;
   const extra: Command[] = [{ kind: 'accessPoint.create', id: 'ap-sh', area: 'mainland', endpoints: ['203.0.113.2:51820'], maxInstances: 100 }];
   for (let i = 0; i < count; i++) {
     extra.push(
@@ -160,6 +160,13 @@ test('access point #2: forwarding policy per CCN, VPCs by area and grant', (t) =
   ]);
   t.deepEqual(brief(model(NO_GRANT), 'ap-hz'), ['ccn-1>ccn:ccn-1 same-ccn 10.1.0.0/16,192.168.1.0/24,192.168.2.0/24,fd00:2::/64', 'ccn-1>vpc:vpc-hz same-area 172.16.0.0/16']);
   t.deepEqual(brief(model(), 'ap-sg'), ['ccn-2>ccn:ccn-2 same-ccn 10.2.0.0/16,192.168.3.0/24']);
+  // Following the model's CEN rule, a CCN attached to the same CEN reaches another CCN across areas with the grant.
+  t.deepEqual(brief(model({ kind: 'cen.attachCcn', cenId: 'cen-1', ccnId: 'ccn-2' }), 'ap-sg'), [
+    'ccn-2>ccn:ccn-1 granted@50 10.1.0.0/16,192.168.1.0/24,192.168.2.0/24,fd00:2::/64',
+    'ccn-2>ccn:ccn-2 same-ccn 10.2.0.0/16,192.168.3.0/24',
+    'ccn-2>vpc:vpc-hz granted@50 172.16.0.0/16',
+    'ccn-2>vpc:vpc-sg same-area 172.17.0.0/16',
+  ]);
   // A hub with no CCN members has no policy at all.
   t.deepEqual(brief(model({ kind: 'device.unbind', serial: 'SN-C' }), 'ap-sg'), []);
 });

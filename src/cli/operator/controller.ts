@@ -1,0 +1,137 @@
+/**
+ * `sag controller`: the controller in the foreground until SIGINT or SIGTERM.
+ * Human lines (where it listens, a generated key) go to stdout; the request
+ * log goes to stderr, one line per request, so the two can be routed apart.
+ */
+import { resolve } from 'node:path';
+import { format } from 'node:util';
+import type { FastifyBaseLogger } from 'fastify';
+import { SagError } from '../../errors.js';
+import { UsageError, parseArgs, type FlagSpec } from './args.js';
+import type { OperatorIo, Output } from './command.js';
+
+export const DEFAULT_DB = './sag-controller.db';
+export const DEFAULT_LISTEN = '127.0.0.1:8080';
+const CMD = 'sag controller';
+
+export const CONTROLLER_SUMMARY = 'run the controller (HTTP API and store) in the foreground until SIGINT or SIGTERM';
+
+export const controllerFlags: FlagSpec[] = [
+  { name: 'db', kind: 'string', value: 'PATH', help: `SQLite database file, created if missing (default ${DEFAULT_DB})` },
+  { name: 'listen', kind: 'string', value: 'HOST:PORT', help: `address to serve the API on; port 0 picks a free one (default ${DEFAULT_LISTEN})` },
+  {
+    name: 'api-key',
+    kind: 'string',
+    value: 'KEY',
+    help: 'token to install as the first operator API key of a database that has none (default $SAG_API_KEY; else one is generated and printed once)',
+  },
+  { name: 'quiet', kind: 'bool', help: 'log only warnings and errors, not every request' },
+];
+
+/** "host:port", "[v6]:port" or a bare port (on the default host). */
+export function parseListen(raw: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:([0-9]+)$/.exec(raw) ?? /^([^:[\]]+):([0-9]+)$/.exec(raw) ?? /^()([0-9]+)$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`--listen ${JSON.stringify(raw)} must be HOST:PORT, e.g. ${DEFAULT_LISTEN} or [::1]:8080`, CMD);
+  return { host: m[1] || DEFAULT_LISTEN.split(':')[0]!, port };
+}
+
+const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
+type Level = keyof typeof LEVELS;
+
+/** One readable line for a pino-style call (obj?, msg?, ...args); undefined to skip it. */
+function describe(first: unknown, rest: unknown[]): string | undefined {
+  if (typeof first === 'string') return format(first, ...rest);
+  const msg = typeof rest[0] === 'string' ? format(rest[0], ...rest.slice(1)) : '';
+  if (first instanceof Error) return `${msg || first.message}\n${first.stack ?? ''}`;
+  // The completion line names the request too, with status and time; logging both doubles the log.
+  if (msg === 'incoming request') return undefined;
+  const obj = (first ?? {}) as { res?: { statusCode?: number; request?: { method?: string; url?: string } }; responseTime?: number; err?: unknown };
+  const req = obj.res?.request;
+  if (req) return `${req.method} ${req.url} ${obj.res?.statusCode} ${(obj.responseTime ?? 0).toFixed(1)} ms`;
+  if (obj.err instanceof Error) return `${msg}: ${obj.err.stack ?? obj.err.message}`;
+  return msg;
+}
+
+/**
+ * A minimal Fastify logger writing lines to an Output. startController's own
+ * default is pino JSON on process.stdout, which fits log shipping but not a
+ * person watching a terminal, and would bypass the io the CLI was given.
+ */
+export function lineLogger(out: Output, level: Level, bindings: Record<string, unknown> = {}): FastifyBaseLogger {
+  const emit = (at: Level) => (first?: unknown, ...rest: unknown[]) => {
+    if (LEVELS[at] < LEVELS[level]) return;
+    const text = describe(first, rest);
+    if (text === undefined) return;
+    const id = bindings['reqId'] === undefined ? '' : `${String(bindings['reqId'])} `;
+    out.write(`${new Date().toISOString()} ${at.toUpperCase().padEnd(5)} ${id}${text}\n`);
+  };
+  const logger = {
+    level,
+    trace: emit('trace'),
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    fatal: emit('fatal'),
+    silent: () => {},
+    child: (more: Record<string, unknown>) => lineLogger(out, level, { ...bindings, ...more }),
+  };
+  // pino's LogFn is a set of generic overloads; the implementation above accepts all of them.
+  return logger as unknown as FastifyBaseLogger;
+}
+
+/**
+ * The first of SIGINT/SIGTERM. Both handlers go after the first signal, so a
+ * second one takes Node's default (exit) and can force a stop that hangs.
+ */
+function nextSignal(): { signal: Promise<NodeJS.Signals>; cancel(): void } {
+  let on: (signal: NodeJS.Signals) => void = () => {};
+  const cancel = () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+  const signal = new Promise<NodeJS.Signals>((resolvePromise) => {
+    on = (got) => {
+      cancel();
+      resolvePromise(got);
+    };
+  });
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return { signal, cancel };
+}
+
+export async function runController(argv: string[], io: OperatorIo, globals: FlagSpec[]): Promise<number | 'help'> {
+  const args = parseArgs(argv, [], [...controllerFlags, ...globals], CMD);
+  if (args.bool('help')) return 'help';
+  const dbPath = resolve(args.string('db') ?? DEFAULT_DB);
+  const listen = parseListen(args.string('listen') ?? DEFAULT_LISTEN);
+  const bootstrapApiKey = args.string('api-key') || io.env['SAG_API_KEY'] || undefined;
+  // Listen for signals before starting, so one arriving during startup is not lost.
+  const stopOn = nextSignal();
+  let running;
+  try {
+    // Loaded here, not at the top: every `sag` command imports this module, and
+    // only this one needs Fastify and the SQLite addon.
+    const { startController } = await import('../../controller/server.js');
+    running = await startController({
+      dbPath,
+      listen,
+      ...(bootstrapApiKey ? { bootstrapApiKey } : {}),
+      logger: lineLogger(io.stderr, args.bool('quiet') ? 'warn' : 'info'),
+      print: (text) => void io.stdout.write(text),
+    });
+  } catch (err) {
+    stopOn.cancel();
+    if (err instanceof SagError) throw err;
+    // e.g. EADDRINUSE, EACCES on the database directory: say what was being attempted.
+    throw new SagError('ERR_CONTROLLER_START', `cannot start the controller on ${listen.host}:${listen.port} with ${dbPath}: ${(err as Error).message}`, { cause: err });
+  }
+  io.stdout.write(`sag controller listening on ${running.url} (database ${dbPath})\n`);
+  const got = await stopOn.signal;
+  io.stdout.write(`sag controller: ${got}, stopping\n`);
+  await running.stop();
+  io.stdout.write('sag controller: stopped\n');
+  return 0;
+}

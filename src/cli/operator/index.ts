@@ -1,0 +1,104 @@
+/**
+ * The operator CLI: `sag controller` and `sag area|ap|instance|device|ccn|cen|vpc ...`
+ * over the controller's HTTP API. sag.ts hands argv here first; undefined
+ * means "not one of mine". Exit status: 0 done, 1 refused or failed (stderr
+ * "sag: <message> (<code>)"), 2 called wrongly (stderr names the help to read).
+ */
+import { UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
+import { ApiClient, DEFAULT_CONTROLLER } from './client.js';
+import type { Group, OperatorIo } from './command.js';
+import { deviceGroup } from './commands-device.js';
+import { apGroup, areaGroup, instanceGroup } from './commands-edge.js';
+import { ccnGroup, cenGroup, vpcGroup } from './commands-network.js';
+import { CONTROLLER_SUMMARY, controllerFlags, runController } from './controller.js';
+import { table } from './table.js';
+
+export type { OperatorIo, Output } from './command.js';
+export { ApiClient, ApiError, ControllerUnreachableError } from './client.js';
+export { UsageError } from './args.js';
+
+export const OPERATOR_GROUPS: readonly Group[] = [areaGroup, apGroup, instanceGroup, deviceGroup, ccnGroup, cenGroup, vpcGroup];
+
+/** First words runOperatorCommand answers to. */
+export const OPERATOR_COMMANDS: readonly string[] = ['controller', ...OPERATOR_GROUPS.map((g) => g.name)];
+
+/** Lines for sag's top-level help, in its "  name  summary" layout; each group's help lists its commands. */
+export const OPERATOR_USAGE = table([['  controller', CONTROLLER_SUMMARY], ...OPERATOR_GROUPS.map((g) => [`  ${g.name}`, g.summary])]);
+
+const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', help: 'show this help' };
+
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'controller', kind: 'string', value: 'URL', help: `controller URL (default $SAG_CONTROLLER, else ${DEFAULT_CONTROLLER})` },
+  { name: 'api-key', kind: 'string', value: 'KEY', help: 'operator API key (default $SAG_API_KEY)' },
+  { name: 'json', kind: 'bool', help: "print the API's JSON instead of a table" },
+  HELP_FLAG,
+];
+
+function groupHelp(group: Group): string {
+  const actions = table(group.actions.map((a) => [`  ${a.name}`, a.summary]));
+  return `usage: sag ${group.name} <command> [options]\n\n${group.summary}\n\ncommands:\n${actions}\nRun 'sag ${group.name} <command> --help' for its arguments and options.\n`;
+}
+
+async function runGroup(group: Group, argv: string[], io: OperatorIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(groupHelp(group));
+    return 0;
+  }
+  if (name === undefined) {
+    io.stderr.write(groupHelp(group));
+    return 2;
+  }
+  const action = group.actions.find((a) => a.name === name);
+  if (!action) throw new UsageError(`unknown command '${name}' for 'sag ${group.name}'`, `sag ${group.name}`);
+  const cmd = `sag ${group.name} ${action.name}`;
+  const positionals = action.positionals ?? [];
+  const flags = action.flags ?? [];
+  const args = parseArgs(rest, positionals, [...flags, ...GLOBAL_FLAGS], cmd);
+  if (args.bool('help')) {
+    io.stdout.write(formatHelp(cmd, action.summary, positionals, flags, GLOBAL_FLAGS));
+    return 0;
+  }
+  // An empty variable counts as unset: `SAG_API_KEY= sag ...` should not send "Bearer ".
+  const api = new ApiClient(args.string('controller') || io.env['SAG_CONTROLLER'] || DEFAULT_CONTROLLER, args.string('api-key') || io.env['SAG_API_KEY'] || undefined);
+  const result = await action.run(api, args);
+  if (!args.bool('json')) io.stdout.write(result.human);
+  else if (result.json !== undefined) io.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
+  return 0;
+}
+
+/** Turns every failure into one line (never a stack trace) and an exit status. */
+async function guarded(io: OperatorIo, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`sag: ${err.message}\n${err.command ? `see '${err.command} --help'\n` : ''}`);
+      return 2;
+    }
+    const code = (err as { code?: unknown } | null)?.code;
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr.write(`sag: ${message}${typeof code === 'string' ? ` (${code})` : ''}\n`);
+    return 1;
+  }
+}
+
+/**
+ * Runs an operator command. Returns undefined when argv[0] is not one of
+ * OPERATOR_COMMANDS (the caller handles it), else the exit status. It never
+ * throws and never writes to process.stdout/stderr directly, only to `io`.
+ */
+export async function runOperatorCommand(argv: string[], io: OperatorIo): Promise<number | undefined> {
+  const [first, ...rest] = argv;
+  if (first === 'controller') {
+    return guarded(io, async () => {
+      const status = await runController(rest, io, [HELP_FLAG]);
+      if (status !== 'help') return status;
+      io.stdout.write(formatHelp('sag controller', CONTROLLER_SUMMARY, [], controllerFlags, [HELP_FLAG]));
+      return 0;
+    });
+  }
+  const group = OPERATOR_GROUPS.find((g) => g.name === first);
+  if (!group) return undefined;
+  return guarded(io, () => runGroup(group, rest, io));
+}

@@ -1,0 +1,144 @@
+/**
+ * `sag controller` as a real process (node --import tsx) on a free port:
+ * it says where it listens, serves the API, logs requests on stderr, keeps its
+ * database across restarts and stops cleanly on SIGTERM and SIGINT.
+ *
+ * The child runs runOperatorCommand from src/cli/operator directly, so the test
+ * does not depend on how sag.ts dispatches to it.
+ */
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runOperatorCommand } from '../../src/cli/operator/index.js';
+
+const KEY = 'sagk_child_controller_key_0123456789abcdef';
+const entry = new URL('../../src/cli/operator/index.ts', import.meta.url).href;
+const SCRIPT = `import(process.argv[1]).then((m) => m.runOperatorCommand(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }))
+  .then((code) => { process.exitCode = code ?? 99; });`;
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  exit: Promise<number | null>;
+}
+
+/** Starts `sag controller ARGS` and waits until it prints its URL (or exits). */
+async function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (!('SAG_API_KEY' in env)) delete childEnv['SAG_API_KEY'];
+  const proc = spawn(process.execPath, ['--import', 'tsx', '-e', SCRIPT, '--', entry, 'controller', ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" line in 30 s; stdout: ${out} stderr: ${err}`)), 30_000);
+    const check = () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exit.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before listening; stdout: ${out} stderr: ${err}`));
+    });
+  });
+  return { proc, url, stdout: () => out, stderr: () => err, exit };
+}
+
+/** Kills a child the test left running (a failed assertion), by its own pid. */
+function cleanup(t: { teardown(fn: () => void): void }, child: Child): void {
+  t.teardown(() => {
+    if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
+  });
+}
+
+async function sag(argv: string[], url: string, key = KEY) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runOperatorCommand(argv, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    env: { SAG_CONTROLLER: url, SAG_API_KEY: key },
+  });
+  return { code, stdout, stderr };
+}
+
+test('1 runs in the foreground, serves the API, keeps its data, stops on SIGTERM', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sag-controller-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'nested', 'controller.db');
+
+  const first = await startChild(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY]);
+  cleanup(t, first);
+  t.regex(first.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  t.regex(first.stdout(), /Installed the given bootstrap API key/);
+  t.regex(first.stdout(), new RegExp(`listening on ${first.url} \\(database ${db.replace(/[.]/g, '\\.')}\\)`));
+
+  const health = await fetch(`${first.url}/v1/health`);
+  t.is(health.status, 200);
+  t.is(((await health.json()) as { status: string }).status, 'ok');
+  const created = await sag(['ccn', 'create', '--id', 'ccn-kept', '--name', 'kept', '--area', 'mainland'], first.url);
+  t.is(created.code, 0, created.stderr);
+  t.regex(first.stderr(), /INFO +req-\S+ GET \/v1\/health 200 [\d.]+ ms/, 'one log line per request, on stderr');
+
+  // Same port taken: the second controller fails at once with a clear reason.
+  const port = new URL(first.url).port;
+  const clash = await sag(['controller', '--db', join(dir, 'other.db'), '--listen', `127.0.0.1:${port}`, '--api-key', KEY], first.url);
+  t.is(clash.code, 1);
+  t.regex(clash.stderr, /^sag: cannot start the controller on 127\.0\.0\.1:\d+ .*EADDRINUSE.* \(ERR_CONTROLLER_START\)\n$/);
+
+  first.proc.kill('SIGTERM');
+  t.is(await first.exit, 0);
+  t.regex(first.stdout(), /SIGTERM, stopping\n.*stopped\n$/s);
+  const gone = await sag(['ccn', 'list'], first.url);
+  t.is(gone.code, 1);
+  t.regex(gone.stderr, /cannot reach the controller/);
+
+  // Restarted on the same database: no new key, the old one and the data are still there.
+  const second = await startChild(['--db', db, '--listen', '127.0.0.1:0', '--quiet']);
+  cleanup(t, second);
+  t.notRegex(second.stdout(), /API key/);
+  const shown = await sag(['ccn', 'show', 'ccn-kept', '--json'], second.url);
+  t.is(shown.code, 0, shown.stderr);
+  t.is((JSON.parse(shown.stdout) as { name: string }).name, 'kept');
+  t.notRegex(second.stderr(), /GET \/v1\/ccns/, '--quiet logs no requests');
+  second.proc.kill('SIGINT');
+  t.is(await second.exit, 0);
+});
+
+test('2 a new database without a chosen key: one is generated and printed once, and works', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sag-controller-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const child = await startChild(['--db', join(dir, 'c.db'), '--listen', '127.0.0.1:0']);
+  cleanup(t, child);
+  const token = /^ {2}(sagk_\S+)$/m.exec(child.stdout())?.[1];
+  t.truthy(token, child.stdout());
+  const list = await sag(['area', 'list'], child.url, token);
+  t.is(list.code, 0, list.stderr);
+  t.regex(list.stdout, /^international +15 /m);
+  child.proc.kill('SIGTERM');
+  t.is(await child.exit, 0);
+});
+
+test('3 SAG_API_KEY bootstraps the controller when --api-key is absent; a short key is refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sag-controller-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const child = await startChild(['--db', join(dir, 'c.db'), '--listen', '127.0.0.1:0'], { SAG_API_KEY: KEY });
+  cleanup(t, child);
+  t.is((await sag(['vpc', 'list'], child.url)).code, 0);
+  child.proc.kill('SIGTERM');
+  t.is(await child.exit, 0);
+
+  const short = await sag(['controller', '--db', join(dir, 'short.db'), '--listen', '127.0.0.1:0', '--api-key', 'short'], child.url);
+  t.is(short.code, 1);
+  t.regex(short.stderr, /^sag: a chosen API key must be 32 to 256 characters.* \(ERR_STORE_INVALID\)\n$/);
+});
