@@ -292,7 +292,6 @@ Napi::Value NativeDataplane::PeerInfo(const Napi::CallbackInfo& info) {
   o.Set("currentIndex", Napi::Number::New(env, p.current_index));
   o.Set("previousIndex", Napi::Number::New(env, p.previous_index));
   o.Set("nextIndex", Napi::Number::New(env, p.next_index));
-  o.Set("allowedIpCount", Napi::Number::New(env, p.allowed_ip_count));
   o.Set("stagedPackets", Napi::Number::New(env, p.staged_packets));
   o.Set("counters", CountersObject(env, p.counters));
   return o;

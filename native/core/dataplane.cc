@@ -201,12 +201,6 @@ Status Dataplane::set_allowed_ips(uint32_t peer_id, const sag_prefix* prefixes, 
   tables_.allowed_ips.remove_peer(peer);
   for (size_t i = 0; i < count; ++i)
     tables_.allowed_ips.insert(prefixes[i].family, prefixes[i].addr, prefixes[i].cidr, peer);
-  // A prefix may have moved between peers: recount everyone cheaply from the trie owner's view.
-  for (auto& [_, p] : tables_.peers) {
-    uint32_t n = 0;
-    tables_.allowed_ips.for_each(p.get(), [&](int, const uint8_t*, uint8_t) { ++n; });
-    p->allowed_ip_count = n;
-  }
   return Status::Ok();
 }
 
@@ -227,7 +221,6 @@ Status Dataplane::peer_info(uint32_t peer_id, sag_peer_info* out) {
   out->current_index = index(peer->current);
   out->previous_index = index(peer->previous);
   out->next_index = index(peer->next);
-  out->allowed_ip_count = peer->allowed_ip_count;
   out->staged_packets = peer->staged_count.load();
   peer->counters.snapshot(&out->counters);
   return Status::Ok();

@@ -42,7 +42,6 @@ struct Peer {
   std::atomic<bool> flush_requested{false};
   std::atomic<bool> keepalive_requested{false};
 
-  uint32_t allowed_ip_count = 0;  // guarded by the table lock
   Counters counters;
 
   bool endpoint_snapshot(Endpoint* ep, uint32_t* uplink) {

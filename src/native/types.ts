@@ -35,7 +35,6 @@ export interface RawPeerInfo {
   currentIndex: number;
   previousIndex: number;
   nextIndex: number;
-  allowedIpCount: number;
   stagedPackets: number;
   counters: RawCounters;
 }

@@ -122,7 +122,6 @@ typedef struct sag_peer_info {
   sag_endpoint endpoint;
   uint32_t uplink_id;
   uint32_t current_index, previous_index, next_index; /* 0 when the slot is empty */
-  uint32_t allowed_ip_count;
   uint32_t staged_packets;
   sag_counters counters;
 } sag_peer_info;
