@@ -94,9 +94,11 @@ inline size_t padded_length(size_t len, size_t mtu) {
 inline size_t ip_packet_length(const uint8_t* p, size_t len) {
   if (len < 1) return 0;
   switch (p[0] >> 4) {
-    case 4:
+    case 4: {
       if (len < kMinIpv4HeaderSize) return 0;
-      return size_t(p[2]) << 8 | p[3];
+      size_t total = size_t(p[2]) << 8 | p[3];
+      return total < kMinIpv4HeaderSize ? 0 : total;  // shorter than its own header: not IP
+    }
     case 6:
       if (len < kIpv6HeaderSize) return 0;
       return kIpv6HeaderSize + (size_t(p[4]) << 8 | p[5]);

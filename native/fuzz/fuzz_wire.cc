@@ -48,7 +48,10 @@ uint8_t ref_message_type(const uint8_t* p, size_t n) {
 size_t ref_ip_packet_length(const uint8_t* p, size_t n) {
   if (n == 0) return 0;
   int version = p[0] / 16;
-  if (version == 4 && n >= 20) return size_t(p[2]) * 256 + p[3];
+  if (version == 4 && n >= 20) {
+    size_t total = size_t(p[2]) * 256 + p[3];
+    return total >= 20 ? total : 0;  // a total length below the header is not an IPv4 packet
+  }
   if (version == 6 && n >= 40) return 40 + size_t(p[4]) * 256 + p[5];
   return 0;
 }
@@ -60,7 +63,7 @@ void check_parsers(const uint8_t* p, size_t n) {
   REQUIRE(ip == ref_ip_packet_length(p, n), ip, n);
   if (ip) {
     int version = p[0] >> 4;
-    REQUIRE(version == 4 ? ip <= 65535 : (ip >= 40 && ip <= 65535 + 40), ip, version);
+    REQUIRE(version == 4 ? (ip >= 20 && ip <= 65535) : (ip >= 40 && ip <= 65535 + 40), ip, version);
   }
 }
 

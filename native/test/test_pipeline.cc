@@ -129,6 +129,17 @@ TEST_CASE("6 hostile datagrams: replay, bad tag, unknown index, wrong source, ma
   send(p.forge(inner, 1001, 999));  // unknown receiver index
   uint8_t elsewhere[4] = {10, 9, 9, 9};
   send(p.forge(ipv4_packet(elsewhere, p.ip_b, 64), 1002));  // source not in A's allowed IPs
+  // An authenticated inner packet above our MTU (1420) is refused as too big.
+  auto huge = ipv4_packet(p.ip_a, p.ip_b, 1500);
+  {
+    size_t padded = wire::padded_length(huge.size(), 65535);
+    std::vector<uint8_t> d(16 + padded + 16, 0);
+    std::memcpy(d.data() + 16, huge.data(), huge.size());
+    wire::write_transport_header(d.data(), 200, 1004);
+    Aead aead;
+    aead.seal(p.key1, 1004, d.data() + 16, padded, d.data() + 16);
+    send(d);
+  }
   auto lying = ipv4_packet(p.ip_a, p.ip_b, 64);
   lying[2] = 0x05;  // claims 1344 bytes
   send(p.forge(lying, 1003));
@@ -137,7 +148,7 @@ TEST_CASE("6 hostile datagrams: replay, bad tag, unknown index, wrong source, ma
     auto uc = p.b.uplink_counters();
     return pc.drops[SAG_DROP_REPLAY] == 1 && pc.drops[SAG_DROP_BAD_AUTH] == 1 &&
            uc.drops[SAG_DROP_NO_SESSION] == 1 && pc.drops[SAG_DROP_SOURCE_NOT_ALLOWED] == 1 &&
-           pc.drops[SAG_DROP_MALFORMED] == 1;
+           pc.drops[SAG_DROP_MALFORMED] == 1 && pc.drops[SAG_DROP_TOO_BIG] == 1;
   }));
   CHECK(!p.b.tun->take(&got));
   bool roamed = false;

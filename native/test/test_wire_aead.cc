@@ -126,6 +126,8 @@ TEST_CASE("6 ip_packet_length of IPv4, IPv6, truncated and garbage") {
   uint8_t v6[40] = {0x60, 0, 0, 0, 0, 8};
   CHECK_EQ(wire::ip_packet_length(v6, 40), 48u);
   CHECK_EQ(wire::ip_packet_length(v6, 39), 0u);
+  uint8_t tiny[20] = {0x45, 0, 0, 19};  // total length shorter than the header
+  CHECK_EQ(wire::ip_packet_length(tiny, 20), 0u);
   uint8_t junk[40] = {0x55};
   CHECK_EQ(wire::ip_packet_length(junk, 40), 0u);
   CHECK_EQ(wire::ip_packet_length(junk, 0), 0u);

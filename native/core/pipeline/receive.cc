@@ -100,6 +100,10 @@ void ReceiveWorker::handle_transport(Uplink* up, Datagram& d) {
     peer->counters.drop(kDropMalformed);
     return;
   }
+  if (ip_len > t_.config.mtu) {  // an authenticated peer may still not push past our MTU (found by fuzzing)
+    peer->counters.drop(kDropTooBig);
+    return;
+  }
   if (t_.allowed_ips.lookup_packet_src(body, ip_len) != peer) {
     peer->counters.drop(kDropSourceNotAllowed);
     return;

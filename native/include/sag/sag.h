@@ -55,7 +55,10 @@ typedef enum sag_drop_reason {
 } sag_drop_reason;
 
 typedef struct sag_counters {
-  uint64_t rx_packets, rx_bytes; /* authenticated datagrams received, their UDP payload bytes */
+  /* Per peer: authenticated transport datagrams. Per uplink: those plus the control messages it
+   * passed to the control plane. Bytes are UDP payload bytes. An authenticated datagram whose inner
+   * packet is then refused counts as received and as a drop. */
+  uint64_t rx_packets, rx_bytes;
   uint64_t tx_packets, tx_bytes; /* datagrams sent, their UDP payload bytes */
   uint64_t rx_keepalives, tx_keepalives; /* of those, keepalives (empty payload): timers tell them apart */
   uint64_t drops[SAG_DROP_REASON_COUNT];
@@ -75,7 +78,7 @@ typedef struct sag_prefix {
 } sag_prefix;
 
 typedef struct sag_config {
-  uint32_t mtu;               /* inner MTU, 576..65535; default 1420 */
+  uint32_t mtu;               /* inner MTU, 576..65503; default 1420 */
   uint32_t staged_capacity;   /* packets held per peer while no session; default 128 */
   uint32_t event_capacity;    /* control events queued for the control plane; default 1024 */
   uint32_t batch_size;        /* packets per batch in the workers, 1..256; default 64 */
