@@ -176,7 +176,10 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     peer.allowedIps = this.#dp.peerStats(publicKey).allowedIps;
     peer.rebuildHandshake(this.#local, this.#driver.indices);
     this.#peers.set(publicKey, peer);
-    if (keepalive) this.#driver.run(peer, peer.timers.setPersistentKeepalive(this.#clock.monotonicMs(), keepalive));
+    if (keepalive) {
+      peer.persistentKeepalive = keepalive;
+      this.#driver.run(peer, peer.timers.setPersistentKeepalive(this.#clock.monotonicMs(), keepalive));
+    }
   }
 
   /** Changes what is given; omitted fields stay. `presharedKey: null` removes the key. */

@@ -158,7 +158,7 @@ test('over SQLite: registrations, keys and device tokens survive a restart', asy
   const config = await app2.inject({ method: 'GET', url: '/v1/devices/SN-1/config', headers: { authorization: `Bearer ${dev.body.token}` } });
   t.is(config.statusCode, 200);
   t.is(config.json().instance.id, 'sag-hz1');
-  t.is(config.json().version, 3);
+  t.is(config.json().modelVersion, 3);
   const list = await app2.inject({ method: 'GET', url: '/v1/instances', headers: { authorization: `Bearer ${token}` } });
   t.is(list.json().items[0].state, 'bound');
 });

@@ -1,7 +1,8 @@
 /**
  * Controller HTTP API through fastify.inject (no sockets), over the in-memory
  * store: authentication and authorisation, every route's happy path, the device
- * configuration route and the OpenAPI document.
+ * configuration route (compiled configurations) and the OpenAPI document.
+ * Activation, long polling and status reports: controller-api-agent.test.ts.
  */
 import test, { type ExecutionContext } from 'ava';
 import type { InjectOptions } from 'fastify';
@@ -74,7 +75,10 @@ test('a device token reads only its own configuration (403 elsewhere)', async (t
   t.is(a.status, 201);
   const token = a.body.token as string;
   t.regex(token, /^sagd_/);
-  t.is((await call('GET', '/v1/devices/SN-A/config', undefined, token)).status, 200);
+  // Its own configuration is served (an unbound device has none yet: 409, not 403).
+  const own = await call('GET', '/v1/devices/SN-A/config', undefined, token);
+  t.is(own.status, 409);
+  t.is(own.body.error.code, 'ERR_COMPILER_DEVICE_NOT_BOUND');
   const other = await call('GET', '/v1/devices/SN-B/config', undefined, token);
   t.is(other.status, 403);
   t.is(other.body.error.code, 'ERR_FORBIDDEN');
@@ -130,7 +134,8 @@ test('instances and devices: create, bind, unbind, rotate, delete', async (t) =>
   const rotated = await call('POST', '/v1/devices/SN-1/token');
   t.not(rotated.body.token, dev.body.token);
   t.is((await call('GET', '/v1/devices/SN-1/config', undefined, dev.body.token)).status, 401);
-  t.is((await call('GET', '/v1/devices/SN-1/config', undefined, rotated.body.token)).status, 200);
+  // The rotated token authenticates: the device is unbound, so the compiler's 409 answers.
+  t.is((await call('GET', '/v1/devices/SN-1/config', undefined, rotated.body.token)).status, 409);
   t.is((await call('GET', '/v1/devices')).body.items.length, 1);
   t.is((await call('GET', '/v1/devices/SN-1')).body.serial, 'SN-1');
   t.is((await call('DELETE', '/v1/devices/SN-1')).status, 204);
@@ -166,14 +171,16 @@ test('CCNs, CENs and VPCs: membership, attachments, grants, routes and device co
 
   // Without a grant the international VPC is out of reach; with one it is routed.
   const before = (await call('GET', '/v1/devices/SN-1/config', undefined, dev.body.token)).body;
+  t.is(before.kind, 'device');
   t.is(before.instance.id, 'sag-hz1');
-  t.is(before.ccn.id, ccnId);
+  t.is(before.ccnId, ccnId);
   t.deepEqual(before.routes.map((r: { cidr: string }) => r.cidr), ['10.10.0.0/16', '192.168.2.0/24']);
   const granted = await call('PUT', `/v1/cens/${cenId}/grants/mainland/international`, { mbps: 20 });
   t.deepEqual(granted.body.grants, [{ areas: ['international', 'mainland'], mbps: 20 }]);
   const after = (await call('GET', '/v1/devices/SN-1/config', undefined, dev.body.token)).body;
   t.deepEqual(after.routes.find((r: { cidr: string }) => r.cidr === '172.16.0.0/16'), { cidr: '172.16.0.0/16', target: { kind: 'vpc', id: vpcId }, area: 'international', grantMbps: 20 });
-  t.true(after.version > before.version);
+  t.not(after.version, before.version);
+  t.true(after.modelVersion > before.modelVersion);
   t.is((await call('GET', '/v1/instances/sag-hz1/routes')).body.items.length, 3);
   t.is((await call('GET', `/v1/ccns/${ccnId}/routes`)).body.items.length, 4);
   t.deepEqual((await call('DELETE', `/v1/cens/${cenId}/grants/international/mainland`)).body.grants, []);

@@ -170,8 +170,12 @@ test('sqlite: migrations run from an empty file and are recorded', (t) => {
   const store = openSqliteStore({ path, now: () => 42 });
   store.close();
   const tables = dump(path);
-  t.deepEqual(tables['schema_migrations'], [{ version: 1, name: 'entities, audit log, API keys, device credentials', applied_at: 42 }]);
-  for (const name of ['meta', 'entities', 'audit_log', 'api_keys', 'device_credentials']) t.true(name in tables, name);
+  t.deepEqual(tables['schema_migrations'], [
+    { version: 1, name: 'entities, audit log, API keys, device credentials', applied_at: 42 },
+    { version: 2, name: 'access point public keys', applied_at: 42 },
+    { version: 3, name: 'device activation codes and status reports', applied_at: 42 },
+  ]);
+  for (const name of ['meta', 'entities', 'audit_log', 'api_keys', 'device_credentials', 'activation_codes', 'device_status']) t.true(name in tables, name);
   t.deepEqual(tables['meta'], [{ key: 'model_schema', value: '1' }, { key: 'model_version', value: '0' }]);
   const db = new Database(path, { readonly: true });
   t.is(db.pragma('journal_mode', { simple: true }), 'wal');

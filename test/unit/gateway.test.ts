@@ -126,6 +126,7 @@ test('6 peers are changed and removed at runtime; mistakes are typed errors', as
   p.a.updatePeer(p.kb.pub, { allowedIps: ['10.0.0.2/32', '10.9.0.0/16'], persistentKeepalive: 1 });
   t.deepEqual(p.a.peer(p.kb.pub).allowedIps, ['10.0.0.2/32', '10.9.0.0/16']);
   t.true(await waitFor(() => p.b.peer(p.ka.pub).counters.rxKeepalives >= 1, 3000), 'persistent keepalive arrives');
+  t.is(p.a.peer(p.kb.pub).persistentKeepalive, 1);
   p.a.removePeer(p.kb.pub);
   t.throws(() => p.a.peer(p.kb.pub), { instanceOf: NotFoundError });
   p.a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));

@@ -9,12 +9,17 @@
  * hide client bugs, so both are off and the schemas reject instead.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import type { CompileOptions } from '../compiler/index.js';
 import type { ControllerStore } from '../store/index.js';
 import { authenticate, authorize } from './auth.js';
-import { describeValidationError, toHttpError } from './errors.js';
+import { RateLimitedError, describeValidationError, toHttpError } from './errors.js';
+import { ModelChangeFeed } from './feed.js';
+import type { ActivationLimits } from './limiter.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { makeDeps, type ApiRequest, type AuthMode, type Clock, type Principal, type RouteSpec } from './route.js';
 import { adminRoutes } from './routes-admin.js';
+import { agentRoutes } from './routes-agent.js';
 import { deviceRoutes } from './routes-devices.js';
 import { edgeRoutes } from './routes-edge.js';
 import { networkRoutes } from './routes-network.js';
@@ -31,15 +36,24 @@ export interface ControllerAppOptions {
   clock: Clock;
   /** A pino-compatible logger, or true for Fastify's default one. Off by default. */
   logger?: FastifyBaseLogger | boolean;
+  /** Overlay pools and keepalive for the device configurations served (compiler defaults otherwise). */
+  compile?: CompileOptions;
+  /** Activation attempt limits per serial and per source address; see limiter.ts. */
+  activationLimits?: ActivationLimits;
+  /** How often waiting long polls look for writes made by other processes, ms (default 1000). */
+  storeCheckMs?: number;
 }
 
+type RoutesOptions = Pick<ControllerAppOptions, 'store' | 'clock' | 'compile' | 'activationLimits'> & { feed?: ModelChangeFeed };
+
 /** Every route the app serves, for the OpenAPI document and for tests. */
-export function controllerRoutes(options: Pick<ControllerAppOptions, 'store' | 'clock'>): RouteSpec[] {
-  const deps = makeDeps(options.store, options.clock);
+export function controllerRoutes(options: RoutesOptions): RouteSpec[] {
+  const feed = options.feed ?? new ModelChangeFeed(options.store);
+  const deps = makeDeps({ ...options, feed });
   const specs: RouteSpec[] = [];
   let document: object | undefined;
   const openapi = () => (document ??= buildOpenApiDocument(specs, { version: API_VERSION }));
-  specs.push(...adminRoutes(deps, openapi), ...edgeRoutes(deps), ...deviceRoutes(deps), ...networkRoutes(deps));
+  specs.push(...adminRoutes(deps, openapi), ...edgeRoutes(deps), ...deviceRoutes(deps), ...agentRoutes(deps), ...networkRoutes(deps));
   return specs;
 }
 
@@ -54,6 +68,28 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
 
   // A WeakMap rather than a request decoration: no global type augmentation, nothing left behind.
   const principals = new WeakMap<FastifyRequest, Principal>();
+  const feed = new ModelChangeFeed(store, options.storeCheckMs);
+  let closing = false;
+  // Connections that have not sent a byte yet: a client (undici, say) that opened one and
+  // then gave up its request keeps it for seconds, and close() would wait for that.
+  const fresh = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    fresh.add(socket);
+    socket.once('data', () => fresh.delete(socket));
+    socket.once('close', () => fresh.delete(socket));
+  });
+  // Long polls would hold close() up for their whole wait; answer them now instead.
+  app.addHook('preClose', async () => {
+    closing = true;
+    feed.close();
+    for (const socket of fresh) socket.destroy();
+  });
+  // A request answered during shutdown would leave a keep-alive connection that
+  // close() then waits on until the client drops it; tell the client to drop it now.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
 
   app.addHook('onRequest', async (req) => {
     const mode = (req.routeOptions.config as { auth?: AuthMode } | undefined)?.auth;
@@ -67,6 +103,7 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
     const http = toHttpError(err);
     if (http.internal) req.log.error({ err }, 'request failed');
     if (http.status === 401) void reply.header('www-authenticate', 'Bearer realm="sag"');
+    if (err instanceof RateLimitedError) void reply.header('retry-after', String(err.retryAfterSec));
     void reply.code(http.status).send(http.body);
   });
 
@@ -75,7 +112,7 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
     void reply.code(404).send({ error: { code: 'ERR_ROUTE_NOT_FOUND', message: `no route ${req.method} ${url}` } });
   });
 
-  for (const spec of controllerRoutes(options)) {
+  for (const spec of controllerRoutes({ ...options, feed })) {
     app.route({
       method: spec.method,
       url: spec.url,
@@ -85,12 +122,19 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
         ...(spec.body ? { body: spec.body } : {}),
       },
       config: { auth: spec.auth },
+      // Runs before validation, so a body left out is validated (and handled) as {}.
+      ...(spec.optionalBody ? { preValidation: async (req: FastifyRequest) => void (req.body ??= {}) } : {}),
       handler: async (req, reply) => {
+        const closed = new AbortController();
+        // The response's 'close' (not the request's) fires when the client hangs up mid-wait.
+        reply.raw.once('close', () => closed.abort());
         const input: ApiRequest = {
           params: req.params as Record<string, string>,
           query: req.query as Record<string, string | undefined>,
           body: (req.body ?? {}) as Record<string, unknown>,
           principal: principals.get(req) ?? null,
+          ip: req.ip,
+          signal: closed.signal,
         };
         const result = await spec.handler(input);
         if (spec.status === 204) return reply.code(204).send();

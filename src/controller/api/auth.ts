@@ -1,6 +1,7 @@
 /**
  * Bearer authentication and the one authorisation rule: operators may call
- * everything, a device only GET /v1/devices/{its own serial}/config.
+ * everything, a device only the routes of mode "device" (read its configuration,
+ * report its status) and only under its own serial.
  *
  * Authentication runs in onRequest, before body parsing and validation, so an
  * unauthenticated caller learns nothing about the request schemas (401 comes
@@ -31,9 +32,10 @@ export function authorize(mode: AuthMode, principal: Principal, params: Record<s
   if (principal.kind === 'operator' || mode === 'public') return;
   if (mode === 'device') {
     if (params['serial'] === principal.serial) return;
-    throw new ForbiddenError(`device ${principal.serial} may only read its own configuration`);
+    throw new ForbiddenError(`device ${principal.serial} may only read its own configuration and report its own status`);
   }
   throw new ForbiddenError(
-    `a device token may only read its own configuration (GET /v1/devices/${principal.serial}/config); this operation needs an operator API key`,
+    `a device token may only read its own configuration and report its own status (GET /v1/devices/${principal.serial}/config, ` +
+      `POST /v1/devices/${principal.serial}/status); this operation needs an operator API key`,
   );
 }

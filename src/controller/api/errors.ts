@@ -6,8 +6,9 @@
  * same strings the CLI and the store use.
  */
 import { SagError } from '../../errors.js';
+import { COMPILER_ERROR_STATUS, isCompilerError } from '../compiler/index.js';
 import { isModelError, type ModelErrorCode } from '../model/index.js';
-import { isStoreError, type StoreErrorCode } from '../store/index.js';
+import { isActivationError, isStoreError, type ActivationErrorCode, type StoreErrorCode } from '../store/index.js';
 
 export class UnauthenticatedError extends SagError {
   constructor(message: string) {
@@ -27,6 +28,25 @@ export class RequestValidationError extends SagError {
     super('ERR_VALIDATION', message);
   }
 }
+
+/** Too many attempts (activation guessing); `retryAfterSec` goes out as the Retry-After header. */
+export class RateLimitedError extends SagError {
+  readonly retryAfterSec: number;
+  constructor(message: string, retryAfterSec: number) {
+    super('ERR_RATE_LIMITED', message);
+    this.retryAfterSec = retryAfterSec;
+  }
+}
+
+/**
+ * A wrong code is "who are you?" (401); a right code that is used up or expired is
+ * "I know, but no" (403): the caller must get a new code, not retry this one.
+ */
+const ACTIVATION_STATUS: Record<ActivationErrorCode, number> = {
+  ERR_ACTIVATION_INVALID: 401,
+  ERR_ACTIVATION_EXPIRED: 403,
+  ERR_ACTIVATION_USED: 403,
+};
 
 const MODEL_STATUS: Record<ModelErrorCode, number> = {
   ERR_MODEL_INVALID: 400,
@@ -82,6 +102,9 @@ export function toHttpError(err: unknown): HttpError {
     const status = STORE_STATUS[err.code] ?? 500;
     return reply(status, err.code, err.message);
   }
+  if (isCompilerError(err)) return reply(COMPILER_ERROR_STATUS[err.code] ?? 500, err.code, err.message, err.subjects);
+  if (isActivationError(err)) return reply(ACTIVATION_STATUS[err.code] ?? 401, err.code, err.message);
+  if (err instanceof RateLimitedError) return reply(429, err.code, err.message);
   if (err instanceof UnauthenticatedError) return reply(401, err.code, err.message);
   if (err instanceof ForbiddenError) return reply(403, err.code, err.message);
   if (err instanceof RequestValidationError) return reply(400, err.code, err.message);

@@ -13,7 +13,8 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'No credential, or one that is not valid',
   403: 'The credential may not use this operation',
   404: 'An object named in the request does not exist',
-  409: 'The change conflicts with the current state (in use, already bound, overlapping CIDRs, area mismatch)',
+  409: 'The change conflicts with the current state (in use, already bound, overlapping CIDRs, area mismatch), or the configuration cannot be compiled yet',
+  429: 'Too many attempts; retry after the number of seconds in the Retry-After header',
   500: 'The controller failed; see its log',
   503: 'The store cannot write (disk full, read-only, busy); retry later',
 };
@@ -67,7 +68,7 @@ function operation(spec: RouteSpec): JsonSchema {
     tags: [spec.tag],
     security,
     ...(spec.params || spec.querystring ? { parameters: parameters(spec) } : {}),
-    ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),
+    ...(spec.body ? { requestBody: { required: !spec.optionalBody, content: { 'application/json': { schema: spec.body } } } } : {}),
     responses: responses(spec),
   };
 }
@@ -91,7 +92,8 @@ export function buildOpenApiDocument(specs: readonly RouteSpec[], info: { versio
       version: info.version,
       description:
         'Smart access gateway controller. Operators authenticate with `Authorization: Bearer <API key>`; ' +
-        'a device authenticates with the token issued when it was registered and may only read its own configuration.',
+        'a device authenticates with the token issued at registration or activation and may only read its own ' +
+        'configuration and report its own status. POST /v1/activate needs no credential: the activation code is one.',
     },
     servers: [{ url: '/' }],
     security: [{ operatorKey: [] }],
@@ -99,7 +101,7 @@ export function buildOpenApiDocument(specs: readonly RouteSpec[], info: { versio
     components: {
       securitySchemes: {
         operatorKey: { type: 'http', scheme: 'bearer', description: 'Operator API key ("sagk_...")' },
-        deviceToken: { type: 'http', scheme: 'bearer', description: 'Device token ("sagd_..."), issued at registration' },
+        deviceToken: { type: 'http', scheme: 'bearer', description: 'Device token ("sagd_..."), issued at registration or activation' },
       },
       schemas: ENTITY_SCHEMAS,
       responses: errorResponses,

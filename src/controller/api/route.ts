@@ -2,12 +2,15 @@
  * Routes are data: one RouteSpec both registers a Fastify route and produces
  * its OpenAPI operation, so the document lists exactly what is served.
  */
+import type { CompileOptions } from '../compiler/index.js';
 import type { CollectionName, Collections, Command, CommandInput, CommandKind, ModelState } from '../model/index.js';
 import type { ApplyOutcome, ControllerStore } from '../store/index.js';
+import type { ModelChangeFeed } from './feed.js';
+import { AttemptLimiter, DEFAULT_ACTIVATION_LIMITS, type ActivationLimits } from './limiter.js';
 import type { JsonSchema, ObjectSchema } from './schemas.js';
 
 /**
- * public:   no credential (health, OpenAPI document).
+ * public:   no credential (health, OpenAPI document, activation).
  * operator: an operator API key.
  * device:   an operator API key, or the token of the device named by the `serial` path parameter.
  */
@@ -20,6 +23,10 @@ export interface ApiRequest {
   query: Record<string, string | undefined>;
   body: Record<string, unknown>;
   principal: Principal | null;
+  /** The client's address (the socket peer; no proxy headers are trusted). */
+  ip: string;
+  /** Fires when the client goes away or the server shuts down; long polls stop waiting. */
+  signal: AbortSignal;
 }
 
 export interface RouteSpec {
@@ -33,6 +40,8 @@ export interface RouteSpec {
   params?: ObjectSchema;
   querystring?: ObjectSchema;
   body?: ObjectSchema;
+  /** The body may be left out entirely; it is then validated as `{}`. */
+  optionalBody?: boolean;
   /** Success status; 204 sends no body. */
   status: 200 | 201 | 204;
   /** Response body schema (documentation only, see entities.ts). */
@@ -48,15 +57,33 @@ export type Clock = () => number;
 export interface RouteDeps {
   store: ControllerStore;
   clock: Clock;
+  /** Wakes long-polling configuration requests; every apply through `apply` notifies it. */
+  feed: ModelChangeFeed;
+  /** Overlay pools and keepalive for compiling device configurations. */
+  compile: CompileOptions;
+  limits: { perSerial: AttemptLimiter; perSource: AttemptLimiter };
   state(): Promise<ModelState>;
   /** One collection sorted by key, with the model version it was read at (one snapshot). */
   list<C extends CollectionName>(collection: C): Promise<{ version: number; items: Collections[C][] }>;
-  /** Applies a command as the request's principal. */
-  apply(req: ApiRequest, input: CommandInput): Promise<ApplyOutcome>;
+  /**
+   * Applies a command as the request's principal. `affectsConfigs: false` promises the
+   * command cannot change a compiled configuration (a heartbeat), so no long poll wakes.
+   */
+  apply(req: ApiRequest, input: CommandInput, options?: { affectsConfigs?: boolean }): Promise<ApplyOutcome>;
   actor(req: ApiRequest): { actor: string; at: number };
 }
 
-export function makeDeps(store: ControllerStore, clock: Clock): RouteDeps {
+export interface DepsOptions {
+  store: ControllerStore;
+  clock: Clock;
+  feed: ModelChangeFeed;
+  compile?: CompileOptions;
+  activationLimits?: ActivationLimits;
+}
+
+export function makeDeps(options: DepsOptions): RouteDeps {
+  const { store, clock, feed } = options;
+  const limits = options.activationLimits ?? DEFAULT_ACTIVATION_LIMITS;
   const actor = (req: ApiRequest) => {
     const p = req.principal;
     return { actor: p === null ? 'anonymous' : p.kind === 'operator' ? `apikey:${p.keyId}` : `device:${p.serial}`, at: clock() };
@@ -64,13 +91,20 @@ export function makeDeps(store: ControllerStore, clock: Clock): RouteDeps {
   return {
     store,
     clock,
+    feed,
+    compile: options.compile ?? {},
+    limits: { perSerial: new AttemptLimiter(limits.perSerial), perSource: new AttemptLimiter(limits.perSource) },
     state: () => store.load(),
     list: async (collection) => {
       const state = await store.load();
       const record = state[collection] as Record<string, Collections[typeof collection]>;
       return { version: state.version, items: Object.keys(record).sort().map((k) => record[k]!) };
     },
-    apply: (req, input) => store.apply(input, actor(req)),
+    apply: async (req, input, opts = {}) => {
+      const out = await store.apply(input, actor(req));
+      if (out.changes.length > 0) feed.notify(out.version, opts.affectsConfigs ?? true);
+      return out;
+    },
     actor,
   };
 }

@@ -1,30 +1,12 @@
 /**
- * Routes for devices: registration (which issues the device's own token),
- * binding, token rotation, and the one route a device may call itself.
+ * Operator routes for devices: registration (which issues the device's own
+ * token), binding and token rotation. What the device itself calls (activation,
+ * configuration, status) is in routes-agent.ts.
  */
-import { find, get, instanceRoutes, type ModelState, type SagDevice, type SagInstance } from '../model/index.js';
+import { find, get, type ModelState, type SagDevice, type SagInstance } from '../model/index.js';
 import { itemsOf, ref } from './entities.js';
 import { command, written, type RouteDeps, type RouteSpec } from './route.js';
 import { bodies, serialParams } from './schemas.js';
-
-/**
- * What a device needs for now: its instance, the instance's CCN and the routes
- * the model computes. The full configuration compiler (peers, keys, access
- * points, uplink policy) replaces this later behind the same route.
- */
-export function deviceConfig(state: ModelState, serial: string) {
-  const device = get.device(state, serial);
-  const instance = device.instanceId === null ? undefined : find.instance(state, device.instanceId);
-  const ccn = instance?.ccnId ? find.ccn(state, instance.ccnId) : undefined;
-  return {
-    serial: device.serial,
-    version: state.version,
-    device,
-    instance: instance ?? null,
-    ccn: ccn ?? null,
-    routes: instance ? instanceRoutes(state, instance.id) : [],
-  };
-}
 
 function binding(state: ModelState, serial: string, instanceId: string | null) {
   const device = written<SagDevice>(state, 'devices', serial);
@@ -40,7 +22,7 @@ export function deviceRoutes(d: RouteDeps): RouteSpec[] {
     },
     {
       method: 'POST', url: '/v1/devices', operationId: 'registerDevice',
-      summary: 'Register a device; the response carries its bearer token, shown only this once', tag: 'devices', auth: 'operator',
+      summary: 'Register a device (without publicKey it awaits activation); the response carries its bearer token, shown only this once', tag: 'devices', auth: 'operator',
       body: bodies.deviceRegister, status: 201, response: ref('DeviceRegistration'), errors: [409],
       handler: async (req) => {
         const out = await d.apply(req, command('device.register', req.body));
@@ -90,12 +72,6 @@ export function deviceRoutes(d: RouteDeps): RouteSpec[] {
       summary: "Issue a new token for a device; the old one stops working", tag: 'devices', auth: 'operator',
       params: serialParams, status: 200, response: ref('Token'), errors: [404],
       handler: async (req) => ({ token: await d.store.rotateDeviceToken(req.params['serial'] as string, d.actor(req)) }),
-    },
-    {
-      method: 'GET', url: '/v1/devices/:serial/config', operationId: 'getDeviceConfig',
-      summary: "A device's configuration; callable with that device's own token", tag: 'devices', auth: 'device',
-      params: serialParams, status: 200, response: ref('DeviceConfig'), errors: [404],
-      handler: async (req) => deviceConfig(await d.state(), req.params['serial'] as string),
     },
   ];
 }

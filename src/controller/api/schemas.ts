@@ -57,6 +57,7 @@ export const endpoint = text(64, 'Public "a.b.c.d:port" or "[v6]:port"');
 export const mbps = integer(1, LIMITS.maxMbps, 'Mbit/s');
 export const instanceModel = { type: 'string', enum: [...INSTANCE_MODELS] };
 export const publicKey = text(44, 'WireGuard public key, base64 of 32 bytes', 44);
+const hubKey = text(44, "The hub's WireGuard public key, base64 of 32 bytes", 44);
 export const softwareVersion = text(64, 'Software version, e.g. "2.1.0"');
 
 export const uplink = object({
@@ -99,14 +100,18 @@ export const auditQuery = object(
 export const bodies = {
   areaCreate: object({ name: areaName, regions }),
   areaUpdate: object({ regions }),
-  accessPointCreate: object({ id: entityId, area: areaName, endpoints, maxInstances: integer(1, LIMITS.maxInstancesPerAccessPoint) }, ['area', 'endpoints', 'maxInstances']),
-  accessPointUpdate: patch({ endpoints, maxInstances: integer(1, LIMITS.maxInstancesPerAccessPoint) }),
+  accessPointCreate: object(
+    { id: entityId, area: areaName, endpoints, maxInstances: integer(1, LIMITS.maxInstancesPerAccessPoint), publicKey: hubKey },
+    ['area', 'endpoints', 'maxInstances'],
+  ),
+  accessPointUpdate: patch({ endpoints, maxInstances: integer(1, LIMITS.maxInstancesPerAccessPoint), publicKey: { oneOf: [hubKey, { type: 'null' }] } }),
   instanceCreate: object(
     { id: entityId, name, area: areaName, model: instanceModel, bandwidthMbps: mbps, lanCidrs, uplinks },
     ['name', 'area', 'model', 'bandwidthMbps', 'lanCidrs', 'uplinks'],
   ),
   instanceUpdate: patch({ name, bandwidthMbps: mbps, lanCidrs, uplinks }),
-  deviceRegister: object({ serial, model: instanceModel, publicKey, softwareVersion }),
+  /** Without publicKey the device awaits activation (POST /v1/devices/{serial}/activation, then /v1/activate). */
+  deviceRegister: object({ serial, model: instanceModel, publicKey, softwareVersion }, ['serial', 'model', 'softwareVersion']),
   deviceUpdate: patch({ publicKey, softwareVersion }),
   deviceBind: object({ instanceId: entityId }),
   ccnCreate: object({ id: entityId, name, area: areaName, cidrs: ccnCidrs }, ['name', 'area', 'cidrs']),
@@ -117,4 +122,15 @@ export const bodies = {
   vpcCreate: object({ id: entityId, name, region, cidrs: vpcCidrs }, ['name', 'region', 'cidrs']),
   vpcUpdate: patch({ name, cidrs: vpcCidrs }),
   apiKeyCreate: object({ name: text(128, 'What the key is for, e.g. "ci pipeline"') }),
+  activationCreate: object({ ttlSeconds: integer(60, 30 * 24 * 3600, 'How long the code stays valid; default 86400 (a day)') }, []),
+  activate: object({ serial, code: text(64, 'The activation code, e.g. "7K2QF-0M9XA-..."; case and dashes do not matter'), publicKey }),
 };
+
+/** Long-poll of a device configuration; see routes-agent.ts. */
+export const configQuery = object(
+  {
+    after: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Content version the caller has; answer when the configuration differs from it' },
+    wait: { type: 'string', maxLength: 4, pattern: '^[0-9]+$', description: 'Seconds to wait for a change (0..30, larger values count as 30); needs "after"' },
+  },
+  [],
+);

@@ -10,12 +10,12 @@
  * hubs only admit members of a CCN (see compile-access-point.ts), and a device
  * dialling a hub that does not know it would only generate handshake noise.
  */
-import { accessPointsInArea, find, instanceRoutes, orderUplinks, type ModelState, type Route, type RouteTarget, type SagInstance } from '../model/index.js';
+import { accessPointsInArea, find, instanceRoutes, orderUplinks, type AccessPoint, type ModelState, type Route, type RouteTarget, type SagInstance } from '../model/index.js';
 import { validatePublicKey } from '../model/validate.js';
 import { createHash } from 'node:crypto';
 import { allocateTunnelAddresses, assertPoolClear, resolvePools, type OverlayPool } from './addresses.js';
 import { stamp } from './canonical.js';
-import { AccessPointKeyError, DeviceNotBoundError, InvalidCompileOptionsError, UnknownDeviceError } from './errors.js';
+import { AccessPointKeyError, DeviceNotActivatedError, DeviceNotBoundError, InvalidCompileOptionsError, UnknownDeviceError } from './errors.js';
 import type { CompileOptions, CompiledRoute, DeviceCompileOptions, DeviceConfig, DevicePeer } from './types.js';
 
 /** wg-quick's customary value: keeps NAT and stateful-firewall mappings of the branch's uplink open. */
@@ -51,21 +51,27 @@ function rendezvousScore(instanceId: string, apId: string, capacity: number): nu
   return capacity / -Math.log(u);
 }
 
-function hubPublicKey(apId: string, keys: Readonly<Record<string, string>>): string {
-  if (typeof keys !== 'object' || keys === null || !Object.hasOwn(keys, apId)) {
-    throw new AccessPointKeyError(`access point ${apId} has no public key in accessPointKeys; the model does not store hub keys`, [apId]);
+/**
+ * A hub's key: `accessPointKeys` (an override, e.g. while a key is being rotated
+ * outside the model) first, then the key stored on the access point.
+ */
+function hubPublicKey(ap: AccessPoint, keys: Readonly<Record<string, string>> | undefined): string {
+  if (keys !== undefined && (typeof keys !== 'object' || keys === null)) throw new InvalidCompileOptionsError('accessPointKeys must be an object');
+  const key = keys !== undefined && Object.hasOwn(keys, ap.id) ? keys[ap.id] : (ap.publicKey ?? null);
+  if (key === null || key === undefined) {
+    throw new AccessPointKeyError(`access point ${ap.id} has no public key; set it on the access point (PATCH /v1/access-points/${ap.id})`, [ap.id]);
   }
   try {
-    return validatePublicKey(`access point ${apId}`, keys[apId]);
+    return validatePublicKey(`access point ${ap.id}`, key);
   } catch (cause) {
-    throw new AccessPointKeyError(`access point ${apId}: ${(cause as Error).message}`, [apId], { cause });
+    throw new AccessPointKeyError(`access point ${ap.id}: ${(cause as Error).message}`, [ap.id], { cause });
   }
 }
 
 function hubPeers(state: ModelState, instance: SagInstance, opts: DeviceCompileOptions, keepalive: number): DevicePeer[] {
   const hubs = accessPointsInArea(state, instance.area).map((ap) => ({
     ap,
-    publicKey: hubPublicKey(ap.id, opts.accessPointKeys),
+    publicKey: hubPublicKey(ap, opts.accessPointKeys),
     score: rendezvousScore(instance.id, ap.id, ap.maxInstances),
   }));
   const owners = new Map<string, string>();
@@ -86,13 +92,15 @@ function hubPeers(state: ModelState, instance: SagInstance, opts: DeviceCompileO
 
 /**
  * Compiles the configuration of the device with this serial. Refuses an unknown
- * serial, an unbound device, a hub of the area without a (valid, unique) key in
- * `opts.accessPointKeys`, and an overlay pool that overlaps the instance's LAN or
- * any destination it reaches.
+ * serial, a device not yet activated (no key), an unbound device, a hub of the area
+ * without a (valid, unique) key in the model or `opts.accessPointKeys`, and an
+ * overlay pool that overlaps the instance's LAN or any destination it reaches.
  */
-export function compileDeviceConfig(state: ModelState, serial: string, opts: DeviceCompileOptions): DeviceConfig {
+export function compileDeviceConfig(state: ModelState, serial: string, opts: DeviceCompileOptions = {}): DeviceConfig {
   const device = find.device(state, serial);
   if (!device) throw new UnknownDeviceError(serial);
+  // Without its key the device cannot be a WireGuard peer: there is nothing it could run.
+  if (!device.publicKey) throw new DeviceNotActivatedError(device.serial);
   const instance = device.instanceId === null ? undefined : find.instance(state, device.instanceId);
   if (!instance) throw new DeviceNotBoundError(device.serial);
   const keepalive = keepaliveOption(opts);

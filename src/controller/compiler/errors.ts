@@ -9,6 +9,7 @@ import { SagError } from '../../errors.js';
 export const COMPILER_ERROR_CODES = [
   'ERR_COMPILER_UNKNOWN_DEVICE',
   'ERR_COMPILER_DEVICE_NOT_BOUND',
+  'ERR_COMPILER_DEVICE_NOT_ACTIVATED',
   'ERR_COMPILER_UNKNOWN_ACCESS_POINT',
   'ERR_COMPILER_ACCESS_POINT_KEY',
   'ERR_COMPILER_INVALID_OPTIONS',
@@ -28,6 +29,7 @@ export type CompilerErrorCode = (typeof COMPILER_ERROR_CODES)[number];
 export const COMPILER_ERROR_STATUS: Readonly<Record<CompilerErrorCode, number>> = {
   ERR_COMPILER_UNKNOWN_DEVICE: 404,
   ERR_COMPILER_DEVICE_NOT_BOUND: 409,
+  ERR_COMPILER_DEVICE_NOT_ACTIVATED: 409,
   ERR_COMPILER_UNKNOWN_ACCESS_POINT: 404,
   ERR_COMPILER_ACCESS_POINT_KEY: 409,
   ERR_COMPILER_INVALID_OPTIONS: 500,
@@ -54,6 +56,13 @@ export class UnknownDeviceError extends CompilerError {
 export class DeviceNotBoundError extends CompilerError {
   constructor(serial: string) {
     super('ERR_COMPILER_DEVICE_NOT_BOUND', `device ${serial} is bound to no instance, so it has no configuration yet; bind it first`, [serial]);
+  }
+}
+
+/** Registered without a key and not activated yet (see SagDevice.publicKey). */
+export class DeviceNotActivatedError extends CompilerError {
+  constructor(serial: string) {
+    super('ERR_COMPILER_DEVICE_NOT_ACTIVATED', `device ${serial} has no public key yet; it gets one when it activates with an activation code`, [serial]);
   }
 }
 

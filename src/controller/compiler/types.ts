@@ -30,10 +30,10 @@ export interface CompileOptions {
 
 export interface DeviceCompileOptions extends CompileOptions {
   /**
-   * Public key (WireGuard base64) of every access point, by access point id. The
-   * model has no key field on access points yet, so the caller supplies them.
+   * Public keys (WireGuard base64) by access point id, overriding the key stored on
+   * the access point (`AccessPoint.publicKey`). Hubs not listed use the model's key.
    */
-  accessPointKeys: Readonly<Record<string, string>>;
+  accessPointKeys?: Readonly<Record<string, string>>;
 }
 
 /** Fields every compiled configuration carries. */

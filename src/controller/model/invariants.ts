@@ -45,7 +45,19 @@ export function checkInvariants(state: ModelState): string[] {
       regionOwner.set(region, area.name);
     }
   }
-  for (const ap of Object.values(state.accessPoints)) if (!find.area(state, ap.area)) say(`access point ${ap.id}: area ${ap.area} does not exist`);
+  const keyOwners = new Map<string, string>();
+  const ownKey = (owner: string, key: unknown) => {
+    if (key === null || key === undefined || key === '') return; // not set yet (see AccessPoint/SagDevice.publicKey)
+    if (typeof key !== 'string' || !/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(key)) return say(`${owner}: public key is not a WireGuard key`);
+    const other = keyOwners.get(key);
+    if (other !== undefined) say(`${owner} and ${other} have the same public key`);
+    keyOwners.set(key, owner);
+  };
+  for (const ap of Object.values(state.accessPoints)) {
+    if (!find.area(state, ap.area)) say(`access point ${ap.id}: area ${ap.area} does not exist`);
+    ownKey(`access point ${ap.id}`, ap.publicKey);
+  }
+  for (const d of Object.values(state.devices)) ownKey(`device ${d.serial}`, d.publicKey);
   for (const i of Object.values(state.instances)) {
     if (!find.area(state, i.area)) say(`instance ${i.id}: area ${i.area} does not exist`);
     canonical(`instance ${i.id}`, i.lanCidrs);

@@ -100,12 +100,20 @@ function validateApEndpoints(state: ModelState, id: string, value: unknown): str
   return endpoints;
 }
 
+function validateApKey(state: ModelState, id: string, value: unknown): string | null {
+  if (value === null) return null;
+  const key = validatePublicKey(label.accessPoint({ id }), value);
+  assertKeyFree(state, { accessPoint: id }, key);
+  return key;
+}
+
 export function accessPointCreate(state: ModelState, cmd: Cmd<'accessPoint.create'>, cs: ChangeSet): void {
   const id = validateNewId('ap', 'access point', cmd.id, find.accessPoint(state, cmd.id) !== undefined);
   const area = get.area(state, cmd.area).name;
   const endpoints = validateApEndpoints(state, id, cmd.endpoints);
   const maxInstances = validateInteger(label.accessPoint({ id }), 'maxInstances', cmd.maxInstances, 1, LIMITS.maxInstancesPerAccessPoint);
-  cs.put('accessPoints', id, { id, area, endpoints, maxInstances, version: 0 });
+  const publicKey = validateApKey(state, id, cmd.publicKey ?? null);
+  cs.put('accessPoints', id, { id, area, endpoints, maxInstances, publicKey, version: 0 });
 }
 
 export function accessPointUpdate(state: ModelState, cmd: Cmd<'accessPoint.update'>, cs: ChangeSet): void {
@@ -115,7 +123,9 @@ export function accessPointUpdate(state: ModelState, cmd: Cmd<'accessPoint.updat
     cmd.maxInstances === undefined
       ? ap.maxInstances
       : validateInteger(label.accessPoint(ap), 'maxInstances', cmd.maxInstances, 1, LIMITS.maxInstancesPerAccessPoint);
-  cs.put('accessPoints', ap.id, { ...ap, endpoints, maxInstances });
+  // `?? null`: rows from before the field existed may lack it.
+  const publicKey = cmd.publicKey === undefined ? (ap.publicKey ?? null) : validateApKey(state, ap.id, cmd.publicKey);
+  cs.put('accessPoints', ap.id, { ...ap, endpoints, maxInstances, publicKey });
 }
 
 export function accessPointDelete(state: ModelState, cmd: Cmd<'accessPoint.delete'>, cs: ChangeSet): void {
@@ -195,10 +205,18 @@ export function instanceExpire(state: ModelState, cmd: Cmd<'instance.expire'>, c
 
 // ---- devices --------------------------------------------------------------
 
-function assertKeyFree(state: ModelState, serial: string, key: string): void {
-  // Two peers with one key would make WireGuard's key-based routing ambiguous.
-  const other = Object.values(state.devices).find((d) => d.publicKey === key && d.serial !== serial);
-  if (other) throw new ModelConflictError(`public key of ${label.device({ serial })} is already used by ${label.device(other)}`, [serial, other.serial]);
+/**
+ * Two peers with one key would make WireGuard's key-based routing ambiguous, and a
+ * device holding a hub's key could impersonate the hub, so a key belongs to one
+ * device or one access point. `self` is the owner being written, which may keep its key.
+ */
+function assertKeyFree(state: ModelState, self: { device: string } | { accessPoint: string }, key: string): void {
+  const selfId = 'device' in self ? self.device : self.accessPoint;
+  const selfLabel = 'device' in self ? label.device({ serial: self.device }) : label.accessPoint({ id: self.accessPoint });
+  const device = Object.values(state.devices).find((d) => d.publicKey === key && !('device' in self && d.serial === self.device));
+  if (device) throw new ModelConflictError(`public key of ${selfLabel} is already used by ${label.device(device)}`, [selfId, device.serial]);
+  const ap = Object.values(state.accessPoints).find((a) => a.publicKey === key && !('accessPoint' in self && a.id === self.accessPoint));
+  if (ap) throw new ModelConflictError(`public key of ${selfLabel} is already used by ${label.accessPoint(ap)}`, [selfId, ap.id]);
 }
 
 export function deviceRegister(state: ModelState, cmd: Cmd<'device.register'>, cs: ChangeSet): void {
@@ -206,8 +224,9 @@ export function deviceRegister(state: ModelState, cmd: Cmd<'device.register'>, c
   if (find.device(state, serial)) throw new ModelConflictError(`${label.device({ serial })} is already registered`, [serial]);
   const owner = label.device({ serial });
   const model = validateInstanceModel(owner, cmd.model);
-  const publicKey = validatePublicKey(owner, cmd.publicKey);
-  assertKeyFree(state, serial, publicKey);
+  // No key: registered awaiting activation, when the device uploads the key it generated itself.
+  const publicKey = cmd.publicKey === undefined ? '' : validatePublicKey(owner, cmd.publicKey);
+  if (publicKey !== '') assertKeyFree(state, { device: serial }, publicKey);
   const softwareVersion = validateSoftwareVersion(owner, cmd.softwareVersion);
   cs.put('devices', serial, { serial, model, publicKey, softwareVersion, lastSeen: null, instanceId: null, version: 0 });
 }
@@ -216,7 +235,7 @@ export function deviceUpdate(state: ModelState, cmd: Cmd<'device.update'>, cs: C
   const device = get.device(state, cmd.serial);
   const owner = label.device(device);
   const publicKey = cmd.publicKey === undefined ? device.publicKey : validatePublicKey(owner, cmd.publicKey);
-  assertKeyFree(state, device.serial, publicKey);
+  if (publicKey !== '') assertKeyFree(state, { device: device.serial }, publicKey);
   const softwareVersion = cmd.softwareVersion === undefined ? device.softwareVersion : validateSoftwareVersion(owner, cmd.softwareVersion);
   cs.put('devices', device.serial, { ...device, publicKey, softwareVersion });
 }

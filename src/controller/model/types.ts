@@ -35,6 +35,14 @@ export interface AccessPoint extends Versioned {
   endpoints: string[];
   /** Capacity: the most SAG instances this access point terminates (a count, not Mbit/s). */
   maxInstances: number;
+  /**
+   * The hub's WireGuard public key (base64 of 32 bytes), validated like a device key and
+   * unique among access points and devices; null until the operator sets it. Optional on
+   * create so an access point can be planned before its gateway is installed; the device
+   * configuration compiler refuses a hub without a key (ERR_COMPILER_ACCESS_POINT_KEY).
+   * Rows written before this field existed get null from store migration 2.
+   */
+  publicKey: string | null;
 }
 
 export interface Uplink {
@@ -64,7 +72,12 @@ export interface SagDevice extends Versioned {
   /** Identity; printed on the box for hardware, generated for vcpe/app. */
   serial: string;
   model: InstanceModel;
-  /** WireGuard public key, base64 of 32 bytes. */
+  /**
+   * WireGuard public key, base64 of 32 bytes; "" (empty) while the device awaits
+   * activation: registered without a key, it sets one itself through an activation
+   * code (POST /v1/activate). Empty rather than null so the field keeps the `string`
+   * type existing readers (the operator CLI) were written against.
+   */
   publicKey: string;
   softwareVersion: string;
   /** Milliseconds since the Unix epoch of the last heartbeat, null if never seen. */
@@ -126,8 +139,9 @@ export type Command =
   | { kind: 'area.create'; name: string; regions: string[] }
   | { kind: 'area.setRegions'; name: string; regions: string[] }
   | { kind: 'area.delete'; name: string }
-  | { kind: 'accessPoint.create'; id: string; area: string; endpoints: string[]; maxInstances: number }
-  | { kind: 'accessPoint.update'; id: string; endpoints?: string[]; maxInstances?: number }
+  | { kind: 'accessPoint.create'; id: string; area: string; endpoints: string[]; maxInstances: number; publicKey?: string | null }
+  /** `publicKey: null` clears the key. */
+  | { kind: 'accessPoint.update'; id: string; endpoints?: string[]; maxInstances?: number; publicKey?: string | null }
   | { kind: 'accessPoint.delete'; id: string }
   | {
       kind: 'instance.create';
@@ -145,7 +159,8 @@ export type Command =
   | { kind: 'instance.setOffline'; id: string }
   /** Marks offline every online instance whose device was last seen before `at - staleAfterMs`. */
   | { kind: 'instance.expire'; at: number; staleAfterMs: number }
-  | { kind: 'device.register'; serial: string; model: InstanceModel; publicKey: string; softwareVersion: string }
+  /** Without `publicKey` the device is registered awaiting activation (publicKey ""). */
+  | { kind: 'device.register'; serial: string; model: InstanceModel; publicKey?: string; softwareVersion: string }
   | { kind: 'device.update'; serial: string; publicKey?: string; softwareVersion?: string }
   | { kind: 'device.delete'; serial: string }
   | { kind: 'device.bind'; serial: string; instanceId: string }

@@ -3,6 +3,8 @@
  * from the SQLite store on what a command does to credentials or the audit log.
  */
 import { SagModel, applyCommand, type ApplyResult, type Change, type Command, type CommandInput, type IdGenerator, type ModelState } from '../model/index.js';
+import { validatePublicKey } from '../model/validate.js';
+import { checkActivation, type StoredActivation } from './activation.js';
 import { StoreInvalidError } from './errors.js';
 import { AUDIT_PAGE_MAX, type ApplyContext, type AuditQuery } from './types.js';
 
@@ -45,4 +47,26 @@ export function sortedByKey<T>(record: Record<string, T>): T[] {
   return Object.keys(record)
     .sort()
     .map((k) => record[k] as T);
+}
+
+/**
+ * Plans an activation: the code must match (ActivationError otherwise) and the key
+ * must be one the model accepts; the returned plan is the `device.update` to commit
+ * together with a new token and the code marked used.
+ */
+export function planActivation(
+  state: ModelState,
+  stored: StoredActivation | undefined,
+  input: { serial: string; code: string; publicKey: string },
+  at: number,
+  ids: IdGenerator,
+): Planned {
+  checkActivation(stored, input.serial, input.code, at);
+  // Checked here, not left to device.update: there an absent key would mean "keep the old one".
+  const publicKey = validatePublicKey(`device ${input.serial}`, input.publicKey);
+  return planCommand(state, { kind: 'device.update', serial: input.serial, publicKey }, ids);
+}
+
+export function checkExpiry(expiresAt: number, at: number): void {
+  if (!Number.isSafeInteger(expiresAt) || expiresAt <= at) throw new StoreInvalidError('an activation code must expire at a millisecond timestamp after now');
 }

@@ -5,3 +5,15 @@ export { SqliteStore, openSqliteStore, type SqliteStoreOptions } from './sqlite.
 export { MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { MIGRATIONS, migrate, currentSchemaVersion, latestSchemaVersion, type Migration } from './migrations.js';
 export { API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, hashToken } from './secrets.js';
+export {
+  ACTIVATION_CODE_LENGTH,
+  ACTIVATION_ERROR_CODES,
+  ACTIVATION_TTL_DEFAULT_MS,
+  ACTIVATION_TTL_MAX_MS,
+  ACTIVATION_TTL_MIN_MS,
+  ActivationError,
+  isActivationError,
+  newActivationCode,
+  normalizeActivationCode,
+  type ActivationErrorCode,
+} from './activation.js';

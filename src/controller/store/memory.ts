@@ -8,10 +8,22 @@
  * `failNextWrite` lets a test see how callers handle a full disk or a corrupt file.
  */
 import { createState, get, randomIds, type AreaDefinition, type CollectionName, type Collections, type CommandInput, type IdGenerator, type ModelState } from '../model/index.js';
-import { auditWindow, checkContext, planCommand, sortedByKey } from './common.js';
+import { hashActivationCode, newActivationCode, type StoredActivation } from './activation.js';
+import { auditWindow, checkContext, checkExpiry, planActivation, planCommand, sortedByKey, type Planned } from './common.js';
 import { ApiKeyNotFoundError, LastApiKeyError, StoreClosedError, StoreInvalidError } from './errors.js';
 import { API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, hashToken, isWellFormedToken, newKeyId, newToken, validateChosenToken, validateKeyName } from './secrets.js';
-import type { ApiKeyInfo, ApplyContext, ApplyOutcome, AuditEntry, AuditQuery, ControllerStore, CredentialEvent } from './types.js';
+import type {
+  ActivationCodeInfo,
+  ActivationResult,
+  ApiKeyInfo,
+  ApplyContext,
+  ApplyOutcome,
+  AuditEntry,
+  AuditQuery,
+  ControllerStore,
+  CredentialEvent,
+  DeviceStatusRecord,
+} from './types.js';
 
 export interface MemoryStoreOptions {
   areas?: readonly AreaDefinition[];
@@ -30,6 +42,8 @@ export class MemoryStore implements ControllerStore {
   readonly #keys = new Map<string, KeyRecord>();
   /** serial -> token hash */
   readonly #credentials = new Map<string, string>();
+  readonly #activations = new Map<string, StoredActivation>();
+  readonly #statuses = new Map<string, DeviceStatusRecord>();
   readonly #log: AuditEntry[] = [];
   #fault: Error | undefined;
   #closed = false;
@@ -61,16 +75,61 @@ export class MemoryStore implements ControllerStore {
     this.#open();
     checkContext(ctx);
     const plan = planCommand(this.#state, input, this.#ids);
-    const { state, changes } = plan.result;
-    const outcome: ApplyOutcome = { command: plan.command, state, version: state.version, changes };
-    if (changes.length === 0) return outcome;
+    if (plan.result.changes.length === 0) return outcome(plan);
     this.#takeFault();
-    // Nothing below can throw, which is what makes this sequence atomic.
-    this.#state = state;
-    this.#audit(state.version, ctx, plan.command);
-    for (const serial of plan.revokeFor) this.#credentials.delete(serial);
-    if (plan.issueFor !== undefined) outcome.deviceToken = this.#issue(plan.issueFor);
-    return outcome;
+    return this.#commit(plan, ctx);
+  }
+
+  /** Nothing in here can throw, which is what makes each write atomic. */
+  #commit(plan: Planned, ctx: ApplyContext): ApplyOutcome {
+    const out = outcome(plan);
+    if (plan.result.changes.length === 0) return out;
+    this.#state = plan.result.state;
+    this.#audit(this.#state.version, ctx, plan.command);
+    for (const serial of plan.revokeFor) {
+      this.#credentials.delete(serial);
+      this.#activations.delete(serial);
+      this.#statuses.delete(serial);
+    }
+    if (plan.issueFor !== undefined) out.deviceToken = this.#issue(plan.issueFor);
+    return out;
+  }
+
+  async createActivationCode(serial: string, input: { expiresAt: number }, ctx: ApplyContext): Promise<{ code: string; info: ActivationCodeInfo }> {
+    this.#open();
+    checkContext(ctx);
+    get.device(this.#state, serial);
+    checkExpiry(input.expiresAt, ctx.at);
+    this.#takeFault();
+    const code = newActivationCode();
+    const stored: StoredActivation = { codeHash: hashActivationCode(serial, code), createdAt: ctx.at, expiresAt: input.expiresAt, usedAt: null };
+    this.#activations.set(serial, stored);
+    this.#audit(this.#state.version, ctx, { kind: 'device.createActivationCode', serial, expiresAt: input.expiresAt });
+    return { code, info: { serial, createdAt: ctx.at, expiresAt: input.expiresAt, usedAt: null } };
+  }
+
+  async activateDevice(input: { serial: string; code: string; publicKey: string }, ctx: ApplyContext): Promise<ActivationResult> {
+    this.#open();
+    checkContext(ctx);
+    const stored = this.#activations.get(input.serial);
+    const plan = planActivation(this.#state, stored, input, ctx.at, this.#ids);
+    this.#takeFault();
+    const out = this.#commit(plan, ctx);
+    (stored as StoredActivation).usedAt = ctx.at;
+    this.#audit(this.#state.version, ctx, { kind: 'device.activate', serial: input.serial });
+    return { outcome: out, token: this.#issue(input.serial) };
+  }
+
+  async putDeviceStatus(serial: string, report: Record<string, unknown>, at: number): Promise<void> {
+    this.#open();
+    get.device(this.#state, serial);
+    this.#takeFault();
+    this.#statuses.set(serial, { serial, receivedAt: at, report: structuredClone(report) });
+  }
+
+  async getDeviceStatus(serial: string): Promise<DeviceStatusRecord | undefined> {
+    const record = this.#open().#statuses.get(serial);
+    return record && structuredClone(record);
   }
 
   async createApiKey(input: { name: string; token?: string }, ctx: ApplyContext): Promise<{ key: ApiKeyInfo; token: string }> {
@@ -166,6 +225,11 @@ export class MemoryStore implements ControllerStore {
     // Cloned so a caller mutating its command object later cannot rewrite history.
     this.#log.push({ seq: this.#log.length + 1, version, at: ctx.at, actor: ctx.actor, command: structuredClone(command) });
   }
+}
+
+function outcome(plan: Planned): ApplyOutcome {
+  const { state, changes } = plan.result;
+  return { command: plan.command, state, version: state.version, changes };
 }
 
 function keyView(record: KeyRecord): ApiKeyInfo {

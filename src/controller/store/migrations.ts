@@ -66,6 +66,39 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'access point public keys',
+    // Access points gained `publicKey` (null until set). Rows are the state itself
+    // (see sqlite.ts), so old rows get the field written in, rather than every
+    // reader learning that it may be missing. Entity versions stay: nothing changed
+    // in meaning, an absent key and a null key are both "not set".
+    sql: `
+      UPDATE entities SET value = json_insert(value, '$.publicKey', NULL)
+        WHERE collection = 'accessPoints';
+    `,
+  },
+  {
+    version: 3,
+    name: 'device activation codes and status reports',
+    sql: `
+      -- One pending or used code per device; the code is stored as SHA-256 hex only.
+      CREATE TABLE activation_codes (
+        serial TEXT PRIMARY KEY,
+        code_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      ) WITHOUT ROWID;
+
+      -- The last status report of each device, as JSON; replaced on every report.
+      CREATE TABLE device_status (
+        serial TEXT PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        report TEXT NOT NULL CHECK (json_valid(report))
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export function latestSchemaVersion(migrations: readonly Migration[] = MIGRATIONS): number {

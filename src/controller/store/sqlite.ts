@@ -20,11 +20,23 @@
  */
 import Database from 'better-sqlite3';
 import { checkInvariants, createState, randomIds, get, COLLECTION_NAMES, type AreaDefinition, type CollectionName, type Collections, type CommandInput, type IdGenerator, type ModelState } from '../model/index.js';
-import { auditWindow, checkContext, planCommand, sortedByKey } from './common.js';
+import { hashActivationCode, newActivationCode, type StoredActivation } from './activation.js';
+import { auditWindow, checkContext, checkExpiry, planActivation, planCommand, sortedByKey, type Planned } from './common.js';
 import { ApiKeyNotFoundError, LastApiKeyError, StoreClosedError, StoreCorruptError, StoreInvalidError, StoreIoError, translateSqliteError } from './errors.js';
 import { MIGRATIONS, migrate, type Migration } from './migrations.js';
 import { API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, hashToken, isWellFormedToken, newKeyId, newToken, validateChosenToken, validateKeyName } from './secrets.js';
-import type { ApiKeyInfo, ApplyContext, ApplyOutcome, AuditEntry, AuditQuery, ControllerStore, CredentialEvent } from './types.js';
+import type {
+  ActivationCodeInfo,
+  ActivationResult,
+  ApiKeyInfo,
+  ApplyContext,
+  ApplyOutcome,
+  AuditEntry,
+  AuditQuery,
+  ControllerStore,
+  CredentialEvent,
+  DeviceStatusRecord,
+} from './types.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its tables if missing. */
@@ -78,6 +90,17 @@ function statements(db: Database.Database) {
     ),
     deleteCredential: db.prepare('DELETE FROM device_credentials WHERE serial = ?'),
     credentialByHash: db.prepare('SELECT serial FROM device_credentials WHERE token_hash = ?').pluck(),
+    putActivation: db.prepare(
+      'INSERT INTO activation_codes (serial, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET code_hash = excluded.code_hash, created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = NULL',
+    ),
+    activationBySerial: db.prepare('SELECT code_hash AS codeHash, created_at AS createdAt, expires_at AS expiresAt, used_at AS usedAt FROM activation_codes WHERE serial = ?'),
+    useActivation: db.prepare('UPDATE activation_codes SET used_at = ? WHERE serial = ?'),
+    deleteActivation: db.prepare('DELETE FROM activation_codes WHERE serial = ?'),
+    putStatus: db.prepare(
+      'INSERT INTO device_status (serial, received_at, report) VALUES (?, ?, ?) ON CONFLICT (serial) DO UPDATE SET received_at = excluded.received_at, report = excluded.report',
+    ),
+    statusBySerial: db.prepare('SELECT received_at AS receivedAt, report FROM device_status WHERE serial = ?'),
+    deleteStatus: db.prepare('DELETE FROM device_status WHERE serial = ?'),
   };
 }
 
@@ -137,24 +160,52 @@ export class SqliteStore implements ControllerStore {
     checkContext(ctx);
     let outcome: ApplyOutcome | undefined;
     this.#write('applying a command', () => {
-      const plan = planCommand(this.#fresh(), input, this.#ids);
-      const { state, changes } = plan.result;
-      outcome = { command: plan.command, state, version: state.version, changes };
-      // A no-op writes nothing and is not audited: retries must not grow the log.
-      if (changes.length === 0) return;
-      for (const change of changes) {
-        if (change.value === null) this.#sql.deleteEntity.run(change.collection, change.key);
-        else this.#sql.putEntity.run(change.collection, change.key, change.value.version, JSON.stringify(change.value));
-      }
-      this.#sql.setMeta.run('model_version', String(state.version));
-      this.#audit(state.version, ctx, plan.command);
-      for (const serial of plan.revokeFor) this.#sql.deleteCredential.run(serial);
-      if (plan.issueFor !== undefined) outcome.deviceToken = this.#issueDeviceToken(plan.issueFor, ctx.at);
+      outcome = this.#commit(planCommand(this.#fresh(), input, this.#ids), ctx);
     });
     const done = outcome as ApplyOutcome;
     // Only after the commit: a rollback must leave the cached state untouched.
     this.#state = done.state;
     return done;
+  }
+
+  async createActivationCode(serial: string, input: { expiresAt: number }, ctx: ApplyContext): Promise<{ code: string; info: ActivationCodeInfo }> {
+    checkContext(ctx);
+    checkExpiry(input.expiresAt, ctx.at);
+    const code = newActivationCode();
+    this.#write('creating an activation code', () => {
+      const state = this.#fresh();
+      get.device(state, serial);
+      this.#sql.putActivation.run(serial, hashActivationCode(serial, code), ctx.at, input.expiresAt);
+      this.#audit(state.version, ctx, { kind: 'device.createActivationCode', serial, expiresAt: input.expiresAt });
+    });
+    return { code, info: { serial, createdAt: ctx.at, expiresAt: input.expiresAt, usedAt: null } };
+  }
+
+  async activateDevice(input: { serial: string; code: string; publicKey: string }, ctx: ApplyContext): Promise<ActivationResult> {
+    checkContext(ctx);
+    let result: ActivationResult | undefined;
+    this.#write('activating a device', () => {
+      const stored = this.#sql.activationBySerial.get(input.serial) as StoredActivation | undefined;
+      const outcome = this.#commit(planActivation(this.#fresh(), stored, input, ctx.at, this.#ids), ctx);
+      this.#sql.useActivation.run(ctx.at, input.serial);
+      this.#audit(outcome.version, ctx, { kind: 'device.activate', serial: input.serial });
+      result = { outcome, token: this.#issueDeviceToken(input.serial, ctx.at) };
+    });
+    const done = result as ActivationResult;
+    this.#state = done.outcome.state;
+    return done;
+  }
+
+  async putDeviceStatus(serial: string, report: Record<string, unknown>, at: number): Promise<void> {
+    this.#write('storing a device status report', () => {
+      get.device(this.#fresh(), serial);
+      this.#sql.putStatus.run(serial, at, JSON.stringify(report));
+    });
+  }
+
+  async getDeviceStatus(serial: string): Promise<DeviceStatusRecord | undefined> {
+    const row = this.#read(() => this.#sql.statusBySerial.get(serial) as { receivedAt: number; report: string } | undefined);
+    return row && { serial, receivedAt: row.receivedAt, report: JSON.parse(row.report) as Record<string, unknown> };
   }
 
   async createApiKey(input: { name: string; token?: string }, ctx: ApplyContext): Promise<{ key: ApiKeyInfo; token: string }> {
@@ -245,6 +296,26 @@ export class SqliteStore implements ControllerStore {
   }
 
   // ---- internals ----------------------------------------------------------
+
+  /** Writes a planned command; call inside #write. A no-op writes nothing and is not audited: retries must not grow the log. */
+  #commit(plan: Planned, ctx: ApplyContext): ApplyOutcome {
+    const { state, changes } = plan.result;
+    const outcome: ApplyOutcome = { command: plan.command, state, version: state.version, changes };
+    if (changes.length === 0) return outcome;
+    for (const change of changes) {
+      if (change.value === null) this.#sql.deleteEntity.run(change.collection, change.key);
+      else this.#sql.putEntity.run(change.collection, change.key, change.value.version, JSON.stringify(change.value));
+    }
+    this.#sql.setMeta.run('model_version', String(state.version));
+    this.#audit(state.version, ctx, plan.command);
+    for (const serial of plan.revokeFor) {
+      this.#sql.deleteCredential.run(serial);
+      this.#sql.deleteActivation.run(serial);
+      this.#sql.deleteStatus.run(serial);
+    }
+    if (plan.issueFor !== undefined) outcome.deviceToken = this.#issueDeviceToken(plan.issueFor, ctx.at);
+    return outcome;
+  }
 
   #issueDeviceToken(serial: string, at: number): string {
     const token = newToken(DEVICE_TOKEN_PREFIX);

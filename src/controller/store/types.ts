@@ -14,7 +14,8 @@
  * - Secrets (API keys, device tokens) are returned in plain text exactly once, at
  *   creation; only their SHA-256 hashes are stored.
  * - A device's credential lives and dies with the device: `device.register`
- *   issues it in the same transaction, `device.delete` removes it.
+ *   issues it in the same transaction, `device.delete` removes it together with
+ *   the device's activation code and last status report.
  */
 import type { Change, CollectionName, Collections, Command, CommandInput, ModelState } from '../model/index.js';
 
@@ -50,7 +51,32 @@ export interface ApiKeyInfo {
 export type CredentialEvent =
   | { kind: 'apiKey.create'; id: string; name: string }
   | { kind: 'apiKey.revoke'; id: string }
-  | { kind: 'device.rotateToken'; serial: string };
+  | { kind: 'device.rotateToken'; serial: string }
+  | { kind: 'device.createActivationCode'; serial: string; expiresAt: number }
+  /** The device traded its activation code for a token (its key change, if any, is audited as device.update). */
+  | { kind: 'device.activate'; serial: string };
+
+/** An activation code's public facts; the code itself is returned once, at creation. */
+export interface ActivationCodeInfo {
+  serial: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+export interface ActivationResult {
+  /** The `device.update` that set the key (a no-op outcome if the key was already that one). */
+  outcome: ApplyOutcome;
+  /** The device's new bearer token, shown only here; any earlier token stops working. */
+  token: string;
+}
+
+/** The last status report a device sent; what it contains is the API's business (see api/status.ts). */
+export interface DeviceStatusRecord {
+  serial: string;
+  receivedAt: number;
+  report: Record<string, unknown>;
+}
 
 export interface AuditEntry {
   /** Increasing position in the log, starting at 1. */
@@ -98,6 +124,22 @@ export interface ControllerStore {
   rotateDeviceToken(serial: string, ctx: ApplyContext): Promise<string>;
   /** The serial of the device this token belongs to, or undefined. */
   authenticateDevice(token: string): Promise<string | undefined>;
+
+  /**
+   * Creates the activation code of a registered device, replacing any earlier one.
+   * Returns the code once; only its hash is stored. ModelNotFoundError if no such device.
+   */
+  createActivationCode(serial: string, input: { expiresAt: number }, ctx: ApplyContext): Promise<{ code: string; info: ActivationCodeInfo }>;
+  /**
+   * Checks the code, sets the device's public key (`device.update`), issues a new token
+   * and marks the code used, all in one transaction. Throws ActivationError on a wrong,
+   * used or expired code and ModelError if the key is refused (malformed, taken); a
+   * refusal changes nothing, the code included.
+   */
+  activateDevice(input: { serial: string; code: string; publicKey: string }, ctx: ApplyContext): Promise<ActivationResult>;
+  /** Replaces the device's last status report. ModelNotFoundError if no such device. */
+  putDeviceStatus(serial: string, report: Record<string, unknown>, at: number): Promise<void>;
+  getDeviceStatus(serial: string): Promise<DeviceStatusRecord | undefined>;
 
   audit(query?: AuditQuery): Promise<AuditEntry[]>;
   close(): Promise<void>;

@@ -1,0 +1,73 @@
+/**
+ * Fixed-window attempt counters for unauthenticated endpoints (activation).
+ *
+ * In memory and per process on purpose: it needs no store writes on the hot path
+ * of a guessing attack, and an activation code has 100 bits, so the limiter only
+ * has to make online guessing pointless, not be exact. The cost of keeping it
+ * simple: a controller restart resets the counters, and several controllers
+ * behind one address each count on their own (N times the limit overall).
+ *
+ * Memory is bounded: expired windows are swept when the table is full, and if it
+ * is still full the key is refused, so a flood of distinct keys (random serials
+ * from many sources) cannot grow it without bound.
+ */
+
+export interface LimitRule {
+  /** Attempts allowed per window. */
+  attempts: number;
+  windowMs: number;
+}
+
+export interface ActivationLimits {
+  /** Attempts at activating one serial, from anywhere. Default 10 per 15 minutes. */
+  perSerial: LimitRule;
+  /** Attempts from one source address, for any serials. Default 30 per 15 minutes. */
+  perSource: LimitRule;
+}
+
+export const DEFAULT_ACTIVATION_LIMITS: ActivationLimits = {
+  perSerial: { attempts: 10, windowMs: 15 * 60 * 1000 },
+  perSource: { attempts: 30, windowMs: 15 * 60 * 1000 },
+};
+
+interface Window {
+  start: number;
+  count: number;
+}
+
+export class AttemptLimiter {
+  readonly #windows = new Map<string, Window>();
+  readonly #rule: LimitRule;
+  readonly #maxKeys: number;
+
+  constructor(rule: LimitRule, maxKeys = 100_000) {
+    if (!(Number.isSafeInteger(rule.attempts) && rule.attempts >= 1 && Number.isSafeInteger(rule.windowMs) && rule.windowMs >= 1)) {
+      throw new RangeError(`a limit needs attempts >= 1 and windowMs >= 1, got ${JSON.stringify(rule)}`);
+    }
+    this.#rule = rule;
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Counts one attempt for `key` at `now`; returns 0 if allowed, else milliseconds until it would be. */
+  take(key: string, now: number): number {
+    let w = this.#windows.get(key);
+    if (w !== undefined && now - w.start >= this.#rule.windowMs) w = undefined;
+    if (w === undefined) {
+      if (!this.#windows.has(key) && this.#windows.size >= this.#maxKeys) this.#sweep(now);
+      if (!this.#windows.has(key) && this.#windows.size >= this.#maxKeys) return this.#rule.windowMs;
+      w = { start: now, count: 0 };
+      this.#windows.set(key, w);
+    }
+    if (w.count >= this.#rule.attempts) return Math.max(1, w.start + this.#rule.windowMs - now);
+    w.count++;
+    return 0;
+  }
+
+  get size(): number {
+    return this.#windows.size;
+  }
+
+  #sweep(now: number): void {
+    for (const [key, w] of this.#windows) if (now - w.start >= this.#rule.windowMs) this.#windows.delete(key);
+  }
+}

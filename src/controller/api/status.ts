@@ -1,0 +1,82 @@
+/**
+ * The status report a device agent sends (POST /v1/devices/{serial}/status): what
+ * configuration it runs, which hub carries its traffic, each hub session's
+ * handshake time and counters, and the round-trip times its probes measured.
+ *
+ * Bounded in every dimension (list lengths, string lengths, number ranges) because
+ * it comes from a device, is stored as the device's last status and shown to
+ * operators; the request body limit caps the total on top.
+ */
+import { entityId, integer, list, object, publicKey, text, type JsonSchema } from './schemas.js';
+
+export interface PeerStatusReport {
+  accessPointId: string;
+  publicKey: string;
+  /** "a.b.c.d:port" / "[v6]:port" the session uses, null if none yet. */
+  endpoint: string | null;
+  /** Unix ms of the last completed handshake, 0 if none. */
+  lastHandshakeUnixMs: number;
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+}
+
+export interface ProbeReport {
+  accessPointId: string;
+  endpoint: string;
+  /** Round-trip time in ms, null when the probe went unanswered. */
+  rttMs: number | null;
+  /** When the probe was answered or given up, Unix ms. */
+  atUnixMs: number;
+}
+
+export interface DeviceStatusReport {
+  softwareVersion?: string;
+  /** Content version of the configuration the agent runs, null if it has none. */
+  configVersion: string | null;
+  /** The access point carrying the traffic, null if none is selected. */
+  accessPointId: string | null;
+  peers: PeerStatusReport[];
+  probes: ProbeReport[];
+}
+
+/** At most this many peers (hubs of an area) and probe results per report. */
+export const STATUS_LIST_MAX = 64;
+/** An RTT above a minute is no RTT worth comparing; the agent reports null instead. */
+export const STATUS_RTT_MAX_MS = 60_000;
+
+const nullable = (schema: JsonSchema): JsonSchema => ({ oneOf: [schema, { type: 'null' }] });
+const counter = integer(0, Number.MAX_SAFE_INTEGER);
+const endpointText = text(64, 'Public "a.b.c.d:port" or "[v6]:port"');
+
+export const statusReportBody = object(
+  {
+    softwareVersion: text(64, 'Software version the agent runs'),
+    configVersion: nullable({ type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Content version of the configuration applied' }),
+    accessPointId: nullable(entityId),
+    peers: list(
+      object({
+        accessPointId: entityId,
+        publicKey,
+        endpoint: nullable(endpointText),
+        lastHandshakeUnixMs: counter,
+        rxBytes: counter,
+        txBytes: counter,
+        rxPackets: counter,
+        txPackets: counter,
+      }),
+      STATUS_LIST_MAX,
+    ),
+    probes: list(
+      object({
+        accessPointId: entityId,
+        endpoint: endpointText,
+        rttMs: nullable({ type: 'number', minimum: 0, maximum: STATUS_RTT_MAX_MS }),
+        atUnixMs: counter,
+      }),
+      STATUS_LIST_MAX,
+    ),
+  },
+  ['configVersion', 'accessPointId', 'peers', 'probes'],
+);

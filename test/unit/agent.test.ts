@@ -1,0 +1,311 @@
+/**
+ * The agent end to end, without root: an in-process controller (Fastify on
+ * 127.0.0.1, in-memory store), two hub Gateways with memory TUNs playing access
+ * points, and the agent's own Gateway.
+ *
+ *   agent Gateway ──udp──▶ relay A (+80 ms each way) ──▶ hub A Gateway
+ *                 ──udp──▶ relay B (no delay)        ──▶ hub B Gateway
+ *   agent ──http──▶ controller (long poll, status)
+ *
+ * The relays stand in for distance: the access point the controller ranks first
+ * is put behind the slow relay, so picking by RTT must overrule the rank.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { once } from 'node:events';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Agent, HttpControllerClient, type AgentEvents } from '../../src/agent/index.js';
+import { buildControllerApp } from '../../src/controller/api/index.js';
+import { compileAccessPointConfig, compileDeviceConfig } from '../../src/controller/compiler/index.js';
+import { MemoryStore } from '../../src/controller/store/index.js';
+import { Gateway } from '../../src/gateway/index.js';
+import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
+import { ipv4Packet } from '../helpers/packets.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CTX = { actor: 'test', at: Date.now() };
+
+/** A UDP forwarder with a settable one-way delay; replies go to whoever sent last (WireGuard roams). */
+class Relay {
+  readonly left: Socket = createSocket('udp4');
+  readonly right: Socket = createSocket('udp4');
+  delayMs = 0;
+  #client: RemoteInfo | undefined;
+
+  async start(target: number): Promise<string> {
+    this.left.on('message', (msg, from) => {
+      this.#client = from;
+      this.#later(() => this.right.send(msg, target, '127.0.0.1'));
+    });
+    this.right.on('message', (msg) => {
+      const client = this.#client;
+      if (client) this.#later(() => this.left.send(msg, client.port, client.address));
+    });
+    this.left.bind(0, '127.0.0.1');
+    this.right.bind(0, '127.0.0.1');
+    await Promise.all([once(this.left, 'listening'), once(this.right, 'listening')]);
+    return `127.0.0.1:${this.left.address().port}`;
+  }
+
+  #closed = false;
+
+  #later(fn: () => void): void {
+    const send = () => {
+      if (!this.#closed) fn();
+    };
+    if (this.delayMs > 0) setTimeout(send, this.delayMs);
+    else send();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.left.close();
+    this.right.close();
+  }
+}
+
+function keypair() {
+  const priv = generatePrivateKey();
+  return { priv: encodeKey(priv), pub: encodeKey(publicKeyFromPrivate(priv)) };
+}
+
+const gatewayOptions = { tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20 } as const;
+
+/** Resolves with the next `event` whose payload passes `when`. */
+function next<E extends keyof AgentEvents>(agent: Agent, event: E, when: (...args: AgentEvents[E]) => boolean = () => true, ms = 15_000): Promise<AgentEvents[E][0]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      agent.off(event, listener as never);
+      reject(new Error(`no ${event} within ${ms} ms`));
+    }, ms);
+    const listener = (...args: AgentEvents[E]) => {
+      if (!when(...args)) return;
+      clearTimeout(timer);
+      agent.off(event, listener as never);
+      resolve(args[0]);
+    };
+    agent.on(event, listener as never);
+  });
+}
+
+/** Injects an IPv4 packet at `from` and waits for it to come out of `to`'s TUN. */
+async function delivered(from: Gateway, to: Gateway, src: string, dst: string): Promise<boolean> {
+  while (to.dataplane.tunTake() !== null);
+  from.dataplane.tunInject(ipv4Packet(src, dst, 80));
+  let got: Buffer | null = null;
+  const ok = await waitFor(() => {
+    got = to.dataplane.tunTake();
+    return got !== null && got.subarray(16, 20).join('.') === dst;
+  }, 5000);
+  return ok;
+}
+
+async function world(t: ExecutionContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'sag-agent-'));
+  const store = new MemoryStore();
+  const { token: apiKey } = await store.createApiKey({ name: 'test' }, CTX);
+  const controller = { app: undefined as FastifyInstance | undefined, port: 0 };
+  const startController = async () => {
+    const app = buildControllerApp({ store, clock: Date.now, storeCheckMs: 100 });
+    await app.listen({ host: '127.0.0.1', port: controller.port });
+    controller.port = (app.server.address() as { port: number }).port;
+    controller.app = app;
+  };
+  await startController();
+  const url = `http://127.0.0.1:${controller.port}`;
+  const keys = { a: keypair(), b: keypair() };
+  const hubs = {
+    a: new Gateway({ ...gatewayOptions, privateKey: keys.a.priv }),
+    b: new Gateway({ ...gatewayOptions, privateKey: keys.b.priv }),
+  };
+  const relays = { a: new Relay(), b: new Relay() };
+  const endpoints = { a: await relays.a.start(hubs.a.listenPort), b: await relays.b.start(hubs.b.listenPort) };
+  await hubs.a.start();
+  await hubs.b.start();
+  const agents: Agent[] = [];
+  t.teardown(async () => {
+    for (const agent of agents) await agent.stop();
+    await controller.app?.close();
+    await hubs.a.stop();
+    await hubs.b.stop();
+    relays.a.close();
+    relays.b.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const operator = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${controller.port}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text === '' ? undefined : JSON.parse(text);
+  };
+
+  /** What a hub agent would do: run the access point's compiled peers on its Gateway. */
+  const syncHubs = async () => {
+    const state = await store.load();
+    for (const [id, hub] of [['ap-a', hubs.a], ['ap-b', hubs.b]] as const) {
+      for (const peer of compileAccessPointConfig(state, id).peers) {
+        if (hub.peers().some((p) => p.publicKey === peer.publicKey)) hub.updatePeer(peer.publicKey, { allowedIps: peer.allowedIps });
+        else hub.addPeer({ publicKey: peer.publicKey, allowedIps: peer.allowedIps });
+      }
+    }
+  };
+
+  const newAgent = () => {
+    const agent = new Agent({
+      stateDir: join(dir, 'agent'),
+      controller: new HttpControllerClient(url, { requestTimeoutMs: 3000 }),
+      gatewayFactory: ({ privateKey }) => new Gateway({ ...gatewayOptions, privateKey }),
+      softwareVersion: '1.2.3',
+      longPollSec: 5,
+      statusIntervalMs: 300,
+      probeTimeoutMs: 2000,
+      reprobeIntervalMs: 0,
+      retry: { initialMs: 100, maxMs: 400 },
+    });
+    agents.push(agent);
+    return agent;
+  };
+
+  return { dir, store, controller, startController, keys, hubs, relays, endpoints, operator, syncHubs, newAgent };
+}
+
+test('the agent activates, follows its configuration, tunnels to the nearest hub and rides out a controller outage', async (t) => {
+  const w = await world(t);
+  // ---- the operator's side: two hubs with known keys, two branches in one CCN, a device awaiting activation
+  await w.operator('POST', '/v1/access-points', { id: 'ap-a', area: 'mainland', endpoints: [w.endpoints.a], maxInstances: 10, publicKey: w.keys.a.pub });
+  await w.operator('POST', '/v1/access-points', { id: 'ap-b', area: 'mainland', endpoints: [w.endpoints.b], maxInstances: 10, publicKey: w.keys.b.pub });
+  const wan = [{ name: 'wan1', kind: 'wired', priority: 1, weight: 100 }];
+  await w.operator('POST', '/v1/instances', { id: 'sag-1', name: 'One', area: 'mainland', model: 'app', bandwidthMbps: 50, lanCidrs: ['192.168.1.0/24'], uplinks: wan });
+  await w.operator('POST', '/v1/instances', { id: 'sag-2', name: 'Two', area: 'mainland', model: 'app', bandwidthMbps: 50, lanCidrs: ['192.168.2.0/24'], uplinks: wan });
+  await w.operator('POST', '/v1/ccns', { id: 'ccn-main', name: 'Main', area: 'mainland', cidrs: ['10.10.0.0/16'] });
+  await w.operator('PUT', '/v1/ccns/ccn-main/members/sag-1');
+  await w.operator('PUT', '/v1/ccns/ccn-main/members/sag-2');
+  await w.operator('POST', '/v1/devices', { serial: 'SN-1', model: 'app', softwareVersion: '1.0' });
+  await w.operator('POST', '/v1/devices/SN-1/bind', { instanceId: 'sag-1' });
+  const { code } = await w.operator('POST', '/v1/devices/SN-1/activation', { ttlSeconds: 600 });
+
+  // ---- activation: the key is made on the device, only the public half leaves it
+  const agent = w.newAgent();
+  await t.throwsAsync(agent.start(), { code: 'ERR_AGENT_NOT_ACTIVATED' });
+  const wrong = await t.throwsAsync(agent.activate('SN-1', 'AAAAA-AAAAA-AAAAA-AAAAA'));
+  t.is((wrong as { apiCode?: string }).apiCode, 'ERR_ACTIVATION_INVALID');
+  const { publicKey } = await agent.activate('SN-1', code);
+  const keyFile = join(w.dir, 'agent', 'private.key');
+  t.is(statSync(keyFile).mode & 0o777, 0o600);
+  t.is(statSync(join(w.dir, 'agent', 'identity.json')).mode & 0o777, 0o600);
+  const privateKey = readFileSync(keyFile, 'utf8').trim();
+  t.is(encodeKey(publicKeyFromPrivate(decodeKey(privateKey))), publicKey);
+  t.is((await w.store.get('devices', 'SN-1'))?.publicKey, publicKey);
+  t.false(JSON.stringify([await w.store.load(), await w.store.audit()]).includes(privateKey), 'the controller never saw the private key');
+  await w.syncHubs();
+
+  // The hub ranked first is made the far one.
+  const ranked = compileDeviceConfig(await w.store.load(), 'SN-1').peers.map((p) => p.accessPointId);
+  const [far, near] = ranked as [string, string];
+  const hubOf = (id: string) => (id === 'ap-a' ? w.hubs.a : w.hubs.b);
+  const keyOf = (id: string) => (id === 'ap-a' ? w.keys.a.pub : w.keys.b.pub);
+  (far === 'ap-a' ? w.relays.a : w.relays.b).delayMs = 80;
+
+  // ---- start: configuration from the controller, default hub, then the nearest by probe
+  const applied = next(agent, 'config:applied');
+  const probed = next(agent, 'ap:selected', (e) => e.reason === 'probe');
+  await agent.start();
+  const first = await applied;
+  t.is(first.source, 'controller');
+  t.deepEqual(first.config.allowedIps, ['10.10.0.0/16', '192.168.2.0/24']);
+  const selected = await probed;
+  t.is(selected.accessPointId, near);
+  t.is(selected.previous, far, 'rank 0 carried traffic until the probes answered');
+  const rtts = new Map(agent.probes.map((p) => [p.accessPointId, p.rttMs]));
+  t.true((rtts.get(far) as number) >= 150, `far hub RTT ${rtts.get(far)} ms`);
+  t.true((rtts.get(near) as number) < (rtts.get(far) as number));
+
+  // ---- a real tunnel to the near hub, both ways
+  const gw = agent.gateway as Gateway;
+  const me = (agent.config?.address as string).split('/')[0] as string;
+  t.true(await delivered(gw, hubOf(near), me, '192.168.2.5'), 'branch -> hub');
+  t.true(await delivered(hubOf(near), gw, '192.168.2.5', me), 'hub -> branch');
+  t.deepEqual(gw.peer(keyOf(near)).allowedIps, ['10.10.0.0/16', '192.168.2.0/24']);
+  t.deepEqual(gw.peer(keyOf(far)).allowedIps, []);
+
+  // ---- status reaches the controller
+  t.true(await waitFor(() => agent.probes.length === 2, 3000));
+  await agent.reportNow();
+  const status = await w.operator('GET', '/v1/devices/SN-1/status');
+  t.is(status.report.accessPointId, near);
+  t.is(status.report.configVersion, agent.config?.version);
+  t.is(status.report.peers.length, 2);
+  t.true(status.report.peers.find((p: { accessPointId: string }) => p.accessPointId === near).lastHandshakeUnixMs > 0);
+  t.true(status.report.peers.find((p: { accessPointId: string }) => p.accessPointId === near).txBytes > 0);
+  t.is((await w.operator('GET', '/v1/instances/sag-1')).state, 'online');
+  t.is((await w.operator('GET', '/v1/devices/SN-1')).softwareVersion, '1.2.3');
+
+  // ---- an allowed-IP change is applied without touching the session
+  const session = gw.peer(keyOf(near)).lastHandshakeUnixMs;
+  let handshakes = 0;
+  const count = () => handshakes++;
+  gw.on('peer:handshake', count);
+  const routeChange = next(agent, 'config:applied', (e) => e.config.allowedIps.includes('192.168.3.0/24'));
+  await w.operator('PATCH', '/v1/instances/sag-2', { lanCidrs: ['192.168.2.0/24', '192.168.3.0/24'] });
+  t.is((await routeChange).changes, 1, 'one route added');
+  await w.syncHubs();
+  t.deepEqual(gw.peer(keyOf(near)).allowedIps, ['10.10.0.0/16', '192.168.2.0/24', '192.168.3.0/24']);
+  t.true(await delivered(gw, hubOf(near), me, '192.168.3.9'), 'the new prefix goes through the tunnel at once');
+  await new Promise((r) => setTimeout(r, 500));
+  gw.off('peer:handshake', count);
+  t.is(handshakes, 0, 'no handshake on either hub session');
+  t.is(gw.peer(keyOf(near)).lastHandshakeUnixMs, session);
+
+  // ---- switching hubs by hand and back
+  const forced = next(agent, 'ap:selected', (e) => e.reason === 'forced');
+  agent.switchAccessPoint(far);
+  t.is((await forced).accessPointId, far);
+  t.deepEqual(gw.peer(keyOf(near)).allowedIps, []);
+  t.true(await delivered(gw, hubOf(far), me, '192.168.2.6'), 'traffic through the far hub');
+  t.throws(() => agent.switchAccessPoint('ap-nope'), { instanceOf: RangeError });
+  agent.switchAccessPoint(null);
+  t.is(agent.activeAccessPoint, near);
+
+  // ---- the controller goes away: the agent keeps its tunnel and says so
+  const down = next(agent, 'controller:unreachable');
+  await w.controller.app?.close();
+  const outage = await down;
+  t.is(outage.error.name, 'ControllerUnreachableError');
+  t.false(agent.controllerReachable);
+  t.true(await delivered(gw, hubOf(near), me, '192.168.2.7'), 'the tunnel works without the controller');
+  // The model moves on meanwhile (another controller process, say).
+  await w.store.apply({ kind: 'instance.update', id: 'sag-2', lanCidrs: ['192.168.2.0/24', '192.168.3.0/24', '192.168.4.0/24'] }, CTX);
+
+  // ---- and comes back: the agent converges
+  const back = next(agent, 'controller:reachable');
+  const converged = next(agent, 'config:applied', (e) => e.config.allowedIps.includes('192.168.4.0/24'));
+  await w.startController();
+  t.true((await back).downMs > 0);
+  await converged;
+  t.true(agent.controllerReachable);
+  await w.syncHubs();
+  t.true(await delivered(gw, hubOf(near), me, '192.168.4.1'));
+
+  // ---- a restart while the controller is down comes up on the last good configuration
+  await agent.stop();
+  await w.controller.app?.close();
+  const again = w.newAgent();
+  const fromDisk = next(again, 'config:applied');
+  const unreachable = next(again, 'controller:unreachable');
+  await again.start();
+  const restored = await fromDisk;
+  t.is(restored.source, 'disk');
+  t.true(restored.config.allowedIps.includes('192.168.4.0/24'));
+  await unreachable;
+  const gw2 = again.gateway as Gateway;
+  t.true(await waitFor(() => again.activeAccessPoint === near, 5000), 'picks the near hub again by probing');
+  t.true(await delivered(gw2, hubOf(near), me, '192.168.2.8'), 'tunnel up with no controller at all');
+});
