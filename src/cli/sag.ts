@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { SagError } from '../errors.js';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
 import { OPERATOR_USAGE, runOperatorCommand } from './operator/index.js';
+import { agentMain } from './agent.js';
 import { listInterfaces, queryInterface, toJson, toText } from './show.js';
 import { up } from './up.js';
 
@@ -44,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
   if (operator !== undefined) return operator;
   const [command, ...rest] = argv;
   switch (command) {
+    case 'agent':
+      return agentMain(rest);
     case 'up':
       if (rest.length !== 1) throw new UsageError('usage: sag up CONFIG');
       await up(rest[0]!);
@@ -93,6 +96,6 @@ main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (err: unknown) => {
     process.stderr.write(`sag: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    process.exitCode = err instanceof SagError && err.code === 'ERR_SAG_USAGE' ? 2 : 1;
   },
 );

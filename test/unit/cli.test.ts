@@ -27,3 +27,12 @@ test('2 errors are one clear line and a non-zero status', (t) => {
   t.regex(unknown.stderr, /unknown command 'frobnicate'/);
   t.notRegex(unknown.stderr, /at .*\.ts:/, 'no stack trace');
 });
+
+test('3 sag agent refuses incomplete arguments with usage (exit 2) before touching anything', (t) => {
+  const missing = sag(['agent', '--controller', 'http://127.0.0.1:1']);
+  t.is(missing.status, 2);
+  t.regex(missing.stderr, /--controller and --state-dir are required/);
+  const half = sag(['agent', '--controller', 'http://127.0.0.1:1', '--state-dir', '/nonexistent', '--serial', 'S1']);
+  t.is(half.status, 2);
+  t.regex(half.stderr, /--serial and --code go together/);
+});
