@@ -8,7 +8,7 @@
  * ignored instead of refused) and `coerceTypes` would turn "5" into 5; both
  * hide client bugs, so both are off and the schemas reject instead.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import type { CompileOptions } from '../compiler/index.js';
 import type { ControllerStore } from '../store/index.js';
@@ -64,6 +64,11 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
     bodyLimit: BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
     schemaErrorFormatter: (errors, dataVar) => new Error(errors.map((e) => describeValidationError(e, dataVar)).join('; ')),
+    // Errors Fastify raises before routing (over-long or badly encoded parameters) get our format too.
+    frameworkErrors: (err, _req, reply) => {
+      const http = toHttpError(err);
+      void (reply as unknown as FastifyReply).code(http.status).send(http.body);
+    },
   }) as unknown as FastifyInstance;
 
   // A WeakMap rather than a request decoration: no global type augmentation, nothing left behind.

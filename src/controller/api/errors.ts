@@ -80,6 +80,7 @@ const FRAMEWORK_CODES: Record<number, string> = {
   405: 'ERR_METHOD_NOT_ALLOWED',
   406: 'ERR_NOT_ACCEPTABLE',
   413: 'ERR_PAYLOAD_TOO_LARGE',
+  414: 'ERR_URI_TOO_LONG',
   415: 'ERR_UNSUPPORTED_MEDIA_TYPE',
 };
 
@@ -111,7 +112,9 @@ export function toHttpError(err: unknown): HttpError {
   const e = err as { validation?: unknown; statusCode?: unknown; message?: unknown } | null;
   if (e && Array.isArray(e.validation)) return reply(400, 'ERR_VALIDATION', String(e.message));
   if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return reply(e.statusCode, FRAMEWORK_CODES[e.statusCode] ?? 'ERR_BAD_REQUEST', String(e.message));
+    // Framework messages may quote the whole request URL: keep them short.
+    const message = String(e.message);
+    return reply(e.statusCode, FRAMEWORK_CODES[e.statusCode] ?? 'ERR_BAD_REQUEST', message.length > 200 ? `${message.slice(0, 200)}…` : message);
   }
   return reply(500, 'ERR_INTERNAL', 'internal error; the controller log has the details');
 }

@@ -74,17 +74,19 @@ async function reportStatus(d: RouteDeps, req: ApiRequest): Promise<void> {
   const at = d.clock();
   const state = await d.state();
   const device = get.device(state, serial);
-  await d.store.putDeviceStatus(serial, req.body, at);
   const instance = device.instanceId === null ? undefined : find.instance(state, device.instanceId);
   const due =
     device.lastSeen === null ||
     at - device.lastSeen >= HEARTBEAT_EVERY_MS ||
     (instance !== undefined && instance.state !== 'online') ||
     (report.softwareVersion !== undefined && report.softwareVersion !== device.softwareVersion);
-  if (!due) return;
-  const heartbeat = { kind: 'device.heartbeat' as const, serial, at, ...(report.softwareVersion === undefined ? {} : { softwareVersion: report.softwareVersion }) };
-  // Liveness and software version are not part of any configuration: no long poll needs waking.
-  await d.apply(req, heartbeat, { affectsConfigs: false });
+  if (due) {
+    const heartbeat = { kind: 'device.heartbeat' as const, serial, at, ...(report.softwareVersion === undefined ? {} : { softwareVersion: report.softwareVersion }) };
+    // Liveness and software version are not part of any configuration: no long poll needs waking.
+    // The heartbeat validates the report's software version, so it runs before the report is kept.
+    await d.apply(req, heartbeat, { affectsConfigs: false });
+  }
+  await d.store.putDeviceStatus(serial, req.body, at);
 }
 
 export function agentRoutes(d: RouteDeps): RouteSpec[] {
