@@ -8,14 +8,14 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { e2eSkipReason, sh, type Namespaces } from '../helpers/netns.js';
-import { ipv4Udp, readPcap } from '../helpers/pcap.js';
+import { startCapture } from '../helpers/capture.js';
+import { udpPayloads } from '../helpers/pcap.js';
 import { buildTunnelTopology, TUNNEL_IP_A, TUNNEL_IP_B, type TunnelTopology } from '../helpers/tunnel-topology.js';
-import { waitFor } from '../helpers/wait.js';
 
 const SENDER = fileURLToPath(new URL('../fixtures/hostile-udp.mjs', import.meta.url));
 const UNDER_B = '10.78.0.2';
@@ -71,24 +71,11 @@ function send(ns: string, packets: Buffer[], rounds: number): Promise<number> {
 }
 
 async function captureTransport(ns: Namespaces, topo: TunnelTopology, count: number): Promise<Buffer[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'sag-hostile-pcap-'));
-  const file = join(dir, 'cap.pcap');
-  const child = ns.spawn(topo.nsB, 'tcpdump', ['-i', `vb${topo.vethA.slice(2)}`, '-n', '--immediate-mode', '-U', '-s', '0', '-w', file, 'udp and src host 10.78.0.1 and dst port 51820']);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += String(d)));
-  await waitFor(() => /listening on/.test(err) || child.exitCode !== null, 10000);
+  const cap = await startCapture(ns, topo.nsB, `vb${topo.vethA.slice(2)}`, { filter: 'udp and src host 10.78.0.1 and dst port 51820' });
   const ok = ping(topo.nsA, TUNNEL_IP_B, count);
-  await new Promise((r) => setTimeout(r, 200));
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGINT');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  const frames = readPcap(readFileSync(file));
-  rmSync(dir, { recursive: true, force: true });
+  const { pcap } = await cap.stop();
   if (!ok) throw new Error('ping failed while capturing');
-  return frames.flatMap((f) => {
-    const u = f.etherType === 0x0800 ? ipv4Udp(f.payload) : undefined;
-    return u && u.payload[0] === 4 && u.payload.length >= 32 ? [Buffer.from(u.payload)] : [];
-  });
+  return udpPayloads(pcap!).filter((p) => p[0] === 4 && p.length >= 32);
 }
 
 if (skip) {

@@ -19,8 +19,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildInterop, IP_A, IP_B, SAG, UNDER_A, UNDER_B, type Interop } from '../helpers/interop.js';
 import { ping, tcpTransfer } from '../helpers/interop-suite.js';
-import { e2eSkipReason, waitForLine, type Namespaces } from '../helpers/netns.js';
-import { ipv4Udp, readPcap } from '../helpers/pcap.js';
+import { e2eSkipReason, waitForLine } from '../helpers/netns.js';
+import { startCapture } from '../helpers/capture.js';
+import { udpPayloads } from '../helpers/pcap.js';
 import { waitFor } from '../helpers/wait.js';
 import { mac1Key } from '../../src/wg/cookie.js';
 import { decodeKey, mac } from '../../src/wg/crypto.js';
@@ -113,62 +114,15 @@ async function send(ns: string, job: SendJob): Promise<SendResult> {
   }
 }
 
-/** tcpdump -w in a namespace; stop() returns the UDP payloads captured. */
-async function capture(ns: Namespaces, nsName: string, dev: string, filter: string): Promise<{ stop(): Promise<Buffer[]> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'sag-hostile-pcap-'));
-  const file = join(dir, 'cap.pcap');
-  const child = ns.spawn(nsName, 'tcpdump', ['-i', dev, '-n', '--immediate-mode', '-U', '-s', '0', '-w', file, filter]);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += String(d)));
-  if (!(await waitFor(() => /listening on/.test(err) || child.exitCode !== null, 10000)) || child.exitCode !== null) {
-    throw new Error(`tcpdump did not start: ${err}`);
-  }
-  return {
-    async stop() {
-      await new Promise((r) => setTimeout(r, 200));
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      const frames = readPcap(readFileSync(file));
-      rmSync(dir, { recursive: true, force: true });
-      return frames.filter((f) => f.etherType === 0x0800).flatMap((f) => {
-        const u = ipv4Udp(f.payload);
-        return u ? [Buffer.from(u.payload)] : [];
-      });
-    },
-  };
-}
-
-/** tcpdump as text (for TUN devices, which pcap.ts does not read); stop() returns the lines. */
-async function captureText(ns: Namespaces, nsName: string, dev: string, filter: string): Promise<{ stop(): Promise<string[]> }> {
-  const child = ns.spawn(nsName, 'tcpdump', ['-i', dev, '-n', '--immediate-mode', '-l', filter]);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += String(d)));
-  child.stderr!.on('data', (d) => (err += String(d)));
-  if (!(await waitFor(() => /listening on/.test(err) || child.exitCode !== null, 10000)) || child.exitCode !== null) {
-    throw new Error(`tcpdump did not start: ${err}`);
-  }
-  return {
-    async stop() {
-      await new Promise((r) => setTimeout(r, 200));
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      return out.split('\n').filter(Boolean);
-    },
-  };
-}
-
 const vethB = (i: Interop) => `vb${i.vethA.slice(2)}`;
 
 /** Transport datagrams A sent to B while pinging B `count` times. */
 async function captureTransport(i: Interop, count: number): Promise<Buffer[]> {
-  const cap = await capture(i.namespaces, i.nsB, vethB(i), `udp and src host ${UNDER_A} and dst port 51820`);
+  const cap = await startCapture(i.namespaces, i.nsB, vethB(i), { filter: `udp and src host ${UNDER_A} and dst port 51820` });
   const ok = ping(i.nsA, IP_B, count);
-  const payloads = await cap.stop();
+  const { pcap } = await cap.stop();
   if (!ok) throw new Error('ping A -> B failed while capturing');
-  return payloads.filter((p) => p[0] === 4 && p.length >= 32);
+  return udpPayloads(pcap!).filter((p) => p[0] === 4 && p.length >= 32);
 }
 
 /** Waits until neither side's transfer counters move for `quietMs` (keepalives settle). */
@@ -323,12 +277,12 @@ if (skip) {
       // it after decryption: A's allowed IPs on B are 10.82.0.1/32.
       const spoofed = '10.82.0.77';
       spawnSync('ip', ['netns', 'exec', i.nsA, 'ip', 'addr', 'add', `${spoofed}/32`, 'dev', i.ifA]);
-      const tun = await captureText(i.namespaces, i.nsB, i.ifB, 'icmp');
+      const tun = await startCapture(i.namespaces, i.nsB, i.ifB, { filter: 'icmp', text: true });
       const before = transfer(i.wgB('show', i.ifB, 'transfer'));
       const spoofPing = await run(i.nsA, 'ping', ['-c', '5', '-i', '0.2', '-W', '1', '-I', spoofed, IP_B]);
       const mid = transfer(i.wgB('show', i.ifB, 'transfer'));
       const legit = ping(i.nsA, IP_B, 3);
-      const lines = await tun.stop();
+      const { lines } = await tun.stop();
       const leaked = lines.filter((l) => l.includes(`${spoofed} >`));
       t.log(`B rx +${mid[0] - before[0]} B for the spoofed pings; TUN saw ${lines.length} ICMP lines`);
       t.not(spoofPing.code, 0, 'the spoofed ping got no reply');

@@ -4,11 +4,9 @@
  * capture on the underlay veth proving only type-4 WireGuard datagrams cross it, no plaintext.
  */
 import test from 'ava';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { e2eSkipReason, sh, waitForLine } from '../helpers/netns.js';
+import { startCapture } from '../helpers/capture.js';
 import { ipv4Udp, readPcap } from '../helpers/pcap.js';
 import { buildTunnelTopology, TUNNEL_IP_B, type TunnelTopology } from '../helpers/tunnel-topology.js';
 
@@ -35,18 +33,7 @@ e2e('1 ping crosses the tunnel both ways', async (t) => {
 
 e2e('2 a 50 MiB TCP transfer arrives intact and the wire carries only type-4 datagrams', async (t) => {
   topo ??= await buildTunnelTopology();
-  const pcapFile = join(tmpdir(), `sag-e2e-${process.pid}.pcap`);
-  t.teardown(() => rmSync(pcapFile, { force: true }));
-  const capture = topo.namespaces.spawn(topo.nsA, 'tcpdump', ['-i', topo.vethA, '-n', '-U', '-s', '0', '-w', pcapFile]);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('tcpdump did not start')), 10000);
-    capture.stderr!.on('data', (d) => {
-      if (/listening on/.test(String(d))) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  const capture = await startCapture(topo.namespaces, topo.nsA, topo.vethA, { immediate: false });
   const sink = topo.namespaces.spawn(topo.nsB, process.execPath, [fixture('tcp-sink.mjs'), TUNNEL_IP_B, '5201']);
   await waitForLine(sink, /^LISTENING/);
   const sinkDone = waitForLine(sink, /^SINK /, 120000);
@@ -58,9 +45,7 @@ e2e('2 a 50 MiB TCP transfer arrives intact and the wire carries only type-4 dat
   t.is(gotBytes, sentBytes);
   t.is(gotHash, sentHash);
 
-  capture.kill('SIGINT');
-  await new Promise((r) => capture.once('exit', r));
-  const file = readFileSync(pcapFile);
+  const file = (await capture.stop()).pcap!;
   const frames = readPcap(file);
   let transport = 0;
   for (const f of frames) {

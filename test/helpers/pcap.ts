@@ -39,3 +39,11 @@ export function ipv4Udp(packet: Buffer): UdpDatagram | undefined {
   if (udp.length < 8) return undefined;
   return { srcPort: udp.readUInt16BE(0), dstPort: udp.readUInt16BE(2), payload: udp.subarray(8, udp.readUInt16BE(4)) };
 }
+
+/** The payloads of every IPv4/UDP datagram in a capture. */
+export function udpPayloads(file: Buffer): Buffer[] {
+  return readPcap(file).flatMap((f) => {
+    const u = f.etherType === 0x0800 ? ipv4Udp(f.payload) : undefined;
+    return u ? [Buffer.from(u.payload)] : [];
+  });
+}
