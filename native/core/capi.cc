@@ -233,6 +233,18 @@ int sag_dp_drop_staged(sag_dataplane* dp, uint32_t peer_id) {
   });
 }
 
+int sag_dp_set_selection(sag_dataplane* dp, uint32_t peer_id, const sag_selection* selection) {
+  return guarded([&] { return dp ? report(dp->impl.set_selection(peer_id, selection)) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_send_probe(sag_dataplane* dp, uint32_t peer_id, uint32_t uplink_id, const sag_endpoint* to,
+                      uint32_t path_id, uint64_t sequence) {
+  return guarded([&] {
+    if (!dp || !valid_endpoint(to)) return fail(SAG_EINVAL, "null argument or bad endpoint family");
+    return report(dp->impl.send_probe(peer_id, uplink_id, sag::from_api(*to), path_id, sequence));
+  });
+}
+
 int sag_dp_poll_event(sag_dataplane* dp, sag_event* out) {
   return guarded([&] {
     if (!dp || !out) return fail(SAG_EINVAL, "null argument");

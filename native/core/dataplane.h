@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aead.h"
 #include "allowed_ips.h"
 #include "counters.h"
 #include "event_queue.h"
@@ -126,6 +127,10 @@ class Dataplane {
   Status send_keepalive(uint32_t peer_id);
   int drop_staged(uint32_t peer_id);  // count dropped, or a negative status
 
+  // Multipath (dataplane_paths.cc): selection table (null removes it) and probes.
+  Status set_selection(uint32_t peer_id, const sag_selection* selection);
+  Status send_probe(uint32_t peer_id, uint32_t uplink_id, const Endpoint& to, uint32_t path_id, uint64_t sequence);
+
   void set_notify(EventQueue::Notify fn, void* ctx) { tables_.events.set_notify(fn, ctx); }
   bool poll_event(sag_event* out);
   void counters(sag_counters* out) const { tables_.global.snapshot(out); }
@@ -137,6 +142,7 @@ class Dataplane {
   DataplaneTables tables_;
   MemoryTun* memory_tun_ = nullptr;
   std::mutex control_mu_;
+  Aead probe_aead_;  // the control thread's, for send_probe (under control_mu_)
   bool running_ = false;
   uint32_t next_peer_id_ = 1;
   uint32_t next_uplink_id_ = 1;

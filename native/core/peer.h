@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct Peer {
   Endpoint endpoint;
   uint32_t uplink_id = 0;
   bool has_endpoint = false;
+
+  // Multipath selection table (paths.h), or null for the roaming endpoint alone. Replaced only
+  // under table_mu held exclusive; the send worker reads it under table_mu held shared.
+  std::shared_ptr<const struct Selection> selection;
 
   std::mutex staged_mu;
   std::deque<std::vector<uint8_t>> staged;

@@ -107,4 +107,40 @@ inline size_t ip_packet_length(const uint8_t* p, size_t len) {
   }
 }
 
+// Path probe (a sag extension): the plaintext of a transport message under the current session.
+// Its first nibble (5) is neither 4 nor 6, so a stock WireGuard peer drops it as a non-IP packet.
+//   kind(1: 0x51 request, 0x52 reply) reserved(3, zero) path_id(LE32) sequence(LE64) sent_ns(LE64)
+// A reply copies path_id, sequence and sent_ns from the request: the RTT is measured on one clock.
+constexpr uint8_t kProbeRequest = 0x51;
+constexpr uint8_t kProbeReply = 0x52;
+constexpr size_t kProbeSize = 24;
+constexpr size_t kProbeOffsetPath = 4;
+constexpr size_t kProbeOffsetSequence = 8;
+constexpr size_t kProbeOffsetSentNs = 16;
+
+struct Probe {
+  uint8_t kind;
+  uint32_t path_id;
+  uint64_t sequence;
+  uint64_t sent_ns;
+};
+
+// Parses a decrypted plaintext (padding included) as a probe; false if it is not one.
+inline bool parse_probe(const uint8_t* p, size_t len, Probe* out) {
+  if (len < kProbeSize || (p[0] != kProbeRequest && p[0] != kProbeReply)) return false;
+  if (p[1] != 0 || p[2] != 0 || p[3] != 0) return false;
+  out->kind = p[0];
+  out->path_id = load_le32(p + kProbeOffsetPath);
+  out->sequence = load_le64(p + kProbeOffsetSequence);
+  out->sent_ns = load_le64(p + kProbeOffsetSentNs);
+  return true;
+}
+
+inline void write_probe(uint8_t* p, const Probe& probe) {
+  p[0] = probe.kind; p[1] = 0; p[2] = 0; p[3] = 0;
+  store_le32(p + kProbeOffsetPath, probe.path_id);
+  store_le64(p + kProbeOffsetSequence, probe.sequence);
+  store_le64(p + kProbeOffsetSentNs, probe.sent_ns);
+}
+
 }  // namespace sag::wire

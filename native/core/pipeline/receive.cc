@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "../probe.h"
+
 namespace sag {
 
 ReceiveWorker::ReceiveWorker(DataplaneTables& tables)
@@ -90,8 +92,15 @@ void ReceiveWorker::handle_transport(Uplink* up, Datagram& d) {
     }
   }
   if (peer->next.load(std::memory_order_acquire) == kp) confirm_next(peer, kp);
-  roam(peer, up, d.peer);
   size_t plain_len = body_len - wire::kAuthTagSize;
+  wire::Probe probe;
+  if (wire::parse_probe(body, plain_len, &probe)) {  // multipath probe: never roams, never to the TUN
+    peer->counters.add_rx(d.len);
+    up->counters.add_rx(d.len);
+    on_probe(t_, aead_, peer, up, d.peer, probe);
+    return;
+  }
+  roam(peer, up, d.peer);
   peer->counters.add_rx(d.len, plain_len == 0);
   up->counters.add_rx(d.len, plain_len == 0);
   if (plain_len == 0) return;  // keepalive

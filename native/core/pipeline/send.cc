@@ -10,10 +10,10 @@ SendWorker::SendWorker(DataplaneTables& tables)
     : Worker(tables),
       lens_(size_t(batch_) + 1),
       ptrs_(size_t(batch_) + 1),
-      out_(size_t(batch_) + 1),
-      out_peer_(size_t(batch_) + 1),
-      out_uplink_(size_t(batch_) + 1),
-      ok_(size_t(batch_) + 1) {
+      out_(2 * size_t(batch_) + 1),  // room for a duplicate of every packet
+      out_peer_(2 * size_t(batch_) + 1),
+      out_uplink_(2 * size_t(batch_) + 1),
+      ok_(2 * size_t(batch_) + 1) {
   for (int i = 0; i < batch_; ++i) ptrs_[i] = buffer(i) + kHeadroom;
 }
 
@@ -60,8 +60,15 @@ void SendWorker::process_batch(int n) {
       if (kp) flush_staged(peer);
       continue;
     }
-    switch (seal(peer, kp, buffer(i), len, &out_[out], &out_uplink_[out])) {
-      case Sealed::kOk: out_peer_[out++] = peer; break;
+    Route route;
+    switch (seal(peer, kp, buffer(i), len, &out_[out], &route)) {
+      case Sealed::kOk:
+        for (int r = 0; r < route.count; ++r, ++out) {
+          if (r) out_[out] = {out_[out - 1].data, out_[out - 1].len, route.to[r]};
+          out_uplink_[out] = route.up[r];
+          out_peer_[out] = peer;
+        }
+        break;
       case Sealed::kExhausted: stage(peer, pkt, len); break;
       case Sealed::kDropped: break;
     }
@@ -69,18 +76,18 @@ void SendWorker::process_batch(int n) {
   transmit(out);
 }
 
-SendWorker::Sealed SendWorker::seal(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, Datagram* out, Uplink** up) {
+SendWorker::Sealed SendWorker::seal(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, Datagram* out, Route* route) {
   uint64_t counter;
   if (!kp->take_counter(&counter)) return Sealed::kExhausted;
   if (counter >= wire::kRekeyAfterMessages)
     t_.signal_peer(peer, &kp->rekey_signalled, SAG_EVENT_REKEY_NEEDED, kp->local_index);
-  uint32_t uplink_id;
-  *up = peer->endpoint_snapshot(&out->peer, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
-  if (!*up) {
+  uint8_t* pkt = buf + kHeadroom;
+  *route = route_packet(t_, peer, pkt, len);
+  if (route->count == 0) {
     peer->counters.drop(kDropNoEndpoint);
     return Sealed::kDropped;
   }
-  uint8_t* pkt = buf + kHeadroom;
+  out->peer = route->to[0];
   size_t padded = wire::padded_length(len, t_.config.mtu);
   std::memset(pkt + len, 0, padded - len);
   wire::write_transport_header(buf, kp->remote_index, counter);
@@ -104,6 +111,13 @@ void SendWorker::send_one(Peer* peer, Uplink* up, const Datagram& d) {
   } else {
     peer->counters.drop(kDropIoError);
     up->counters.drop(kDropIoError);
+  }
+}
+
+void SendWorker::send_routed(Peer* peer, const Route& route, Datagram d) {
+  for (int r = 0; r < route.count; ++r) {
+    d.peer = route.to[r];
+    send_one(peer, route.up[r], d);
   }
 }
 
@@ -153,10 +167,10 @@ void SendWorker::flush_staged(Peer* peer) {
     uint8_t* buf = scratch();
     std::memcpy(buf + kHeadroom, pkt.data(), pkt.size());
     Datagram d;
-    Uplink* up = nullptr;
-    Sealed r = seal(peer, kp, buf, pkt.size(), &d, &up);
+    Route route;
+    Sealed r = seal(peer, kp, buf, pkt.size(), &d, &route);
     if (r == Sealed::kExhausted) break;
-    if (r == Sealed::kOk) send_one(peer, up, d);
+    if (r == Sealed::kOk) send_routed(peer, route, d);
     peer->staged.pop_front();
   }
   peer->staged_count.store(uint32_t(peer->staged.size()), std::memory_order_relaxed);
@@ -165,10 +179,10 @@ void SendWorker::flush_staged(Peer* peer) {
 void SendWorker::send_keepalive(Peer* peer) {
   Keypair* kp = peer->sending_keypair();
   Datagram d;
-  Uplink* up = nullptr;
-  Sealed r = kp ? seal(peer, kp, scratch(), 0, &d, &up) : Sealed::kExhausted;
+  Route route;
+  Sealed r = kp ? seal(peer, kp, scratch(), 0, &d, &route) : Sealed::kExhausted;
   if (r == Sealed::kExhausted) peer->counters.drop(kDropNoSession);
-  else if (r == Sealed::kOk) send_one(peer, up, d);
+  else if (r == Sealed::kOk) send_routed(peer, route, d);
 }
 
 void SendWorker::handle_wakeups() {

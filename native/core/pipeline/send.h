@@ -10,6 +10,7 @@
 // Threading: one thread; holds table_mu shared per batch; per-packet state is atomics and the
 // short endpoint lock (see peer.h). No allocation except when staging (the slow path).
 #pragma once
+#include "select.h"
 #include "worker.h"
 
 namespace sag {
@@ -29,10 +30,11 @@ class SendWorker final : public Worker {
   void handle_wakeups();
 
   enum class Sealed { kOk, kExhausted, kDropped };
-  // Pads and seals the packet at buf + kHeadroom (len bytes; 0 is a keepalive) for the peer's
-  // current endpoint into *out, on *up. kExhausted: the keypair may not send any more (the caller
+  // Pads and seals the packet at buf + kHeadroom (len bytes; 0 is a keepalive) into *out, for
+  // the route (select.h) in *route: out->peer is route->to[0]; a duplicate goes to to[1] too. kExhausted: the keypair may not send any more (the caller
   // stages the packet); kDropped: counted (no endpoint, crypto failure).
-  Sealed seal(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, Datagram* out, Uplink** up);
+  Sealed seal(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, Datagram* out, Route* route);
+  void send_routed(Peer* peer, const Route& route, Datagram d);  // send_one on each path
   void send_one(Peer* peer, Uplink* up, const Datagram& d);  // slow paths: one datagram, counted
   void stage(Peer* peer, const uint8_t* pkt, size_t len);
   void flush_staged(Peer* peer);

@@ -103,7 +103,9 @@ typedef enum sag_event_type {
   SAG_EVENT_HANDSHAKE_NEEDED = 2, /* packets for peer_id are staged: no usable session */
   SAG_EVENT_KEYPAIR_CONFIRMED = 3,/* first data on a responder keypair: it became current (index) */
   SAG_EVENT_REKEY_NEEDED = 4,     /* the current keypair passed REKEY_AFTER_MESSAGES */
-  SAG_EVENT_ENDPOINT_CHANGED = 5  /* peer roamed: authenticated data came from a new address */
+  SAG_EVENT_ENDPOINT_CHANGED = 5, /* peer roamed: authenticated data came from a new address */
+  SAG_EVENT_PROBE_REPLY = 6       /* a path probe was answered: index = path id, uplink_id, from,
+                                   * data = sequence LE64 then round-trip time in ns LE64 (len 16) */
 } sag_event_type;
 
 #define SAG_MAX_CONTROL_MESSAGE 1500
@@ -179,6 +181,56 @@ int sag_dp_send_keepalive(sag_dataplane* dp, uint32_t peer_id);
 /* Drops the packets staged for the peer (no session is coming); counted as no_session. Returns how
  * many, or < 0. */
 int sag_dp_drop_staged(sag_dataplane* dp, uint32_t peer_id);
+
+/* ---- Multipath (native/core/paths.h) ----
+ * A selection table, installed per peer, routes each outbound packet natively: the first traffic
+ * class whose rule matches the packet picks one or two of the table's paths. With no table, or
+ * when no class matches or the chosen path's uplink is gone, the peer's roaming endpoint is used
+ * exactly as in WireGuard. Installing a table replaces the previous one atomically. */
+#define SAG_MAX_PATHS 8
+#define SAG_MAX_CLASSES 16
+
+typedef struct sag_path {
+  uint32_t id;                /* the control plane's path id (any value, unique in the table) */
+  uint32_t uplink_id;         /* the uplink (local socket) it leaves on */
+  sag_endpoint remote;        /* the peer's endpoint on this path */
+} sag_path;
+
+typedef enum sag_select_mode {
+  SAG_SELECT_SINGLE = 0,      /* every packet on path_index[0] */
+  SAG_SELECT_WEIGHTED = 1,    /* per flow (5-tuple hash) over path_index[0..path_count) by weight */
+  SAG_SELECT_DUPLICATE = 2    /* sealed once, sent on path_index[0] and path_index[1] */
+} sag_select_mode;
+
+typedef struct sag_traffic_class {
+  /* Rule: every constraint given must match. dscp_mask bit n set: DSCP n matches (0: any DSCP);
+   * protocol 0: any; a port range applies when its max is non-zero (TCP, UDP, SCTP, UDP-Lite). */
+  uint64_t dscp_mask;
+  uint8_t protocol;
+  uint16_t src_port_min, src_port_max;
+  uint16_t dst_port_min, dst_port_max;
+  uint8_t mode;               /* sag_select_mode */
+  uint8_t path_count;         /* 1..SAG_MAX_PATHS (DUPLICATE: exactly 2) */
+  uint8_t path_index[SAG_MAX_PATHS]; /* indexes into sag_selection.paths */
+  uint32_t weight[SAG_MAX_PATHS];    /* WEIGHTED: weights, each 1..65535; ignored otherwise */
+} sag_traffic_class;
+
+typedef struct sag_selection {
+  uint32_t path_count;        /* 0..SAG_MAX_PATHS */
+  sag_path paths[SAG_MAX_PATHS];
+  uint32_t class_count;       /* 0..SAG_MAX_CLASSES; first match wins */
+  sag_traffic_class classes[SAG_MAX_CLASSES];
+} sag_selection;
+
+/* Installs (or with NULL removes) the peer's selection table. */
+int sag_dp_set_selection(sag_dataplane* dp, uint32_t peer_id, const sag_selection* selection);
+/* Sends an authenticated probe request (a transport message under the peer's current session whose
+ * plaintext is not an IP packet, see wire.h) on the uplink to the endpoint. The peer echoes it on the
+ * path it came by; the reply yields SAG_EVENT_PROBE_REPLY. Probe timestamps are the one place the
+ * core reads a clock (CLOCK_MONOTONIC): the RTT must not include the control plane's latency.
+ * SAG_ESTATE when the peer has no usable session. A probe never moves the peer's endpoint. */
+int sag_dp_send_probe(sag_dataplane* dp, uint32_t peer_id, uint32_t uplink_id, const sag_endpoint* to,
+                      uint32_t path_id, uint64_t sequence);
 
 int sag_dp_poll_event(sag_dataplane* dp, sag_event* out); /* SAG_EAGAIN when empty */
 int sag_dp_counters(sag_dataplane* dp, sag_counters* out); /* global: packets matching no peer */
