@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "addon_data.h"
@@ -103,6 +104,8 @@ Napi::Function NativeDataplane::Define(Napi::Env env) {
                          InstanceMethod<&NativeDataplane::SendControl>("sendControl"),
                          InstanceMethod<&NativeDataplane::SendKeepalive>("sendKeepalive"),
                          InstanceMethod<&NativeDataplane::DropStaged>("dropStaged"),
+                         InstanceMethod<&NativeDataplane::SetSelection>("setSelection"),
+                         InstanceMethod<&NativeDataplane::SendProbe>("sendProbe"),
                          InstanceMethod<&NativeDataplane::PollEvents>("pollEvents"),
                          InstanceMethod<&NativeDataplane::Counters>("counters"),
                          InstanceMethod<&NativeDataplane::SetEventHandler>("setEventHandler"),
@@ -361,8 +364,10 @@ Napi::Value NativeDataplane::PollEvents(const Napi::CallbackInfo& info) {
     o.Set("peerId", Napi::Number::New(env, ev.peer_id));
     o.Set("uplinkId", Napi::Number::New(env, ev.uplink_id));
     o.Set("index", Napi::Number::New(env, ev.index));
-    if (ev.type == SAG_EVENT_CONTROL || ev.type == SAG_EVENT_ENDPOINT_CHANGED) o.Set("from", EndpointObject(env, ev.from));
-    if (ev.type == SAG_EVENT_CONTROL) o.Set("data", Napi::Buffer<uint8_t>::Copy(env, ev.data, ev.len));
+    if (ev.type == SAG_EVENT_CONTROL || ev.type == SAG_EVENT_ENDPOINT_CHANGED || ev.type == SAG_EVENT_PROBE_REPLY)
+      o.Set("from", EndpointObject(env, ev.from));
+    if (ev.type == SAG_EVENT_CONTROL || ev.type == SAG_EVENT_PROBE_REPLY)
+      o.Set("data", Napi::Buffer<uint8_t>::Copy(env, ev.data, ev.len));
     out.Set(n, o);
   }
   return out;
@@ -372,6 +377,86 @@ Napi::Value NativeDataplane::Counters(const Napi::CallbackInfo& info) {
   sag_counters c{};
   Check(info.Env(), sag_dp_counters(Handle(info.Env()), &c));
   return CountersObject(info.Env(), c);
+}
+
+// ---- Multipath ----------------------------------------------------------------------------------
+// setSelection(peerId, null | {paths: [{id, uplinkId, address, port}], classes: [{dscpMask (bigint),
+// protocol, srcPorts: [min, max], dstPorts: [min, max], mode, paths: [index], weights: [w]}]}).
+// The TypeScript layer validates meaning; the core checks ranges again.
+
+namespace {
+uint32_t Field(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(k) + " must be a number");
+  return v.As<Napi::Number>().Uint32Value();
+}
+Napi::Array ArrayField(const Napi::Object& o, const char* k, uint32_t max) {
+  Napi::Value v = o.Get(k);
+  if (!v.IsArray() || v.As<Napi::Array>().Length() > max)
+    throw Napi::TypeError::New(o.Env(), std::string(k) + " must be an array of at most " + std::to_string(max));
+  return v.As<Napi::Array>();
+}
+void ParseClass(const Napi::Env& env, const Napi::Object& o, sag_traffic_class* c) {
+  Napi::Value mask = o.Get("dscpMask");
+  bool lossless = false;
+  c->dscp_mask = mask.IsBigInt() ? mask.As<Napi::BigInt>().Uint64Value(&lossless) : 0;
+  c->protocol = uint8_t(Field(o, "protocol"));
+  Napi::Array sp = ArrayField(o, "srcPorts", 2), dp = ArrayField(o, "dstPorts", 2);
+  if (sp.Length() == 2) { c->src_port_min = uint16_t(sp.Get(0u).ToNumber().Uint32Value()); c->src_port_max = uint16_t(sp.Get(1u).ToNumber().Uint32Value()); }
+  if (dp.Length() == 2) { c->dst_port_min = uint16_t(dp.Get(0u).ToNumber().Uint32Value()); c->dst_port_max = uint16_t(dp.Get(1u).ToNumber().Uint32Value()); }
+  c->mode = uint8_t(Field(o, "mode"));
+  Napi::Array paths = ArrayField(o, "paths", SAG_MAX_PATHS), weights = ArrayField(o, "weights", SAG_MAX_PATHS);
+  c->path_count = uint8_t(paths.Length());
+  for (uint32_t i = 0; i < paths.Length(); ++i) {
+    c->path_index[i] = uint8_t(paths.Get(i).ToNumber().Uint32Value());
+    c->weight[i] = i < weights.Length() ? weights.Get(i).ToNumber().Uint32Value() : 1;
+  }
+  (void)env;
+}
+}  // namespace
+
+Napi::Value NativeDataplane::SetSelection(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t peer = U32(info, 0);
+  if (info[1].IsNull() || info[1].IsUndefined()) {
+    Check(env, sag_dp_set_selection(Handle(env), peer, nullptr));
+    return env.Undefined();
+  }
+  if (!info[1].IsObject()) throw Napi::TypeError::New(env, "selection must be an object or null");
+  Napi::Object o = info[1].As<Napi::Object>();
+  auto sel = std::make_unique<sag_selection>();
+  std::memset(sel.get(), 0, sizeof *sel);
+  Napi::Array paths = ArrayField(o, "paths", SAG_MAX_PATHS), classes = ArrayField(o, "classes", SAG_MAX_CLASSES);
+  sel->path_count = paths.Length();
+  for (uint32_t i = 0; i < paths.Length(); ++i) {
+    if (!paths.Get(i).IsObject()) throw Napi::TypeError::New(env, "path must be an object");
+    Napi::Object p = paths.Get(i).As<Napi::Object>();
+    sel->paths[i].id = Field(p, "id");
+    sel->paths[i].uplink_id = Field(p, "uplinkId");
+    Napi::Value a = p.Get("address");
+    if (!a.IsString()) throw Napi::TypeError::New(env, "path address must be a string");
+    ParseAddress(env, a.As<Napi::String>(), &sel->paths[i].remote.family, sel->paths[i].remote.addr);
+    sel->paths[i].remote.port = uint16_t(Field(p, "port"));
+  }
+  sel->class_count = classes.Length();
+  for (uint32_t i = 0; i < classes.Length(); ++i) {
+    if (!classes.Get(i).IsObject()) throw Napi::TypeError::New(env, "class must be an object");
+    ParseClass(env, classes.Get(i).As<Napi::Object>(), &sel->classes[i]);
+  }
+  Check(env, sag_dp_set_selection(Handle(env), peer, sel.get()));
+  return env.Undefined();
+}
+
+// sendProbe(peerId, uplinkId, address, port, pathId, sequence (bigint)): 'sent', 'no-session' (nothing
+// to probe with yet) or 'refused' (the socket refused it: no route on a dead link; a lost probe).
+Napi::Value NativeDataplane::SendProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sag_endpoint to = Endpoint(info, 2, 3);
+  int rc = sag_dp_send_probe(Handle(env), U32(info, 0), U32(info, 1), &to, U32(info, 4), U64(info, 5));
+  if (rc == SAG_ESTATE) return Napi::String::New(env, "no-session");
+  if (rc == SAG_ESYS) return Napi::String::New(env, "refused");
+  Check(env, rc);
+  return Napi::String::New(env, "sent");
 }
 
 }  // namespace sagaddon

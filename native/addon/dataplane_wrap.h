@@ -41,6 +41,8 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
   Napi::Value SendControl(const Napi::CallbackInfo& info);
   Napi::Value SendKeepalive(const Napi::CallbackInfo& info);
   Napi::Value DropStaged(const Napi::CallbackInfo& info);
+  Napi::Value SetSelection(const Napi::CallbackInfo& info);  // multipath
+  Napi::Value SendProbe(const Napi::CallbackInfo& info);     // multipath
   Napi::Value PollEvents(const Napi::CallbackInfo& info);
   Napi::Value Counters(const Napi::CallbackInfo& info);
   Napi::Value SetEventHandler(const Napi::CallbackInfo& info);

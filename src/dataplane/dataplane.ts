@@ -14,7 +14,8 @@ import {
   SystemError,
 } from '../errors.js';
 import { loadAddon } from '../native/binding.js';
-import { RawEventType, type RawCounters, type RawDataplane, type RawEvent } from '../native/types.js';
+import { RawEventType, type ProbeSendResult, type RawCounters, type RawDataplane, type RawEvent } from '../native/types.js';
+import { toRawSelection, type SelectionTable } from './selection.js';
 import type {
   ControlMessage,
   Counters,
@@ -312,6 +313,28 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.#call('sending a keepalive', () => this.#handle.sendKeepalive(entry.id));
   }
 
+  /** Installs the peer's multipath selection table (see selection.ts); null removes it. */
+  setSelection(publicKey: string | Uint8Array, table: SelectionTable | null): void {
+    const entry = this.#peer(publicKey);
+    const raw = table === null ? null : toRawSelection(table, (id) => this.#uplinks.has(id));
+    this.#call('setting the selection table', () => this.#handle.setSelection(entry.id, raw));
+  }
+
+  /**
+   * Sends an authenticated probe for path `pathId` on an uplink to an endpoint of the peer; its
+   * answer comes as 'probe:replied'. 'no-session': nothing to probe with yet; 'refused': the socket
+   * refused it (no route: the path is as good as down).
+   */
+  sendProbe(publicKey: string | Uint8Array, probe: { uplinkId: number; endpoint: Endpoint; pathId: number; sequence: number }): ProbeSendResult {
+    const entry = this.#peer(publicKey);
+    const uplinkId = parseUint32(probe?.uplinkId, 'uplinkId', 1);
+    const { address } = parseAddress(probe.endpoint?.address, 'probe endpoint address');
+    const port = parsePort(probe.endpoint?.port, 'probe endpoint port', false);
+    const pathId = parseUint32(probe.pathId, 'pathId');
+    const sequence = parseIntInRange(probe.sequence, 'sequence', 0, Number.MAX_SAFE_INTEGER);
+    return this.#call('sending a probe', () => this.#handle.sendProbe(entry.id, uplinkId, address, port, pathId, BigInt(sequence)));
+  }
+
   /** Drops the packets staged for a peer (its handshake failed); returns how many. */
   dropStaged(publicKey: string | Uint8Array): number {
     const entry = this.#peer(publicKey);
@@ -408,6 +431,16 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
         break;
       case RawEventType.EndpointChanged:
         this.emit('endpoint:changed', { publicKey: peer.publicKey, endpoint: ev.from!, uplinkId: ev.uplinkId });
+        break;
+      case RawEventType.ProbeReply:
+        this.emit('probe:replied', {
+          publicKey: peer.publicKey,
+          pathId: ev.index,
+          uplinkId: ev.uplinkId,
+          from: ev.from!,
+          sequence: Number(ev.data!.readBigUInt64LE(0)),
+          rttMs: Number(ev.data!.readBigUInt64LE(8)) / 1e6,
+        });
         break;
     }
   }

@@ -1,2 +1,3 @@
 export { Dataplane } from './dataplane.js';
 export type * from './types.js';
+export type { SelectionClass, SelectionMode, SelectionPath, SelectionTable, TrafficMatch } from './selection.js';

@@ -106,4 +106,6 @@ export interface DataplaneEvents {
   'rekey:needed': [{ publicKey: string; localIndex: number }];
   /** Authenticated data came from a new address (roaming). */
   'endpoint:changed': [{ publicKey: string; endpoint: Endpoint; uplinkId: number }];
+  /** A path probe was answered; the RTT is measured natively (see sendProbe). */
+  'probe:replied': [{ publicKey: string; pathId: number; uplinkId: number; from: Endpoint; sequence: number; rttMs: number }];
 }

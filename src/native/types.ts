@@ -46,6 +46,7 @@ export const enum RawEventType {
   KeypairConfirmed = 3,
   RekeyNeeded = 4,
   EndpointChanged = 5,
+  ProbeReply = 6,
 }
 
 export interface RawEvent {
@@ -95,10 +96,28 @@ export interface RawDataplane {
   sendControl(uplinkId: number, address: string, port: number, data: Buffer): void;
   sendKeepalive(peerId: number): void;
   dropStaged(peerId: number): number;
+  setSelection(peerId: number, selection: RawSelection | null): void;
+  sendProbe(peerId: number, uplinkId: number, address: string, port: number, pathId: number, sequence: bigint): ProbeSendResult;
   pollEvents(max?: number): RawEvent[];
   counters(): RawCounters;
   setEventHandler(handler: () => void): void;
 }
+
+/** sag_selection of sag.h, already validated (see src/dataplane/selection.ts). */
+export interface RawSelection {
+  paths: { id: number; uplinkId: number; address: string; port: number }[];
+  classes: {
+    dscpMask: bigint;
+    protocol: number;
+    srcPorts: number[];
+    dstPorts: number[];
+    mode: number;
+    paths: number[];
+    weights: number[];
+  }[];
+}
+
+export type ProbeSendResult = 'sent' | 'no-session' | 'refused';
 
 export interface NativeAddon {
   NativeDataplane: new (config: RawDataplaneConfig) => RawDataplane;
