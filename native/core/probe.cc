@@ -34,8 +34,9 @@ Status send_probe(DataplaneTables& t, Aead& aead, Peer* peer, Uplink* up, const 
     up->counters.drop(kDropIoError);
     return Status::Error(SAG_ESYS, "the uplink refused the probe");
   }
-  peer->counters.add_tx(1, sizeof buf);
-  up->counters.add_tx(1, sizeof buf);
+  // Counted as keepalives (non-data): the WireGuard timers must not take probes for traffic.
+  peer->counters.add_tx(1, sizeof buf, 1);
+  up->counters.add_tx(1, sizeof buf, 1);
   return Status::Ok();
 }
 

@@ -180,6 +180,8 @@ TEST_CASE("6 probe: echoed natively, reply event with path id, sequence and RTT;
   CHECK(!p.a.tun->take(&got));
   for (auto& e : p.b.events()) CHECK(e.type != SAG_EVENT_ENDPOINT_CHANGED);
   CHECK_EQ(p.b.peer_counters().rx_packets, 1u);
+  CHECK_EQ(p.b.peer_counters().rx_keepalives, 1u);  // probes are non-data for the timers
+  CHECK_EQ(p.a.peer_counters().tx_keepalives, 1u);
 }
 
 TEST_CASE("7 probe from another address is answered there and does not roam; replayed and forged probes are dropped") {

@@ -14,7 +14,9 @@ import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundEr
 import { clampPrivateKey, publicKeyFromPrivate, type KeyPair } from '../wg/crypto.js';
 import { PeerTimers } from '../wg/timers.js';
 import { systemClock } from './clock.js';
+import { MultipathDriver, type PeerEndpoint, type UplinkSpec, type UplinkStatus } from './multipath.js';
 import { GatewayPeer } from './peer.js';
+import type { PathStatus, TrafficClass } from '../paths/types.js';
 import { ProtocolDriver } from './protocol.js';
 import type { Clock, GatewayEvents, GatewayOptions, GatewayPeerOptions, GatewayPeerStatus, Logger } from './types.js';
 
@@ -34,6 +36,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   #listenAddress: string;
   #fwmark: number;
   #timer: NodeJS.Timeout | undefined;
+  readonly #multipath: MultipathDriver;
   #state: 'new' | 'running' | 'stopped' = 'new';
 
   constructor(options: Partial<GatewayOptions> = {}) {
@@ -66,6 +69,23 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       this.#dp.close();
       throw err;
     }
+    this.#multipath = new MultipathDriver(
+      {
+        dataplane: this.#dp,
+        clock: this.#clock,
+        log: this.#log,
+        mainUplink: () => this.#uplink,
+        emit: (event, payload) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, payload),
+      },
+      options.paths,
+      options.classes,
+    );
+    try {
+      for (const u of options.uplinks ?? []) this.#multipath.addUplink(u);
+    } catch (err) {
+      this.#dp.close();
+      throw err;
+    }
     this.#dp.on('control:received', (m) => this.#driver.onControl(m));
     this.#dp.on('handshake:needed', ({ publicKey }) => this.#withPeer(publicKey, (p, now) => p.timers.onStagedPackets(now)));
     this.#dp.on('rekey:needed', ({ publicKey, localIndex }) =>
@@ -91,6 +111,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#dp.start();
     this.#state = 'running';
     this.#timer = setInterval(() => this.#driver.poll(), this.#pollMs);
+    this.#multipath.start();
     this.#log('info', `gateway up on ${this.tunName ?? 'memory TUN'}, listening on port ${this.#uplink.port}`);
   }
 
@@ -98,6 +119,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return;
     if (this.#timer) clearInterval(this.#timer);
+    this.#multipath.stop();
     for (const peer of this.#peers.values()) this.#driver.forget(peer);
     this.#dp.close();
     this.#local?.privateKey.fill(0);
@@ -165,6 +187,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (this.#peers.has(publicKey)) throw new AlreadyExistsError(`peer ${publicKey} already exists`);
     const psk = options.presharedKey === undefined ? undefined : parseKey(options.presharedKey, 'presharedKey');
     const keepalive = options.persistentKeepalive === undefined ? 0 : parseIntInRange(options.persistentKeepalive, 'persistentKeepalive', 0, 65535);
+    options = withFirstEndpoint(options);
     this.#dp.addPeer({
       publicKey,
       allowedIps: options.allowedIps ?? [],
@@ -176,6 +199,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     peer.allowedIps = this.#dp.peerStats(publicKey).allowedIps;
     peer.rebuildHandshake(this.#local, this.#driver.indices);
     this.#peers.set(publicKey, peer);
+    this.#multipath.setPeer(publicKey, options.endpoints ?? (options.endpoint ? [options.endpoint] : []));
     if (keepalive) {
       peer.persistentKeepalive = keepalive;
       this.#driver.run(peer, peer.timers.setPersistentKeepalive(this.#clock.monotonicMs(), keepalive));
@@ -187,6 +211,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const peer = this.#peer(publicKey);
     const psk = changes.presharedKey === undefined || changes.presharedKey === null ? changes.presharedKey : parseKey(changes.presharedKey, 'presharedKey');
     const keepalive = changes.persistentKeepalive === undefined ? undefined : parseIntInRange(changes.persistentKeepalive, 'persistentKeepalive', 0, 65535);
+    changes = withFirstEndpoint(changes);
+    if (changes.endpoint) this.#multipath.setPeer(peer.publicKey, changes.endpoints ?? [changes.endpoint]);
     this.#dp.updatePeer(peer.publicKey, {
       ...(changes.allowedIps ? { allowedIps: changes.allowedIps } : {}),
       ...(changes.endpoint ? { endpoint: changes.endpoint, uplink: this.#uplink.id } : {}),
@@ -206,6 +232,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   removePeer(publicKey: string | Uint8Array): void {
     const peer = this.#peer(publicKey);
     this.#driver.forget(peer);
+    this.#multipath.removePeer(peer.publicKey);
     this.#dp.removePeer(peer.publicKey);
     this.#peers.delete(peer.publicKey);
   }
@@ -227,7 +254,33 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       persistentKeepalive: peer.persistentKeepalive,
       lastHandshakeUnixMs: peer.lastHandshakeUnixMs,
       counters: stats.counters,
+      paths: this.#multipath.paths(peer.publicKey),
+      multipath: this.#multipath.capable(peer.publicKey),
     };
+  }
+
+  /** Adds a named uplink (its own socket); every peer gains the paths through it. */
+  addUplink(spec: UplinkSpec): UplinkStatus {
+    return this.#multipath.addUplink(spec);
+  }
+
+  /** Removes a named uplink: its paths vanish and traffic moves to the others at once. */
+  removeUplink(name: string): void {
+    this.#multipath.removeUplink(name);
+  }
+
+  uplinks(): UplinkStatus[] {
+    return this.#multipath.uplinks();
+  }
+
+  /** Replaces the traffic classes (policies apply on the next probe round). */
+  setClasses(classes: TrafficClass[]): void {
+    this.#multipath.setClasses(classes);
+  }
+
+  /** A peer's paths: state, RTT, jitter, loss, active. */
+  paths(publicKey: string | Uint8Array): PathStatus[] {
+    return this.#multipath.paths(this.#peer(publicKey).publicKey);
   }
 
   peers(): GatewayPeerStatus[] {
@@ -255,6 +308,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const peer = this.#peers.get(publicKey);
     if (peer) this.#driver.run(peer, input(peer, this.#clock.monotonicMs()));
   }
+}
+
+/** `endpoints` given: the first is also the `endpoint` (where handshakes go). */
+function withFirstEndpoint<T extends { endpoint?: { address: string; port: number }; endpoints?: PeerEndpoint[] }>(o: T): T {
+  if (o.endpoints === undefined) return o;
+  if (!Array.isArray(o.endpoints) || o.endpoints.length < 1) throw new InvalidArgumentError('endpoints must list at least one endpoint');
+  const first = o.endpoints[0]!;
+  return { ...o, endpoint: { address: first.address, port: first.port } };
 }
 
 function derive(privateKey: Buffer): KeyPair {

@@ -1,5 +1,7 @@
 /** Public types of the Gateway API. */
 import type { Counters, Endpoint } from '../dataplane/types.js';
+import type { PathOptions, PathStatus, TrafficClass } from '../paths/types.js';
+import type { PeerEndpoint, UplinkSpec } from './multipath.js';
 
 /** Two clocks: monotonic milliseconds for timers, Unix milliseconds for TAI64N and cookies. */
 export interface Clock {
@@ -33,12 +35,20 @@ export interface GatewayOptions {
    * Default 128, an eighth of the dataplane's event queue.
    */
   underLoadBacklog?: number;
+  /** Named uplinks (multipath): each is a socket of its own; see src/gateway/multipath.ts. */
+  uplinks?: UplinkSpec[];
+  /** Probe schedule and path state rules (defaults in src/paths/types.ts). */
+  paths?: Partial<PathOptions>;
+  /** Traffic classes and their policies, tried in order; a last "default" class is active-standby. */
+  classes?: TrafficClass[];
 }
 
 export interface GatewayPeerOptions {
   publicKey: string | Uint8Array;
   presharedKey?: string | Uint8Array;
   endpoint?: Endpoint;
+  /** Several endpoints (multipath); the first is where the handshake goes. Replaces `endpoint`. */
+  endpoints?: PeerEndpoint[];
   allowedIps?: string[];
   /** Seconds; 0 or absent is off. */
   persistentKeepalive?: number;
@@ -53,6 +63,10 @@ export interface GatewayPeerStatus {
   /** Unix ms of the last completed handshake, 0 if none. */
   lastHandshakeUnixMs: number;
   counters: Counters;
+  /** Multipath: per path state, quality and whether it carries traffic; empty for a plain peer. */
+  paths: PathStatus[];
+  /** The peer answered a probe: it runs sag multipath (else it is treated as stock WireGuard). */
+  multipath: boolean;
 }
 
 export interface GatewayEvents {
@@ -64,4 +78,12 @@ export interface GatewayEvents {
   'peer:endpoint': [{ publicKey: string; endpoint: Endpoint }];
   /** A handshake message was refused: wrong key, replay, tampering, unknown peer, rate limit. */
   'handshake:rejected': [{ from: Endpoint; code: string; message: string }];
+  /** Multipath: a path answers probes again (or for the first time). */
+  'path:up': [{ publicKey: string; pathId: number; uplink?: string; endpoint?: Endpoint }];
+  /** Multipath: a path stopped answering (downAfter probes, downAfter intervals). */
+  'path:down': [{ publicKey: string; pathId: number; uplink?: string; endpoint?: Endpoint }];
+  /** Multipath: a traffic class moved to other path(s); [] is the roaming endpoint (no path up). */
+  'path:failover': [{ publicKey: string; className: string; from: number[]; to: number[] }];
+  /** Multipath: periodic quality of a path over the probe window. */
+  'path:quality': [{ publicKey: string; pathId: number; uplink?: string; endpoint?: Endpoint; rttMs: number | null; jitterMs: number | null; lossPct: number }];
 }

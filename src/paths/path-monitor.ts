@@ -5,8 +5,9 @@
  *      │                      ^     downAfter intervals──> down
  *      └──downAfter misses──> down ──upAfter consecutive replies──┘
  *
- * A path that has been down is "settling" for holdDownMs after it comes back: policies do not
- * move traffic back to it before then (no flapping on a bad link).
+ * A path that has been down is "settling" until it has been up for holdDownMs without losing a
+ * single probe: policies do not move traffic back to it before then, so a link that flaps or
+ * keeps losing probes never pulls traffic back and forth.
  */
 import type { PathOptions, PathQuality, PathState } from './types.js';
 
@@ -26,6 +27,7 @@ export class PathMonitor {
   #lastReplyMs = -Infinity;
   #goodRun = 0;
   #lastAnswered = -1;
+  #lastLossMs = Number.NEGATIVE_INFINITY;
   #everDown = false;
   #upSinceMs = 0;
   #lastQualityMs = -Infinity;
@@ -55,7 +57,9 @@ export class PathMonitor {
     this.#sinceReply = 0;
     this.#lastReplyMs = now;
     // Consecutive: a gap in the answered sequence numbers is a lost probe and restarts the run.
-    this.#goodRun = sequence === this.#lastAnswered + 1 ? this.#goodRun + 1 : 1;
+    const gap = sequence !== this.#lastAnswered + 1;
+    this.#goodRun = gap ? 1 : this.#goodRun + 1;
+    if (gap && this.#lastAnswered >= 0) this.#lastLossMs = now;
     this.#lastAnswered = Math.max(this.#lastAnswered, sequence);
     if (this.state === 'up') return false;
     if (this.state === 'unknown' || this.#goodRun >= this.options.upAfter) {
@@ -80,9 +84,10 @@ export class PathMonitor {
     return true;
   }
 
-  /** Up, and not inside the hold-down after coming back from down. */
+  /** Up, and past the hold-down (up and loss-free for holdDownMs) if it was ever down. */
   settled(now: number): boolean {
-    return this.state === 'up' && (!this.#everDown || now - this.#upSinceMs >= this.options.holdDownMs);
+    if (this.state !== 'up') return false;
+    return !this.#everDown || now - Math.max(this.#upSinceMs, this.#lastLossMs) >= this.options.holdDownMs;
   }
 
   quality(now: number): PathQuality {

@@ -66,11 +66,14 @@ export class PeerPaths {
   }
 
   /** Runs the schedule: probes to send now, events, and a new table when the decision changed. */
-  tick(now: number, roaming: { uplinkId: number; endpoint: Endpoint } | null): TickResult {
+  tick(now: number, roaming: () => { uplinkId: number; endpoint: Endpoint } | null): TickResult {
     const probes: ProbeRequest[] = [];
     if (!this.#capable) {
-      const seq = roaming ? this.#capability.probeDue(now, this.#options.standbyIntervalMs) : undefined;
-      if (seq !== undefined && roaming) probes.push({ pathId: CAPABILITY_PATH_ID, ...roaming, sequence: seq });
+      if (!this.#paths.size) return { probes, events: this.#takeEvents() };
+      // Only asked for when a probe is due: it costs the caller a look at the dataplane.
+      const seq = this.#capability.probeDue(now, this.#options.standbyIntervalMs);
+      const to = seq === undefined ? null : roaming();
+      if (seq !== undefined && to) probes.push({ pathId: CAPABILITY_PATH_ID, ...to, sequence: seq });
       return { probes, events: this.#takeEvents() };
     }
     const active = this.#activePaths();

@@ -16,7 +16,7 @@ export interface PathOptions {
   downAfter: number;
   /** A path that was down is up again after this many consecutive answered probes (default 3). */
   upAfter: number;
-  /** A path that came back carries traffic again only after staying up this long, ms (default 5000). */
+  /** A path that came back carries traffic again only after this long up without a lost probe, ms (default 5000). */
   holdDownMs: number;
   /** Probes in the sliding window for RTT, jitter and loss (default 50). */
   window: number;

@@ -97,6 +97,11 @@ export class HarnessChild {
     return this.#stderr;
   }
 
+  /** Every {"event": ...} line seen so far, in order. */
+  events(): readonly Json[] {
+    return this.#events;
+  }
+
   /** Sends one request and waits for its ack; an {"ok":false} ack rejects. */
   request(req: Json, timeoutMs = 15000): Promise<Json> {
     const id = this.#nextId++;

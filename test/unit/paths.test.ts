@@ -38,7 +38,7 @@ class Sim {
     for (; this.now <= end; this.now += step) {
       for (const r of this.#pending.filter((x) => x.at <= this.now)) this.pp.onReply(this.now, r.pathId, r.seq, r.rtt);
       this.#pending = this.#pending.filter((x) => x.at > this.now);
-      const res = this.pp.tick(this.now, roaming);
+      const res = this.pp.tick(this.now, () => roaming);
       for (const e of res.events) this.events.push([this.now, e]);
       if (res.table !== undefined) this.tables.push([this.now, res.table]);
       for (const p of res.probes) {
@@ -143,6 +143,21 @@ test('active-standby: failback only after the hold-down, and not while the link 
   t.deepEqual(s.active(), [1]);
   const [at] = s.failovers().at(-1)!;
   t.true(at - back >= 5000 && at - back <= 5400, `failback after ${at - back} ms`);
+});
+
+test('no flapping: a path that came back but keeps losing probes never takes traffic back', (t) => {
+  const s = new Sim([wan, dsl]);
+  s.run(2000);
+  s.alive.set(1, false);
+  s.run(1000);
+  s.alive.set(1, true);
+  s.lossEvery.set(1, 7); // up again (runs of 6 good), but never 5 s without a loss
+  s.run(30_000);
+  t.deepEqual(s.active(), [2]);
+  t.is(s.failovers().length, 2); // the initial choice and the one failover
+  s.lossEvery.delete(1);
+  s.run(6000);
+  t.deepEqual(s.active(), [1]);
 });
 
 test('no flapping: 1 in 5 probes lost on the standby or the active path moves nothing', (t) => {

@@ -95,8 +95,8 @@ void ReceiveWorker::handle_transport(Uplink* up, Datagram& d) {
   size_t plain_len = body_len - wire::kAuthTagSize;
   wire::Probe probe;
   if (wire::parse_probe(body, plain_len, &probe)) {  // multipath probe: never roams, never to the TUN
-    peer->counters.add_rx(d.len);
-    up->counters.add_rx(d.len);
+    peer->counters.add_rx(d.len, true);  // non-data, like a keepalive (see probe.cc)
+    up->counters.add_rx(d.len, true);
     on_probe(t_, aead_, peer, up, d.peer, probe);
     return;
   }

@@ -60,7 +60,8 @@ typedef struct sag_counters {
    * packet is then refused counts as received and as a drop. */
   uint64_t rx_packets, rx_bytes;
   uint64_t tx_packets, tx_bytes; /* datagrams sent, their UDP payload bytes */
-  uint64_t rx_keepalives, tx_keepalives; /* of those, keepalives (empty payload): timers tell them apart */
+  uint64_t rx_keepalives, tx_keepalives; /* of those, keepalives (empty payload) and path probes:
+                                          * non-data messages, which the timers tell apart */
   uint64_t drops[SAG_DROP_REASON_COUNT];
 } sag_counters;
 

@@ -1,0 +1,253 @@
+/**
+ * Multipath for the Gateway: named uplinks, the paths of each peer (uplink x endpoint), the probe
+ * timer, and the glue between the pure path logic (src/paths) and the dataplane: probes out,
+ * replies in, selection tables down, path events up. Everything per packet stays native.
+ *
+ * A peer gets paths when it has several endpoints or the gateway has named uplinks. It stays plain
+ * WireGuard (roaming endpoint, keepalive, no table) until it answers a probe.
+ */
+import type { Dataplane } from '../dataplane/dataplane.js';
+import type { Endpoint } from '../dataplane/types.js';
+import { parseAddress, parseIntInRange, parseInterfaceName, parsePort } from '../dataplane/validate.js';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { PeerPaths } from '../paths/peer-paths.js';
+import { defaultPathOptions, type PathEvent, type PathOptions, type PathSpec, type PathStatus, type TrafficClass } from '../paths/types.js';
+import type { Clock, Logger } from './types.js';
+
+export interface UplinkSpec {
+  /** Unique name, e.g. "wan1", "lte". */
+  name: string;
+  /** Local address to send from (and bind); default 0.0.0.0, or :: with an IPv6-only setup. */
+  address?: string;
+  /** Bind the socket to this device (SO_BINDTODEVICE). */
+  device?: string;
+  /** Local UDP port; 0 (default) lets the kernel choose. */
+  port?: number;
+  /** Smaller wins in active-standby. Default 100, or 1000 for a metered uplink (LTE goes last). */
+  priority?: number;
+  /** Share among equal priorities and in weighted load balancing, 1..65535 (default 1). */
+  weight?: number;
+  /** Metered (LTE): probed at the standby rate until it carries traffic. */
+  metered?: boolean;
+  /** Informational, Mbit/s. */
+  bandwidthMbps?: number;
+}
+
+export interface UplinkStatus extends Required<Omit<UplinkSpec, 'device' | 'bandwidthMbps'>> {
+  id: number;
+  device?: string;
+  bandwidthMbps?: number;
+}
+
+/** A peer endpoint, optionally tied to one uplink (otherwise every uplink of its family reaches it). */
+export interface PeerEndpoint extends Endpoint {
+  uplink?: string;
+}
+
+export interface MultipathHost {
+  dataplane: Dataplane;
+  clock: Clock;
+  log: Logger;
+  /** The listening uplink: the one path when there are no named uplinks. */
+  mainUplink: () => { id: number; address: string };
+  emit: (event: string, payload: object) => void;
+}
+
+interface PeerState {
+  endpoints: PeerEndpoint[];
+  paths: PeerPaths;
+  ids: Map<string, number>;
+  nextId: number;
+}
+
+export function parseUplinkSpec(spec: UplinkSpec): UplinkStatus {
+  if (spec === null || typeof spec !== 'object') throw new InvalidArgumentError('uplink must be an object');
+  if (typeof spec.name !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(spec.name)) {
+    throw new InvalidArgumentError(`uplink name must be 1..32 of [A-Za-z0-9_.-], got ${JSON.stringify(spec.name)}`);
+  }
+  const metered = spec.metered ?? false;
+  if (typeof metered !== 'boolean') throw new InvalidArgumentError(`uplink ${spec.name}: metered must be a boolean`);
+  const out: UplinkStatus = {
+    id: 0,
+    name: spec.name,
+    address: spec.address === undefined ? '0.0.0.0' : parseAddress(spec.address, `uplink ${spec.name} address`).address,
+    port: spec.port === undefined ? 0 : parsePort(spec.port, `uplink ${spec.name} port`, true),
+    priority: spec.priority === undefined ? (metered ? 1000 : 100) : parseIntInRange(spec.priority, `uplink ${spec.name} priority`, 0, 65535),
+    weight: spec.weight === undefined ? 1 : parseIntInRange(spec.weight, `uplink ${spec.name} weight`, 1, 65535),
+    metered,
+  };
+  if (spec.device !== undefined) out.device = parseInterfaceName(spec.device, `uplink ${spec.name} device`);
+  if (spec.bandwidthMbps !== undefined) out.bandwidthMbps = parseIntInRange(spec.bandwidthMbps, `uplink ${spec.name} bandwidth`, 1, 1_000_000);
+  return out;
+}
+
+export class MultipathDriver {
+  readonly #host: MultipathHost;
+  readonly #options: PathOptions;
+  readonly #uplinks = new Map<string, UplinkStatus>();
+  readonly #peers = new Map<string, PeerState>();
+  #classes: TrafficClass[];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(host: MultipathHost, options: Partial<PathOptions> = {}, classes: TrafficClass[] = []) {
+    this.#host = host;
+    this.#options = { ...defaultPathOptions, ...options };
+    if (options.timeoutMs === undefined) this.#options.timeoutMs = Math.max(defaultPathOptions.timeoutMs, this.#options.intervalMs);
+    this.#classes = classes;
+    host.dataplane.on('probe:replied', (r) => {
+      this.#peers.get(r.publicKey)?.paths.onReply(host.clock.monotonicMs(), r.pathId, r.sequence, r.rttMs);
+    });
+  }
+
+  get options(): PathOptions {
+    return { ...this.#options };
+  }
+
+  start(): void {
+    // Ten ticks per probe interval: failure detection is then within a tenth of an interval.
+    const every = Math.max(5, Math.floor(this.#options.intervalMs / 10));
+    this.#timer = setInterval(() => this.tick(), every);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  addUplink(spec: UplinkSpec): UplinkStatus {
+    const up = parseUplinkSpec(spec);
+    if (this.#uplinks.has(up.name)) throw new AlreadyExistsError(`uplink ${up.name} already exists`);
+    const bound = this.#host.dataplane.addUplink({ address: up.address, port: up.port, ...(up.device ? { device: up.device } : {}) });
+    up.id = bound.id;
+    up.port = bound.port;
+    this.#uplinks.set(up.name, up);
+    this.#refreshAll();
+    return { ...up };
+  }
+
+  removeUplink(name: string): void {
+    const up = this.#uplinks.get(name);
+    if (!up) throw new NotFoundError(`no uplink named ${String(name)}`);
+    this.#uplinks.delete(name);
+    this.#refreshAll(); // tables without its paths go down before the socket goes
+    this.tick();
+    this.#host.dataplane.removeUplink(up.id);
+  }
+
+  uplinks(): UplinkStatus[] {
+    return [...this.#uplinks.values()].map((u) => ({ ...u }));
+  }
+
+  setClasses(classes: TrafficClass[]): void {
+    this.#classes = classes;
+    for (const p of this.#peers.values()) p.paths.setClasses(classes);
+  }
+
+  /** A peer's endpoints changed (or it was added). */
+  setPeer(publicKey: string, endpoints: PeerEndpoint[]): void {
+    for (const e of endpoints) {
+      if (e.uplink !== undefined && !this.#uplinks.has(e.uplink)) throw new NotFoundError(`endpoint ${e.address}:${e.port} names unknown uplink ${e.uplink}`);
+    }
+    let state = this.#peers.get(publicKey);
+    if (!state) {
+      state = { endpoints, paths: new PeerPaths(this.#options, this.#classes), ids: new Map(), nextId: 1 };
+      this.#peers.set(publicKey, state);
+    }
+    state.endpoints = endpoints.map((e) => ({ ...e }));
+    this.#refresh(publicKey, state);
+  }
+
+  removePeer(publicKey: string): void {
+    this.#peers.delete(publicKey);
+  }
+
+  paths(publicKey: string): PathStatus[] {
+    return this.#peers.get(publicKey)?.paths.status(this.#host.clock.monotonicMs()) ?? [];
+  }
+
+  capable(publicKey: string): boolean {
+    return this.#peers.get(publicKey)?.paths.capable ?? false;
+  }
+
+  /** One round of the schedule for every peer (the timer calls it; tests may too). */
+  tick(): void {
+    const dp = this.#host.dataplane;
+    const now = this.#host.clock.monotonicMs();
+    for (const [publicKey, state] of this.#peers) {
+      const res = state.paths.tick(now, () => {
+        const s = dp.peerStats(publicKey);
+        return s.endpoint && s.uplinkId ? { uplinkId: s.uplinkId, endpoint: s.endpoint } : null;
+      });
+      for (const p of res.probes) {
+        const r = dp.sendProbe(publicKey, { uplinkId: p.uplinkId, endpoint: p.endpoint, pathId: p.pathId, sequence: p.sequence });
+        if (r === 'refused') this.#host.log('debug', `probe on path ${p.pathId} to ${p.endpoint.address} refused by the uplink`);
+      }
+      for (const e of res.events) this.#emit(publicKey, state, e);
+      if (res.table !== undefined) {
+        dp.setSelection(publicKey, res.table);
+        // Tell the peer at once where we are now: its roaming follows the new path's first packet.
+        if (res.table) this.#keepalive(publicKey);
+      }
+    }
+  }
+
+  #keepalive(publicKey: string): void {
+    try {
+      this.#host.dataplane.sendKeepalive(publicKey);
+    } catch (err) {
+      this.#host.log('debug', `keepalive after a path change failed: ${(err as Error).message}`);
+    }
+  }
+
+  #emit(publicKey: string, state: PeerState, e: PathEvent): void {
+    const describe = (id: number) => {
+      const s = state.paths.status(this.#host.clock.monotonicMs()).find((p) => p.id === id);
+      return s ? { uplink: s.uplink, endpoint: s.endpoint } : {};
+    };
+    switch (e.type) {
+      case 'path:failover':
+        this.#host.log('info', `peer ${publicKey} class ${e.className}: paths [${e.from.join(',')}] -> [${e.to.join(',')}]`);
+        this.#host.emit(e.type, { publicKey, className: e.className, from: e.from, to: e.to });
+        return;
+      case 'path:quality':
+        this.#host.emit(e.type, { publicKey, pathId: e.pathId, ...describe(e.pathId), ...e.quality });
+        return;
+      default:
+        this.#host.log('info', `peer ${publicKey} path ${e.pathId} ${e.type === 'path:up' ? 'up' : 'down'}`);
+        this.#host.emit(e.type, { publicKey, pathId: e.pathId, ...describe(e.pathId) });
+    }
+  }
+
+  #refreshAll(): void {
+    for (const [k, s] of this.#peers) this.#refresh(k, s);
+  }
+
+  /** Recomputes a peer's paths: every endpoint through every uplink that can reach it. */
+  #refresh(publicKey: string, state: PeerState): void {
+    const main = this.#host.mainUplink();
+    // Without named uplinks, one endpoint is plain WireGuard; several are paths via the main socket.
+    const uplinks: UplinkStatus[] = this.#uplinks.size
+      ? [...this.#uplinks.values()]
+      : state.endpoints.length > 1 ? [{ id: main.id, name: 'default', address: main.address, port: 0, priority: 100, weight: 1, metered: false }] : [];
+    const specs: PathSpec[] = [];
+    for (const up of uplinks) {
+      for (const ep of state.endpoints) {
+        if (ep.uplink !== undefined && ep.uplink !== up.name) continue;
+        if (!reaches(up.address, ep.address)) continue;
+        const key = `${up.name}|${ep.address}|${ep.port}`;
+        let id = state.ids.get(key);
+        if (id === undefined) state.ids.set(key, (id = state.nextId++));
+        specs.push({ id, uplink: up.name, uplinkId: up.id, endpoint: { address: ep.address, port: ep.port }, priority: up.priority, weight: up.weight, metered: up.metered });
+      }
+    }
+    if (specs.length > 8) throw new InvalidArgumentError(`peer ${publicKey} would have ${specs.length} paths; at most 8 (tie endpoints to uplinks)`);
+    state.paths.setPaths(specs);
+  }
+}
+
+/** An IPv4-only local address cannot reach an IPv6 endpoint; '::' reaches both. */
+function reaches(local: string, remote: string): boolean {
+  const l = parseAddress(local, 'local').family;
+  const r = parseAddress(remote, 'remote').family;
+  return l === r || (l === 6 && local === '::');
+}

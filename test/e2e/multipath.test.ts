@@ -1,0 +1,101 @@
+/**
+ * Multipath failover on real namespaces (root): a branch with two uplinks (two veth pairs) to a
+ * hub, sag Gateways on both ends, sequence-numbered UDP through the tunnel from branch to hub.
+ * The active uplink is cut (link down; nftables blackhole with the link up) and the outage the
+ * traffic sees is measured; failback waits for the hold-down; random loss does not make it flap.
+ */
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { e2eSkipReason } from '../helpers/netns.js';
+import { buildMultipathTopology, HUB_IP, type MultipathTopology } from '../helpers/multipath-topology.js';
+import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from '../harness/children.js';
+import { wallNow } from '../harness/clock.js';
+import { NFT } from '../harness/nft.js';
+
+const skip = e2eSkipReason(['ip']) ?? (existsSync(NFT) ? undefined : `missing ${NFT} (Debian package nftables)`);
+if (skip) console.log(`[skip] e2e multipath tests: ${skip}`);
+const e2e = skip ? test.skip : test.serial;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const HOLD_DOWN_MS = 2000;
+
+async function withTraffic(topo: MultipathTopology, run: (rx: ProbeReceiverChild) => Promise<void>): Promise<void> {
+  const rx = await ProbeReceiverChild.spawn({ host: HUB_IP, port: 0 }, nsSpawner(topo.ns, topo.nsHub));
+  const tx = await ProbeSenderChild.spawn({ host: HUB_IP, port: rx.port, ratePps: 500 }, nsSpawner(topo.ns, topo.nsBranch));
+  try {
+    await run(rx);
+  } finally {
+    await tx.close();
+    await rx.close();
+  }
+}
+
+/** Outage of the traffic across a cut at `cutAt`, after waiting for things to settle. */
+async function outageAfter(rx: ProbeReceiverChild, cutAt: number, waitMs = 2500): Promise<number> {
+  await sleep(waitMs);
+  const report = await rx.report({ cutAtMs: cutAt, windowMs: waitMs - 500 });
+  return report.outage!.ms;
+}
+
+e2e('active path cut by link down and by a blackhole: traffic moves to the other uplink in < 1 s; failback after the hold-down', async (t) => {
+  const topo = await buildMultipathTopology({ branch: { paths: { holdDownMs: HOLD_DOWN_MS } } });
+  try {
+    await withTraffic(topo, async (rx) => {
+      await topo.waitActive('wan1');
+      t.true((await topo.status()).multipath, 'the hub answered probes');
+
+      let cutAt = wallNow();
+      topo.linkDown(1);
+      const down = await outageAfter(rx, cutAt);
+      t.log(`link down: outage ${down.toFixed(0)} ms`);
+      t.true(down < 1000, `outage ${down} ms`);
+      await topo.waitActive('wan2', 100);
+
+      const upAt = Date.now();
+      topo.linkUp(1);
+      await rx.reset();
+      await topo.waitActive('wan1', 10_000);
+      const after = Date.now() - upAt;
+      t.true(after >= HOLD_DOWN_MS, `failback after ${after} ms, before the hold-down`);
+      await sleep(300);
+      const failback = (await rx.report({ cutAtMs: wallNow() - after - 500 })).outage!.ms;
+      t.log(`failback after ${after} ms, longest gap ${failback.toFixed(0)} ms`);
+      t.true(failback < 200, 'failback is make-before-break');
+
+      cutAt = wallNow();
+      const hole = topo.blackhole(1);
+      const blackhole = await outageAfter(rx, cutAt);
+      t.log(`blackhole: outage ${blackhole.toFixed(0)} ms (${hole.dropped()} packets eaten)`);
+      t.true(blackhole < 1000, `outage ${blackhole} ms`);
+      await topo.waitActive('wan2', 100);
+      const paths = (await topo.status()).paths;
+      t.is(paths.find((p) => p.uplink === 'wan1')!.state, 'down');
+      t.is(paths.find((p) => p.uplink === 'wan2')!.state, 'up');
+      hole.remove();
+    });
+  } finally {
+    await topo.cleanup();
+  }
+});
+
+e2e('no flapping: 20% random loss on the standby moves nothing, on the active path at most one failover', async (t) => {
+  const topo = await buildMultipathTopology({ branch: { paths: { holdDownMs: HOLD_DOWN_MS } } });
+  try {
+    await withTraffic(topo, async () => {
+      await topo.waitActive('wan1');
+      const moves = () => topo.branch.events().filter((e) => e.type === 'path:failover').length;
+      const before = moves();
+      const standby = topo.loss(2, 20);
+      await sleep(6000);
+      t.is(moves(), before, 'loss on the standby path moved traffic');
+      standby.remove();
+      const active = topo.loss(1, 20);
+      await sleep(8000);
+      t.true(moves() - before <= 1, `${moves() - before} failovers under 20% loss`);
+      t.log(`20% loss on the active path: ${moves() - before} failover(s), ${active.dropped()} packets dropped`);
+      active.remove();
+    });
+  } finally {
+    await topo.cleanup();
+  }
+});

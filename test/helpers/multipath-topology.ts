@@ -1,0 +1,133 @@
+/**
+ * A branch and a hub in two network namespaces joined by two veth pairs (two uplinks), each end a
+ * Gateway (test/fixtures/multipath-node.ts) on a real TUN; the branch has two named uplinks and
+ * the hub's two addresses as endpoints, one per uplink. The hub is a plain roaming responder.
+ *
+ *   ns branch                                               ns hub
+ *   tun 10.90.0.1 ─ uplink wan1 10.91.1.1 ══ veth 1 ══ 10.91.1.2 ┐
+ *                 ─ uplink wan2 10.91.2.1 ══ veth 2 ══ 10.91.2.2 ┴ :51820 ─ tun 10.90.0.2
+ *
+ * Used by test/e2e/multipath.test.ts and bench/failover.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { HarnessChild, harnessCommand } from '../harness/json-lines.js';
+import { nftBlackhole, nftLoss, type NftImpairment } from '../harness/nft.js';
+import { Namespaces, sh, uniqueTag } from './netns.js';
+import { publicKeyFromPrivate } from '../../src/wg/crypto.js';
+
+const fixture = fileURLToPath(new URL('../fixtures/multipath-node.ts', import.meta.url));
+
+export const BRANCH_IP = '10.90.0.1';
+export const HUB_IP = '10.90.0.2';
+const PORT = 51820;
+
+export interface PathInfo {
+  id: number;
+  uplink: string;
+  state: string;
+  active: boolean;
+  rttMs: number | null;
+  lossPct: number;
+}
+
+export interface MultipathTopology {
+  ns: Namespaces;
+  branch: HarnessChild;
+  hub: HarnessChild;
+  nsBranch: string;
+  nsHub: string;
+  /** Branch-side device of each link (1 and 2). */
+  dev: Record<1 | 2, string>;
+  status(): Promise<{ multipath: boolean; paths: PathInfo[]; counters: { drops: Record<string, number> } }>;
+  /** Waits until the branch's default class runs on the uplink (wan1 or wan2). */
+  waitActive(uplink: string, timeoutMs?: number): Promise<void>;
+  linkDown(n: 1 | 2): void;
+  linkUp(n: 1 | 2): void;
+  blackhole(n: 1 | 2): NftImpairment;
+  loss(n: 1 | 2, pct: number): NftImpairment;
+  cleanup(): Promise<void>;
+}
+
+export interface TopologyOptions {
+  /** Extra Gateway options for the branch (paths, classes, uplink priorities). */
+  branch?: Record<string, unknown>;
+  uplinks?: Record<string, unknown>[];
+  /** false: the branch has one endpoint and no named uplinks (plain WireGuard, the reference). */
+  multipath?: boolean;
+  persistentKeepalive?: number;
+}
+
+function spawnNode(ns: Namespaces, name: string, cfg: object): HarnessChild {
+  const c = harnessCommand('../fixtures/multipath-node.ts', [JSON.stringify(cfg)]);
+  c.args[c.args.length - 2] = fixture;
+  return new HarnessChild(ns.spawn(name, c.cmd, c.args));
+}
+
+export async function buildMultipathTopology(opts: TopologyOptions = {}): Promise<MultipathTopology> {
+  const tag = uniqueTag();
+  const ns = new Namespaces();
+  try {
+    const nsBranch = ns.add(`mp${tag}b`);
+    const nsHub = ns.add(`mp${tag}h`);
+    const dev = { 1: `mp${tag}b1`, 2: `mp${tag}b2` } as const;
+    ns.link({ ns: nsBranch, dev: dev[1], addr: '10.91.1.1/30' }, { ns: nsHub, dev: `mp${tag}h1`, addr: '10.91.1.2/30' });
+    ns.link({ ns: nsBranch, dev: dev[2], addr: '10.91.2.1/30' }, { ns: nsHub, dev: `mp${tag}h2`, addr: '10.91.2.2/30' });
+    const keyB = randomBytes(32);
+    const keyH = randomBytes(32);
+    const pub = (k: Buffer) => Buffer.from(publicKeyFromPrivate(k)).toString('base64');
+    const multipath = opts.multipath ?? true;
+    const hub = spawnNode(ns, nsHub, {
+      tun: `mp${tag}t`,
+      address: `${HUB_IP}/24`,
+      gateway: { privateKey: keyH.toString('base64'), listenPort: PORT, listenAddress: '0.0.0.0' },
+      peer: { publicKey: pub(keyB), allowedIps: [`${BRANCH_IP}/32`] },
+    });
+    const keepalive = opts.persistentKeepalive ? { persistentKeepalive: opts.persistentKeepalive } : {};
+    const branch = spawnNode(ns, nsBranch, {
+      tun: `mp${tag}t`,
+      address: `${BRANCH_IP}/24`,
+      gateway: {
+        privateKey: keyB.toString('base64'),
+        listenAddress: '0.0.0.0',
+        ...(multipath
+          ? { uplinks: opts.uplinks ?? [{ name: 'wan1', address: '10.91.1.1', priority: 1 }, { name: 'wan2', address: '10.91.2.1', priority: 2 }] }
+          : {}),
+        ...opts.branch,
+      },
+      peer: multipath
+        ? {
+          publicKey: pub(keyH),
+          allowedIps: [`${HUB_IP}/32`],
+          endpoints: [{ address: '10.91.1.2', port: PORT, uplink: 'wan1' }, { address: '10.91.2.2', port: PORT, uplink: 'wan2' }],
+          ...keepalive,
+        }
+        : { publicKey: pub(keyH), allowedIps: [`${HUB_IP}/32`], endpoint: { address: '10.91.1.2', port: PORT }, ...keepalive },
+    });
+    await Promise.all([hub.ready, branch.ready]);
+    const status = async () => (await branch.request({ op: 'status' })).peer as never;
+    return {
+      ns, branch, hub, nsBranch, nsHub, dev, status,
+      async waitActive(uplink, timeoutMs = 15000) {
+        const until = Date.now() + timeoutMs;
+        for (;;) {
+          const s = (await status()) as { paths: PathInfo[] };
+          if (s.paths.some((p) => p.active && p.uplink === uplink) && s.paths.filter((p) => p.active).length === 1) return;
+          if (Date.now() > until) throw new Error(`default class not on ${uplink} after ${timeoutMs} ms: ${JSON.stringify(s.paths)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
+      linkDown: (n) => void sh('ip', ['link', 'set', dev[n], 'down'], { ns: nsBranch }),
+      linkUp: (n) => void sh('ip', ['link', 'set', dev[n], 'up'], { ns: nsBranch }),
+      blackhole: (n) => nftBlackhole(nsBranch, dev[n]),
+      loss: (n, pct) => nftLoss(nsBranch, dev[n], pct),
+      async cleanup() {
+        await Promise.allSettled([branch.close(), hub.close()]);
+        await ns.cleanup();
+      },
+    };
+  } catch (err) {
+    await ns.cleanup();
+    throw err;
+  }
+}
