@@ -448,12 +448,13 @@ Napi::Value NativeDataplane::SetSelection(const Napi::CallbackInfo& info) {
 }
 
 // sendProbe(peerId, uplinkId, address, port, pathId, sequence (bigint)): 'sent', 'no-session' (nothing
-// to probe with yet) or 'refused' (the socket refused it: no route on a dead link; a lost probe).
+// to probe with yet), 'unreachable' (no route from the uplink: link down) or 'refused' (other refusal).
 Napi::Value NativeDataplane::SendProbe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sag_endpoint to = Endpoint(info, 2, 3);
   int rc = sag_dp_send_probe(Handle(env), U32(info, 0), U32(info, 1), &to, U32(info, 4), U64(info, 5));
   if (rc == SAG_ESTATE) return Napi::String::New(env, "no-session");
+  if (rc == SAG_EUNREACH) return Napi::String::New(env, "unreachable");
   if (rc == SAG_ESYS) return Napi::String::New(env, "refused");
   Check(env, rc);
   return Napi::String::New(env, "sent");

@@ -1,5 +1,6 @@
 #include "probe.h"
 
+#include <errno.h>
 #include <time.h>
 
 namespace sag {
@@ -28,10 +29,15 @@ Status send_probe(DataplaneTables& t, Aead& aead, Peer* peer, Uplink* up, const 
   }
   Datagram d{buf, sizeof buf, to};
   bool ok = false;
+  errno = 0;
   up->socket->send_batch(&d, 1, &ok);
   if (!ok) {
+    // A Linux socket leaves the kernel's reason in errno (one datagram: the last call failed).
+    int err = errno;
     peer->counters.drop(kDropIoError);
     up->counters.drop(kDropIoError);
+    if (err == ENETUNREACH || err == EHOSTUNREACH || err == ENETDOWN || err == EADDRNOTAVAIL)
+      return Status::Error(SAG_EUNREACH, "no route for the probe from this uplink");
     return Status::Error(SAG_ESYS, "the uplink refused the probe");
   }
   // Counted as keepalives (non-data): the WireGuard timers must not take probes for traffic.

@@ -70,6 +70,7 @@ function nativeError(cause: unknown, context: string): SagError {
     case -3: return new AlreadyExistsError(message, { cause });
     case -4: return new SystemError(message, { cause });
     case -5: return new InvalidStateError(message, { cause });
+    case -9: return new SystemError(message, { cause });
     default: return cause instanceof TypeError || cause instanceof RangeError
       ? new InvalidArgumentError(message, { cause })
       : new InternalError(message, { cause });
@@ -322,8 +323,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   /**
    * Sends an authenticated probe for path `pathId` on an uplink to an endpoint of the peer; its
-   * answer comes as 'probe:replied'. 'no-session': nothing to probe with yet; 'refused': the socket
-   * refused it (no route: the path is as good as down).
+   * answer comes as 'probe:replied'. 'no-session': nothing to probe with yet; 'unreachable': the
+   * kernel has no route from that uplink (link down, address gone); 'refused': any other refusal.
    */
   sendProbe(publicKey: string | Uint8Array, probe: { uplinkId: number; endpoint: Endpoint; pathId: number; sequence: number }): ProbeSendResult {
     const entry = this.#peer(publicKey);

@@ -180,6 +180,7 @@ export class MultipathDriver {
       });
       for (const p of res.probes) {
         const r = dp.sendProbe(publicKey, { uplinkId: p.uplinkId, endpoint: p.endpoint, pathId: p.pathId, sequence: p.sequence });
+        if (r === 'unreachable') state.paths.onUnreachable(now, p.pathId);
         if (r === 'refused') this.#host.log('debug', `probe on path ${p.pathId} to ${p.endpoint.address} refused by the uplink`);
       }
       for (const e of res.events) this.#emit(publicKey, state, e);

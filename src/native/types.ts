@@ -117,7 +117,7 @@ export interface RawSelection {
   }[];
 }
 
-export type ProbeSendResult = 'sent' | 'no-session' | 'refused';
+export type ProbeSendResult = 'sent' | 'no-session' | 'unreachable' | 'refused';
 
 export interface NativeAddon {
   NativeDataplane: new (config: RawDataplaneConfig) => RawDataplane;

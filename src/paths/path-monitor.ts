@@ -84,6 +84,16 @@ export class PathMonitor {
     return true;
   }
 
+  /** A local failure (no route from the uplink): down at once, as BFD does on a local link down. */
+  onLocalFailure(now: number): boolean {
+    this.#lastLossMs = now;
+    this.#goodRun = 0;
+    if (this.state === 'down') return false;
+    this.state = 'down';
+    this.#everDown = true;
+    return true;
+  }
+
   /** Up, and past the hold-down (up and loss-free for holdDownMs) if it was ever down. */
   settled(now: number): boolean {
     if (this.state !== 'up') return false;

@@ -65,6 +65,12 @@ export class PeerPaths {
     if (e && e.monitor.onReply(now, sequence, rttMs)) this.#events.push({ type: 'path:up', pathId });
   }
 
+  /** The path's uplink has no route to it (a probe could not even be sent): down now. */
+  onUnreachable(now: number, pathId: number): void {
+    const e = this.#paths.get(pathId);
+    if (e && e.monitor.onLocalFailure(now)) this.#events.push({ type: 'path:down', pathId });
+  }
+
   /** Runs the schedule: probes to send now, events, and a new table when the decision changed. */
   tick(now: number, roaming: () => { uplinkId: number; endpoint: Endpoint } | null): TickResult {
     const probes: ProbeRequest[] = [];

@@ -7,6 +7,10 @@
  *   tun 10.90.0.1 ─ uplink wan1 10.91.1.1 ══ veth 1 ══ 10.91.1.2 ┐
  *                 ─ uplink wan2 10.91.2.1 ══ veth 2 ══ 10.91.2.2 ┴ :51820 ─ tun 10.90.0.2
  *
+ * The reference (multipath: false) is plain WireGuard on the same wires: the branch has the one
+ * endpoint REFERENCE_ENDPOINT (on the hub's loopback), reached by two routes (link 1 metric 10,
+ * link 2 metric 20), roaming and persistent keepalive; a link going down withdraws its route.
+ *
  * Used by test/e2e/multipath.test.ts and bench/failover.ts.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,6 +25,7 @@ const fixture = fileURLToPath(new URL('../fixtures/multipath-node.ts', import.me
 export const BRANCH_IP = '10.90.0.1';
 export const HUB_IP = '10.90.0.2';
 const PORT = 51820;
+export const REFERENCE_ENDPOINT = '10.92.0.1';
 
 export interface PathInfo {
   id: number;
@@ -77,12 +82,20 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
     const keyH = randomBytes(32);
     const pub = (k: Buffer) => Buffer.from(publicKeyFromPrivate(k)).toString('base64');
     const multipath = opts.multipath ?? true;
+    if (!multipath) {
+      sh('ip', ['addr', 'add', `${REFERENCE_ENDPOINT}/32`, 'dev', 'lo'], { ns: nsHub });
+      sh('ip', ['route', 'add', `${REFERENCE_ENDPOINT}/32`, 'via', '10.91.1.2', 'metric', '10'], { ns: nsBranch });
+      sh('ip', ['route', 'add', `${REFERENCE_ENDPOINT}/32`, 'via', '10.91.2.2', 'metric', '20'], { ns: nsBranch });
+    }
     const hub = spawnNode(ns, nsHub, {
       tun: `mp${tag}t`,
       address: `${HUB_IP}/24`,
-      gateway: { privateKey: keyH.toString('base64'), listenPort: PORT, listenAddress: '0.0.0.0' },
+      // The reference hub answers from its loopback address, as a server with one public address
+      // does (bound to it, so replies never leave from a link address the branch would roam to).
+      gateway: { privateKey: keyH.toString('base64'), listenPort: PORT, listenAddress: multipath ? '0.0.0.0' : REFERENCE_ENDPOINT },
       peer: { publicKey: pub(keyB), allowedIps: [`${BRANCH_IP}/32`] },
     });
+    await hub.ready; // the branch may initiate at once (persistent keepalive): the hub must know it
     const keepalive = opts.persistentKeepalive ? { persistentKeepalive: opts.persistentKeepalive } : {};
     const branch = spawnNode(ns, nsBranch, {
       tun: `mp${tag}t`,
@@ -102,7 +115,7 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
           endpoints: [{ address: '10.91.1.2', port: PORT, uplink: 'wan1' }, { address: '10.91.2.2', port: PORT, uplink: 'wan2' }],
           ...keepalive,
         }
-        : { publicKey: pub(keyH), allowedIps: [`${HUB_IP}/32`], endpoint: { address: '10.91.1.2', port: PORT }, ...keepalive },
+        : { publicKey: pub(keyH), allowedIps: [`${HUB_IP}/32`], endpoint: { address: REFERENCE_ENDPOINT, port: PORT }, ...keepalive },
     });
     await Promise.all([hub.ready, branch.ready]);
     const status = async () => (await branch.request({ op: 'status' })).peer as never;

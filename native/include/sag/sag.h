@@ -36,7 +36,8 @@ typedef enum sag_status {
   SAG_ESTATE = -5,   /* not allowed in the current state (e.g. started without a TUN) */
   SAG_ENOMEM = -6,   /* allocation failed */
   SAG_EAGAIN = -7,   /* nothing available now (event queue empty, memory TUN empty) */
-  SAG_EINTERNAL = -8 /* unexpected internal failure */
+  SAG_EINTERNAL = -8,/* unexpected internal failure */
+  SAG_EUNREACH = -9  /* no route from this uplink to the destination (link down, address gone) */
 } sag_status;
 
 /* Drop reasons, counted per peer and per uplink (and globally for packets matching neither). */
@@ -229,7 +230,8 @@ int sag_dp_set_selection(sag_dataplane* dp, uint32_t peer_id, const sag_selectio
  * plaintext is not an IP packet, see wire.h) on the uplink to the endpoint. The peer echoes it on the
  * path it came by; the reply yields SAG_EVENT_PROBE_REPLY. Probe timestamps are the one place the
  * core reads a clock (CLOCK_MONOTONIC): the RTT must not include the control plane's latency.
- * SAG_ESTATE when the peer has no usable session. A probe never moves the peer's endpoint. */
+ * SAG_ESTATE when the peer has no usable session; SAG_EUNREACH when the kernel has no route for it
+ * (a local failure the control plane may act on at once). A probe never moves the peer's endpoint. */
 int sag_dp_send_probe(sag_dataplane* dp, uint32_t peer_id, uint32_t uplink_id, const sag_endpoint* to,
                       uint32_t path_id, uint64_t sequence);
 

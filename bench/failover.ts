@@ -1,0 +1,134 @@
+/**
+ * Failover: the outage sequence-numbered UDP through the tunnel sees when the branch's active
+ * uplink is cut, for sag multipath (two uplinks, probes every 100 ms, defaults otherwise) and, in
+ * the same run, for plain WireGuard on the same wires (sag without multipath: one endpoint reached
+ * by two kernel routes, roaming, persistent keepalive 25 s). Two cuts: `ip link set down` (the
+ * kernel withdraws the route) and an nftables blackhole with the link up (nothing local notices).
+ * Root only. Topology: test/helpers/multipath-topology.ts.
+ *
+ *   npm run bench:failover [-- --cuts N]      (default 20 cuts per case; the reference blackhole 3)
+ */
+import { e2eSkipReason } from '../test/helpers/netns.js';
+import { buildMultipathTopology, HUB_IP, type MultipathTopology } from '../test/helpers/multipath-topology.js';
+import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from '../test/harness/children.js';
+import { wallNow } from '../test/harness/clock.js';
+import type { SenderStats } from '../test/harness/probe-traffic.js';
+import { median, printTable, writeJson, type Row } from './lib/report.js';
+
+const RATE_PPS = 1000;
+const SETTLE_MS = 2500; // after a cut: time for failover, then the report window
+const NO_RECOVERY_MS = 8000; // the reference blackhole: how long we wait for a recovery that never comes
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface CaseResult {
+  outages: number[];
+  lost: number[];
+  /** Cuts after which traffic had not resumed when the measurement ended. */
+  unrecovered: number;
+}
+
+type Cut = 'link-down' | 'blackhole';
+
+/** Cuts the active uplink, measures, restores; multipath alternates uplinks (no failback wait). */
+async function cutOnce(topo: MultipathTopology, rx: ProbeReceiverChild, tx: ProbeSenderChild, cut: Cut, n: 1 | 2, waitMs: number): Promise<{ ms: number; lost: number; recovered: boolean }> {
+  await rx.reset();
+  await sleep(300);
+  if ((await rx.report()).unique < 100) throw new Error('no traffic through the tunnel before the cut');
+  const at = wallNow();
+  let restore: () => void;
+  if (cut === 'link-down') {
+    topo.linkDown(n);
+    restore = () => topo.linkUp(n);
+  } else {
+    const hole = topo.blackhole(n);
+    restore = () => hole.remove();
+  }
+  await sleep(waitMs);
+  // With the sender's count, a path that never came back counts to the end (not as no outage).
+  const sent = (await tx.proc.request({ op: 'stats' })).stats as SenderStats;
+  const report = await rx.report({ cutAtMs: at, windowMs: waitMs - 200, sent });
+  restore();
+  return { ms: report.outage!.ms, lost: report.outage!.lost, recovered: report.outage!.recovered };
+}
+
+async function runCase(multipath: boolean, cut: Cut, cuts: number): Promise<CaseResult> {
+  const topo = await buildMultipathTopology(multipath ? { branch: { paths: { holdDownMs: 1000 } } } : { multipath: false, persistentKeepalive: 25 });
+  const res: CaseResult = { outages: [], lost: [], unrecovered: 0 };
+  try {
+    const rx = await ProbeReceiverChild.spawn({ host: HUB_IP, port: 0 }, nsSpawner(topo.ns, topo.nsHub));
+    const tx = await ProbeSenderChild.spawn({ host: HUB_IP, port: rx.port, ratePps: RATE_PPS }, nsSpawner(topo.ns, topo.nsBranch));
+    try {
+      if (multipath) await topo.waitActive('wan1');
+      else await sleep(1500);
+      let active: 1 | 2 = 1;
+      for (let i = 0; i < cuts; i++) {
+        const wait = !multipath && cut === 'blackhole' ? NO_RECOVERY_MS : SETTLE_MS;
+        const r = await cutOnce(topo, rx, tx, cut, active, wait);
+        res.outages.push(r.ms);
+        res.lost.push(r.lost);
+        res.unrecovered += r.recovered ? 0 : 1;
+        process.stdout.write(`  ${multipath ? 'sag multipath' : 'plain WireGuard'} ${cut} #${i + 1}: ${r.ms.toFixed(0)} ms, ${r.lost} lost${r.recovered ? '' : ' (never recovered)'}\n`);
+        if (multipath) {
+          // The cut uplink comes back; the next cut takes the one now active (no hold-down wait).
+          active = active === 1 ? 2 : 1;
+          await topo.waitActive(active === 1 ? 'wan1' : 'wan2', 1000).catch(() => undefined);
+          await sleep(600); // the restored path answers probes again: a failover target
+        } else {
+          await sleep(1500); // the route is back; traffic returns to link 1 by itself
+        }
+      }
+    } finally {
+      await tx.close();
+      await rx.close();
+    }
+  } finally {
+    await topo.cleanup();
+  }
+  return res;
+}
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+}
+
+export async function runFailover(cuts = 20): Promise<Row[]> {
+  const skip = e2eSkipReason(['ip']);
+  if (skip) {
+    console.log(`\n(failover benchmark skipped: ${skip})`);
+    return [];
+  }
+  const rows: Row[] = [];
+  const raw: Record<string, CaseResult> = {};
+  for (const cut of ['link-down', 'blackhole'] as const) {
+    const sag = await runCase(true, cut, cuts);
+    const ref = await runCase(false, cut, cut === 'blackhole' ? Math.min(3, cuts) : cuts);
+    raw[`sag-${cut}`] = sag;
+    raw[`wireguard-${cut}`] = ref;
+    const refMedian = median(ref.outages);
+    const noRecovery = ref.unrecovered > ref.outages.length / 2;
+    for (const [who, r] of [['plain WireGuard (reference)', ref], ['sag multipath', sag]] as const) {
+      const m = median(r.outages);
+      rows.push({
+        cut,
+        setup: who,
+        cuts: r.outages.length,
+        'min ms': pct(r.outages, 0),
+        'median ms': m,
+        'p95 ms': pct(r.outages, 0.95),
+        'max ms': pct(r.outages, 1),
+        'median lost': median(r.lost),
+        'not recovered': r.unrecovered,
+        'vs reference': r === ref ? 1 : refMedian === 0 ? 'n/a (reference lost nothing)' : noRecovery ? `< ${(m / refMedian).toFixed(3)} (reference did not recover)` : Number((m / refMedian).toFixed(3)),
+      });
+    }
+  }
+  printTable(`Failover outage, UDP at ${RATE_PPS} pps through the tunnel, branch -> hub`, rows);
+  writeJson('failover', { rows, raw });
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const i = process.argv.indexOf('--cuts');
+  await runFailover(i > 0 ? Number(process.argv[i + 1]) : 20);
+}
