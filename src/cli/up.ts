@@ -28,8 +28,9 @@ export async function loadConfig(path: string): Promise<{ config: WgQuickConfig;
   return { config, iface };
 }
 
-async function resolveEndpoint(peer: ConfigPeer, file: string): Promise<{ address: string; port: number } | undefined> {
-  const ep = peer.endpoint;
+type ConfigEndpointOf = NonNullable<ConfigPeer['endpoint']>;
+
+async function resolveEndpoint(peer: ConfigPeer, file: string, ep: ConfigEndpointOf | undefined = peer.endpoint): Promise<{ address: string; port: number } | undefined> {
   if (!ep) return undefined;
   if (ep.address) return { address: formatIp(ep.address), port: ep.port };
   try {
@@ -44,6 +45,11 @@ export async function up(path: string, log: Logger = stderrLogger('sag')): Promi
   const { config, iface } = await loadConfig(path);
   for (const w of config.warnings) log('warn', `${config.file}:${w.line}: ${w.message}`);
   const endpoints = await Promise.all(config.peers.map((p) => resolveEndpoint(p, config.file)));
+  // Multipath: every endpoint of a peer, each with the uplink it is tied to.
+  const endpointLists = await Promise.all(config.peers.map((p) => p.endpoints && Promise.all(p.endpoints.map(async (e) => ({
+    ...(await resolveEndpoint(p, config.file, e))!,
+    ...(e.uplink ? { uplink: e.uplink } : {}),
+  })))));
   const i = config.interface;
   const gateway = new Gateway({
     privateKey: i.privateKey!,
@@ -53,6 +59,9 @@ export async function up(path: string, log: Logger = stderrLogger('sag')): Promi
     ...(i.fwMark ? { fwmark: i.fwMark } : {}),
     ...(i.mtu !== undefined ? { mtu: i.mtu } : {}),
     ...testRekeyOption(),
+    uplinks: config.uplinks.map(({ line: _line, ...u }) => u),
+    classes: config.classes.map(({ line: _line, ...c }) => c),
+    paths: config.pathTuning,
   });
   try {
     await gateway.start();
@@ -65,6 +74,7 @@ export async function up(path: string, log: Logger = stderrLogger('sag')): Promi
         allowedIps: p.allowedIps.map(formatCidr),
         ...(p.presharedKey ? { presharedKey: p.presharedKey } : {}),
         ...(endpoint ? { endpoint } : {}),
+        ...(endpointLists[n] ? { endpoints: endpointLists[n] } : {}),
         ...(p.persistentKeepalive ? { persistentKeepalive: p.persistentKeepalive } : {}),
       });
     });

@@ -37,6 +37,20 @@ import {
   type Fail,
 } from './values.js';
 import type { IpAddress } from '../net/cidr.js';
+import {
+  CLASS_KEYS,
+  finishClass,
+  finishUplink,
+  INTERFACE_PATH_KEYS,
+  parseEndpointList,
+  setClassKey,
+  setPathKey,
+  setUplinkKey,
+  UPLINK_KEYS,
+  type ClassBuilder,
+  type UplinkBuilder,
+} from './multipath.js';
+import type { PathTuning } from './types.js';
 
 const WG_QUICK_KEYS: Record<string, string> = {
   address: 'Address',
@@ -82,6 +96,7 @@ interface PeerBuilder {
   presharedKey?: Uint8Array;
   allowedIps: Cidr[];
   endpoint?: ConfigEndpoint;
+  endpoints?: ConfigEndpoint[];
   persistentKeepalive?: number;
 }
 
@@ -96,7 +111,10 @@ export function parseConfig(text: string, file = 'config'): WgQuickConfig {
   const iface: InterfaceBuilder = { addresses: [], dns: [], dnsSearch: [], preUp: [], postUp: [], preDown: [], postDown: [], saveConfig: false };
   const ifaceScope: Scope = { seen: new Map() };
   const peers: { builder: PeerBuilder; scope: Scope }[] = [];
-  let section: 'none' | 'interface' | 'peer' = 'none';
+  let section: 'none' | 'interface' | 'peer' | 'uplink' | 'class' = 'none';
+  const uplinks: UplinkBuilder[] = [];
+  const classes: ClassBuilder[] = [];
+  const tuning: { -readonly [K in keyof PathTuning]?: number } = {};
   let interfaceLine = 0;
   // A byte-order mark from a Windows editor is not part of the first line.
   const lines = text.replace(/^\uFEFF/, '').split('\n');
@@ -120,7 +138,13 @@ export function parseConfig(text: string, file = 'config'): WgQuickConfig {
       } else if (name === '[peer]') {
         peers.push({ builder: { line: lineNo, allowedIps: [] }, scope: { seen: new Map() } });
         section = 'peer';
-      } else fail(`unknown section ${trimmed}; expected [Interface] or [Peer]`);
+      } else if (name === '[uplink]') {
+        uplinks.push({ line: lineNo });
+        section = 'uplink';
+      } else if (name === '[class]') {
+        classes.push({ line: lineNo, dscp: [] });
+        section = 'class';
+      } else fail(`unknown section ${trimmed}; expected [Interface], [Peer], [Uplink] or [Class]`);
       continue;
     }
     const eq = stripped.indexOf('=');
@@ -128,8 +152,22 @@ export function parseConfig(text: string, file = 'config'): WgQuickConfig {
     const key = stripped.slice(0, eq).trim();
     const value = stripped.slice(eq + 1).trim();
     if (section === 'none') fail(`"${key}" appears before any [Interface] or [Peer] section`);
-    const quickName = section === 'interface' ? WG_QUICK_KEYS[key.toLowerCase()] : undefined;
     const compact = key.replace(/\s+/g, '').toLowerCase();
+    if (section === 'uplink' || section === 'class') {
+      const title = section === 'uplink' ? 'Uplink' : 'Class';
+      const mpName = (section === 'uplink' ? UPLINK_KEYS : CLASS_KEYS)[compact] ?? fail(`unknown key "${key}" in [${title}] section`);
+      const mpValue = value.replace(/\s+/g, '');
+      if (mpValue === '') fail(`${mpName} has no value`);
+      if (section === 'uplink') setUplinkKey(uplinks[uplinks.length - 1]!, mpName, mpValue, fail);
+      else setClassKey(classes[classes.length - 1]!, mpName, mpValue, fail);
+      continue;
+    }
+    const pathKey = section === 'interface' ? INTERFACE_PATH_KEYS[compact] : undefined;
+    if (pathKey) {
+      setPathKey(tuning, pathKey, key, value.replace(/\s+/g, ''), fail);
+      continue;
+    }
+    const quickName = section === 'interface' ? WG_QUICK_KEYS[key.toLowerCase()] : undefined;
     const wgName = (section === 'interface' ? WG_INTERFACE_KEYS : WG_PEER_KEYS)[compact];
     const name = quickName ?? wgName;
     if (name === undefined) fail(misplacedKey(key, compact, section));
@@ -147,7 +185,9 @@ export function parseConfig(text: string, file = 'config'): WgQuickConfig {
     if (current) setPeerKey(current.builder, name, wgValue, fail, warnings, lineNo);
     else setInterfaceKey(iface, name, wgValue, fail);
   }
-  return { file, interface: freezeInterface(iface), peers: finishPeers(peers.map((p) => p.builder), file, warnings), warnings };
+  const finished = finishPeers(peers.map((p) => p.builder), file, warnings);
+  const mp = finishMultipath(uplinks, classes, finished, file);
+  return { file, interface: freezeInterface(iface), peers: finished, warnings, ...mp, pathTuning: tuning };
 }
 
 function misplacedKey(key: string, compact: string, section: 'interface' | 'peer'): string {
@@ -224,7 +264,14 @@ function setPeerKey(peer: PeerBuilder, name: string, value: string, fail: Fail, 
       return;
     }
     case 'Endpoint':
-      peer.endpoint = parseConfigEndpoint(value, fail);
+      if (value.includes(',') || value.includes('@')) {
+        peer.endpoints = parseEndpointList(value, fail);
+        if (!peer.endpoints.length) fail('Endpoint lists no endpoint');
+        peer.endpoint = peer.endpoints[0];
+      } else {
+        peer.endpoint = parseConfigEndpoint(value, fail);
+        delete peer.endpoints;
+      }
       return;
     default:
       peer.persistentKeepalive = parsePersistentKeepalive(value, fail);
@@ -256,11 +303,35 @@ function finishPeers(builders: PeerBuilder[], file: string, warnings: ConfigWarn
     const merged: { -readonly [K in keyof ConfigPeer]: ConfigPeer[K] } = { ...prev, allowedIps: own.allowedIps };
     if (own.presharedKey) merged.presharedKey = own.presharedKey;
     if (own.endpoint) merged.endpoint = own.endpoint;
+    if (own.endpoint) merged.endpoints = own.endpoints;
     if (own.persistentKeepalive !== undefined) merged.persistentKeepalive = own.persistentKeepalive;
     out[at] = merged;
   }
   warnSharedPrefixes(out, warnings);
   return out;
+}
+
+/** Uplink and class names are unique; an endpoint's @uplink names an [Uplink]. */
+function finishMultipath(uplinks: UplinkBuilder[], classes: ClassBuilder[], peers: ConfigPeer[], file: string): Pick<WgQuickConfig, 'uplinks' | 'classes'> {
+  const failAt = (line: number) => (reason: string): never => {
+    throw new ConfigError(file, line, reason);
+  };
+  const outUplinks = uplinks.map((u) => finishUplink(u, failAt(u.line)));
+  const outClasses = classes.map((c) => finishClass(c, failAt(c.line)));
+  for (const list of [outUplinks, outClasses]) {
+    const seen = new Map<string, number>();
+    for (const x of list) {
+      const before = seen.get(x.name);
+      if (before !== undefined) failAt(x.line)(`the name ${x.name} is already used at line ${before}`);
+      seen.set(x.name, x.line);
+    }
+  }
+  for (const p of peers) {
+    for (const e of p.endpoints ?? []) {
+      if (e.uplink !== undefined && !outUplinks.some((u) => u.name === e.uplink)) failAt(p.line)(`Endpoint ${e.host}:${e.port} names uplink ${e.uplink}, which no [Uplink] section defines`);
+    }
+  }
+  return { uplinks: outUplinks, classes: outClasses };
 }
 
 /** The kernel gives a prefix to one peer only: the one configured last. */

@@ -1,3 +1,5 @@
+import type { TrafficClass } from '../paths/types.js';
+
 /** A wg-quick style configuration file, parsed (see parse.ts for the rules it follows). */
 import type { Cidr, IpAddress } from '../net/cidr.js';
 
@@ -16,6 +18,31 @@ export interface ConfigEndpoint {
   readonly address?: IpAddress;
   /** True when `host` is a DNS name that must be resolved before use (wg(8) resolves at set time). */
   readonly needsResolution: boolean;
+  /** Multipath: only this uplink reaches it ("host:port@uplink"). */
+  readonly uplink?: string;
+}
+
+/** Multipath: an [Uplink] section (see src/config/multipath.ts). */
+export interface ConfigUplink {
+  readonly name: string;
+  readonly address?: string;
+  readonly device?: string;
+  readonly port?: number;
+  readonly priority?: number;
+  readonly weight?: number;
+  readonly metered?: boolean;
+  readonly bandwidthMbps?: number;
+  readonly line: number;
+}
+
+/** Multipath: probe and path-state tuning from [Interface] (ms, counts). */
+export interface PathTuning {
+  readonly intervalMs?: number;
+  readonly standbyIntervalMs?: number;
+  readonly timeoutMs?: number;
+  readonly holdDownMs?: number;
+  readonly downAfter?: number;
+  readonly upAfter?: number;
 }
 
 export interface ConfigInterface {
@@ -45,6 +72,8 @@ export interface ConfigPeer {
   /** Host bits masked off, as the kernel stores them (a warning is recorded when they were set). */
   readonly allowedIps: readonly Cidr[];
   readonly endpoint?: ConfigEndpoint;
+  /** Multipath: every endpoint when Endpoint lists several (or ties one to an uplink); endpoint is the first. */
+  readonly endpoints?: readonly ConfigEndpoint[];
   /** Seconds; 0 when the file says "off" (or 0). */
   readonly persistentKeepalive?: number;
   /** Line of the [Peer] header, for messages about this peer. */
@@ -63,4 +92,8 @@ export interface WgQuickConfig {
   readonly interface: ConfigInterface;
   readonly peers: readonly ConfigPeer[];
   readonly warnings: readonly ConfigWarning[];
+  /** Multipath sections; empty for a plain wg-quick file. */
+  readonly uplinks: readonly ConfigUplink[];
+  readonly classes: readonly (TrafficClass & { readonly line: number })[];
+  readonly pathTuning: PathTuning;
 }

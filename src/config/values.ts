@@ -12,7 +12,7 @@ export type Fail = (reason: string) => never;
 
 const DIGITS = /^[0-9]+$/;
 
-function decimal(value: string, min: number, max: number): number | undefined {
+export function decimal(value: string, min: number, max: number): number | undefined {
   if (!DIGITS.test(value)) return undefined;
   const n = Number(value);
   return n >= min && n <= max ? n : undefined;

@@ -10,6 +10,7 @@ import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Endpoint } from '../dataplane/types.js';
 import { parseAddress, parseIntInRange, parseInterfaceName, parsePort } from '../dataplane/validate.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { toRawSelection } from '../dataplane/selection.js';
 import { PeerPaths } from '../paths/peer-paths.js';
 import { defaultPathOptions, type PathEvent, type PathOptions, type PathSpec, type PathStatus, type TrafficClass } from '../paths/types.js';
 import type { Clock, Logger } from './types.js';
@@ -81,6 +82,41 @@ export function parseUplinkSpec(spec: UplinkSpec): UplinkStatus {
   return out;
 }
 
+const POLICY_KINDS = ['active-standby', 'lowest-latency', 'weighted', 'sla', 'duplicate'];
+
+/** Checks probe tuning given through the API (the config parser has its own line-numbered checks). */
+export function parsePathOptions(o: Partial<PathOptions> = {}): PathOptions {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('paths must be an object');
+  const out = { ...defaultPathOptions };
+  const ranges: Record<keyof PathOptions, [number, number]> = {
+    intervalMs: [10, 600_000], standbyIntervalMs: [10, 600_000], timeoutMs: [10, 600_000], holdDownMs: [0, 3_600_000],
+    downAfter: [1, 100], upAfter: [1, 100], window: [2, 10_000], qualityEveryMs: [100, 3_600_000],
+  };
+  for (const [k, v] of Object.entries(o) as [keyof PathOptions, unknown][]) {
+    const range = ranges[k];
+    if (!range) throw new InvalidArgumentError(`paths.${String(k)} is not an option`);
+    if (v !== undefined) out[k] = parseIntInRange(v, `paths.${k}`, range[0], range[1]);
+  }
+  // A reply slower than the interval is still an answer unless a timeout was chosen.
+  if (o.timeoutMs === undefined) out.timeoutMs = Math.max(defaultPathOptions.timeoutMs, out.intervalMs);
+  return out;
+}
+
+/** Checks traffic classes given through the API: names, policies, and matches (as a table would). */
+export function parseClasses(classes: TrafficClass[]): TrafficClass[] {
+  if (!Array.isArray(classes) || classes.length > 15) throw new InvalidArgumentError('classes must be an array of at most 15 classes');
+  const names = new Set<string>();
+  for (const [i, c] of classes.entries()) {
+    if (c === null || typeof c !== 'object' || typeof c.name !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(c.name)) throw new InvalidArgumentError(`classes[${i}].name must be 1..32 of [A-Za-z0-9_.-]`);
+    if (names.has(c.name)) throw new InvalidArgumentError(`classes[${i}]: duplicate class name ${c.name}`);
+    names.add(c.name);
+    if (!c.policy || !POLICY_KINDS.includes(c.policy.kind)) throw new InvalidArgumentError(`classes[${i}].policy.kind must be one of ${POLICY_KINDS.join(', ')}`);
+    // The match is checked exactly as the dataplane will see it, against a one-path table.
+    toRawSelection({ paths: [{ id: 1, uplinkId: 1, endpoint: { address: '192.0.2.1', port: 1 } }], classes: [{ ...c.match, mode: 'single', paths: [1] }] }, () => true);
+  }
+  return classes;
+}
+
 export class MultipathDriver {
   readonly #host: MultipathHost;
   readonly #options: PathOptions;
@@ -91,9 +127,8 @@ export class MultipathDriver {
 
   constructor(host: MultipathHost, options: Partial<PathOptions> = {}, classes: TrafficClass[] = []) {
     this.#host = host;
-    this.#options = { ...defaultPathOptions, ...options };
-    if (options.timeoutMs === undefined) this.#options.timeoutMs = Math.max(defaultPathOptions.timeoutMs, this.#options.intervalMs);
-    this.#classes = classes;
+    this.#options = parsePathOptions(options);
+    this.#classes = parseClasses(classes);
     host.dataplane.on('probe:replied', (r) => {
       this.#peers.get(r.publicKey)?.paths.onReply(host.clock.monotonicMs(), r.pathId, r.sequence, r.rttMs);
     });
@@ -139,7 +174,7 @@ export class MultipathDriver {
   }
 
   setClasses(classes: TrafficClass[]): void {
-    this.#classes = classes;
+    this.#classes = parseClasses(classes);
     for (const p of this.#peers.values()) p.paths.setClasses(classes);
   }
 
