@@ -52,7 +52,8 @@ async function cutOnce(topo: MultipathTopology, rx: ProbeReceiverChild, tx: Prob
 }
 
 async function runCase(multipath: boolean, cut: Cut, cuts: number): Promise<CaseResult> {
-  const topo = await buildMultipathTopology(multipath ? { branch: { paths: { holdDownMs: 1000 } } } : { multipath: false, persistentKeepalive: 25 });
+  // A long hold-down: no failback during the run, so each cut hits the path that carries traffic.
+  const topo = await buildMultipathTopology(multipath ? { branch: { paths: { holdDownMs: 600_000 } } } : { multipath: false, persistentKeepalive: 25 });
   const res: CaseResult = { outages: [], lost: [], unrecovered: 0 };
   try {
     const rx = await ProbeReceiverChild.spawn({ host: HUB_IP, port: 0 }, nsSpawner(topo.ns, topo.nsHub));
@@ -69,7 +70,8 @@ async function runCase(multipath: boolean, cut: Cut, cuts: number): Promise<Case
         res.unrecovered += r.recovered ? 0 : 1;
         process.stdout.write(`  ${multipath ? 'sag multipath' : 'plain WireGuard'} ${cut} #${i + 1}: ${r.ms.toFixed(0)} ms, ${r.lost} lost${r.recovered ? '' : ' (never recovered)'}\n`);
         if (multipath) {
-          // The cut uplink comes back; the next cut takes the one now active (no hold-down wait).
+          // The cut uplink comes back (up, held down); the next cut takes the one now active, and
+          // traffic falls over to the restored one: with no settled path, any path that is up serves.
           active = active === 1 ? 2 : 1;
           await topo.waitActive(active === 1 ? 'wan1' : 'wan2', 1000).catch(() => undefined);
           await sleep(600); // the restored path answers probes again: a failover target

@@ -9,6 +9,8 @@
 // short, truncated inputs are covered by every input.
 //
 // Invariants:
+//  - parse_probe matches its reference, round-trips through write_probe, and a probe is never IP;
+//    flow_key never reads past n, is deterministic, and is all zero for non-IP bytes;
 //  - message_type(p, n) == p[0] if n >= 4 and p[1..3] are zero, else 0;
 //  - fixed_message_size: 148 / 92 / 64 for types 1 / 2 / 3, 0 for every other byte value;
 //  - ip_packet_length(p, n): 0 unless the version nibble is 4 (n >= 20) or 6 (n >= 40); the IPv4
@@ -24,6 +26,7 @@
 #include <memory>
 #include <vector>
 
+#include "paths.h"
 #include "wire.h"
 
 namespace {
@@ -56,7 +59,34 @@ size_t ref_ip_packet_length(const uint8_t* p, size_t n) {
   return 0;
 }
 
+uint64_t get(const uint8_t* p, size_t n, size_t off, size_t width) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < width; ++i) v |= uint64_t(off + i < n ? p[off + i] : 0) << (8 * i);
+  return v;
+}
+
+// Path probes (wire.h) and the flow key of multipath selection (paths.h) read the same bytes.
+void check_multipath(const uint8_t* p, size_t n) {
+  wire::Probe probe{};
+  bool is_probe = wire::parse_probe(p, n, &probe);
+  bool ref = n >= 24 && (p[0] == 0x51 || p[0] == 0x52) && !p[1] && !p[2] && !p[3];
+  REQUIRE(is_probe == ref, is_probe, n);
+  if (is_probe) {
+    REQUIRE(probe.path_id == get(p, n, 4, 4) && probe.sequence == get(p, n, 8, 8) && probe.sent_ns == get(p, n, 16, 8), probe.path_id, n);
+    uint8_t back[wire::kProbeSize];
+    wire::write_probe(back, probe);
+    REQUIRE(std::memcmp(back, p, wire::kProbeSize) == 0, n, 0);
+    REQUIRE(wire::ip_packet_length(p, n) == 0, p[0], n);  // never mistaken for IP
+  }
+  FlowKey k = flow_key(p, n);
+  REQUIRE(k.dscp < 64, k.dscp, n);
+  if (k.has_ports) REQUIRE(k.protocol == 6 || k.protocol == 17 || k.protocol == 132 || k.protocol == 136, k.protocol, n);
+  if (n == 0 || (p[0] >> 4 != 4 && p[0] >> 4 != 6)) REQUIRE(k.protocol == 0 && !k.has_ports && k.hash == 0, k.protocol, n);
+  REQUIRE(flow_key(p, n).hash == k.hash, n, 0);
+}
+
 void check_parsers(const uint8_t* p, size_t n) {
+  check_multipath(p, n);
   uint8_t t = wire::message_type(p, n);
   REQUIRE(t == ref_message_type(p, n), t, n);
   size_t ip = wire::ip_packet_length(p, n);
@@ -83,11 +113,6 @@ void check_padding(size_t len, size_t mtu) {
   if (len == 0) REQUIRE(padded == 0, padded, mtu);
 }
 
-uint64_t get(const uint8_t* p, size_t n, size_t off, size_t width) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < width; ++i) v |= uint64_t(off + i < n ? p[off + i] : 0) << (8 * i);
-  return v;
-}
 
 }  // namespace
 

@@ -8,6 +8,7 @@ import { closeSync, existsSync, writeSync } from 'node:fs';
 import type { Gateway } from '../gateway/gateway.js';
 import type { LogLevel, Logger } from '../gateway/types.js';
 import { GatewayUapiDevice, UapiServer, uapiSocketPath } from '../uapi/index.js';
+import { PathsStatusServer, pathsSocketPath } from './paths-status.js';
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 let quiet = false;
@@ -37,6 +38,8 @@ export function testRekeyOption(): { rekeyAfterTimeMs?: number } {
 export async function serveUntilDone(gateway: Gateway, iface: string, log: Logger, onReady?: () => void): Promise<string> {
   const server = new UapiServer(uapiSocketPath(iface), new GatewayUapiDevice(gateway));
   await server.start();
+  const paths = new PathsStatusServer(pathsSocketPath(iface), gateway);
+  await paths.start();
   onReady?.();
   let watch: NodeJS.Timeout | undefined;
   const reason = await new Promise<string>((resolve) => {
@@ -48,6 +51,7 @@ export async function serveUntilDone(gateway: Gateway, iface: string, log: Logge
   clearInterval(watch);
   log('info', `shutting down: ${reason}`);
   await server.stop();
+  await paths.stop();
   await gateway.stop();
   return reason;
 }

@@ -99,3 +99,40 @@ e2e('no flapping: 20% random loss on the standby moves nothing, on the active pa
     await topo.cleanup();
   }
 });
+
+e2e('duplication: the critical class loses nothing while its primary path drops 30%; the default class beside it does lose', async (t) => {
+  const topo = await buildMultipathTopology();
+  try {
+    const spawnRx = () => ProbeReceiverChild.spawn({ host: HUB_IP, port: 0 }, nsSpawner(topo.ns, topo.nsHub));
+    const [critical, plain] = [await spawnRx(), await spawnRx()];
+    await topo.branch.request({ op: 'classes', classes: [{ name: 'critical', match: { protocol: 17, dstPorts: [critical.port, critical.port] }, policy: { kind: 'duplicate' } }] });
+    const send = (port: number, count?: number) =>
+      ProbeSenderChild.spawn({ host: HUB_IP, port, ratePps: 500, ...(count ? { count } : {}) }, nsSpawner(topo.ns, topo.nsBranch));
+    const warm = await send(plain.port);
+    const until = Date.now() + 15000;
+    while (!(await topo.status()).paths.every((p) => p.active && p.state === 'up')) {
+      if (Date.now() > until) throw new Error(`duplication not set up: ${JSON.stringify((await topo.status()).paths)}`);
+      await sleep(100);
+    }
+    await warm.close();
+    await critical.reset();
+    await plain.reset();
+    const [txCritical, txPlain] = [await send(critical.port, 2500), await send(plain.port, 2500)];
+    await sleep(300);
+    const lossy = topo.loss(1, 30);
+    const [sentCritical, sentPlain] = [await txCritical.done(30000), await txPlain.done(30000)];
+    await sleep(500);
+    const a = await critical.report({ sent: sentCritical });
+    const b = await plain.report({ sent: sentPlain });
+    const hub = (await topo.hub.request({ op: 'status' })).peer as { counters: { drops: Record<string, number> } };
+    t.log(`critical (duplicated): lost ${a.lost} of ${sentCritical.sent}; default class: lost ${b.lost} of ${sentPlain.sent}; nft dropped ${lossy.dropped()}; hub dropped ${hub.counters.drops.replay} second copies`);
+    t.is(a.lost, 0);
+    t.is(a.duplicates, 0, 'the receiver never sees a copy: the replay window drops it');
+    t.true(b.lost > 0, 'the same loss hurt the class that is not duplicated');
+    t.true(hub.counters.drops.replay > 500, 'both copies reached the hub');
+    await Promise.all([txCritical.close(), txPlain.close(), critical.close(), plain.close()]);
+    lossy.remove();
+  } finally {
+    await topo.cleanup();
+  }
+});

@@ -1,0 +1,33 @@
+import test from 'ava';
+import { renderPaths, withPaths, type PeerPaths } from '../../src/cli/paths-status.js';
+
+const peer: PeerPaths = {
+  publicKey: 'KEY=',
+  multipath: true,
+  paths: [
+    { id: 1, uplink: 'wan1', endpoint: { address: '192.0.2.1', port: 51820 }, state: 'up', active: true, rttMs: 12.34, jitterMs: 0.5, lossPct: 0 },
+    { id: 2, uplink: 'lte', endpoint: { address: '2001:db8::1', port: 51820 }, state: 'down', active: false, rttMs: null, jitterMs: null, lossPct: 100 },
+  ],
+};
+
+test('paths render per path: state, active, RTT, jitter, loss', (t) => {
+  t.deepEqual(renderPaths(peer), [
+    '  multipath: yes',
+    '  path 1 wan1 -> 192.0.2.1:51820: up, active; rtt 12.3 ms, jitter 0.5 ms, loss 0.0%',
+    '  path 2 lte -> [2001:db8::1]:51820: down; rtt -, jitter -, loss 100.0%',
+  ]);
+  t.deepEqual(renderPaths(undefined), []);
+  t.deepEqual(renderPaths({ ...peer, paths: [] }), []);
+});
+
+test('path lines go at the end of their peer block in sag show', (t) => {
+  const text = 'interface: wg0\n  listening port: 1\n\npeer: OTHER=\n  allowed ips: (none)\n\npeer: KEY=\n  allowed ips: 10.0.0.2/32\n';
+  const out = withPaths(text, [peer]).split('\n');
+  t.is(out[7], '  allowed ips: 10.0.0.2/32');
+  t.is(out[8], '  multipath: yes');
+  t.regex(out[9]!, /^  path 1 wan1/);
+  t.is(withPaths(text, []), text);
+  const middle = withPaths('peer: KEY=\n  a\n\npeer: OTHER=\n  b\n', [peer]).split('\n');
+  t.deepEqual(middle.slice(0, 3), ['peer: KEY=', '  a', '  multipath: yes']);
+  t.is(middle[5], '');
+});
