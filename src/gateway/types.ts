@@ -1,5 +1,5 @@
 /** Public types of the Gateway API. */
-import type { Counters, Endpoint } from '../dataplane/types.js';
+import type { Counters, Endpoint, RateLimit } from '../dataplane/types.js';
 
 /** Two clocks: monotonic milliseconds for timers, Unix milliseconds for TAI64N and cookies. */
 export interface Clock {
@@ -42,6 +42,10 @@ export interface GatewayPeerOptions {
   allowedIps?: string[];
   /** Seconds; 0 or absent is off. */
   persistentKeepalive?: number;
+  /** Routing domain of the dataplane (gateway.dataplane.openDomainTun); default 0, the gateway's TUN. */
+  domain?: number;
+  /** Rate limit of the peer's inner traffic in each direction; null removes it. */
+  rateLimit?: RateLimit | null;
 }
 
 export interface GatewayPeerStatus {

@@ -19,12 +19,17 @@ SendWorker::SendWorker(DataplaneTables& tables)
 
 Status SendWorker::prepare() {
   Status s = watch_fd(t_.tun->poll_fd(), kTunToken);
+  if (s.ok()) t_.domains.for_each([&](Domain* d) { if (s.ok()) s = watch_domain(d); });
   return s.ok() ? watch_fd(t_.wake_fd, kWakeToken) : s;
 }
 
 void SendWorker::on_ready(uint32_t token) {
   if (token == kWakeToken) {
     handle_wakeups();
+    return;
+  }
+  if (token >= kDomainTokenBase) {
+    read_domain(token - kDomainTokenBase);
     return;
   }
   // The TUN cannot go away while running (attach_tun refuses), so no lock is needed to read it.
@@ -34,6 +39,10 @@ void SendWorker::on_ready(uint32_t token) {
 
 void SendWorker::process_batch(int n) {
   std::shared_lock<std::shared_mutex> lock(t_.table_mu);
+  route_batch(n, t_.allowed_ips);
+}
+
+void SendWorker::route_batch(int n, const AllowedIps& ips) {
   const size_t mtu = t_.config.mtu;
   int out = 0;
   for (int i = 0; i < n; ++i) {
@@ -48,9 +57,13 @@ void SendWorker::process_batch(int n) {
       t_.global.drop(kDropMalformed);
       continue;
     }
-    Peer* peer = t_.allowed_ips.lookup_packet_dst(pkt, len);
+    Peer* peer = ips.lookup_packet_dst(pkt, len);
     if (!peer) {
       t_.global.drop(kDropNoRoute);
+      continue;
+    }
+    if (!admit(peer->tx_limit, len, t_.clock)) {
+      peer->counters.drop(kDropRateLimited);
       continue;
     }
     Keypair* kp = peer->sending_keypair();

@@ -21,12 +21,18 @@ class SendWorker final : public Worker {
 
   // Processes n packets already in the buffers (at kHeadroom, lengths in lens). Public for tests.
   void process_batch(int n);
+  // Routing domains (send_domains.cc): watch / stop watching a domain's TUN. table_mu exclusive.
+  Status watch_domain(Domain* d);
+  void unwatch_domain(Domain* d);
 
  private:
-  enum Token : uint32_t { kTunToken = 1, kWakeToken = 2 };
+  enum Token : uint32_t { kTunToken = 1, kWakeToken = 2, kDomainTokenBase = 16 };  // + domain id
   Status prepare() override;
   void on_ready(uint32_t token) override;
   void handle_wakeups();
+  void read_domain(uint32_t domain);
+  // process_batch with table_mu held shared: routes by ips (the trie of the TUN's domain).
+  void route_batch(int n, const AllowedIps& ips);
 
   enum class Sealed { kOk, kExhausted, kDropped };
   // Pads and seals the packet at buf + kHeadroom (len bytes; 0 is a keepalive) for the peer's
