@@ -43,7 +43,8 @@ flags=(-std=c++17 -fPIC -O1 -g -fno-omit-frame-pointer -fexceptions
        -I"$node_inc" -I"$napi_inc" -Inative/include -Inative/core)
 sources=()
 while read -r f; do [ -n "$f" ] && sources+=("native/core/$f"); done <native/core/sources.txt
-sources+=(native/addon/addon.cc native/addon/dataplane_wrap.cc)
+# The addon's own sources, as binding.gyp lists them (so a new file there is built here too).
+while read -r f; do sources+=("$f"); done < <(grep -o '"native/addon/[^"]*\.cc"' binding.gyp | tr -d '"')
 
 echo "== addon-asan: building ${#sources[@]} sources with $cxx into $out"
 export cxx out

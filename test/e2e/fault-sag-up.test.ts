@@ -59,7 +59,7 @@ e2e('1 sag up killed with kill -9 leaves nothing that blocks the next start', as
   const first = await sagUp(ns, conf);
   t.teardown(() => first.child.kill('SIGKILL'));
   t.true(linkIn(ns, dev));
-  t.true(existsSync(sock));
+  t.true(existsSync(sock), 'the UAPI socket serves by the time sag up says it is up');
   // kill -9 the node process itself (ip netns exec has exec'd into it, so the pid is the same).
   process.kill(first.child.pid!, 'SIGKILL');
   await first.exited;
@@ -70,6 +70,11 @@ e2e('1 sag up killed with kill -9 leaves nothing that blocks the next start', as
   t.teardown(() => second.child.kill('SIGKILL'));
   t.regex(sh('wg', ['show', dev], { ns }), /listening port: 51871/, 'the same port is free again');
   t.regex(sh('ip', ['-4', 'addr', 'show', dev], { ns }), /10\.71\.0\.1\/24/);
+  // sag show reads the drop counters of the restarted interface (human and JSON).
+  const [shown] = JSON.parse(sh('ip', ['netns', 'exec', ns, process.execPath, SAG, 'show', dev, '--json'])) as { drops: Record<string, number>; peers: { drops: Record<string, number> }[] }[];
+  t.is(shown!.drops.replay, 0, JSON.stringify(shown));
+  t.is(shown!.peers[0]!.drops.badAuth, 0);
+  t.regex(sh('ip', ['netns', 'exec', ns, process.execPath, SAG, 'show', dev]), /^drops \(packets refused, by reason\):\n {2}interface: none\n {2}peer \S+: none$/m);
   second.child.kill('SIGTERM');
   const [code] = await second.exited;
   t.is(code, 0, second.stderr());
