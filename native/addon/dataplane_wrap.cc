@@ -109,6 +109,11 @@ Napi::Function NativeDataplane::Define(Napi::Env env) {
                          InstanceMethod<&NativeDataplane::PollEvents>("pollEvents"),
                          InstanceMethod<&NativeDataplane::Counters>("counters"),
                          InstanceMethod<&NativeDataplane::SetEventHandler>("setEventHandler"),
+                         InstanceMethod<&NativeDataplane::AddDomainTun>("addDomainTun"),
+                         InstanceMethod<&NativeDataplane::AddMemoryDomain>("addMemoryDomain"),
+                         InstanceMethod<&NativeDataplane::RemoveDomain>("removeDomain"),
+                         InstanceMethod<&NativeDataplane::SetPeerDomain>("setPeerDomain"),
+                         InstanceMethod<&NativeDataplane::SetRateLimit>("setRateLimit"),
                      });
 }
 
@@ -180,7 +185,8 @@ Napi::Value NativeDataplane::OpenMemoryTun(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeDataplane::MemoryTunInject(const Napi::CallbackInfo& info) {
   auto b = Bytes(info, 0);
-  int rc = sag_dp_memory_tun_inject(Handle(info.Env()), b.Data(), b.Length());
+  uint32_t domain = info[1].IsUndefined() ? 0 : U32(info, 1);
+  int rc = sag_dp_domain_memory_tun_inject(Handle(info.Env()), domain, b.Data(), b.Length());
   if (rc == SAG_EAGAIN) return Napi::Boolean::New(info.Env(), false);
   Check(info.Env(), rc);
   return Napi::Boolean::New(info.Env(), true);
@@ -190,7 +196,8 @@ Napi::Value NativeDataplane::MemoryTunTake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint8_t buf[65536];
   size_t len = 0;
-  int rc = sag_dp_memory_tun_take(Handle(env), buf, sizeof buf, &len);
+  uint32_t domain = info[0].IsUndefined() ? 0 : U32(info, 0);
+  int rc = sag_dp_domain_memory_tun_take(Handle(env), domain, buf, sizeof buf, &len);
   if (rc == SAG_EAGAIN) return env.Null();
   Check(env, rc);
   return Napi::Buffer<uint8_t>::Copy(env, buf, len);
@@ -458,6 +465,41 @@ Napi::Value NativeDataplane::SendProbe(const Napi::CallbackInfo& info) {
   if (rc == SAG_ESYS) return Napi::String::New(env, "refused");
   Check(env, rc);
   return Napi::String::New(env, "sent");
+}
+
+// Routing domains and rate limits (sag.h). Domains are numbers; 0 is the dataplane's own TUN.
+Napi::Value NativeDataplane::AddDomainTun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string");
+  std::string name = info[0].As<Napi::String>();
+  char actual[64] = {};
+  uint32_t id = 0;
+  Check(env, sag_dp_add_domain_tun(Handle(env), name.c_str(), actual, sizeof actual, &id));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("domain", Napi::Number::New(env, id));
+  o.Set("name", Napi::String::New(env, actual));
+  return o;
+}
+
+Napi::Value NativeDataplane::AddMemoryDomain(const Napi::CallbackInfo& info) {
+  uint32_t id = 0;
+  Check(info.Env(), sag_dp_add_memory_domain(Handle(info.Env()), &id));
+  return Napi::Number::New(info.Env(), id);
+}
+
+Napi::Value NativeDataplane::RemoveDomain(const Napi::CallbackInfo& info) {
+  Check(info.Env(), sag_dp_remove_domain(Handle(info.Env()), U32(info, 0)));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::SetPeerDomain(const Napi::CallbackInfo& info) {
+  Check(info.Env(), sag_dp_set_peer_domain(Handle(info.Env()), U32(info, 0), U32(info, 1)));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDataplane::SetRateLimit(const Napi::CallbackInfo& info) {
+  Check(info.Env(), sag_dp_set_rate_limit(Handle(info.Env()), U32(info, 0), U64(info, 1), U64(info, 2)));
+  return info.Env().Undefined();
 }
 
 }  // namespace sagaddon

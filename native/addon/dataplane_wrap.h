@@ -46,6 +46,11 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
   Napi::Value PollEvents(const Napi::CallbackInfo& info);
   Napi::Value Counters(const Napi::CallbackInfo& info);
   Napi::Value SetEventHandler(const Napi::CallbackInfo& info);
+  Napi::Value AddDomainTun(const Napi::CallbackInfo& info);
+  Napi::Value AddMemoryDomain(const Napi::CallbackInfo& info);
+  Napi::Value RemoveDomain(const Napi::CallbackInfo& info);
+  Napi::Value SetPeerDomain(const Napi::CallbackInfo& info);
+  Napi::Value SetRateLimit(const Napi::CallbackInfo& info);
 
   sag_dataplane* Handle(const Napi::Env& env);  // throws if closed
 

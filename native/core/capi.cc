@@ -41,7 +41,7 @@ bool valid_endpoint(const sag_endpoint* e) { return e && (e->family == 4 || e->f
 
 const char* const kDropNames[SAG_DROP_REASON_COUNT] = {
     "bad_auth", "replay", "no_session", "source_not_allowed", "no_route",
-    "queue_full", "malformed", "too_big", "no_endpoint", "io_error"};
+    "queue_full", "malformed", "too_big", "no_endpoint", "io_error", "rate_limited"};
 }  // namespace
 
 extern "C" {
@@ -102,25 +102,68 @@ int sag_dp_open_memory_tun(sag_dataplane* dp) {
 }
 
 int sag_dp_memory_tun_inject(sag_dataplane* dp, const uint8_t* packet, size_t len) {
+  return sag_dp_domain_memory_tun_inject(dp, 0, packet, len);
+}
+
+int sag_dp_memory_tun_take(sag_dataplane* dp, uint8_t* buf, size_t cap, size_t* len) {
+  return sag_dp_domain_memory_tun_take(dp, 0, buf, cap, len);
+}
+
+int sag_dp_domain_memory_tun_inject(sag_dataplane* dp, uint32_t domain, const uint8_t* packet, size_t len) {
   return guarded([&] {
     if (!dp || (!packet && len)) return fail(SAG_EINVAL, "null argument");
-    sag::MemoryTun* tun = dp->impl.memory_tun();
-    if (!tun) return fail(SAG_ESTATE, "the dataplane has no memory TUN");
+    sag::MemoryTun* tun = dp->impl.memory_tun(domain);
+    if (!tun) return fail(SAG_ESTATE, "routing domain " + std::to_string(domain) + " has no memory TUN");
     return tun->inject(packet, len) ? int(SAG_OK) : fail(SAG_EAGAIN, "memory TUN inbound queue is full");
   });
 }
 
-int sag_dp_memory_tun_take(sag_dataplane* dp, uint8_t* buf, size_t cap, size_t* len) {
+int sag_dp_domain_memory_tun_take(sag_dataplane* dp, uint32_t domain, uint8_t* buf, size_t cap, size_t* len) {
   return guarded([&] {
     if (!dp || !buf || !len) return fail(SAG_EINVAL, "null argument");
-    sag::MemoryTun* tun = dp->impl.memory_tun();
-    if (!tun) return fail(SAG_ESTATE, "the dataplane has no memory TUN");
+    sag::MemoryTun* tun = dp->impl.memory_tun(domain);
+    if (!tun) return fail(SAG_ESTATE, "routing domain " + std::to_string(domain) + " has no memory TUN");
     std::vector<uint8_t> pkt;
     if (!tun->take(&pkt)) return int(SAG_EAGAIN);
     if (pkt.size() > cap) return fail(SAG_EINVAL, "buffer too small for the packet");
     std::memcpy(buf, pkt.data(), pkt.size());
     *len = pkt.size();
     return int(SAG_OK);
+  });
+}
+
+int sag_dp_add_domain_tun(sag_dataplane* dp, const char* name, char* name_out, size_t name_out_len,
+                          uint32_t* domain_out) {
+  return guarded([&] {
+    if (!dp || !name || !domain_out) return fail(SAG_EINVAL, "null argument");
+    std::string actual;
+    int rc = report(dp->impl.open_domain_tun(name, &actual, domain_out));
+    if (rc == SAG_OK && name_out && name_out_len) {
+      std::strncpy(name_out, actual.c_str(), name_out_len - 1);
+      name_out[name_out_len - 1] = 0;
+    }
+    return rc;
+  });
+}
+
+int sag_dp_add_memory_domain(sag_dataplane* dp, uint32_t* domain_out) {
+  return guarded([&] {
+    if (!dp || !domain_out) return fail(SAG_EINVAL, "null argument");
+    return report(dp->impl.open_memory_domain(domain_out));
+  });
+}
+
+int sag_dp_remove_domain(sag_dataplane* dp, uint32_t domain) {
+  return guarded([&] { return dp ? report(dp->impl.remove_domain(domain)) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_set_peer_domain(sag_dataplane* dp, uint32_t peer_id, uint32_t domain) {
+  return guarded([&] { return dp ? report(dp->impl.set_peer_domain(peer_id, domain)) : fail(SAG_EINVAL, "null dataplane"); });
+}
+
+int sag_dp_set_rate_limit(sag_dataplane* dp, uint32_t peer_id, uint64_t bytes_per_s, uint64_t burst_bytes) {
+  return guarded([&] {
+    return dp ? report(dp->impl.set_rate_limit(peer_id, bytes_per_s, burst_bytes)) : fail(SAG_EINVAL, "null dataplane");
   });
 }
 

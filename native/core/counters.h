@@ -21,6 +21,7 @@ enum DropReason : int {
   kDropTooBig = SAG_DROP_TOO_BIG,
   kDropNoEndpoint = SAG_DROP_NO_ENDPOINT,
   kDropIoError = SAG_DROP_IO_ERROR,
+  kDropRateLimited = SAG_DROP_RATE_LIMITED,
   kDropReasonCount = SAG_DROP_REASON_COUNT,
 };
 

@@ -164,7 +164,7 @@ Status Dataplane::remove_peer(uint32_t id) {
   Exclusive lock(tables_.table_mu);
   Peer* peer = tables_.peer(id);
   if (!peer) return not_found("peer", id);
-  tables_.allowed_ips.remove_peer(peer);
+  tables_.ips_of(peer->domain)->remove_peer(peer);
   for (auto it = tables_.keypairs.begin(); it != tables_.keypairs.end();)
     it = it->second->peer == peer ? tables_.keypairs.erase(it) : std::next(it);
   tables_.peers.erase(id);
@@ -198,9 +198,10 @@ Status Dataplane::set_allowed_ips(uint32_t peer_id, const sag_prefix* prefixes, 
   Exclusive lock(tables_.table_mu);
   Peer* peer = tables_.peer(peer_id);
   if (!peer) return not_found("peer", peer_id);
-  tables_.allowed_ips.remove_peer(peer);
+  AllowedIps* ips = tables_.ips_of(peer->domain);  // a peer's prefixes live in its domain's trie
+  ips->remove_peer(peer);
   for (size_t i = 0; i < count; ++i)
-    tables_.allowed_ips.insert(prefixes[i].family, prefixes[i].addr, prefixes[i].cidr, peer);
+    ips->insert(prefixes[i].family, prefixes[i].addr, prefixes[i].cidr, peer);
   return Status::Ok();
 }
 

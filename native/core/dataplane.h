@@ -22,7 +22,9 @@
 
 #include "aead.h"
 #include "allowed_ips.h"
+#include "clock.h"
 #include "counters.h"
+#include "domain.h"
 #include "event_queue.h"
 #include "io/tun.h"
 #include "io/udp.h"
@@ -68,6 +70,8 @@ struct DataplaneTables {
   std::unordered_map<uint32_t, std::unique_ptr<Uplink>> uplinks;
   AllowedIps allowed_ips;
   std::unique_ptr<Tun> tun;
+  Domains domains;  // extra routing domains; domain 0 is tun + allowed_ips above (domain.h)
+  ClockFn clock = monotonic_ns;  // read by the workers for rate limits only
 
   EventQueue events;
   Counters global;  // packets that belong to no peer and no uplink
@@ -84,6 +88,17 @@ struct DataplaneTables {
   Peer* peer(uint32_t id) const {
     auto it = peers.find(id);
     return it == peers.end() ? nullptr : it->second.get();
+  }
+  // The trie / TUN of a domain (0 = the dataplane's own); nullptr for an unknown domain.
+  AllowedIps* ips_of(uint32_t domain) {
+    if (domain == 0) return &allowed_ips;
+    Domain* d = domains.find(domain);
+    return d ? &d->allowed_ips : nullptr;
+  }
+  Tun* tun_of(uint32_t domain) const {
+    if (domain == 0) return tun.get();
+    Domain* d = domains.find(domain);
+    return d ? d->tun.get() : nullptr;
   }
   // Asks the send worker to look at a peer (staged packets, keepalive). Callable from any thread.
   void request_flush(uint32_t peer_id);
@@ -103,6 +118,16 @@ class Dataplane {
   MemoryTun* memory_tun() const { return memory_tun_; }
   // Takes over a device (a test double, or one opened elsewhere). Before start().
   Status attach_tun(std::unique_ptr<Tun> tun);
+
+  // Routing domains and rate limits: dataplane_domains.cc.
+  Status add_domain(std::unique_ptr<Tun> tun, uint32_t* id, MemoryTun* memory = nullptr);
+  Status open_domain_tun(const std::string& name, std::string* actual_name, uint32_t* id);
+  Status open_memory_domain(uint32_t* id);
+  MemoryTun* memory_tun(uint32_t domain);
+  Status remove_domain(uint32_t id);
+  Status set_peer_domain(uint32_t peer_id, uint32_t domain);
+  Status set_rate_limit(uint32_t peer_id, uint64_t bytes_per_s, uint64_t burst_bytes);
+  void set_clock(ClockFn clock) { tables_.clock = clock; }  // tests; before start()
 
   Status start();
   Status stop();

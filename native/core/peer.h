@@ -18,6 +18,7 @@
 #include "counters.h"
 #include "endpoint.h"
 #include "session.h"
+#include "token_bucket.h"
 
 namespace sag {
 
@@ -48,6 +49,12 @@ struct Peer {
   std::atomic<bool> keepalive_requested{false};
 
   Counters counters;
+
+  // Routing domain (domain.h) and rate limits (token_bucket.h). domain changes only with
+  // table_mu held exclusive; the buckets are lock-free. tx: TUN -> peer; rx: peer -> TUN.
+  uint32_t domain = 0;
+  TokenBucket tx_limit;
+  TokenBucket rx_limit;
 
   bool endpoint_snapshot(Endpoint* ep, uint32_t* uplink) {
     std::lock_guard<std::mutex> lock(endpoint_mu);

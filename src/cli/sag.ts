@@ -10,6 +10,7 @@ import { OPERATOR_USAGE, runOperatorCommand } from './operator/index.js';
 import { agentMain } from './agent.js';
 import { listInterfaces, queryInterface, toJson, toText } from './show.js';
 import { queryPaths, withPaths } from './paths-status.js';
+import { dropsText, queryDrops, withDrops } from './show-drops.js';
 import { up } from './up.js';
 
 const USAGE = `usage: sag <command>
@@ -57,9 +58,9 @@ export async function main(argv: string[]): Promise<number> {
       const names = rest.filter((a) => a !== '--json');
       if (names.length > 1) throw new UsageError('usage: sag show [IFACE] [--json]');
       const ifaces = names.length ? names : listInterfaces();
-      const states = await Promise.all(ifaces.map(async (i) => [i, await queryInterface(i), await queryPaths(i)] as const));
-      if (json) process.stdout.write(`${JSON.stringify(states.map(([i, s, p]) => ({ ...toJson(i, s), ...(p.length ? { multipath: p } : {}) })), null, 2)}\n`);
-      else process.stdout.write(states.map(([i, s, p]) => withPaths(toText(i, s), p)).join('\n'));
+      const states = await Promise.all(ifaces.map(async (i) => [i, await queryInterface(i), await queryDrops(i), await queryPaths(i)] as const));
+      if (json) process.stdout.write(`${JSON.stringify(states.map(([i, s, d, p]) => ({ ...withDrops(toJson(i, s), d), ...(p.length ? { multipath: p } : {}) })), null, 2)}\n`);
+      else process.stdout.write(states.map(([i, s, d, p]) => withPaths(toText(i, s), p) + dropsText(d)).join('\n'));
       return 0;
     }
   }

@@ -26,6 +26,7 @@ import type {
   KeypairOptions,
   PeerOptions,
   PeerStats,
+  RateLimit,
   Uplink,
   UplinkOptions,
 } from './types.js';
@@ -40,11 +41,14 @@ import {
   parsePort,
   parseUint32,
 } from './validate.js';
+import { parseRateLimit } from './rate-limit.js';
 
 interface PeerEntry {
   id: number;
   publicKey: string;
   allowedIps: string[];
+  domain: number;
+  rateLimit: Required<RateLimit> | null;
 }
 
 const DROP_NAMES: Record<string, DropReason> = {
@@ -58,6 +62,7 @@ const DROP_NAMES: Record<string, DropReason> = {
   too_big: 'tooBig',
   no_endpoint: 'noEndpoint',
   io_error: 'ioError',
+  rate_limited: 'rateLimited',
 };
 
 /** Status codes of native/include/sag/sag.h mapped to error classes. */
@@ -89,6 +94,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   #running = false;
   #tunName: string | undefined;
   #memoryTun = false;
+  /** Extra routing domains: id -> TUN name ('' for a memory TUN). */
+  readonly #domains = new Map<number, string>();
   readonly #peersByKey = new Map<string, PeerEntry>();
   readonly #peersById = new Map<number, PeerEntry>();
   readonly #uplinks = new Map<number, Uplink>();
@@ -135,16 +142,48 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   }
 
   /** Memory TUN only: a packet from the host stack, as if written to the TUN. False if its queue is full. */
-  tunInject(packet: Uint8Array): boolean {
-    this.#assertMemoryTun();
+  tunInject(packet: Uint8Array, domain = 0): boolean {
+    this.#assertMemoryTun(domain);
     const buf = parseBuffer(packet, 'packet', 1, 65535);
-    return this.#call('injecting a packet', () => this.#handle.memoryTunInject(buf));
+    return this.#call('injecting a packet', () => this.#handle.memoryTunInject(buf, domain));
   }
 
   /** Memory TUN only: the next packet the dataplane delivered to the host, or null. */
-  tunTake(): Buffer | null {
-    this.#assertMemoryTun();
-    return this.#call('taking a packet', () => this.#handle.memoryTunTake());
+  tunTake(domain = 0): Buffer | null {
+    this.#assertMemoryTun(domain);
+    return this.#call('taking a packet', () => this.#handle.memoryTunTake(domain));
+  }
+
+  /**
+   * Adds a routing domain with its own TUN device (its own allowed-IPs table; prefixes may overlap
+   * other domains'). Works while running. Returns the domain id and the device name.
+   */
+  openDomainTun(name: string): { domain: number; name: string } {
+    const checked = parseInterfaceName(name, 'TUN name', true);
+    const opened = this.#call(`opening domain TUN '${checked}'`, () => this.#handle.addDomainTun(checked));
+    this.#domains.set(opened.domain, opened.name);
+    return opened;
+  }
+
+  /** Adds a routing domain with an in-memory TUN (tests: tunInject/tunTake with its id). */
+  openMemoryDomain(): number {
+    const domain = this.#call('opening a memory domain', () => this.#handle.addMemoryDomain());
+    this.#domains.set(domain, '');
+    return domain;
+  }
+
+  /** Removes a routing domain and closes its TUN. Its peers must have been removed or moved. */
+  removeDomain(domain: number): void {
+    this.#domainId(domain, 1);
+    const users = [...this.#peersById.values()].filter((p) => p.domain === domain).map((p) => p.publicKey);
+    if (users.length) throw new InvalidStateError(`routing domain ${domain} still has peers: ${users.join(', ')}`);
+    this.#call(`removing domain ${domain}`, () => this.#handle.removeDomain(domain));
+    this.#domains.delete(domain);
+  }
+
+  /** Extra routing domains and their TUN names ('' for memory). */
+  domains(): { domain: number; name: string }[] {
+    return [...this.#domains].map(([domain, name]) => ({ domain, name }));
   }
 
   start(): void {
@@ -168,6 +207,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.#running = false;
     this.#peersByKey.clear();
     this.#peersById.clear();
+    this.#domains.clear();
     this.#uplinks.clear();
   }
 
@@ -204,11 +244,15 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     if (this.#peersByKey.has(publicKey)) throw new AlreadyExistsError(`peer ${publicKey} already exists`);
     const allowed = this.#parseAllowedIps(options.allowedIps ?? []);
     const endpoint = options.endpoint === undefined ? undefined : this.#parseEndpoint(options.endpoint, options.uplink);
+    const domain = options.domain === undefined ? 0 : this.#domainId(options.domain);
+    const rateLimit = options.rateLimit === undefined ? null : parseRateLimit(options.rateLimit, this.mtu);
     const id = this.#call(`adding peer ${publicKey}`, () => this.#handle.addPeer(key));
-    const entry: PeerEntry = { id, publicKey, allowedIps: [] };
+    const entry: PeerEntry = { id, publicKey, allowedIps: [], domain: 0, rateLimit: null };
     this.#peersByKey.set(publicKey, entry);
     this.#peersById.set(id, entry);
     try {
+      this.#applyDomain(entry, domain); // before the prefixes: they must never land in domain 0
+      this.#applyRateLimit(entry, rateLimit);
       this.#applyAllowedIps(entry, allowed);
       if (endpoint) this.#call('setting the endpoint', () => this.#handle.setEndpoint(id, endpoint.address, endpoint.port, endpoint.uplink));
     } catch (err) {
@@ -222,6 +266,10 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const entry = this.#peer(publicKey);
     const allowed = changes.allowedIps === undefined ? undefined : this.#parseAllowedIps(changes.allowedIps);
     const endpoint = changes.endpoint === undefined ? undefined : this.#parseEndpoint(changes.endpoint, changes.uplink);
+    const domain = changes.domain === undefined ? undefined : this.#domainId(changes.domain);
+    const rateLimit = changes.rateLimit === undefined ? undefined : parseRateLimit(changes.rateLimit, this.mtu);
+    if (domain !== undefined) this.#applyDomain(entry, domain);
+    if (rateLimit !== undefined) this.#applyRateLimit(entry, rateLimit);
     if (allowed) this.#applyAllowedIps(entry, allowed);
     if (endpoint) this.#call('setting the endpoint', () => this.#handle.setEndpoint(entry.id, endpoint.address, endpoint.port, endpoint.uplink));
   }
@@ -245,6 +293,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       endpoint: info.endpoint,
       uplinkId: info.endpoint ? info.uplinkId : null,
       allowedIps: [...entry.allowedIps],
+      domain: entry.domain,
+      rateLimit: entry.rateLimit ? { ...entry.rateLimit } : null,
       currentIndex: info.currentIndex || null,
       previousIndex: info.previousIndex || null,
       nextIndex: info.nextIndex || null,
@@ -360,8 +410,37 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     if (this.#running) throw new InvalidStateError(`cannot ${what} while the dataplane is running`);
   }
 
-  #assertMemoryTun(): void {
-    if (!this.#memoryTun) throw new InvalidStateError('tunInject/tunTake need openMemoryTun()');
+  #assertMemoryTun(domain: number): void {
+    if (domain === 0 ? !this.#memoryTun : this.#domains.get(this.#domainId(domain, 1)) !== '') {
+      throw new InvalidStateError(`tunInject/tunTake need a memory TUN in domain ${domain} (openMemoryTun / openMemoryDomain)`);
+    }
+  }
+
+  #domainId(value: unknown, min = 0): number {
+    const domain = parseUint32(value, 'domain', min);
+    if (domain !== 0 && !this.#domains.has(domain)) throw new NotFoundError(`no routing domain ${domain}`);
+    return domain;
+  }
+
+  #applyDomain(entry: PeerEntry, domain: number): void {
+    if (entry.domain === domain) return;
+    this.#call(`moving peer ${entry.publicKey} to domain ${domain}`, () => this.#handle.setPeerDomain(entry.id, domain));
+    entry.domain = domain;
+    this.#releasePrefixes(entry, new Set(entry.allowedIps)); // its prefixes moved along and won in the new domain
+  }
+
+  #applyRateLimit(entry: PeerEntry, limit: Required<RateLimit> | null): void {
+    const rate = BigInt(limit?.bytesPerSecond ?? 0);
+    const burst = BigInt(limit?.burstBytes ?? 0);
+    this.#call(`setting the rate limit of ${entry.publicKey}`, () => this.#handle.setRateLimit(entry.id, rate, burst));
+    entry.rateLimit = limit;
+  }
+
+  /** As in WireGuard a prefix belongs to one peer of a domain: it leaves whoever else had it there. */
+  #releasePrefixes(winner: PeerEntry, texts: Set<string>): void {
+    for (const other of this.#peersById.values()) {
+      if (other !== winner && other.domain === winner.domain) other.allowedIps = other.allowedIps.filter((t) => !texts.has(t));
+    }
   }
 
   #peer(publicKey: string | Uint8Array): PeerEntry {
@@ -378,11 +457,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   #applyAllowedIps(entry: PeerEntry, allowed: { address: string; cidr: number; text: string }[]): void {
     this.#call('setting allowed IPs', () => this.#handle.setAllowedIps(entry.id, allowed.map(({ address, cidr }) => ({ address, cidr }))));
-    // As in WireGuard a prefix belongs to one peer: it leaves whoever had it.
     const texts = new Set(allowed.map((a) => a.text));
-    for (const other of this.#peersById.values()) {
-      if (other !== entry) other.allowedIps = other.allowedIps.filter((t) => !texts.has(t));
-    }
+    this.#releasePrefixes(entry, texts);
     entry.allowedIps = [...texts];
   }
 

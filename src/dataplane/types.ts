@@ -39,6 +39,20 @@ export interface PeerOptions {
   endpoint?: Endpoint;
   /** Uplink id to reach the endpoint through; required with endpoint when there are several. */
   uplink?: number;
+  /**
+   * Routing domain (0, the default, is the dataplane's own TUN; others come from openDomainTun /
+   * openMemoryDomain). The peer's allowed IPs live in its domain only.
+   */
+  domain?: number;
+  /** Rate limit of the peer's inner traffic, each direction; null removes it. */
+  rateLimit?: RateLimit | null;
+}
+
+export interface RateLimit {
+  /** Bytes per second (1..2^40). */
+  bytesPerSecond: number;
+  /** Bucket size in bytes (the MTU..2^30). Default: 50 ms at the rate, at least 4 packets. */
+  burstBytes?: number;
 }
 
 export interface KeypairOptions {
@@ -60,7 +74,8 @@ export type DropReason =
   | 'malformed'
   | 'tooBig'
   | 'noEndpoint'
-  | 'ioError';
+  | 'ioError'
+  | 'rateLimited';
 
 export interface Counters {
   /** Authenticated datagrams received and their bytes on the wire (UDP payload). */
@@ -79,6 +94,8 @@ export interface PeerStats {
   endpoint: Endpoint | null;
   uplinkId: number | null;
   allowedIps: string[];
+  domain: number;
+  rateLimit: Required<RateLimit> | null;
   currentIndex: number | null;
   previousIndex: number | null;
   nextIndex: number | null;

@@ -191,6 +191,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#dp.addPeer({
       publicKey,
       allowedIps: options.allowedIps ?? [],
+      ...(options.domain !== undefined ? { domain: options.domain } : {}),
+      ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
       ...(options.endpoint ? { endpoint: options.endpoint, uplink: this.#uplink.id } : {}),
     });
     const peer = new GatewayPeer(publicKey, keyBytes, this.#newTimers());
@@ -215,6 +217,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (changes.endpoint) this.#multipath.setPeer(peer.publicKey, changes.endpoints ?? [changes.endpoint]);
     this.#dp.updatePeer(peer.publicKey, {
       ...(changes.allowedIps ? { allowedIps: changes.allowedIps } : {}),
+      ...(changes.domain !== undefined ? { domain: changes.domain } : {}),
+      ...(changes.rateLimit !== undefined ? { rateLimit: changes.rateLimit } : {}),
       ...(changes.endpoint ? { endpoint: changes.endpoint, uplink: this.#uplink.id } : {}),
     });
     if (changes.endpoint) peer.endpoint = { ...changes.endpoint };

@@ -1,5 +1,5 @@
 /** Public types of the Gateway API. */
-import type { Counters, Endpoint } from '../dataplane/types.js';
+import type { Counters, Endpoint, RateLimit } from '../dataplane/types.js';
 import type { PathOptions, PathStatus, TrafficClass } from '../paths/types.js';
 import type { PeerEndpoint, UplinkSpec } from './multipath.js';
 
@@ -52,6 +52,10 @@ export interface GatewayPeerOptions {
   allowedIps?: string[];
   /** Seconds; 0 or absent is off. */
   persistentKeepalive?: number;
+  /** Routing domain of the dataplane (gateway.dataplane.openDomainTun); default 0, the gateway's TUN. */
+  domain?: number;
+  /** Rate limit of the peer's inner traffic in each direction; null removes it. */
+  rateLimit?: RateLimit | null;
 }
 
 export interface GatewayPeerStatus {

@@ -10,7 +10,8 @@ export type DropReasonName =
   | 'malformed'
   | 'too_big'
   | 'no_endpoint'
-  | 'io_error';
+  | 'io_error'
+  | 'rate_limited';
 
 export interface RawCounters {
   rxPackets: number;
@@ -68,8 +69,13 @@ export interface RawDataplaneConfig {
 export interface RawDataplane {
   openTun(name: string): string;
   openMemoryTun(): void;
-  memoryTunInject(packet: Buffer): boolean;
-  memoryTunTake(): Buffer | null;
+  memoryTunInject(packet: Buffer, domain?: number): boolean;
+  memoryTunTake(domain?: number): Buffer | null;
+  addDomainTun(name: string): { domain: number; name: string };
+  addMemoryDomain(): number;
+  removeDomain(domain: number): void;
+  setPeerDomain(peerId: number, domain: number): void;
+  setRateLimit(peerId: number, bytesPerSecond: bigint, burstBytes: bigint): void;
   start(): void;
   stop(): void;
   close(): void;

@@ -113,8 +113,13 @@ void ReceiveWorker::handle_transport(Uplink* up, Datagram& d) {
     peer->counters.drop(kDropTooBig);
     return;
   }
-  if (t_.allowed_ips.lookup_packet_src(body, ip_len) != peer) {
+  AllowedIps* ips = t_.ips_of(peer->domain);  // only the peer's own routing domain (domain.h)
+  if (!ips || ips->lookup_packet_src(body, ip_len) != peer) {
     peer->counters.drop(kDropSourceNotAllowed);
+    return;
+  }
+  if (!admit(peer->rx_limit, ip_len, t_.clock)) {
+    peer->counters.drop(kDropRateLimited);
     return;
   }
   tun_ptrs_[tun_count_] = body;
@@ -178,10 +183,17 @@ void ReceiveWorker::handle_control(Uplink* up, const Datagram& d) {
 }
 
 void ReceiveWorker::write_tun() {
-  if (tun_count_ == 0) return;
-  int failed = 0;
-  t_.tun->write_batch(tun_ptrs_.data(), tun_lens_.data(), tun_count_, &failed);
-  if (failed) t_.global.drop(kDropIoError, uint64_t(failed));
+  // Consecutive packets of one routing domain go to that domain's TUN in one batch.
+  for (int start = 0, end = 0; start < tun_count_; start = end) {
+    uint32_t domain = tun_peer_[start]->domain;
+    for (end = start + 1; end < tun_count_ && tun_peer_[end]->domain == domain;) ++end;
+    int failed = end - start;
+    if (Tun* tun = t_.tun_of(domain)) {
+      failed = 0;
+      tun->write_batch(&tun_ptrs_[start], &tun_lens_[start], end - start, &failed);
+    }
+    if (failed) t_.global.drop(kDropIoError, uint64_t(failed));
+  }
   tun_count_ = 0;
 }
 

@@ -16,10 +16,7 @@ Route route_packet(const DataplaneTables& t, Peer* peer, const uint8_t* pkt, siz
         ++r.count;
       }
     }
-    if (r.count) return r;
   }
-  uint32_t uplink_id;
-  if (peer->endpoint_snapshot(&r.to[0], &uplink_id) && (r.up[0] = t.uplink(uplink_id))) r.count = 1;
   return r;
 }
 

@@ -1,5 +1,5 @@
-// Where an outbound packet of a peer goes: the peer's selection table (paths.h) if one is
-// installed and a class matches, else the roaming endpoint exactly as in WireGuard.
+// Where an outbound packet of a peer goes by its selection table (paths.h), if one is installed
+// and a class matches; otherwise the caller uses the roaming endpoint exactly as in WireGuard.
 // Called by the send worker with table_mu held shared.
 #pragma once
 #include "../dataplane.h"
@@ -7,7 +7,7 @@
 namespace sag {
 
 struct Route {
-  int count = 0;  // 0: nowhere to send (drop no_endpoint), 1, or 2 (duplicate)
+  int count = 0;  // 0: no path chosen (use the roaming endpoint), 1, or 2 (duplicate)
   Uplink* up[2] = {nullptr, nullptr};
   Endpoint to[2];
 };

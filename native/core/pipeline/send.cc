@@ -19,12 +19,17 @@ SendWorker::SendWorker(DataplaneTables& tables)
 
 Status SendWorker::prepare() {
   Status s = watch_fd(t_.tun->poll_fd(), kTunToken);
+  if (s.ok()) t_.domains.for_each([&](Domain* d) { if (s.ok()) s = watch_domain(d); });
   return s.ok() ? watch_fd(t_.wake_fd, kWakeToken) : s;
 }
 
 void SendWorker::on_ready(uint32_t token) {
   if (token == kWakeToken) {
     handle_wakeups();
+    return;
+  }
+  if (token >= kDomainTokenBase) {
+    read_domain(token - kDomainTokenBase);
     return;
   }
   // The TUN cannot go away while running (attach_tun refuses), so no lock is needed to read it.
@@ -34,6 +39,11 @@ void SendWorker::on_ready(uint32_t token) {
 
 void SendWorker::process_batch(int n) {
   std::shared_lock<std::shared_mutex> lock(t_.table_mu);
+  route_batch(n, t_.allowed_ips);
+}
+
+void SendWorker::route_batch(int n, const AllowedIps& ips) {
+  ep_peer_ = nullptr;  // a new hold of table_mu (see send.h)
   const size_t mtu = t_.config.mtu;
   int out = 0;
   for (int i = 0; i < n; ++i) {
@@ -48,9 +58,13 @@ void SendWorker::process_batch(int n) {
       t_.global.drop(kDropMalformed);
       continue;
     }
-    Peer* peer = t_.allowed_ips.lookup_packet_dst(pkt, len);
+    Peer* peer = ips.lookup_packet_dst(pkt, len);
     if (!peer) {
       t_.global.drop(kDropNoRoute);
+      continue;
+    }
+    if (!admit(peer->tx_limit, len, t_.clock)) {
+      peer->counters.drop(kDropRateLimited);
       continue;
     }
     Keypair* kp = peer->sending_keypair();
@@ -83,6 +97,14 @@ SendWorker::Sealed SendWorker::seal(Peer* peer, Keypair* kp, uint8_t* buf, size_
     t_.signal_peer(peer, &kp->rekey_signalled, SAG_EVENT_REKEY_NEEDED, kp->local_index);
   uint8_t* pkt = buf + kHeadroom;
   *route = route_packet(t_, peer, pkt, len);
+  if (route->count == 0) {  // no selection table (or no class matched): the roaming endpoint
+    if (peer != ep_peer_) {
+      uint32_t uplink_id;
+      ep_uplink_ = peer->endpoint_snapshot(&ep_, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
+      ep_peer_ = peer;
+    }
+    if (ep_uplink_) *route = Route{1, {ep_uplink_, nullptr}, {ep_, Endpoint()}};
+  }
   if (route->count == 0) {
     peer->counters.drop(kDropNoEndpoint);
     return Sealed::kDropped;
@@ -194,6 +216,7 @@ void SendWorker::handle_wakeups() {
     ids.swap(t_.flush_list);
   }
   std::shared_lock<std::shared_mutex> lock(t_.table_mu);
+  ep_peer_ = nullptr;
   for (uint32_t id : ids) {
     Peer* peer = t_.peer(id);
     if (!peer) continue;

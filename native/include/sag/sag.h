@@ -10,7 +10,8 @@
  *    text is then available from sag_last_error() on the same thread until the next call.
  *  - No C++ exception crosses this boundary.
  *  - Functions that depend on time take it explicitly as `now_ns` (any monotonic clock in
- *    nanoseconds, the same one for all calls on a dataplane). The core never reads a clock.
+ *    nanoseconds, the same one for all calls on a dataplane). The only clock the core reads is
+ *    CLOCK_MONOTONIC in the workers, for peers that have a rate limit.
  *  - All functions are safe to call from one control thread while the workers run. Calls on one
  *    handle from several threads at once are serialised internally.
  *  - Byte strings (keys, addresses) are raw bytes; addresses in network byte order.
@@ -52,6 +53,7 @@ typedef enum sag_drop_reason {
   SAG_DROP_TOO_BIG,           /* larger than the MTU or the control message limit */
   SAG_DROP_NO_ENDPOINT,       /* peer has no endpoint or its uplink is gone */
   SAG_DROP_IO_ERROR,          /* the TUN or UDP write failed */
+  SAG_DROP_RATE_LIMITED,      /* over the peer's rate limit (sag_dp_set_rate_limit), either direction */
   SAG_DROP_REASON_COUNT
 } sag_drop_reason;
 
@@ -234,6 +236,29 @@ int sag_dp_set_selection(sag_dataplane* dp, uint32_t peer_id, const sag_selectio
  * (a local failure the control plane may act on at once). A probe never moves the peer's endpoint. */
 int sag_dp_send_probe(sag_dataplane* dp, uint32_t peer_id, uint32_t uplink_id, const sag_endpoint* to,
                       uint32_t path_id, uint64_t sequence);
+
+/* Routing domains. A dataplane starts with domain 0 (its own TUN and allowed IPs); each added
+ * domain has its own TUN device and allowed-IPs table, and a peer belongs to exactly one domain
+ * (0 unless moved). Packets read from a domain's TUN are routed only to that domain's peers;
+ * packets from a peer are source-checked against and written to its domain only. Prefixes may
+ * overlap across domains. Domains may be added and removed while running; removing one that
+ * still has peers is SAG_ESTATE. Domain ids are never reused. */
+int sag_dp_add_domain_tun(sag_dataplane* dp, const char* name, char* name_out, size_t name_out_len,
+                          uint32_t* domain_out);
+int sag_dp_add_memory_domain(sag_dataplane* dp, uint32_t* domain_out); /* in-memory TUN (tests) */
+int sag_dp_domain_memory_tun_inject(sag_dataplane* dp, uint32_t domain, const uint8_t* packet,
+                                    size_t len);
+int sag_dp_domain_memory_tun_take(sag_dataplane* dp, uint32_t domain, uint8_t* buf, size_t cap,
+                                  size_t* len);
+int sag_dp_remove_domain(sag_dataplane* dp, uint32_t domain);
+/* Moves the peer (and its allowed IPs) into the domain. */
+int sag_dp_set_peer_domain(sag_dataplane* dp, uint32_t peer_id, uint32_t domain);
+
+/* Limits the peer's inner traffic to bytes_per_s with a burst of burst_bytes (>= the MTU), in
+ * each direction separately (TUN -> peer before encryption, peer -> TUN after decryption).
+ * Excess packets are dropped and counted as SAG_DROP_RATE_LIMITED. bytes_per_s 0 removes it. */
+int sag_dp_set_rate_limit(sag_dataplane* dp, uint32_t peer_id, uint64_t bytes_per_s,
+                          uint64_t burst_bytes);
 
 int sag_dp_poll_event(sag_dataplane* dp, sag_event* out); /* SAG_EAGAIN when empty */
 int sag_dp_counters(sag_dataplane* dp, sag_counters* out); /* global: packets matching no peer */
