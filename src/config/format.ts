@@ -2,15 +2,22 @@
  * Prints a configuration back as a wg-quick file (what `wg showconf` plus wg-quick's save_config
  * write): [Interface] with Address, DNS, MTU, Table, SaveConfig, the hooks, then ListenPort, FwMark,
  * PrivateKey; then one [Peer] per peer with PublicKey, PresharedKey, AllowedIPs, Endpoint,
- * PersistentKeepalive. parseConfig reads the output back to an equal configuration.
+ * PersistentKeepalive; sag's multipath keys and [Uplink] / [Class] sections when present.
+ * parseConfig reads the output back to an equal configuration.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { formatCidr, formatIp } from '../net/cidr.js';
 import { formatBase64Key } from '../uapi/keys.js';
+import { classLines, tuningLines, uplinkLines } from './multipath-format.js';
 import type { ConfigEndpoint, ConfigInterface, ConfigPeer, WgQuickConfig } from './types.js';
 
-export function formatConfig(config: Pick<WgQuickConfig, 'interface' | 'peers'>): string {
-  const sections = [interfaceLines(config.interface), ...config.peers.map(peerLines)];
+export function formatConfig(config: Pick<WgQuickConfig, 'interface' | 'peers'> & Partial<Pick<WgQuickConfig, 'uplinks' | 'classes' | 'pathTuning'>>): string {
+  const sections = [
+    [...interfaceLines(config.interface), ...tuningLines(config.pathTuning)],
+    ...(config.uplinks ?? []).map(uplinkLines),
+    ...(config.classes ?? []).map(classLines),
+    ...config.peers.map(peerLines),
+  ];
   return sections.map((lines) => `${lines.join('\n')}\n`).join('\n');
 }
 
@@ -45,7 +52,8 @@ function peerLines(peer: ConfigPeer): string[] {
   const out = ['[Peer]', `PublicKey = ${formatBase64Key(peer.publicKey)}`];
   if (peer.presharedKey) out.push(`PresharedKey = ${formatBase64Key(peer.presharedKey)}`);
   if (peer.allowedIps.length > 0) out.push(`AllowedIPs = ${peer.allowedIps.map(formatCidr).join(', ')}`);
-  if (peer.endpoint) out.push(`Endpoint = ${formatEndpoint(peer.endpoint)}`);
+  if (peer.endpoints) out.push(`Endpoint = ${peer.endpoints.map((e) => formatEndpoint(e) + (e.uplink ? `@${e.uplink}` : '')).join(', ')}`);
+  else if (peer.endpoint) out.push(`Endpoint = ${formatEndpoint(peer.endpoint)}`);
   if (peer.persistentKeepalive !== undefined) {
     out.push(`PersistentKeepalive = ${peer.persistentKeepalive === 0 ? 'off' : peer.persistentKeepalive}`);
   }

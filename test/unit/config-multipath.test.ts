@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { ConfigError, parseConfig } from '../../src/config/index.js';
+import { ConfigError, formatConfig, parseConfig } from '../../src/config/index.js';
 
 const PRIV = 'qIEafySOVjN+ezp7qNt86u/wIWDx73knSGMi8sGUWl0=';
 const PUB = 'mxBj1V1dieVxbechpuOkVZw4kLTF9qzF6/tR7dDuk2A=';
@@ -57,6 +57,19 @@ test('multipath sections: uplinks, classes, probe tuning, several endpoints tied
   t.is(p.endpoints?.[1]?.uplink, undefined);
   t.is(p.endpoint?.host, '203.0.113.1');
   t.deepEqual(c.warnings, []);
+});
+
+test('formatConfig prints the multipath parts and they parse back equal', (t) => {
+  const c = parseConfig(FILE, 'wg0.conf');
+  const text = formatConfig(c);
+  t.regex(text, /\[Uplink\]\nName = lte\nDevice = wwan0\nMetered = true\nBandwidth = 50\n/);
+  t.regex(text, /Endpoint = 203\.0\.113\.1:51820@wan1, \[2001:db8::1\]:51820, 198\.51\.100\.7:51820@lte/);
+  const back = parseConfig(text, 'wg0.conf');
+  const strip = <T extends { line: number }>(xs: readonly T[]) => xs.map(({ line: _l, ...rest }) => rest);
+  t.deepEqual(strip(back.uplinks), strip(c.uplinks));
+  t.deepEqual(strip(back.classes), strip(c.classes));
+  t.deepEqual(back.pathTuning, c.pathTuning);
+  t.deepEqual(back.peers[0]!.endpoints, c.peers[0]!.endpoints);
 });
 
 test('a plain wg-quick file has no multipath parts', (t) => {
