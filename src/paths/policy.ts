@@ -52,15 +52,22 @@ function meetsSla(c: Candidate, p: Extract<Policy, { kind: 'sla' }>): boolean {
   return true;
 }
 
-/** The eligible paths: settled ones, or if none is settled, every path that is up. */
-export function eligible(all: Candidate[]): Candidate[] {
+/**
+ * The eligible paths: the settled ones; if none is settled, the current ones that are still up
+ * (so a path coming back never pulls traffic over before its hold-down, even when every path has
+ * been down at some point); failing that, every path that is up.
+ */
+export function eligible(all: Candidate[], current: number[] = []): Candidate[] {
   const settled = all.filter((c) => c.settled);
-  return settled.length ? settled : all.filter((c) => c.up);
+  if (settled.length) return settled;
+  const up = all.filter((c) => c.up);
+  const kept = up.filter((c) => current.includes(c.spec.id));
+  return kept.length ? kept : up;
 }
 
 /** The class's choice, or null when no path is up (the peer's roaming endpoint then carries it). */
 export function choose(policy: Policy, all: Candidate[], current: number[] | undefined): Choice | null {
-  const paths = eligible(all);
+  const paths = eligible(all, current);
   if (!paths.length) return null;
   const keep = current?.length === 1 ? paths.find((c) => c.spec.id === current[0]) : undefined;
   switch (policy.kind) {

@@ -145,6 +145,21 @@ test('active-standby: failback only after the hold-down, and not while the link 
   t.true(at - back >= 5000 && at - back <= 5400, `failback after ${at - back} ms`);
 });
 
+test('hold-down holds when every path has been down once: a path coming back does not take traffic', (t) => {
+  const s = new Sim([wan, dsl]);
+  s.run(2000);
+  for (const cut of [1, 2, 1]) {
+    s.alive.set(cut, false);
+    s.run(1000);
+    s.alive.set(cut, true);
+    s.run(1000);
+  }
+  t.deepEqual(s.active(), [2], 'wan1 is back and preferred, but inside its hold-down');
+  s.alive.set(2, false);
+  s.run(1000);
+  t.deepEqual(s.active(), [1], 'with the active path gone, a held-down path serves');
+});
+
 test('no flapping: a path that came back but keeps losing probes never takes traffic back', (t) => {
   const s = new Sim([wan, dsl]);
   s.run(2000);
