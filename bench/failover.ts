@@ -34,6 +34,7 @@ async function cutOnce(topo: MultipathTopology, rx: ProbeReceiverChild, tx: Prob
   await rx.reset();
   await sleep(300);
   if ((await rx.report()).unique < 100) throw new Error('no traffic through the tunnel before the cut');
+  if (topo.multipath) await topo.waitActive(`wan${n}`, 3000); // the cut must hit the path in use
   const at = wallNow();
   let restore: () => void;
   if (cut === 'link-down') {
@@ -73,8 +74,7 @@ async function runCase(multipath: boolean, cut: Cut, cuts: number): Promise<Case
           // The cut uplink comes back (up, held down); the next cut takes the one now active, and
           // traffic falls over to the restored one: with no settled path, any path that is up serves.
           active = active === 1 ? 2 : 1;
-          await topo.waitActive(active === 1 ? 'wan1' : 'wan2', 1000).catch(() => undefined);
-          await sleep(600); // the restored path answers probes again: a failover target
+          await sleep(900); // the restored path answers probes again: a failover target
         } else {
           await sleep(1500); // the route is back; traffic returns to link 1 by itself
         }

@@ -42,6 +42,8 @@ export interface MultipathTopology {
   hub: HarnessChild;
   nsBranch: string;
   nsHub: string;
+  /** False for the plain WireGuard reference. */
+  multipath: boolean;
   /** Branch-side device of each link (1 and 2). */
   dev: Record<1 | 2, string>;
   status(): Promise<{ multipath: boolean; paths: PathInfo[]; counters: { drops: Record<string, number> } }>;
@@ -120,7 +122,7 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
     await Promise.all([hub.ready, branch.ready]);
     const status = async () => (await branch.request({ op: 'status' })).peer as never;
     return {
-      ns, branch, hub, nsBranch, nsHub, dev, status,
+      ns, branch, hub, nsBranch, nsHub, dev, status, multipath,
       async waitActive(uplink, timeoutMs = 15000) {
         const until = Date.now() + timeoutMs;
         for (;;) {

@@ -1,0 +1,100 @@
+/**
+ * Multipath through the Gateway API over loopback (no root): uplinks added and removed at
+ * runtime, paths that appear and vanish with them, failover events, API validation, and a plain
+ * peer (one endpoint, no uplinks) that never gets probed.
+ */
+import test from 'ava';
+import { Gateway } from '../../src/gateway/index.js';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../src/errors.js';
+import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
+import { ipv4Packet } from '../helpers/packets.js';
+import { waitFor } from '../helpers/wait.js';
+
+function keypair() {
+  const priv = generatePrivateKey();
+  return { priv: encodeKey(priv), pub: encodeKey(publicKeyFromPrivate(priv)) };
+}
+
+async function pair(t: import('ava').ExecutionContext) {
+  const ka = keypair();
+  const kb = keypair();
+  const a = new Gateway({
+    privateKey: ka.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20,
+    uplinks: [{ name: 'u1', address: '127.0.0.1', priority: 1 }, { name: 'u2', address: '127.0.0.1', priority: 2 }],
+    paths: { intervalMs: 50, holdDownMs: 500 },
+  });
+  const b = new Gateway({ privateKey: kb.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20 });
+  t.teardown(async () => {
+    await a.stop();
+    await b.stop();
+  });
+  const events: { type: string; e: Record<string, unknown> }[] = [];
+  for (const type of ['path:up', 'path:down', 'path:failover'] as const) a.on(type, (e: object) => events.push({ type, e: e as Record<string, unknown> }));
+  await a.start();
+  await b.start();
+  b.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'] });
+  a.addPeer({ publicKey: kb.pub, allowedIps: ['10.0.0.2/32'], endpoints: [{ address: '127.0.0.1', port: b.listenPort }] });
+  return { a, b, ka, kb, events };
+}
+
+const activeUplinks = (g: Gateway, key: string) => g.paths(key).filter((p) => p.active).map((p) => p.uplink);
+
+test('paths come up after the first probe reply; removing the active uplink fails over at once; adding it back brings its path', async (t) => {
+  const { a, b, kb, events } = await pair(t);
+  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60)); // a handshake, then probes
+  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  t.true(await waitFor(() => a.peer(kb.pub).multipath && activeUplinks(a, kb.pub).join() === 'u1', 5000), JSON.stringify(a.paths(kb.pub)));
+  t.deepEqual(a.paths(kb.pub).map((p) => [p.uplink, p.state]), [['u1', 'up'], ['u2', 'up']]);
+  t.true(a.paths(kb.pub).every((p) => p.rttMs !== null && p.rttMs < 100));
+  t.deepEqual(a.uplinks().map((u) => [u.name, u.priority, u.metered]), [['u1', 1, false], ['u2', 2, false]]);
+
+  a.removeUplink('u1');
+  t.deepEqual(a.paths(kb.pub).map((p) => p.uplink), ['u2']);
+  t.true(await waitFor(() => activeUplinks(a, kb.pub).join() === 'u2', 2000));
+  t.true(events.some(({ type, e }) => type === 'path:failover' && (e.to as number[]).length === 1));
+  // Traffic still flows, now through u2.
+  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 2000));
+
+  a.addUplink({ name: 'u1', address: '127.0.0.1', priority: 1 });
+  t.true(await waitFor(() => a.paths(kb.pub).some((p) => p.uplink === 'u1' && p.state === 'up'), 2000));
+  // A fresh path has never been down: no hold-down, active-standby takes it.
+  t.true(await waitFor(() => activeUplinks(a, kb.pub).join() === 'u1', 2000));
+});
+
+test('the uplink and class API refuses bad input with typed errors', async (t) => {
+  const { a, kb } = await pair(t);
+  t.throws(() => a.addUplink({ name: 'u1' }), { instanceOf: AlreadyExistsError });
+  t.throws(() => a.addUplink({ name: 'bad name!' }), { instanceOf: InvalidArgumentError });
+  t.throws(() => a.addUplink({ name: 'x', priority: -1 }), { instanceOf: InvalidArgumentError });
+  t.throws(() => a.addUplink({ name: 'x', address: 'not-an-ip' }), { instanceOf: InvalidArgumentError });
+  t.throws(() => a.removeUplink('nope'), { instanceOf: NotFoundError });
+  t.throws(() => a.setClasses([{ name: 'c', match: {}, policy: { kind: 'fastest' } as never }]), { instanceOf: InvalidArgumentError });
+  t.throws(() => a.setClasses([{ name: 'c', match: { dscp: [64] }, policy: { kind: 'duplicate' } }]), { instanceOf: InvalidArgumentError });
+  t.throws(() => a.setClasses([{ name: 'c', match: {}, policy: { kind: 'duplicate' } }, { name: 'c', match: {}, policy: { kind: 'weighted' } }]), { instanceOf: InvalidArgumentError });
+  t.throws(() => a.updatePeer(kb.pub, { endpoints: [] }), { instanceOf: InvalidArgumentError });
+  t.throws(() => a.updatePeer(kb.pub, { endpoints: [{ address: '127.0.0.1', port: 1, uplink: 'nowhere' }] }), { instanceOf: NotFoundError });
+  t.throws(() => new Gateway({ tun: 'memory', paths: { intervalMs: 1 } }), { instanceOf: InvalidArgumentError });
+  t.throws(() => new Gateway({ tun: 'memory', paths: { bogus: 1 } as never }), { instanceOf: InvalidArgumentError });
+});
+
+test('a plain peer (one endpoint, no uplinks) is never probed and has no paths', async (t) => {
+  const ka = keypair();
+  const kb = keypair();
+  const a = new Gateway({ privateKey: ka.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20, paths: { intervalMs: 20, standbyIntervalMs: 20 } });
+  const b = new Gateway({ privateKey: kb.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20 });
+  t.teardown(async () => {
+    await a.stop();
+    await b.stop();
+  });
+  await a.start();
+  await b.start();
+  b.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'] });
+  a.addPeer({ publicKey: kb.pub, allowedIps: ['10.0.0.2/32'], endpoint: { address: '127.0.0.1', port: b.listenPort } });
+  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  await new Promise((r) => setTimeout(r, 300));
+  t.deepEqual(a.paths(kb.pub), []);
+  t.false(a.peer(kb.pub).multipath);
+  t.is(b.peer(ka.pub).counters.rxKeepalives, 0, 'no probe reached the peer');
+});
