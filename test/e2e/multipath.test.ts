@@ -12,7 +12,7 @@ import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from '../harness/chil
 import { wallNow } from '../harness/clock.js';
 import { NFT } from '../harness/nft.js';
 
-const skip = e2eSkipReason(['ip']) ?? (existsSync(NFT) ? undefined : `missing ${NFT} (Debian package nftables)`);
+const skip = e2eSkipReason(['ip', 'wireguard-go', 'wg']) ?? (existsSync(NFT) ? undefined : `missing ${NFT} (Debian package nftables)`);
 if (skip) console.log(`[skip] e2e multipath tests: ${skip}`);
 const e2e = skip ? test.skip : test.serial;
 
@@ -132,6 +132,29 @@ e2e('duplication: the critical class loses nothing while its primary path drops 
     t.true(hub.counters.drops.replay > 500, 'both copies reached the hub');
     await Promise.all([txCritical.close(), txPlain.close(), critical.close(), plain.close()]);
     lossy.remove();
+  } finally {
+    await topo.cleanup();
+  }
+});
+
+e2e('a stock WireGuard hub (wireguard-go): sag stays plain WireGuard, traffic flows, the hub never roams to an uplink', async (t) => {
+  const topo = await buildMultipathTopology({ stockHub: true });
+  try {
+    await withTraffic(topo, async (rx) => {
+      await sleep(3500); // several capability probes, each dropped by wireguard-go as non-IP
+      const status = await topo.status();
+      t.false(status.multipath);
+      t.true(status.paths.every((p) => !p.active && p.state === 'unknown'), JSON.stringify(status.paths));
+      const report = await rx.report();
+      t.true(report.unique > 1000, `${report.unique} packets through`);
+      t.is(report.maxGap?.lost ?? 0, 0);
+      // wg show dump, peer line: public-key psk endpoint allowed-ips ...: the branch's listening socket.
+      const dump = String((await topo.hub.request({ op: 'status' })).dump).trim().split('\n');
+      const endpoint = dump[1]!.split('\t')[2]!;
+      const port = Number(endpoint.split(':')[1]);
+      const named = (await topo.branch.request({ op: 'uplinks' })).uplinks as { port: number }[];
+      t.false(named.some((u) => u.port === port), `the hub roamed to a named uplink: ${endpoint}`);
+    });
   } finally {
     await topo.cleanup();
   }

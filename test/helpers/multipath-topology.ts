@@ -14,6 +14,9 @@
  * Used by test/e2e/multipath.test.ts and bench/failover.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HarnessChild, harnessCommand } from '../harness/json-lines.js';
 import { nftBlackhole, nftLoss, type NftImpairment } from '../harness/nft.js';
@@ -63,6 +66,28 @@ export interface TopologyOptions {
   /** false: the branch has one endpoint and no named uplinks (plain WireGuard, the reference). */
   multipath?: boolean;
   persistentKeepalive?: number;
+  /** The hub as a stock WireGuard: Debian's wireguard-go instead of sag. */
+  stockHub?: boolean;
+}
+
+/** wireguard-go as the hub: a child that answers {"op":"status"} with `wg show` of its device. */
+function stockHub(ns: Namespaces, nsHub: string, dev: string, key: Buffer, branchPub: string): HarnessChild {
+  sh('wireguard-go', [dev], { ns: nsHub });
+  const dir = mkdtempSync(join(tmpdir(), 'sag-mp-'));
+  try {
+    writeFileSync(join(dir, 'key'), key.toString('base64'), { mode: 0o600 });
+    sh('wg', ['set', dev, 'private-key', join(dir, 'key'), 'listen-port', String(PORT), 'peer', branchPub, 'allowed-ips', `${BRANCH_IP}/32`], { ns: nsHub });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  sh('ip', ['addr', 'add', `${HUB_IP}/24`, 'dev', dev], { ns: nsHub });
+  sh('ip', ['link', 'set', dev, 'up'], { ns: nsHub });
+  // A stand-in child with the harness protocol, so callers treat both hubs alike.
+  const script = `const rl=require('readline').createInterface({input:process.stdin});const {execFileSync}=require('child_process');
+console.log(JSON.stringify({event:'ready'}));
+rl.on('line',(l)=>{const r=JSON.parse(l);const out=execFileSync('wg',['show',${JSON.stringify(dev)},'dump'],{encoding:'utf8'});console.log(JSON.stringify({id:r.id,ok:true,dump:out}));});
+rl.on('close',()=>{try{execFileSync('ip',['link','del',${JSON.stringify(dev)}])}catch{};process.exit(0)});`;
+  return new HarnessChild(ns.spawn(nsHub, process.execPath, ['-e', script]));
 }
 
 function spawnNode(ns: Namespaces, name: string, cfg: object): HarnessChild {
@@ -89,7 +114,8 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
       sh('ip', ['route', 'add', `${REFERENCE_ENDPOINT}/32`, 'via', '10.91.1.2', 'metric', '10'], { ns: nsBranch });
       sh('ip', ['route', 'add', `${REFERENCE_ENDPOINT}/32`, 'via', '10.91.2.2', 'metric', '20'], { ns: nsBranch });
     }
-    const hub = spawnNode(ns, nsHub, {
+    const hubTun = `mp${tag}w`;
+    const hub = opts.stockHub ? stockHub(ns, nsHub, hubTun, keyH, pub(keyB)) : spawnNode(ns, nsHub, {
       tun: `mp${tag}t`,
       address: `${HUB_IP}/24`,
       // The reference hub answers from its loopback address, as a server with one public address
