@@ -172,6 +172,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const old = this.#uplink;
     this.#uplink = uplink;
     for (const peer of this.#peers.values()) if (peer.endpoint) this.#dp.updatePeer(peer.publicKey, { endpoint: peer.endpoint, uplink: uplink.id });
+    this.#multipath.refresh(); // paths through the listening socket move with it
     this.#dp.removeUplink(old.id);
   }
 
@@ -195,13 +196,18 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
       ...(options.endpoint ? { endpoint: options.endpoint, uplink: this.#uplink.id } : {}),
     });
+    try {
+      this.#multipath.setPeer(publicKey, options.endpoints ?? (options.endpoint ? [options.endpoint] : []));
+    } catch (err) {
+      this.#dp.removePeer(publicKey); // refused as a whole: no half-added peer
+      throw err;
+    }
     const peer = new GatewayPeer(publicKey, keyBytes, this.#newTimers());
     peer.presharedKey = psk;
     peer.endpoint = options.endpoint ? { ...options.endpoint } : null;
     peer.allowedIps = this.#dp.peerStats(publicKey).allowedIps;
     peer.rebuildHandshake(this.#local, this.#driver.indices);
     this.#peers.set(publicKey, peer);
-    this.#multipath.setPeer(publicKey, options.endpoints ?? (options.endpoint ? [options.endpoint] : []));
     if (keepalive) {
       peer.persistentKeepalive = keepalive;
       this.#driver.run(peer, peer.timers.setPersistentKeepalive(this.#clock.monotonicMs(), keepalive));

@@ -156,7 +156,15 @@ export class MultipathDriver {
     up.id = bound.id;
     up.port = bound.port;
     this.#uplinks.set(up.name, up);
-    this.#refreshAll();
+    try {
+      this.#refreshAll();
+    } catch (err) {
+      // Too many paths for some peer: the uplink is not added after all.
+      this.#uplinks.delete(up.name);
+      this.#refreshAll();
+      this.#host.dataplane.removeUplink(up.id);
+      throw err;
+    }
     return { ...up };
   }
 
@@ -183,13 +191,18 @@ export class MultipathDriver {
     for (const e of endpoints) {
       if (e.uplink !== undefined && !this.#uplinks.has(e.uplink)) throw new NotFoundError(`endpoint ${e.address}:${e.port} names unknown uplink ${e.uplink}`);
     }
-    let state = this.#peers.get(publicKey);
-    if (!state) {
-      state = { endpoints, paths: new PeerPaths(this.#options, this.#classes), ids: new Map(), nextId: 1 };
-      this.#peers.set(publicKey, state);
-    }
+    const existing = this.#peers.get(publicKey);
+    const state = existing ?? { endpoints: [], paths: new PeerPaths(this.#options, this.#classes), ids: new Map(), nextId: 1 };
+    const before = state.endpoints;
     state.endpoints = endpoints.map((e) => ({ ...e }));
-    this.#refresh(publicKey, state);
+    try {
+      this.#refresh(publicKey, state);
+    } catch (err) {
+      state.endpoints = before; // refused (too many paths): nothing changes
+      if (existing) this.#refresh(publicKey, state);
+      throw err;
+    }
+    this.#peers.set(publicKey, state);
   }
 
   removePeer(publicKey: string): void {
@@ -206,24 +219,38 @@ export class MultipathDriver {
 
   /** One round of the schedule for every peer (the timer calls it; tests may too). */
   tick(): void {
-    const dp = this.#host.dataplane;
     const now = this.#host.clock.monotonicMs();
     for (const [publicKey, state] of this.#peers) {
-      const res = state.paths.tick(now, () => {
-        const s = dp.peerStats(publicKey);
-        return s.endpoint && s.uplinkId ? { uplinkId: s.uplinkId, endpoint: s.endpoint } : null;
-      });
-      for (const p of res.probes) {
-        const r = dp.sendProbe(publicKey, { uplinkId: p.uplinkId, endpoint: p.endpoint, pathId: p.pathId, sequence: p.sequence });
-        if (r === 'unreachable') state.paths.onUnreachable(now, p.pathId);
-        if (r === 'refused') this.#host.log('debug', `probe on path ${p.pathId} to ${p.endpoint.address} refused by the uplink`);
+      try {
+        this.#tickPeer(publicKey, state, now);
+      } catch (err) {
+        // One peer's trouble (a peer removed under us, an uplink gone) must not stop the others.
+        this.#host.log('warn', `multipath round for peer ${publicKey} failed: ${(err as Error).message}`);
       }
-      for (const e of res.events) this.#emit(publicKey, state, e);
-      if (res.table !== undefined) {
-        dp.setSelection(publicKey, res.table);
-        // Tell the peer at once where we are now: its roaming follows the new path's first packet.
-        if (res.table) this.#keepalive(publicKey);
-      }
+    }
+  }
+
+  /** The listening socket changed (setListenPort): paths through it are rebuilt. */
+  refresh(): void {
+    this.#refreshAll();
+  }
+
+  #tickPeer(publicKey: string, state: PeerState, now: number): void {
+    const dp = this.#host.dataplane;
+    const res = state.paths.tick(now, () => {
+      const s = dp.peerStats(publicKey);
+      return s.endpoint && s.uplinkId ? { uplinkId: s.uplinkId, endpoint: s.endpoint } : null;
+    });
+    for (const p of res.probes) {
+      const r = dp.sendProbe(publicKey, { uplinkId: p.uplinkId, endpoint: p.endpoint, pathId: p.pathId, sequence: p.sequence });
+      if (r === 'unreachable') state.paths.onUnreachable(now, p.pathId);
+      if (r === 'refused') this.#host.log('debug', `probe on path ${p.pathId} to ${p.endpoint.address} refused by the uplink`);
+    }
+    for (const e of res.events) this.#emit(publicKey, state, e);
+    if (res.table !== undefined) {
+      dp.setSelection(publicKey, res.table);
+      // Tell the peer at once where we are now: its roaming follows the new path's first packet.
+      if (res.table) this.#keepalive(publicKey);
     }
   }
 

@@ -98,3 +98,15 @@ test('a plain peer (one endpoint, no uplinks) is never probed and has no paths',
   t.false(a.peer(kb.pub).multipath);
   t.is(b.peer(ka.pub).counters.rxKeepalives, 0, 'no probe reached the peer');
 });
+
+test('more than 8 paths for a peer is refused as a whole (peer or uplink not added)', async (t) => {
+  const { a } = await pair(t);
+  const k = keypair();
+  const endpoints = Array.from({ length: 5 }, (_, i) => ({ address: '127.0.0.1', port: 40000 + i }));
+  t.throws(() => a.addPeer({ publicKey: k.pub, endpoints }), { instanceOf: InvalidArgumentError, message: /10 paths; at most 8/ });
+  t.throws(() => a.peer(k.pub), { instanceOf: NotFoundError });
+  a.addPeer({ publicKey: k.pub, endpoints: endpoints.slice(0, 4) });
+  t.throws(() => a.addUplink({ name: 'u3', address: '127.0.0.1' }), { instanceOf: InvalidArgumentError });
+  t.deepEqual(a.uplinks().map((u) => u.name), ['u1', 'u2']);
+  t.is(a.paths(k.pub).length, 8);
+});
