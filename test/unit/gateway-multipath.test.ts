@@ -110,3 +110,30 @@ test('more than 8 paths for a peer is refused as a whole (peer or uplink not add
   t.deepEqual(a.uplinks().map((u) => u.name), ['u1', 'u2']);
   t.is(a.paths(k.pub).length, 8);
 });
+
+test('weighted load balancing: each flow stays on one uplink, flows spread over both', async (t) => {
+  const { a, b, kb } = await pair(t);
+  a.setClasses([{ name: 'default', match: {}, policy: { kind: 'weighted' } }]);
+  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  t.true(await waitFor(() => activeUplinks(a, kb.pub).length === 2, 5000), JSON.stringify(a.paths(kb.pub)));
+  const ids = a.uplinks().map((u) => u.id);
+  const tx = () => ids.map((id) => a.dataplane.uplinkStats(id).txPackets - a.dataplane.uplinkStats(id).txKeepalives);
+  const flow = (sport: number) => {
+    const p = ipv4Packet('10.0.0.1', '10.0.0.2', 60);
+    p.writeUInt16BE(sport, 20);
+    p.writeUInt16BE(443, 22);
+    return p;
+  };
+  const used = new Set<number>();
+  for (let sport = 1000; sport < 1016; sport++) {
+    const before = tx();
+    for (let i = 0; i < 20; i++) a.dataplane.tunInject(flow(sport));
+    t.true(await waitFor(() => tx().reduce((x, y) => x + y) - before.reduce((x, y) => x + y) >= 20, 2000));
+    const delta = tx().map((n, i) => n - before[i]!);
+    t.true(delta.filter((d) => d > 0).length === 1, `flow ${sport} split over uplinks: ${delta}`);
+    used.add(delta.findIndex((d) => d > 0));
+    while (b.dataplane.tunTake() !== null);
+  }
+  t.is(used.size, 2, '16 flows all hashed onto one uplink');
+});
