@@ -159,3 +159,37 @@ e2e('a stock WireGuard hub (wireguard-go): sag stays plain WireGuard, traffic fl
     await topo.cleanup();
   }
 });
+
+/** Waits until the default class runs on `uplink` and returns how long it took. */
+async function moved(topo: MultipathTopology, uplink: string, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  await topo.waitActive(uplink, timeoutMs);
+  return Date.now() - t0;
+}
+
+e2e('lowest latency follows a delay change; an SLA class leaves the path that breaks its latency bound', async (t) => {
+  const topo = await buildMultipathTopology({ relays: true, branch: { paths: { window: 10 } } });
+  try {
+    await withTraffic(topo, async () => {
+      await topo.waitActive('wan1');
+      await topo.branch.request({ op: 'classes', classes: [{ name: 'default', match: {}, policy: { kind: 'lowest-latency' } }] });
+      await topo.relay[1]!.set({ delayMs: 25 }); // RTT ~50 ms on wan1, ~10 ms on wan2
+      t.log(`lowest latency: on wan2 ${await moved(topo, 'wan2', 10_000)} ms after wan1 got slower`);
+      await topo.relay[1]!.set({ delayMs: 5 });
+      await topo.relay[2]!.set({ delayMs: 25 });
+      t.log(`lowest latency: back on wan1 ${await moved(topo, 'wan1', 10_000)} ms after wan2 got slower`);
+
+      await topo.relay[2]!.set({ delayMs: 10 }); // RTT ~20 ms: within the SLA
+      await topo.branch.request({ op: 'classes', classes: [{ name: 'default', match: {}, policy: { kind: 'sla', maxRttMs: 40 } }] });
+      await sleep(1500);
+      await topo.waitActive('wan1', 100); // both meet it: priority decides
+      await topo.relay[1]!.set({ delayMs: 40 }); // RTT ~80 ms: breaks the 40 ms bound
+      t.log(`SLA: on wan2 ${await moved(topo, 'wan2', 10_000)} ms after wan1 broke it`);
+      const paths = (await topo.status()).paths;
+      const rtt = (u: string) => paths.find((p) => p.uplink === u)!.rttMs!;
+      t.true(rtt('wan1') > 40 && rtt('wan2') < 40, `rtt wan1 ${rtt('wan1')}, wan2 ${rtt('wan2')}`);
+    });
+  } finally {
+    await topo.cleanup();
+  }
+});

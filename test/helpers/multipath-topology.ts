@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nsSpawner, RelayChild } from '../harness/children.js';
 import { HarnessChild, harnessCommand } from '../harness/json-lines.js';
 import { nftBlackhole, nftLoss, type NftImpairment } from '../harness/nft.js';
 import { Namespaces, sh, uniqueTag } from './netns.js';
@@ -52,6 +53,8 @@ export interface MultipathTopology {
   status(): Promise<{ multipath: boolean; paths: PathInfo[]; counters: { drops: Record<string, number> } }>;
   /** Waits until the branch's default class runs on the uplink (wan1 or wan2). */
   waitActive(uplink: string, timeoutMs?: number): Promise<void>;
+  /** With `relays`: the relay of each path (set its delay, jitter, loss). */
+  relay: Partial<Record<1 | 2, RelayChild>>;
   linkDown(n: 1 | 2): void;
   linkUp(n: 1 | 2): void;
   blackhole(n: 1 | 2): NftImpairment;
@@ -68,6 +71,8 @@ export interface TopologyOptions {
   persistentKeepalive?: number;
   /** The hub as a stock WireGuard: Debian's wireguard-go instead of sag. */
   stockHub?: boolean;
+  /** Each path through a udp-relay in the hub namespace (test/harness/udp-relay.ts), for delay and jitter. */
+  relays?: boolean;
 }
 
 /** wireguard-go as the hub: a child that answers {"op":"status"} with `wg show` of its device. */
@@ -124,6 +129,17 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
       peer: { publicKey: pub(keyB), allowedIps: [`${BRANCH_IP}/32`] },
     });
     await hub.ready; // the branch may initiate at once (persistent keepalive): the hub must know it
+    const relay: Partial<Record<1 | 2, RelayChild>> = {};
+    const hubPort: Record<1 | 2, number> = { 1: PORT, 2: PORT };
+    if (opts.relays) {
+      for (const n of [1, 2] as const) {
+        relay[n] = await RelayChild.spawn(
+          { listen: { host: `10.91.${n}.2`, port: 0 }, target: { host: '127.0.0.1', port: PORT }, relearn: true, impairment: { delayMs: 5 } },
+          nsSpawner(ns, nsHub),
+        );
+        hubPort[n] = relay[n]!.listenPort;
+      }
+    }
     const keepalive = opts.persistentKeepalive ? { persistentKeepalive: opts.persistentKeepalive } : {};
     const branch = spawnNode(ns, nsBranch, {
       tun: `mp${tag}t`,
@@ -140,7 +156,7 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
         ? {
           publicKey: pub(keyH),
           allowedIps: [`${HUB_IP}/32`],
-          endpoints: [{ address: '10.91.1.2', port: PORT, uplink: 'wan1' }, { address: '10.91.2.2', port: PORT, uplink: 'wan2' }],
+          endpoints: [{ address: '10.91.1.2', port: hubPort[1], uplink: 'wan1' }, { address: '10.91.2.2', port: hubPort[2], uplink: 'wan2' }],
           ...keepalive,
         }
         : { publicKey: pub(keyH), allowedIps: [`${HUB_IP}/32`], endpoint: { address: REFERENCE_ENDPOINT, port: PORT }, ...keepalive },
@@ -148,7 +164,7 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
     await Promise.all([hub.ready, branch.ready]);
     const status = async () => (await branch.request({ op: 'status' })).peer as never;
     return {
-      ns, branch, hub, nsBranch, nsHub, dev, status, multipath,
+      ns, branch, hub, nsBranch, nsHub, dev, status, multipath, relay,
       async waitActive(uplink, timeoutMs = 15000) {
         const until = Date.now() + timeoutMs;
         for (;;) {
@@ -163,7 +179,7 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
       blackhole: (n) => nftBlackhole(nsBranch, dev[n]),
       loss: (n, pct) => nftLoss(nsBranch, dev[n], pct),
       async cleanup() {
-        await Promise.allSettled([branch.close(), hub.close()]);
+        await Promise.allSettled([branch.close(), hub.close(), ...Object.values(relay).map((r) => r.close())]);
         await ns.cleanup();
       },
     };
