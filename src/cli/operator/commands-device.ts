@@ -76,6 +76,20 @@ export const deviceGroup: Group = {
       },
     },
     {
+      name: 'activation',
+      summary: 'issue a one-time activation code (sag agent --serial S --code C); shown only this once',
+      positionals: [SERIAL],
+      flags: [{ name: 'ttl', kind: 'int', value: 'SECONDS', help: 'how long the code is valid (default 24 hours)' }],
+      run: async (api, a) => {
+        const serial = a.positionals[0] as string;
+        const out = await api.post<{ serial: string; code: string; expiresAt: number }>(`${devicePath(serial)}/activation`, a.has('ttl') ? { ttlSeconds: a.int('ttl') } : {});
+        return {
+          json: out,
+          human: `Activation code for ${serial} (shown only this once, valid until ${new Date(out.expiresAt).toISOString()}):\n\n  ${out.code}\n\nOn the device: sag agent --controller URL --state-dir DIR --serial ${serial} --code ${out.code}\n`,
+        };
+      },
+    },
+    {
       name: 'token',
       summary: 'issue a new token for a device; the old one stops working',
       positionals: [SERIAL],
