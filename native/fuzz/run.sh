@@ -5,6 +5,9 @@
 #
 #   native/fuzz/run.sh [seconds-per-target]     default 60; 0 only replays corpora and regressions
 #
+# Targets run two at a time (SAG_FUZZ_PARALLEL=N to change), so 60 s each costs about 2 minutes
+# of wall time for three targets.
+#
 # Needs: cmake, OpenSSL headers, and clang with libFuzzer (Debian 12: apt-get install -y clang
 # libclang-rt-14-dev). Exits non-zero if any regression input or fuzzing run fails, printing the
 # input that failed (fuzzing artifacts are kept under build-native/fuzz/run/<target>/).
@@ -30,6 +33,7 @@ else
   for src in native/fuzz/fuzz_*.cc; do targets+=("$(basename "$src" .cc)"); done
 fi
 
+mkdir -p "$build"
 echo "== fuzz: building ${targets[*]} with $cxx in $build"
 if ! cmake -S . -B "$build" -DSAG_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" >"$build.configure.log" 2>&1; then
   cat "$build.configure.log" >&2
@@ -43,55 +47,76 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-failed=()
-for t in "${targets[@]}"; do
-  bin="$root/$build/$t"
-  work="$root/$build/run/$t"
+# Runs one target (its regressions, then fuzzing); writes its report to $work/report and exits
+# non-zero if anything failed. Reports are printed in target order once all runs finish.
+run_target() {
+  local t=$1 bin="$root/$build/$1" work="$root/$build/run/$1"
   rm -rf "$work"
   mkdir -p "$work/corpus" "$work/artifacts"
+  exec >"$work/report" 2>&1
+  local rc=0
 
   # 1. Every saved regression input, once, one process each so a failure names its file.
   shopt -s nullglob
-  regressions=()
+  local regressions=() f
   for f in native/fuzz/regressions/"$t"/*; do
     case "$(basename "$f")" in README* | .gitkeep) continue ;; esac
     [ -f "$f" ] && regressions+=("$f")
   done
-  nreg_failed=0
+  local nreg_failed=0
   for f in "${regressions[@]}"; do
     if ! "$bin" "$f" >"$work/regression.log" 2>&1; then
-      echo "FAIL $t: regression input $root/$f" >&2
-      grep -E "invariant violated|ERROR:|runtime error" "$work/regression.log" | head -n 5 >&2
+      echo "FAIL $t: regression input $root/$f"
+      grep -E "invariant violated|ERROR:|runtime error" "$work/regression.log" | head -n 5
       nreg_failed=$((nreg_failed + 1))
     fi
   done
-  [ "$nreg_failed" -gt 0 ] && failed+=("$t (regressions)")
+  [ "$nreg_failed" -gt 0 ] && rc=1
   echo "== $t: ${#regressions[@]} regression input(s), $nreg_failed failed"
 
   # 2. Fuzz for $secs seconds over a copy of the seed corpus.
-  seeds=(native/fuzz/corpus/"$t"/*)
+  local seeds=(native/fuzz/corpus/"$t"/*)
   shopt -u nullglob
   [ "${#seeds[@]}" -gt 0 ] && cp "${seeds[@]}" "$work/corpus/"
-  log="$work/fuzz.log"
+  local log="$work/fuzz.log" args
   if [ "$secs" -gt 0 ]; then
-    args=(-max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2560 -print_final_stats=1
+    args=(-max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
           -artifact_prefix="$work/artifacts/")
   else
     args=(-runs=0 -print_final_stats=1 -artifact_prefix="$work/artifacts/")
   fi
   "$bin" "${args[@]}" "$work/corpus" >"$log" 2>&1
-  rc=$?
+  local frc=$?
+  local stats eps runs
   stats=$(grep -E "^#[0-9]+.*(DONE|INITED)" "$log" | tail -n 1)
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   echo "== $t: ${secs}s, ${runs:-?} runs, ${eps:-?} exec/s; ${stats:-no stats}"
-  if [ "$rc" -ne 0 ]; then
-    failed+=("$t")
-    echo "FAIL $t: libFuzzer exited with $rc; log $log" >&2
-    grep -E "invariant violated|ERROR:|runtime error|SUMMARY" "$log" | head -n 8 >&2
-    for a in "$work"/artifacts/*; do [ -e "$a" ] && echo "FAIL $t: crashing input $a" >&2; done
-    grep -E "Test unit written to" "$log" >&2
+  if [ "$frc" -ne 0 ]; then
+    rc=1
+    echo "FAIL $t: libFuzzer exited with $frc; log $log"
+    grep -E "invariant violated|ERROR:|runtime error|SUMMARY" "$log" | head -n 8
+    local a
+    for a in "$work"/artifacts/*; do [ -e "$a" ] && echo "FAIL $t: crashing input $a"; done
+    grep -E "Test unit written to" "$log"
   fi
+  return "$rc"
+}
+
+# Targets run $parallel at a time (default 2, the CI machine's cores): each is single-threaded,
+# so two at a time doubles the fuzzing per wall-clock second.
+parallel=${SAG_FUZZ_PARALLEL:-2}
+echo "== fuzz: ${#targets[@]} target(s), ${secs}s each, $parallel at a time"
+declare -A pids=()
+failed=()
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  run_target "$t" &
+  pids[$t]=$!
+done
+for t in "${targets[@]}"; do
+  wait "${pids[$t]}" || failed+=("$t")
+  cat "$root/$build/run/$t/report"
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then

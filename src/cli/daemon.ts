@@ -41,7 +41,7 @@ export async function serveUntilDone(gateway: Gateway, iface: string, log: Logge
   let watch: NodeJS.Timeout | undefined;
   const reason = await new Promise<string>((resolve) => {
     watch = setInterval(() => {
-      if (!existsSync(`/sys/class/net/${iface}`)) resolve('interface deleted');
+      if (!existsSync(`/sys/class/net/${iface}`)) resolve(`interface ${iface} was deleted`);
     }, 250);
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, () => resolve(`received ${sig}`));
   });

@@ -10,6 +10,7 @@ import { OPERATOR_USAGE, runOperatorCommand } from './operator/index.js';
 import { agentMain } from './agent.js';
 import { apMain } from './ap.js';
 import { listInterfaces, queryInterface, toJson, toText } from './show.js';
+import { dropsText, queryDrops, withDrops } from './show-drops.js';
 import { up } from './up.js';
 
 const USAGE = `usage: sag <command>
@@ -59,9 +60,9 @@ export async function main(argv: string[]): Promise<number> {
       const names = rest.filter((a) => a !== '--json');
       if (names.length > 1) throw new UsageError('usage: sag show [IFACE] [--json]');
       const ifaces = names.length ? names : listInterfaces();
-      const states = await Promise.all(ifaces.map(async (i) => [i, await queryInterface(i)] as const));
-      if (json) process.stdout.write(`${JSON.stringify(states.map(([i, s]) => toJson(i, s)), null, 2)}\n`);
-      else process.stdout.write(states.map(([i, s]) => toText(i, s)).join('\n'));
+      const states = await Promise.all(ifaces.map(async (i) => [i, await queryInterface(i), await queryDrops(i)] as const));
+      if (json) process.stdout.write(`${JSON.stringify(states.map(([i, s, d]) => withDrops(toJson(i, s), d)), null, 2)}\n`);
+      else process.stdout.write(states.map(([i, s, d]) => toText(i, s) + dropsText(d)).join('\n'));
       return 0;
     }
   }

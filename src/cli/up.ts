@@ -84,6 +84,6 @@ export async function up(path: string, log: Logger = stderrLogger('sag')): Promi
     await gateway.stop(); // the TUN goes, and with it every address and route on it
     throw err;
   }
-  log('info', `${iface} is up: public key ${gateway.publicKey}, listening on port ${gateway.listenPort}`);
-  await serveUntilDone(gateway, iface, log);
+  // Said once the UAPI socket serves, so `wg show` works as soon as the line appears.
+  await serveUntilDone(gateway, iface, log, () => log('info', `${iface} is up: public key ${gateway.publicKey}, listening on port ${gateway.listenPort}`));
 }

@@ -3,6 +3,7 @@
  *
  *   "get=1\n\n"               -> { kind: 'get' }
  *   "set=1\n" lines... "\n"   -> { kind: 'set', text }   (text is the whole request, for parseSetRequest)
+ *   "sag-stats=1\n\n"         -> { kind: 'stats' }       (sag's extension, see stats.ts; framed like get)
  *
  * and its odd corners: "get=1\n" followed by anything but '\n' is answered with EINVAL after eating
  * that one byte; any other first line ends the connection with no reply; a set request ends at the
@@ -14,9 +15,11 @@
  * cannot be re-synchronised.
  */
 import { Errno, UapiError } from './errors.js';
+import { STATS_OP } from './stats.js';
 
 export type UapiFrame =
   | { readonly kind: 'get' }
+  | { readonly kind: 'stats' }
   | { readonly kind: 'set'; readonly text: string }
   /** Reply "errno=-N"; then close the connection if `close`. */
   | { readonly kind: 'error'; readonly error: UapiError; readonly close: boolean }
@@ -37,10 +40,10 @@ const NL = 0x0a;
 const CR = 0x0d;
 const GET = 'get=1';
 const SET = 'set=1';
-/** Longest operation line worth buffering: "get=1" and "set=1" are 5 bytes before the '\n'. */
-const MAX_OP_BYTES = 5;
+/** Longest operation line worth buffering: "sag-stats=1" is 11 bytes before the '\n'. */
+const MAX_OP_BYTES = STATS_OP.length;
 
-type State = 'op' | 'get-newline' | 'set' | 'closed';
+type State = 'op' | 'get-newline' | 'stats-newline' | 'set' | 'closed';
 
 export class UapiFramer {
   readonly #maxRequest: number;
@@ -72,7 +75,7 @@ export class UapiFramer {
     let pos = 0;
     while (pos < buf.length && this.#state !== 'closed') {
       if (this.#state === 'op') pos = this.#readOp(buf, pos, frames);
-      else if (this.#state === 'get-newline') pos = this.#readGetNewline(buf, pos, frames);
+      else if (this.#state === 'get-newline' || this.#state === 'stats-newline') pos = this.#readGetNewline(buf, pos, frames);
       else pos = this.#readSet(buf, pos, frames);
     }
     return frames;
@@ -83,7 +86,7 @@ export class UapiFramer {
    * apply the lines it got, but a half-sent configuration is more likely an accident than a wish.
    */
   end(): UapiFrame[] {
-    const midRequest = this.#state === 'get-newline' || this.#state === 'set' || (this.#state === 'op' && this.#op !== '');
+    const midRequest = this.#state === 'get-newline' || this.#state === 'stats-newline' || this.#state === 'set' || (this.#state === 'op' && this.#op !== '');
     this.#close();
     return midRequest ? [{ kind: 'close', reason: 'connection ended in the middle of a request' }] : [];
   }
@@ -97,6 +100,7 @@ export class UapiFramer {
     const op = this.#op;
     this.#op = '';
     if (op === GET) this.#state = 'get-newline';
+    else if (op === STATS_OP) this.#state = 'stats-newline';
     else if (op === SET) this.#startSet();
     else return this.#refuseOp(frames, op);
     return nl + 1;
@@ -109,10 +113,11 @@ export class UapiFramer {
   }
 
   #readGetNewline(buf: Buffer, pos: number, frames: UapiFrame[]): number {
+    const kind = this.#state === 'stats-newline' ? 'stats' : 'get';
     this.#state = 'op';
-    if (buf[pos] === NL) frames.push({ kind: 'get' });
+    if (buf[pos] === NL) frames.push({ kind });
     else {
-      const error = new UapiError(Errno.EINVAL, `trailing character ${JSON.stringify(String.fromCharCode(buf[pos]!))} in UAPI get`);
+      const error = new UapiError(Errno.EINVAL, `trailing character ${JSON.stringify(String.fromCharCode(buf[pos]!))} in UAPI ${kind}`);
       frames.push({ kind: 'error', error, close: false });
     }
     return pos + 1;

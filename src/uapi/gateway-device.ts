@@ -12,6 +12,7 @@ import { applySetCommand } from './apply.js';
 import { Errno, UapiError } from './errors.js';
 import type { UapiDeviceState, UapiPeerState, UapiSetCommand } from './types.js';
 import type { UapiDevice } from './server.js';
+import type { UapiStats } from './stats.js';
 
 export class GatewayUapiDevice implements UapiDevice {
   constructor(private readonly gateway: Gateway) {}
@@ -34,6 +35,16 @@ export class GatewayUapiDevice implements UapiDevice {
     });
     const privateKey = g.privateKey;
     return { ...(privateKey ? { privateKey } : {}), listenPort: g.listenPort, fwmark: g.fwmark, peers };
+  }
+
+  /** Interface drops: packets no peer can be blamed for, from the TUN side and from every uplink. */
+  stats(): UapiStats {
+    const dp = this.gateway.dataplane;
+    const drops: Record<string, number> = { ...dp.stats().drops };
+    for (const u of dp.uplinks()) {
+      for (const [reason, n] of Object.entries(dp.uplinkStats(u.id).drops)) drops[reason] = (drops[reason] ?? 0) + n;
+    }
+    return { drops, peers: this.gateway.peers().map((p) => ({ publicKey: p.publicKey, drops: p.counters.drops })) };
   }
 
   set(command: UapiSetCommand): void {

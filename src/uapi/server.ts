@@ -12,12 +12,15 @@ import { Errno, UapiError } from './errors.js';
 import { UapiFramer, type UapiFrame } from './framer.js';
 import { formatErrorReply, formatGetReply } from './get.js';
 import { parseSetRequest } from './set.js';
+import { formatStatsReply, type UapiStats } from './stats.js';
 import type { UapiDeviceState, UapiSetCommand } from './types.js';
 
 /** What the socket serves. set() throws UapiError (with its errno) to refuse a request. */
 export interface UapiDevice {
   get(): UapiDeviceState | Promise<UapiDeviceState>;
   set(command: UapiSetCommand): void | Promise<void>;
+  /** Drop counters for `sag-stats=1` (stats.ts); a device without them answers EINVAL. */
+  stats?(): UapiStats | Promise<UapiStats>;
 }
 
 export const UAPI_DIR = '/var/run/wireguard';
@@ -89,6 +92,12 @@ export class UapiServer {
     switch (frame.kind) {
       case 'get':
         socket.write(await this.#reply(async () => formatGetReply(await this.device.get())));
+        return;
+      case 'stats':
+        socket.write(await this.#reply(async () => {
+          if (!this.device.stats) throw new UapiError(Errno.EINVAL, 'this device keeps no drop counters');
+          return formatStatsReply(await this.device.stats());
+        }));
         return;
       case 'set':
         socket.write(await this.#reply(async () => {

@@ -7,59 +7,13 @@
  * does not depend on how sag.ts dispatches to it.
  */
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOperatorCommand } from '../../src/cli/operator/index.js';
+import { killAtTeardown as cleanup, startControllerChild as startChild } from '../helpers/controller-process.js';
 
 const KEY = 'sagk_child_controller_key_0123456789abcdef';
-const entry = new URL('../../src/cli/operator/index.ts', import.meta.url).href;
-const SCRIPT = `import(process.argv[1]).then((m) => m.runOperatorCommand(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }))
-  .then((code) => { process.exitCode = code ?? 99; });`;
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  stdout(): string;
-  stderr(): string;
-  exit: Promise<number | null>;
-}
-
-/** Starts `sag controller ARGS` and waits until it prints its URL (or exits). */
-async function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  if (!('SAG_API_KEY' in env)) delete childEnv['SAG_API_KEY'];
-  const proc = spawn(process.execPath, ['--import', 'tsx', '-e', SCRIPT, '--', entry, 'controller', ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in 30 s; stdout: ${out} stderr: ${err}`)), 30_000);
-    const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    proc.stdout!.on('data', check);
-    void exit.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before listening; stdout: ${out} stderr: ${err}`));
-    });
-  });
-  return { proc, url, stdout: () => out, stderr: () => err, exit };
-}
-
-/** Kills a child the test left running (a failed assertion), by its own pid. */
-function cleanup(t: { teardown(fn: () => void): void }, child: Child): void {
-  t.teardown(() => {
-    if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
-  });
-}
 
 async function sag(argv: string[], url: string, key = KEY) {
   let stdout = '';

@@ -3,6 +3,8 @@
  * free disk space, fix permissions, restore a backup, upgrade sag. The original
  * driver error is kept in `cause`; the message says what to do.
  */
+import { accessSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
 import { SagError } from '../../errors.js';
 
 export const STORE_ERROR_CODES = [
@@ -99,6 +101,16 @@ export function isStoreError(err: unknown): err is StoreError {
   return err instanceof StoreError;
 }
 
+/** True when the database's directory cannot be written because its filesystem is mounted read-only. */
+function onReadOnlyFilesystem(path: string): boolean {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EROFS';
+  }
+}
+
 /**
  * Maps a SQLite driver error to a StoreError. Extended result codes
  * ("SQLITE_IOERR_WRITE", "SQLITE_READONLY_DBMOVED") are matched by their primary
@@ -124,6 +136,11 @@ export function translateSqliteError(err: unknown, doing: string, path: string):
     case 'SQLITE_LOCKED':
       return new StoreBusyError(`${at}: another process holds the database lock; retry, or stop the other controller`, { cause: err });
     case 'SQLITE_CANTOPEN':
+      // SQLite says only "unable to open"; a read-only mount is the common cause worth naming
+      // (root ignores permissions, so EROFS is what a read-only database looks like to it).
+      if (onReadOnlyFilesystem(path)) {
+        return new StoreReadOnlyError(`${at}: the database is on a read-only filesystem; remount it read-write or move the database`, { cause: err });
+      }
       return new StoreIoError(`${at}: cannot open the database; check that its directory exists and is writable`, { cause: err });
     case 'SQLITE_IOERR':
       return new StoreIoError(`${at}: the operating system reported an I/O error (${code}); check the disk`, { cause: err });
