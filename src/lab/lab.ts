@@ -83,13 +83,8 @@ export class Lab {
     this.#provisioned = JSON.parse(prov.stdout.trim().split('\n').pop() as string) as Provisioned;
     this.#log('provisioned: 2 access points, 3 instances and devices, 2 CCNs, 1 CEN with ccn-a and vpc-lab, grant mainland-international');
 
-    for (const [i, ap] of APS.entries()) {
-      writeFileSync(join(this.dir, `${ap.id}.token`), `${this.provisioned.apTokens[ap.id]}\n`, { mode: 0o600 });
-      this.#daemon(ap.id, `ap${i + 1}`, ['ap', 'run', '--controller', this.controllerUrl, '--id', ap.id,
-        '--token-file', join(this.dir, `${ap.id}.token`), '--key-file', join(this.dir, `${ap.id}.key`),
-        '--listen-port', String(AP_PORT), '--prefix', this.apPrefix(i + 1), '--link-octet', String(ap.linkOctet),
-        '--vpc', `vpc-lab=${this.topology.ns('vpc')}`, '--status-file', this.apStatusFile(ap.id)]);
-    }
+    for (const ap of APS) writeFileSync(join(this.dir, `${ap.id}.token`), `${this.provisioned.apTokens[ap.id]}\n`, { mode: 0o600 });
+    for (const ap of APS) this.#startAp(ap.id);
     for (const ap of APS) await this.daemons.get(ap.id)!.waitFor(/listening on UDP/, 20_000);
     this.#log('access points up');
     for (const b of BRANCHES) {
@@ -148,8 +143,27 @@ export class Lab {
     if (!options.keepLogs) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  #daemon(name: string, role: string, args: string[]): Daemon {
-    const d = new Daemon(name, this.topology.ns(role), [SAG_JS, ...args], this.dir, { LOG_LEVEL: 'info' });
+  /**
+   * Ends an access point with `signal` (SIGKILL: nothing of its own cleanup runs) and
+   * starts it again with the same arguments; resolves once it listens.
+   */
+  async restartAp(apId: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.daemons.get(apId)?.stop(8000, signal);
+    rmSync(this.apStatusFile(apId), { force: true });
+    await this.#startAp(apId).waitFor(/listening on UDP/, 20_000);
+  }
+
+  #startAp(apId: string): Daemon {
+    const i = APS.findIndex((a) => a.id === apId);
+    const ap = APS[i]!;
+    return this.#daemon(ap.id, `ap${i + 1}`, ['ap', 'run', '--controller', this.controllerUrl, '--id', ap.id,
+      '--token-file', join(this.dir, `${ap.id}.token`), '--key-file', join(this.dir, `${ap.id}.key`),
+      '--listen-port', String(AP_PORT), '--prefix', this.apPrefix(i + 1), '--link-octet', String(ap.linkOctet),
+      '--vpc', `vpc-lab=${this.topology.ns('vpc')}`, '--status-file', this.apStatusFile(ap.id)], true);
+  }
+
+  #daemon(name: string, role: string, args: string[], netOnly = false): Daemon {
+    const d = new Daemon(name, this.topology.ns(role), [SAG_JS, ...args], this.dir, { LOG_LEVEL: 'info' }, netOnly);
     this.daemons.set(name, d);
     return d;
   }

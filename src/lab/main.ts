@@ -9,7 +9,7 @@ import { formatChecks, runChecks } from './checks.js';
 import { Lab, sleep } from './lab.js';
 import { statusTable } from './status.js';
 
-const TOOLS = ['ip', 'nft', 'ping', 'iperf3'];
+const TOOLS = ['ip', 'nft', 'ping', 'iperf3', 'nsenter'];
 
 function preflight(): string | undefined {
   if (process.platform !== 'linux') return 'the lab needs Linux (network namespaces, TUN devices)';

@@ -18,11 +18,17 @@ export class Daemon {
   readonly #lines: string[] = [];
   readonly #waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
 
-  constructor(name: string, ns: string, args: string[], logDir: string, env: NodeJS.ProcessEnv = {}) {
+  /**
+   * `netOnly`: enter only the network namespace (nsenter), not the private mount
+   * namespace `ip netns exec` makes. A process that itself creates named namespaces
+   * (sag ap run) needs that, or its /run/netns mounts would be visible to it alone.
+   */
+  constructor(name: string, ns: string, args: string[], logDir: string, env: NodeJS.ProcessEnv = {}, netOnly = false) {
     this.name = name;
     this.log = join(logDir, `${name}.log`);
     this.#out = createWriteStream(this.log);
-    this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const [cmd, prefix] = netOnly ? ['nsenter', [`--net=/run/netns/${ns}`, '--']] : ['ip', ['netns', 'exec', ns]];
+    this.child = spawn(cmd, [...prefix, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       let partial = '';
       stream.on('data', (chunk: Buffer) => {
