@@ -43,11 +43,16 @@ export const deviceGroup: Group = {
       positionals: [SERIAL],
       flags: [
         { name: 'model', kind: 'string', value: 'MODEL', help: 'hardware, vcpe or app', required: true },
-        { name: 'public-key', kind: 'string', value: 'KEY', help: "the device's WireGuard public key (base64)", required: true },
+        { name: 'public-key', kind: 'string', value: 'KEY', help: "the device's WireGuard public key (base64); leave it out to activate the device later (sag device activation)" },
         { name: 'software-version', kind: 'string', value: 'VERSION', help: 'software version it runs, e.g. 2.1.0', required: true },
       ],
       run: async (api, a): Promise<Result> => {
-        const body = { serial: a.positionals[0], model: a.need('model'), publicKey: a.need('public-key'), softwareVersion: a.need('software-version') };
+        const body = {
+          serial: a.positionals[0],
+          model: a.need('model'),
+          ...(a.has('public-key') ? { publicKey: a.string('public-key') } : {}),
+          softwareVersion: a.need('software-version'),
+        };
         const out = await api.post<{ device: SagDevice; token: string }>('/v1/devices', body);
         return { json: out, human: deviceDetails(out.device) + tokenNote(out.token) };
       },
