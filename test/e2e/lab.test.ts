@@ -8,6 +8,7 @@
  * again over what it left.
  */
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { Namespaces } from '../helpers/netns.js';
 import { e2eSkipReason } from '../helpers/netns.js';
 import { startCapture } from '../helpers/capture.js';
@@ -101,4 +102,13 @@ e2e('5 an access point killed with -9 starts again over what it left, and branch
   // The restarted hub has new keys' sessions to make: a branch notices its stale session when
   // data goes unanswered (WireGuard's 15 s) and handshakes again.
   t.true(await waitFor(() => lab.ping(B1, VPC.host, 2), 40_000), 'b1 reaches the VPC again');
+});
+
+e2e('6 stopped with SIGTERM, an access point removes its namespaces and its veths in the VPC namespace', async (t) => {
+  const prefix = lab.apPrefix(1);
+  const vpcLinks = () => execFileSync('ip', ['-n', lab.topology.ns('vpc'), '-o', 'link'], { encoding: 'utf8' });
+  t.regex(vpcLinks(), new RegExp(`${prefix}w0`), 'ccn-a is plugged into the VPC');
+  t.is(await lab.daemons.get('ap-m1')!.stop(8000, 'SIGTERM'), 0, 'exits 0');
+  t.deepEqual((await netnsList()).filter((n) => n.startsWith(`${prefix}-`)), []);
+  t.notRegex(vpcLinks(), new RegExp(`${prefix}w`));
 });
