@@ -62,11 +62,17 @@ export class HubApplier {
     const gw = this.#o.gateway;
     const changes = diffConfigs(this.#config, next);
     for (const ccn of new Set(next.peers.map((p) => p.ccnId))) if (!this.#spaces.has(ccn)) await this.#addSpace(ccn);
+    // Adds and removes are idempotent: an apply that failed half-way is retried from the old
+    // configuration, and must then neither add a peer twice nor stop at one already gone.
+    const has = (key: string) => gw.dataplane.peers().includes(key);
     for (const change of changes) {
-      if (change.op === 'peer.remove') gw.removePeer(change.publicKey);
-      else if (change.op === 'peer.add') {
+      if (change.op === 'peer.remove') {
+        if (has(change.publicKey)) gw.removePeer(change.publicKey);
+      } else if (change.op === 'peer.add') {
         const peer = change.peer as HubPeer;
-        gw.addPeer({ publicKey: peer.publicKey, allowedIps: [...peer.allowedIps], domain: this.#domain(peer.ccnId), rateLimit: limit(peer) });
+        const options = { allowedIps: [...peer.allowedIps], domain: this.#domain(peer.ccnId), rateLimit: limit(peer) };
+        if (has(peer.publicKey)) gw.updatePeer(peer.publicKey, options);
+        else gw.addPeer({ publicKey: peer.publicKey, ...options });
       } else if (change.op === 'peer.change') {
         const peer = change.peer as HubPeer;
         gw.updatePeer(peer.publicKey, {
@@ -101,9 +107,15 @@ export class HubApplier {
     const n = this.#nextSpace++;
     const opened = this.#o.gateway.dataplane.openDomainTun(`${prefix}t${n}`);
     const space = new CcnSpace(ccnId, { netns: `${prefix}-${ccnId}`, tun: opened.name, sink: `${prefix}s${n}` }, this.#o.mtu);
+    try {
+      await space.create();
+    } catch (err) {
+      this.#o.gateway.dataplane.removeDomain(opened.domain);
+      await space.destroy().catch(() => {}); // whatever part of it was made
+      throw err;
+    }
     this.#domains.set(ccnId, opened.domain);
     this.#spaces.set(ccnId, space);
-    await space.create();
     this.#o.logger('info', `ap: ${ccnId}: namespace ${space.names.netns}, domain ${opened.domain} on ${opened.name}`);
   }
 
