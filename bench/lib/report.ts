@@ -28,6 +28,7 @@ export function printTable(title: string, rows: Row[]): void {
 }
 
 function fmt(v: number): string {
+  if (Number.isNaN(v)) return 'n/a';
   if (Number.isInteger(v)) return v.toLocaleString('en-US');
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "../test/offload_packets.h"
 #include "aead.h"
+#include "offload/gso.h"
 #include "wire.h"
 
 namespace {
@@ -357,6 +359,42 @@ void wire_corpus() {
   write(t, "short", Bytes{4, 0, 0});
 }
 
+// ---- fuzz_offload --------------------------------------------------------------------------------------
+
+Bytes vnet(uint8_t type, uint16_t gso_size, uint16_t csum_start, uint16_t csum_offset) {
+  sag::offload::virtio_net_hdr h{};
+  h.flags = sag::offload::VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  h.gso_type = type;
+  h.gso_size = gso_size;
+  h.csum_start = csum_start;
+  h.csum_offset = csum_offset;
+  Bytes b(sizeof h);
+  std::memcpy(b.data(), &h, sizeof h);
+  return b;
+}
+
+void offload_corpus() {
+  const std::string t = "fuzz_offload";
+  using namespace sag::offload;
+  sagtest::Flow v4, v6;
+  v6.ipv6 = true;
+  write(t, "tso4-last-shorter", Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_TCPV4, 1000, 20, 16) + sagtest::tcp(v4, 7, 2500));
+  write(t, "tso6", Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_TCPV6, 1200, 40, 16) + sagtest::tcp(v6, 7, 3000));
+  write(t, "uso4", Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_UDP_L4, 500, 20, 6) + sagtest::udp(v4, 1700));
+  write(t, "uso6", Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_UDP_L4, 500, 40, 6) + sagtest::udp(v6, 1200));
+  write(t, "partial-checksum", Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_NONE, 0, 20, 6) + sagtest::udp(v4, 100));
+  write(t, "bad-type", Bytes{0} + vnet(9, 1000, 20, 16) + sagtest::tcp(v4, 0, 2000));
+  // Coalescing: kind (flow bit 0, IPv6 bit 1, raw when 7), step, size, flags (see fuzz_offload.cc).
+  Bytes one_flow{1};
+  for (int i = 0; i < 20; ++i) one_flow = one_flow + Bytes{0, 1, 1, 0};
+  write(t, "gro-one-flow", one_flow);
+  Bytes mixed{1};
+  for (int i = 0; i < 16; ++i) mixed = mixed + Bytes{uint8_t(i % 4), 1, 1, uint8_t(i == 9 ? 1 : 0)};
+  mixed = mixed + Bytes{7, 30};
+  write(t, "gro-mixed-flows-v6-raw", mixed);
+  write(t, "gro-gap-short-corrupt", Bytes{1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 3, 5, 0, 0, 1, 1, 16, 9, 0, 1, 1, 0});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -364,6 +402,7 @@ int main(int argc, char** argv) {
   receive_corpus();
   allowed_ips_corpus();
   wire_corpus();
+  offload_corpus();
   std::printf("wrote %d files under %s\n", g_files, g_root.c_str());
   return 0;
 }

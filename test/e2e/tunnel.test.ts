@@ -3,11 +3,11 @@
  * test/helpers/tunnel-topology.ts): ping, a 50 MiB TCP transfer with checksums compared, and a
  * capture on the underlay veth proving only type-4 WireGuard datagrams cross it, no plaintext.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { fileURLToPath } from 'node:url';
 import { e2eSkipReason, sh, waitForLine } from '../helpers/netns.js';
 import { startCapture } from '../helpers/capture.js';
-import { ipv4Udp, readPcap } from '../helpers/pcap.js';
+import { ipv4Udp, readPcap, wireguardDatagrams } from '../helpers/pcap.js';
 import { buildTunnelTopology, TUNNEL_IP_B, type TunnelTopology } from '../helpers/tunnel-topology.js';
 
 const skip = e2eSkipReason(['ip', 'ping', 'tcpdump']);
@@ -31,23 +31,28 @@ e2e('1 ping crosses the tunnel both ways', async (t) => {
   t.is(stats.peer.counters.drops.badAuth, 0);
 });
 
-e2e('2 a 50 MiB TCP transfer arrives intact and the wire carries only type-4 datagrams', async (t) => {
-  topo ??= await buildTunnelTopology();
+/**
+ * Sends `mb` MiB through the tunnel with checksums compared while capturing the underlay: only
+ * type-4 datagrams, no plaintext, no drops. Returns how many datagrams the largest frame held
+ * (more than one: UDP GSO was in use).
+ */
+async function transfer(t: ExecutionContext, topo: TunnelTopology, mb: number): Promise<number> {
   const capture = await startCapture(topo.namespaces, topo.nsA, topo.vethA, { immediate: false });
   const sink = topo.namespaces.spawn(topo.nsB, process.execPath, [fixture('tcp-sink.mjs'), TUNNEL_IP_B, '5201']);
   await waitForLine(sink, /^LISTENING/);
   const sinkDone = waitForLine(sink, /^SINK /, 120000);
-  const source = topo.namespaces.spawn(topo.nsA, process.execPath, [fixture('tcp-source.mjs'), TUNNEL_IP_B, '5201', '50', MARKER]);
+  const source = topo.namespaces.spawn(topo.nsA, process.execPath, [fixture('tcp-source.mjs'), TUNNEL_IP_B, '5201', String(mb), MARKER]);
   const [sourceLine, sinkLine] = await Promise.all([waitForLine(source, /^SOURCE /, 120000), sinkDone]);
   const [, sentBytes, sentHash] = sourceLine.split(' ');
   const [, gotBytes, gotHash] = sinkLine.split(' ');
-  t.is(Number(sentBytes), 50 * 1024 * 1024);
+  t.is(Number(sentBytes), mb * 1024 * 1024);
   t.is(gotBytes, sentBytes);
   t.is(gotHash, sentHash);
 
   const file = (await capture.stop()).pcap!;
   const frames = readPcap(file);
   let transport = 0;
+  let largest = 0;
   for (const f of frames) {
     if (f.etherType === 0x0806) continue; // ARP on the underlay is fine
     t.is(f.etherType, 0x0800, 'only IPv4 on the underlay');
@@ -57,14 +62,35 @@ e2e('2 a 50 MiB TCP transfer arrives intact and the wire carries only type-4 dat
       break;
     }
     t.true(udp.srcPort === topo.underlayPort && udp.dstPort === topo.underlayPort);
-    if (udp.payload.readUInt32LE(0) !== 4) {
-      t.fail(`a UDP datagram of type ${udp.payload[0]} crossed the underlay`);
+    const datagrams = wireguardDatagrams(udp.payload);
+    const bad = datagrams.find((d) => d.readUInt32LE(0) !== 4);
+    if (bad) {
+      t.fail(`a UDP datagram of type ${bad[0]} crossed the underlay`);
       break;
     }
-    transport++;
+    transport += datagrams.length;
+    largest = Math.max(largest, datagrams.length);
   }
-  t.true(transport > 30000, `expected many transport datagrams, saw ${transport}`);
+  const expected = Math.floor((mb * 1024 * 1024) / 1400) * 0.8;
+  t.true(transport > expected, `expected many transport datagrams, saw ${transport}`);
   t.is(file.indexOf(Buffer.from(MARKER)), -1, 'the plaintext marker must not appear on the wire');
   const stats = await topo.stats('b');
   for (const [reason, n] of Object.entries(stats.peer.counters.drops)) t.is(n, 0, `drops ${reason}`);
+  return largest;
+}
+
+e2e('2 a 50 MiB TCP transfer arrives intact and the wire carries only type-4 datagrams', async (t) => {
+  topo ??= await buildTunnelTopology();
+  const largest = await transfer(t, topo, 50);
+  // Unless offloads were forced off for this run, the sender used UDP GSO (README: SAG_OFFLOADS).
+  if (process.env.SAG_OFFLOADS === undefined) t.true(largest > 1, 'UDP GSO frames on the underlay');
+});
+
+e2e('3 with every offload forced off (SAG_OFFLOADS=off) a 20 MiB transfer arrives intact, one datagram per frame', async (t) => {
+  const off = await buildTunnelTopology({ offloads: 'off' });
+  try {
+    t.is(await transfer(t, off, 20), 1);
+  } finally {
+    await off.cleanup();
+  }
 });

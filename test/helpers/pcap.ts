@@ -37,7 +37,10 @@ export function ipv4Udp(packet: Buffer): UdpDatagram | undefined {
   const ihl = (packet[0]! & 0x0f) * 4;
   const udp = packet.subarray(ihl);
   if (udp.length < 8) return undefined;
-  return { srcPort: udp.readUInt16BE(0), dstPort: udp.readUInt16BE(2), payload: udp.subarray(8, udp.readUInt16BE(4)) };
+  // A UDP GSO frame captured before segmentation has the first segment's UDP length but the whole
+  // super-packet's IP length: the IP length bounds what is there.
+  const end = Math.max(udp.readUInt16BE(4), packet.readUInt16BE(2) - ihl);
+  return { srcPort: udp.readUInt16BE(0), dstPort: udp.readUInt16BE(2), payload: udp.subarray(8, end) };
 }
 
 /** The payloads of every IPv4/UDP datagram in a capture. */
@@ -46,4 +49,26 @@ export function udpPayloads(file: Buffer): Buffer[] {
     const u = f.etherType === 0x0800 ? ipv4Udp(f.payload) : undefined;
     return u ? [Buffer.from(u.payload)] : [];
   });
+}
+
+/**
+ * The WireGuard datagrams in one captured UDP payload. With UDP GSO a capture on the sending side
+ * sees the super-packet before segmentation: several datagrams of one size (the last may be
+ * shorter) back to back. All of a run carry the same receiver index and consecutive counters,
+ * which gives the size away; anything else is one datagram.
+ */
+export function wireguardDatagrams(payload: Buffer): Buffer[] {
+  const isTransport = (at: number) =>
+    at + 32 <= payload.length && payload.readUInt32LE(at) === 4 && payload.readUInt32LE(at + 4) === payload.readUInt32LE(4);
+  if (!isTransport(0)) return [payload];
+  let size = payload.length;
+  for (let s = 32; s + 32 <= payload.length; s++) {
+    if (isTransport(s) && payload.readBigUInt64LE(s + 8) === payload.readBigUInt64LE(8) + 1n) {
+      size = s;
+      break;
+    }
+  }
+  const out: Buffer[] = [];
+  for (let at = 0; at < payload.length; at += size) out.push(payload.subarray(at, Math.min(at + size, payload.length)));
+  return out;
 }

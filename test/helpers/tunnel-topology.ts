@@ -33,7 +33,11 @@ export interface TunnelTopology {
 export const TUNNEL_IP_A = '10.77.0.1';
 export const TUNNEL_IP_B = '10.77.0.2';
 
-export async function buildTunnelTopology(opts: { mtu?: number } = {}): Promise<TunnelTopology> {
+/**
+ * `offloads` is passed to both dataplanes as SAG_OFFLOADS (README: "on", "off", or a list such
+ * as "tun,gso"); unset, they inherit this process's SAG_OFFLOADS.
+ */
+export async function buildTunnelTopology(opts: { mtu?: number; offloads?: string } = {}): Promise<TunnelTopology> {
   const tag = uniqueTag();
   const ns = new Namespaces();
   try {
@@ -51,6 +55,7 @@ export async function buildTunnelTopology(opts: { mtu?: number } = {}): Promise<
       tun: 'sagt0',
       address: me === 'a' ? `${TUNNEL_IP_A}/24` : `${TUNNEL_IP_B}/24`,
       mtu,
+      offloads: opts.offloads,
       bind: { address: me === 'a' ? '10.78.0.1' : '10.78.0.2', port },
       peer: {
         publicKey: me === 'a' ? keyB : keyA,

@@ -10,35 +10,85 @@
 
 #include <cstring>
 
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20  // Linux 6.2+; older UAPI headers lack them
+#define TUN_F_USO6 0x40
+#endif
+
 namespace sag {
 
-std::unique_ptr<LinuxTun> LinuxTun::open(const std::string& name, int* err, const char** what) {
+namespace {
+int open_device(const std::string& name, short flags, ifreq* ifr) {
+  int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -1;
+  *ifr = ifreq{};
+  ifr->ifr_flags = flags;
+  std::memcpy(ifr->ifr_name, name.data(), name.size());
+  if (ioctl(fd, TUNSETIFF, ifr) < 0) {
+    int e = errno;
+    ::close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+}  // namespace
+
+std::unique_ptr<LinuxTun> LinuxTun::open(const std::string& name, int* err, const char** what,
+                                         const offload::OffloadConfig& offloads) {
   if (name.size() >= IFNAMSIZ) {
     *err = ENAMETOOLONG;
     *what = "interface name too long";
     return nullptr;
   }
-  int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ifreq ifr;
+  int fd = -1;
+  bool vnet = false;
+  if (offloads.tun) {
+    fd = open_device(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, &ifr);
+    vnet = fd >= 0;
+  }
+  if (fd < 0) fd = open_device(name, IFF_TUN | IFF_NO_PI, &ifr);  // fallback: no offloads
   if (fd < 0) {
     *err = errno;
-    *what = "open /dev/net/tun";
+    *what = errno == ENOENT || errno == ENODEV ? "open /dev/net/tun" : "ioctl TUNSETIFF";
     return nullptr;
   }
-  ifreq ifr{};
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-  std::memcpy(ifr.ifr_name, name.data(), name.size());
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+  std::unique_ptr<LinuxTun> tun(new LinuxTun(fd, std::string(ifr.ifr_name)));
+  if (vnet && !tun->enable_offloads()) {
     *err = errno;
-    *what = "ioctl TUNSETIFF";
-    ::close(fd);
+    *what = "epoll/eventfd for the TUN device";
     return nullptr;
   }
-  return std::unique_ptr<LinuxTun>(new LinuxTun(fd, std::string(ifr.ifr_name)));
+  return tun;
+}
+
+// Offers what this kernel takes, best first. Even with none accepted the vnet header stays (it
+// costs 10 bytes a packet); without TSO there is nothing to coalesce into.
+bool LinuxTun::enable_offloads() {
+  const unsigned tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  const unsigned tries[] = {tso | TUN_F_USO4 | TUN_F_USO6, tso, TUN_F_CSUM, 0};
+  for (unsigned flags : tries) {
+    if (ioctl(fd_, TUNSETOFFLOAD, flags) != 0) continue;
+    if (flags & TUN_F_TSO4) coalesce_ = std::make_unique<offload::TcpCoalescer>(offload::TcpCoalescer::kMaxSegments * 4);
+    break;
+  }
+  vnet_ = true;
+  rbuf_.resize(offload::kVnetHdrSize + 65536);
+  return poll_.open(fd_);
 }
 
 LinuxTun::~LinuxTun() { ::close(fd_); }
 
 int LinuxTun::read_batch(uint8_t* const* bufs, size_t cap, size_t* lens, int n) {
+  return vnet_ ? read_vnet(bufs, cap, lens, n) : read_plain(bufs, cap, lens, n);
+}
+
+int LinuxTun::write_batch(const uint8_t* const* bufs, const size_t* lens, int n, int* failed) {
+  return vnet_ ? write_vnet(bufs, lens, n, failed) : write_plain(bufs, lens, n, failed);
+}
+
+int LinuxTun::read_plain(uint8_t* const* bufs, size_t cap, size_t* lens, int n) {
   // Without IFF_VNET_HDR the kernel hands over one packet per read.
   int got = 0;
   while (got < n) {
@@ -54,7 +104,7 @@ int LinuxTun::read_batch(uint8_t* const* bufs, size_t cap, size_t* lens, int n) 
   return got;
 }
 
-int LinuxTun::write_batch(const uint8_t* const* bufs, const size_t* lens, int n, int* failed) {
+int LinuxTun::write_plain(const uint8_t* const* bufs, const size_t* lens, int n, int* failed) {
   int written = 0;
   *failed = 0;
   for (int i = 0; i < n; ++i) {

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,7 +20,8 @@ void set_buffer(int fd, int force_opt, int opt, int bytes) {
 }
 }  // namespace
 
-std::unique_ptr<LinuxUdp> LinuxUdp::open(const UdpOptions& opts, int* err, const char** what) {
+std::unique_ptr<LinuxUdp> LinuxUdp::open(const UdpOptions& opts, int* err, const char** what,
+                                         const offload::OffloadConfig& offloads) {
   auto fail = [&](const char* w, int fd) -> std::unique_ptr<LinuxUdp> {
     *err = errno;
     *what = w;
@@ -44,12 +46,38 @@ std::unique_ptr<LinuxUdp> LinuxUdp::open(const UdpOptions& opts, int* err, const
   Endpoint local;
   socklen_t len = sizeof local.addr;
   if (getsockname(fd, &local.addr.sa, &len) != 0) return fail("getsockname", fd);
-  return std::unique_ptr<LinuxUdp>(new LinuxUdp(fd, local));
+  std::unique_ptr<LinuxUdp> sock(new LinuxUdp(fd, local));
+  if (!sock->enable_offloads(offloads)) {
+    *err = errno;
+    *what = "epoll/eventfd for the UDP socket";
+    return nullptr;
+  }
+  return sock;
+}
+
+// Probes UDP_SEGMENT with a harmless setsockopt (gso size 0 = off); a kernel without it says no.
+bool LinuxUdp::enable_offloads(const offload::OffloadConfig& offloads) {
+  int zero = 0, one = 1;
+  if (offloads.udp_gso && setsockopt(fd_, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0) gso_ = true;
+  if (offloads.udp_gro && setsockopt(fd_, SOL_UDP, UDP_GRO, &one, sizeof one) == 0) {
+    gro_ = true;
+    gro_buf_.resize(size_t(kGroMessages) * kGroBufferSize);
+    return poll_.open(fd_);
+  }
+  return true;
 }
 
 LinuxUdp::~LinuxUdp() { ::close(fd_); }
 
 int LinuxUdp::recv_batch(Datagram* d, size_t cap, int n) {
+  return gro_ ? recv_gro(d, cap, n) : recv_plain(d, cap, n);
+}
+
+int LinuxUdp::send_batch(const Datagram* d, int n, bool* ok) {
+  return gso_.load(std::memory_order_relaxed) ? send_gso(d, n, ok) : send_plain(d, n, ok);
+}
+
+int LinuxUdp::recv_plain(Datagram* d, size_t cap, int n) {
   if (n > kMaxBatch) n = kMaxBatch;
   mmsghdr msgs[kMaxBatch];
   iovec iov[kMaxBatch];
@@ -72,7 +100,7 @@ int LinuxUdp::recv_batch(Datagram* d, size_t cap, int n) {
   return r;
 }
 
-int LinuxUdp::send_batch(const Datagram* d, int n, bool* ok) {
+int LinuxUdp::send_plain(const Datagram* d, int n, bool* ok) {
   const bool dual_stack = local_.family() == AF_INET6;
   int sent = 0;
   int i = 0;

@@ -43,6 +43,7 @@ void SendWorker::process_batch(int n) {
 }
 
 void SendWorker::route_batch(int n, const AllowedIps& ips) {
+  ep_peer_ = nullptr;  // a new hold of table_mu (see send.h)
   const size_t mtu = t_.config.mtu;
   int out = 0;
   for (int i = 0; i < n; ++i) {
@@ -87,8 +88,13 @@ SendWorker::Sealed SendWorker::seal(Peer* peer, Keypair* kp, uint8_t* buf, size_
   if (!kp->take_counter(&counter)) return Sealed::kExhausted;
   if (counter >= wire::kRekeyAfterMessages)
     t_.signal_peer(peer, &kp->rekey_signalled, SAG_EVENT_REKEY_NEEDED, kp->local_index);
-  uint32_t uplink_id;
-  *up = peer->endpoint_snapshot(&out->peer, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
+  if (peer != ep_peer_) {
+    uint32_t uplink_id;
+    ep_uplink_ = peer->endpoint_snapshot(&ep_, &uplink_id) ? t_.uplink(uplink_id) : nullptr;
+    ep_peer_ = peer;
+  }
+  out->peer = ep_;
+  *up = ep_uplink_;
   if (!*up) {
     peer->counters.drop(kDropNoEndpoint);
     return Sealed::kDropped;
@@ -193,6 +199,7 @@ void SendWorker::handle_wakeups() {
     ids.swap(t_.flush_list);
   }
   std::shared_lock<std::shared_mutex> lock(t_.table_mu);
+  ep_peer_ = nullptr;
   for (uint32_t id : ids) {
     Peer* peer = t_.peer(id);
     if (!peer) continue;

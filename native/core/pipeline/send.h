@@ -7,8 +7,9 @@
 //
 // Also woken through DataplaneTables::wake_fd to flush staged packets once a keypair is
 // installed, and to send keepalives the control plane asks for.
-// Threading: one thread; holds table_mu shared per batch; per-packet state is atomics and the
-// short endpoint lock (see peer.h). No allocation except when staging (the slow path).
+// Threading: one thread; holds table_mu shared per batch; per-packet state is atomics; the short
+// endpoint lock (see peer.h) is taken once per run of one peer's packets in a batch, not per
+// packet. No allocation except when staging (the slow path).
 #pragma once
 #include "worker.h"
 
@@ -51,6 +52,11 @@ class SendWorker final : public Worker {
   std::vector<Peer*> out_peer_;
   std::vector<Uplink*> out_uplink_;
   std::vector<uint8_t> ok_;
+  // The last peer's endpoint and uplink, read once per run of its packets instead of taking its
+  // endpoint lock per packet. Valid only while table_mu is held: reset when a hold begins.
+  Peer* ep_peer_ = nullptr;
+  Endpoint ep_;
+  Uplink* ep_uplink_ = nullptr;
 };
 
 }  // namespace sag
