@@ -7,11 +7,11 @@
  * (no connection, timeout, 5xx) is ControllerUnreachableError; a 4xx is
  * ControllerRefusedError with the API's stable error code.
  */
-import type { DeviceConfig } from '../controller/compiler/index.js';
+import type { AccessPointConfig, DeviceConfig } from '../controller/compiler/index.js';
 import type { DeviceStatusReport } from '../controller/api/status.js';
 import { ControllerRefusedError, ControllerUnreachableError } from './errors.js';
 
-export type ConfigAnswer = { kind: 'config'; config: DeviceConfig } | { kind: 'unchanged'; version: string };
+export type ConfigAnswer<C = DeviceConfig> = { kind: 'config'; config: C } | { kind: 'unchanged'; version: string };
 
 export interface ConfigQuery {
   /** Content version the agent runs; with `waitSec` the controller holds the answer until it differs. */
@@ -61,17 +61,26 @@ export class HttpControllerClient implements ControllerClient {
   }
 
   async getConfig(serial: string, token: string, query: ConfigQuery = {}): Promise<ConfigAnswer> {
+    return this.#longPoll<DeviceConfig>(`/v1/devices/${encodeURIComponent(serial)}/config`, 'device', token, query);
+  }
+
+  /** GET /v1/access-points/{id}/config with the access point's token (`sag ap`), long-polling like getConfig. */
+  async getAccessPointConfig(id: string, token: string, query: ConfigQuery = {}): Promise<ConfigAnswer<AccessPointConfig>> {
+    return this.#longPoll<AccessPointConfig>(`/v1/access-points/${encodeURIComponent(id)}/config`, 'accessPoint', token, query);
+  }
+
+  async #longPoll<C>(base: string, kind: string, token: string, query: ConfigQuery): Promise<ConfigAnswer<C>> {
     const params = new URLSearchParams();
     if (query.after !== undefined) params.set('after', query.after);
     if (query.after !== undefined && query.waitSec !== undefined) params.set('wait', String(Math.max(0, Math.floor(query.waitSec))));
-    const path = `/v1/devices/${encodeURIComponent(serial)}/config${params.size > 0 ? `?${params}` : ''}`;
+    const path = `${base}${params.size > 0 ? `?${params}` : ''}`;
     const waitMs = query.after !== undefined && query.waitSec !== undefined ? query.waitSec * 1000 : 0;
     const body = (await this.#call('GET', path, { token, signal: query.signal, extraTimeoutMs: waitMs })) as Record<string, unknown>;
     if (body?.['unchanged'] === true) return { kind: 'unchanged', version: String(body['version']) };
-    if (body?.['kind'] !== 'device' || typeof body['version'] !== 'string') {
-      throw new ControllerUnreachableError('the controller answered with something that is not a device configuration');
+    if (body?.['kind'] !== kind || typeof body['version'] !== 'string') {
+      throw new ControllerUnreachableError(`the controller answered with something that is not ${kind === 'device' ? 'a device' : 'an access point'} configuration`);
     }
-    return { kind: 'config', config: body as unknown as DeviceConfig };
+    return { kind: 'config', config: body as unknown as C };
   }
 
   async reportStatus(serial: string, token: string, report: DeviceStatusReport, signal?: AbortSignal): Promise<void> {

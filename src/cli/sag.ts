@@ -8,6 +8,7 @@ import { SagError } from '../errors.js';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
 import { OPERATOR_USAGE, runOperatorCommand } from './operator/index.js';
 import { agentMain } from './agent.js';
+import { apMain } from './ap.js';
 import { listInterfaces, queryInterface, toJson, toText } from './show.js';
 import { queryPaths, withPaths } from './paths-status.js';
 import { dropsText, queryDrops, withDrops } from './show-drops.js';
@@ -43,6 +44,8 @@ async function readStdin(): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `sag ap run` is the access point itself; every other `sag ap ...` is the operator's.
+  if (argv[0] === 'ap' && argv[1] === 'run') return apMain(argv.slice(2));
   const operator = await runOperatorCommand(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
   if (operator !== undefined) return operator;
   const [command, ...rest] = argv;

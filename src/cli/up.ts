@@ -5,9 +5,10 @@
  * is refused before anything is created; a failure half-way removes what was made.
  */
 import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ConfigError, interfaceNameFromPath, parseConfig, type ConfigPeer, type WgQuickConfig } from '../config/index.js';
+import { AlreadyExistsError } from '../errors.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../gateway/types.js';
 import { formatCidr, formatIp } from '../net/cidr.js';
@@ -43,6 +44,11 @@ async function resolveEndpoint(peer: ConfigPeer, file: string, ep: ConfigEndpoin
 
 export async function up(path: string, log: Logger = stderrLogger('sag')): Promise<void> {
   const { config, iface } = await loadConfig(path);
+  // Opening a TUN by name attaches to an existing (persistent) one: we would configure, and on
+  // failure or exit leave behind, a device that is not ours. wg-quick refuses too.
+  if (existsSync(`/sys/class/net/${iface}`)) {
+    throw new AlreadyExistsError(`interface ${iface} already exists: up under another process, or left over (remove it with \`ip link del ${iface}\`)`);
+  }
   for (const w of config.warnings) log('warn', `${config.file}:${w.line}: ${w.message}`);
   const endpoints = await Promise.all(config.peers.map((p) => resolveEndpoint(p, config.file)));
   // Multipath: every endpoint of a peer, each with the uplink it is tied to.

@@ -1,7 +1,8 @@
 /**
  * Faults under a running `sag up` (root, each in its own namespace): kill -9 leaves nothing that
- * blocks the next start (the TUN goes with the process; a stale UAPI socket is replaced), and an
- * interface deleted underneath ends it cleanly with a clear message and exit status 0.
+ * blocks the next start (the TUN goes with the process; a stale UAPI socket is replaced), an
+ * interface deleted underneath ends it cleanly with a clear message and exit status 0, and a
+ * leftover persistent TUN of the same name is refused without being touched.
  */
 import test from 'ava';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -92,4 +93,19 @@ e2e('2 an interface deleted under a running sag up ends it cleanly with a clear 
   t.regex(run.stderr(), new RegExp(`shutting down: interface ${dev} was deleted`));
   t.notRegex(run.stderr(), /error|exception|at .*\.js:\d+/i, 'no error or stack trace');
   t.false(existsSync(sock), 'the UAPI socket is removed');
+});
+
+e2e('3 a leftover persistent TUN of the same name is refused, named, and left untouched', async (t) => {
+  const { ns, dev, conf, sock } = setup(t);
+  sh('ip', ['tuntap', 'add', 'dev', dev, 'mode', 'tun'], { ns }); // persistent: outlives its creator
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, SAG, 'up', conf], { encoding: 'utf8', timeout: 20000 });
+  t.is(r.status, 1, r.stderr);
+  t.regex(r.stderr, new RegExp(`^sag: interface ${dev} already exists: .*ip link del ${dev}`, 'm'));
+  t.notRegex(sh('ip', ['addr', 'show', dev], { ns }), /10\.71\.0\.1/, 'no address was put on it');
+  t.false(existsSync(sock));
+  sh('ip', ['link', 'del', dev], { ns });
+  const run = await sagUp(ns, conf);
+  t.teardown(() => run.child.kill('SIGKILL'));
+  run.child.kill('SIGTERM');
+  t.deepEqual(await run.exited, [0, null], run.stderr());
 });

@@ -132,6 +132,7 @@ export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) =>
   let impairedInWindow = false;
   const endBurst = () => {
     if (!burst) return;
+    impairedInWindow = true; // the window the burst ends in was impaired too
     impairedDrops += burst.dropped();
     burst.remove();
     burst = undefined;
@@ -211,7 +212,7 @@ export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) =>
 
 /** The samples as a fixed-width table, one row per window. */
 export function soakTableHeader(procs: readonly string[]): string {
-  return ['t s', 'Mbit/s', 'loss %', 'max gap ms', ...procs.map((p) => `${p} RSS MB`), 'handshakes', 'impaired'].map((h) => h.padStart(12)).join('');
+  return ['t s', 'Mbit/s', 'loss %', 'gap ms', ...procs.map((p) => `${p} MB`), 'handshakes', 'impaired'].map((h) => h.padStart(12)).join('');
 }
 
 export function soakTableRow(s: SoakSample): string {

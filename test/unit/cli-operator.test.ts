@@ -274,3 +274,26 @@ test('9 something that is not the controller answering: exit 1 with a clear mess
     await new Promise((r) => server.close(r));
   }
 });
+
+test('10 access point key and token, device activation code: create --public-key, update, token, activation', async (t) => {
+  const pub = encodeKey(publicKeyFromPrivate(generatePrivateKey()));
+  const created = json<{ publicKey: string | null }>(
+    await ok(t, 'ap', 'create', '--id', 'ap-key1', '--area', 'mainland', '--endpoint', '198.51.100.9:51820', '--max-instances', '5', '--public-key', pub, '--json'),
+  );
+  t.is(created.publicKey, pub);
+  const other = encodeKey(publicKeyFromPrivate(generatePrivateKey()));
+  t.is(json<{ publicKey: string; maxInstances: number }>(await ok(t, 'ap', 'update', 'ap-key1', '--public-key', other, '--max-instances', '7', '--json')).publicKey, other);
+  const token = await ok(t, 'ap', 'token', 'ap-key1');
+  t.regex(token, /shown only this once[\s\S]*saga_/);
+  const bad = await sag(['ap', 'update', 'ap-key1', '--public-key', 'nope']);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /ERR_/);
+
+  await ok(t, 'device', 'register', 'SN-ACT1', '--model', 'app', '--software-version', '1.0');
+  const code = await ok(t, 'device', 'activation', 'SN-ACT1', '--ttl', '600');
+  t.regex(code, /Activation code for SN-ACT1[\s\S]*sag agent --controller URL --state-dir DIR --serial SN-ACT1 --code /);
+  const asJson = json<{ serial: string; code: string; expiresAt: number }>(await ok(t, 'device', 'activation', 'SN-ACT1', '--json'));
+  t.is(asJson.serial, 'SN-ACT1');
+  t.true(asJson.code.length > 8);
+  t.is((await sag(['device', 'activation', 'SN-NOPE'])).code, 1);
+});

@@ -43,11 +43,16 @@ export const deviceGroup: Group = {
       positionals: [SERIAL],
       flags: [
         { name: 'model', kind: 'string', value: 'MODEL', help: 'hardware, vcpe or app', required: true },
-        { name: 'public-key', kind: 'string', value: 'KEY', help: "the device's WireGuard public key (base64)", required: true },
+        { name: 'public-key', kind: 'string', value: 'KEY', help: "the device's WireGuard public key (base64); leave it out to activate the device later (sag device activation)" },
         { name: 'software-version', kind: 'string', value: 'VERSION', help: 'software version it runs, e.g. 2.1.0', required: true },
       ],
       run: async (api, a): Promise<Result> => {
-        const body = { serial: a.positionals[0], model: a.need('model'), publicKey: a.need('public-key'), softwareVersion: a.need('software-version') };
+        const body = {
+          serial: a.positionals[0],
+          model: a.need('model'),
+          ...(a.has('public-key') ? { publicKey: a.string('public-key') } : {}),
+          softwareVersion: a.need('software-version'),
+        };
         const out = await api.post<{ device: SagDevice; token: string }>('/v1/devices', body);
         return { json: out, human: deviceDetails(out.device) + tokenNote(out.token) };
       },
@@ -73,6 +78,20 @@ export const deviceGroup: Group = {
         const serial = a.positionals[0] as string;
         const out = await api.post<Binding>(`${devicePath(serial)}/unbind`);
         return { json: out, human: out.instance ? `unbound device ${serial} from instance ${out.instance.id}\n` : `device ${serial} was not bound\n` };
+      },
+    },
+    {
+      name: 'activation',
+      summary: 'issue a one-time activation code (sag agent --serial S --code C); shown only this once',
+      positionals: [SERIAL],
+      flags: [{ name: 'ttl', kind: 'int', value: 'SECONDS', help: 'how long the code is valid (default 24 hours)' }],
+      run: async (api, a) => {
+        const serial = a.positionals[0] as string;
+        const out = await api.post<{ serial: string; code: string; expiresAt: number }>(`${devicePath(serial)}/activation`, a.has('ttl') ? { ttlSeconds: a.int('ttl') } : {});
+        return {
+          json: out,
+          human: `Activation code for ${serial} (shown only this once, valid until ${new Date(out.expiresAt).toISOString()}):\n\n  ${out.code}\n\nOn the device: sag agent --controller URL --state-dir DIR --serial ${serial} --code ${out.code}\n`,
+        };
       },
     },
     {

@@ -88,10 +88,11 @@ export const areaGroup: Group = {
 };
 
 const apPath = (id: string) => `/v1/access-points/${seg(id)}`;
+const publicKeyFlag: FlagSpec = { name: 'public-key', kind: 'string', value: 'KEY', help: "the access point's WireGuard public key (sag pubkey < key)" };
 
 export const apGroup: Group = {
   name: 'ap',
-  summary: 'access points, where SAG instances of an area terminate their tunnels',
+  summary: 'access points, where SAG instances of an area terminate their tunnels (sag ap run runs one)',
   actions: [
     {
       name: 'create',
@@ -101,11 +102,46 @@ export const apGroup: Group = {
         areaFlag,
         { name: 'endpoint', kind: 'list', value: 'IP:PORT', help: 'public endpoint, "a.b.c.d:port" or "[v6]:port"', required: true },
         { name: 'max-instances', kind: 'int', value: 'N', help: 'the most SAG instances it terminates', required: true },
+        publicKeyFlag,
       ],
       run: async (api, a) => {
-        const body = { ...(a.has('id') ? { id: a.string('id') } : {}), area: a.need('area'), endpoints: a.list('endpoint'), maxInstances: a.int('max-instances') };
+        const body = {
+          ...(a.has('id') ? { id: a.string('id') } : {}),
+          area: a.need('area'),
+          endpoints: a.list('endpoint'),
+          maxInstances: a.int('max-instances'),
+          ...(a.has('public-key') ? { publicKey: a.string('public-key') } : {}),
+        };
         const ap = await api.post<AccessPoint>('/v1/access-points', body);
         return { json: ap, human: apDetails(ap) };
+      },
+    },
+    {
+      name: 'update',
+      summary: "change an access point's endpoints, capacity or WireGuard public key",
+      positionals: [{ name: 'AP_ID', help: 'access point id' }],
+      flags: [
+        { name: 'endpoint', kind: 'list', value: 'IP:PORT', help: 'replaces the public endpoints' },
+        { name: 'max-instances', kind: 'int', value: 'N', help: 'the most SAG instances it terminates' },
+        publicKeyFlag,
+      ],
+      run: async (api, a) => {
+        const body = {
+          ...(a.has('endpoint') ? { endpoints: a.list('endpoint') } : {}),
+          ...(a.has('max-instances') ? { maxInstances: a.int('max-instances') } : {}),
+          ...(a.has('public-key') ? { publicKey: a.string('public-key') } : {}),
+        };
+        const ap = await api.patch<AccessPoint>(apPath(a.positionals[0] as string), body);
+        return { json: ap, human: apDetails(ap) };
+      },
+    },
+    {
+      name: 'token',
+      summary: 'issue the token `sag ap run` authenticates with; the old one stops working',
+      positionals: [{ name: 'AP_ID', help: 'access point id' }],
+      run: async (api, a) => {
+        const out = await api.post<{ token: string }>(`${apPath(a.positionals[0] as string)}/token`);
+        return { json: out, human: `The access point token is shown only this once; give it to sag ap run --token-file:\n\n  ${out.token}\n` };
       },
     },
     listAction<AccessPoint>('access points', '/v1/access-points', apTable),

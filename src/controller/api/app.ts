@@ -20,6 +20,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { makeDeps, type ApiRequest, type AuthMode, type Clock, type Principal, type RouteSpec } from './route.js';
 import { adminRoutes } from './routes-admin.js';
 import { agentRoutes } from './routes-agent.js';
+import { accessPointRoutes } from './routes-access-point.js';
 import { deviceRoutes } from './routes-devices.js';
 import { edgeRoutes } from './routes-edge.js';
 import { networkRoutes } from './routes-network.js';
@@ -53,7 +54,7 @@ export function controllerRoutes(options: RoutesOptions): RouteSpec[] {
   const specs: RouteSpec[] = [];
   let document: object | undefined;
   const openapi = () => (document ??= buildOpenApiDocument(specs, { version: API_VERSION }));
-  specs.push(...adminRoutes(deps, openapi), ...edgeRoutes(deps), ...deviceRoutes(deps), ...agentRoutes(deps), ...networkRoutes(deps));
+  specs.push(...adminRoutes(deps, openapi), ...edgeRoutes(deps), ...deviceRoutes(deps), ...agentRoutes(deps), ...accessPointRoutes(deps), ...networkRoutes(deps));
   return specs;
 }
 

@@ -61,7 +61,8 @@ function responses(spec: RouteSpec): Record<string, JsonSchema> {
 
 function operation(spec: RouteSpec): JsonSchema {
   const security =
-    spec.auth === 'public' ? [] : spec.auth === 'operator' ? [{ operatorKey: [] }] : [{ operatorKey: [] }, { deviceToken: [] }];
+    spec.auth === 'public' ? [] : spec.auth === 'operator' ? [{ operatorKey: [] }]
+      : spec.auth === 'accessPoint' ? [{ operatorKey: [] }, { accessPointToken: [] }] : [{ operatorKey: [] }, { deviceToken: [] }];
   return {
     operationId: spec.operationId,
     summary: spec.summary,
@@ -102,6 +103,7 @@ export function buildOpenApiDocument(specs: readonly RouteSpec[], info: { versio
       securitySchemes: {
         operatorKey: { type: 'http', scheme: 'bearer', description: 'Operator API key ("sagk_...")' },
         deviceToken: { type: 'http', scheme: 'bearer', description: 'Device token ("sagd_..."), issued at registration or activation' },
+        accessPointToken: { type: 'http', scheme: 'bearer', description: 'Access point token ("saga_..."), issued by POST /v1/access-points/{id}/token' },
       },
       schemas: ENTITY_SCHEMAS,
       responses: errorResponses,

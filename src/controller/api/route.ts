@@ -14,9 +14,12 @@ import type { JsonSchema, ObjectSchema } from './schemas.js';
  * operator: an operator API key.
  * device:   an operator API key, or the token of the device named by the `serial` path parameter.
  */
-export type AuthMode = 'public' | 'operator' | 'device';
+export type AuthMode = 'public' | 'operator' | 'device' | 'accessPoint';
 
-export type Principal = { kind: 'operator'; keyId: string; name: string } | { kind: 'device'; serial: string };
+export type Principal =
+  | { kind: 'operator'; keyId: string; name: string }
+  | { kind: 'device'; serial: string }
+  | { kind: 'accessPoint'; id: string };
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -86,7 +89,8 @@ export function makeDeps(options: DepsOptions): RouteDeps {
   const limits = options.activationLimits ?? DEFAULT_ACTIVATION_LIMITS;
   const actor = (req: ApiRequest) => {
     const p = req.principal;
-    return { actor: p === null ? 'anonymous' : p.kind === 'operator' ? `apikey:${p.keyId}` : `device:${p.serial}`, at: clock() };
+    const who = p === null ? 'anonymous' : p.kind === 'operator' ? `apikey:${p.keyId}` : p.kind === 'device' ? `device:${p.serial}` : `accessPoint:${p.id}`;
+    return { actor: who, at: clock() };
   };
   return {
     store,

@@ -13,8 +13,8 @@
  * unbound, hub without a key) ends the wait at once with its error status.
  */
 import { performance } from 'node:perf_hooks';
-import { compileDeviceConfig } from '../compiler/index.js';
-import { find, get, type SagDevice } from '../model/index.js';
+import { compileDeviceConfig, type CompiledConfig } from '../compiler/index.js';
+import { find, get, type ModelState, type SagDevice } from '../model/index.js';
 import { ACTIVATION_TTL_DEFAULT_MS } from '../store/index.js';
 import { ref } from './entities.js';
 import { RateLimitedError, RequestValidationError } from './errors.js';
@@ -34,8 +34,8 @@ export const LONG_POLL_MAX_SEC = 30;
  */
 export const HEARTBEAT_EVERY_MS = 60_000;
 
-async function longPollConfig(d: RouteDeps, req: ApiRequest): Promise<unknown> {
-  const serial = req.params['serial'] as string;
+/** The long poll of a device's or an access point's configuration (see the comment above). */
+export async function longPollConfig(d: RouteDeps, req: ApiRequest, compile: (state: ModelState) => CompiledConfig): Promise<unknown> {
   const after = req.query['after'];
   const wait = req.query['wait'];
   if (wait !== undefined && after === undefined) throw new RequestValidationError('query.wait needs query.after, the version to wait for a change from');
@@ -43,7 +43,7 @@ async function longPollConfig(d: RouteDeps, req: ApiRequest): Promise<unknown> {
   const until = performance.now() + Math.min(Number(wait ?? 0), LONG_POLL_MAX_SEC) * 1000;
   for (;;) {
     const state = await d.state();
-    const config = compileDeviceConfig(state, serial, d.compile);
+    const config = compile(state);
     if (after === undefined || config.version !== after) return config;
     const left = until - performance.now();
     if (left <= 0 || req.signal.aborted || d.feed.closed) return { unchanged: true, version: after };
@@ -113,7 +113,7 @@ export function agentRoutes(d: RouteDeps): RouteSpec[] {
       method: 'GET', url: '/v1/devices/:serial/config', operationId: 'getDeviceConfig',
       summary: "A device's compiled configuration, with long polling (after, wait); callable with that device's own token",
       tag: 'devices', auth: 'device', params: serialParams, querystring: configQuery, status: 200, response: ref('DeviceConfigAnswer'), errors: [404, 409],
-      handler: async (req) => longPollConfig(d, req),
+      handler: async (req) => longPollConfig(d, req, (state) => compileDeviceConfig(state, req.params['serial'] as string, d.compile)),
     },
     {
       method: 'POST', url: '/v1/devices/:serial/status', operationId: 'reportDeviceStatus',

@@ -6,6 +6,7 @@ import { SagModel, applyCommand, type ApplyResult, type Change, type Command, ty
 import { validatePublicKey } from '../model/validate.js';
 import { checkActivation, type StoredActivation } from './activation.js';
 import { StoreInvalidError } from './errors.js';
+import { accessPointSubject } from './secrets.js';
 import { AUDIT_PAGE_MAX, type ApplyContext, type AuditQuery } from './types.js';
 
 export interface Planned {
@@ -13,7 +14,7 @@ export interface Planned {
   result: ApplyResult;
   /** Device whose credential this command creates. */
   issueFor: string | undefined;
-  /** Devices whose credentials this command removes. */
+  /** Credential subjects this command removes: device serials, accessPointSubject(id). */
   revokeFor: string[];
 }
 
@@ -21,7 +22,9 @@ export interface Planned {
 export function planCommand(state: ModelState, input: CommandInput, ids: IdGenerator): Planned {
   const command = new SagModel({ state, ids }).resolve(input);
   const result = applyCommand(state, command);
-  const revokeFor = result.changes.filter((c: Change) => c.collection === 'devices' && c.value === null).map((c) => c.key);
+  const revokeFor = result.changes
+    .filter((c: Change) => (c.collection === 'devices' || c.collection === 'accessPoints') && c.value === null)
+    .map((c) => (c.collection === 'accessPoints' ? accessPointSubject(c.key) : c.key));
   const issueFor = command.kind === 'device.register' && result.changes.length > 0 ? command.serial : undefined;
   return { command, result, issueFor, revokeFor };
 }

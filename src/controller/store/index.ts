@@ -4,7 +4,7 @@ export * from './errors.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { MIGRATIONS, migrate, currentSchemaVersion, latestSchemaVersion, type Migration } from './migrations.js';
-export { API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, hashToken } from './secrets.js';
+export { ACCESS_POINT_TOKEN_PREFIX, API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, hashToken } from './secrets.js';
 export {
   ACTIVATION_CODE_LENGTH,
   ACTIVATION_ERROR_CODES,

@@ -11,7 +11,7 @@ import { createState, get, randomIds, type AreaDefinition, type CollectionName, 
 import { hashActivationCode, newActivationCode, type StoredActivation } from './activation.js';
 import { auditWindow, checkContext, checkExpiry, planActivation, planCommand, sortedByKey, type Planned } from './common.js';
 import { ApiKeyNotFoundError, LastApiKeyError, StoreClosedError, StoreInvalidError } from './errors.js';
-import { API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, hashToken, isWellFormedToken, newKeyId, newToken, validateChosenToken, validateKeyName } from './secrets.js';
+import { ACCESS_POINT_TOKEN_PREFIX, API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, accessPointOf, accessPointSubject, deviceOf, hashToken, isWellFormedToken, newKeyId, newToken, validateChosenToken, validateKeyName } from './secrets.js';
 import type {
   ActivationCodeInfo,
   ActivationResult,
@@ -187,10 +187,29 @@ export class MemoryStore implements ControllerStore {
   }
 
   async authenticateDevice(token: string): Promise<string | undefined> {
+    return deviceOf(this.#subject(token));
+  }
+
+  async rotateAccessPointToken(id: string, ctx: ApplyContext): Promise<string> {
+    this.#open();
+    checkContext(ctx);
+    get.accessPoint(this.#state, id);
+    this.#takeFault();
+    const token = newToken(ACCESS_POINT_TOKEN_PREFIX);
+    this.#credentials.set(accessPointSubject(id), hashToken(token));
+    this.#audit(this.#state.version, ctx, { kind: 'accessPoint.rotateToken', id });
+    return token;
+  }
+
+  async authenticateAccessPoint(token: string): Promise<string | undefined> {
+    return accessPointOf(this.#subject(token));
+  }
+
+  #subject(token: string): string | undefined {
     this.#open();
     if (!isWellFormedToken(token)) return undefined;
     const hash = hashToken(token);
-    for (const [serial, stored] of this.#credentials) if (stored === hash) return serial;
+    for (const [subject, stored] of this.#credentials) if (stored === hash) return subject;
     return undefined;
   }
 

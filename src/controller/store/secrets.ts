@@ -15,6 +15,25 @@ import { StoreInvalidError } from './errors.js';
 
 export const API_KEY_PREFIX = 'sagk_';
 export const DEVICE_TOKEN_PREFIX = 'sagd_';
+export const ACCESS_POINT_TOKEN_PREFIX = 'saga_';
+
+/**
+ * Access point credentials live beside device credentials, under the subject
+ * "accessPoint:<id>". A serial cannot contain ':' (schemas.ts), so the two never
+ * meet, and deleting an access point revokes its token the way deleting a device does.
+ */
+const ACCESS_POINT_SUBJECT = 'accessPoint:';
+export function accessPointSubject(id: string): string {
+  return ACCESS_POINT_SUBJECT + id;
+}
+/** The access point id of a credential subject, undefined for a device serial. */
+export function accessPointOf(subject: string | undefined): string | undefined {
+  return subject?.startsWith(ACCESS_POINT_SUBJECT) ? subject.slice(ACCESS_POINT_SUBJECT.length) : undefined;
+}
+/** The device serial of a credential subject, undefined for an access point. */
+export function deviceOf(subject: string | undefined): string | undefined {
+  return subject === undefined || accessPointOf(subject) !== undefined ? undefined : subject;
+}
 
 /** A chosen bootstrap token must carry at least this many characters (base64url: 6 bits each). */
 export const MIN_CHOSEN_TOKEN_LENGTH = 32;

@@ -24,7 +24,7 @@ import { hashActivationCode, newActivationCode, type StoredActivation } from './
 import { auditWindow, checkContext, checkExpiry, planActivation, planCommand, sortedByKey, type Planned } from './common.js';
 import { ApiKeyNotFoundError, LastApiKeyError, StoreClosedError, StoreCorruptError, StoreInvalidError, StoreIoError, translateSqliteError } from './errors.js';
 import { MIGRATIONS, migrate, type Migration } from './migrations.js';
-import { API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, hashToken, isWellFormedToken, newKeyId, newToken, validateChosenToken, validateKeyName } from './secrets.js';
+import { ACCESS_POINT_TOKEN_PREFIX, API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, accessPointOf, accessPointSubject, deviceOf, hashToken, isWellFormedToken, newKeyId, newToken, validateChosenToken, validateKeyName } from './secrets.js';
 import type {
   ActivationCodeInfo,
   ActivationResult,
@@ -270,6 +270,27 @@ export class SqliteStore implements ControllerStore {
   }
 
   async authenticateDevice(token: string): Promise<string | undefined> {
+    return deviceOf(this.#subject(token));
+  }
+
+  async rotateAccessPointToken(id: string, ctx: ApplyContext): Promise<string> {
+    checkContext(ctx);
+    const token = newToken(ACCESS_POINT_TOKEN_PREFIX);
+    this.#write('rotating an access point token', () => {
+      const state = this.#fresh();
+      get.accessPoint(state, id); // ModelNotFoundError for an unknown access point
+      this.#sql.putCredential.run(accessPointSubject(id), hashToken(token), ctx.at);
+      this.#audit(state.version, ctx, { kind: 'accessPoint.rotateToken', id });
+    });
+    return token;
+  }
+
+  async authenticateAccessPoint(token: string): Promise<string | undefined> {
+    return accessPointOf(this.#subject(token));
+  }
+
+  /** Device serial or accessPointSubject(id) of a token's credential. */
+  #subject(token: string): string | undefined {
     if (!isWellFormedToken(token)) return undefined;
     return this.#read(() => this.#sql.credentialByHash.get(hashToken(token)) as string | undefined);
   }

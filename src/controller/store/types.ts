@@ -52,6 +52,7 @@ export type CredentialEvent =
   | { kind: 'apiKey.create'; id: string; name: string }
   | { kind: 'apiKey.revoke'; id: string }
   | { kind: 'device.rotateToken'; serial: string }
+  | { kind: 'accessPoint.rotateToken'; id: string }
   | { kind: 'device.createActivationCode'; serial: string; expiresAt: number }
   /** The device traded its activation code for a token (its key change, if any, is audited as device.update). */
   | { kind: 'device.activate'; serial: string };
@@ -124,6 +125,13 @@ export interface ControllerStore {
   rotateDeviceToken(serial: string, ctx: ApplyContext): Promise<string>;
   /** The serial of the device this token belongs to, or undefined. */
   authenticateDevice(token: string): Promise<string | undefined>;
+  /**
+   * Issues a new token for an access point (`sag ap` follows its configuration with it);
+   * the old one stops working. ModelNotFoundError if no such access point.
+   */
+  rotateAccessPointToken(id: string, ctx: ApplyContext): Promise<string>;
+  /** The id of the access point this token belongs to, or undefined. */
+  authenticateAccessPoint(token: string): Promise<string | undefined>;
 
   /**
    * Creates the activation code of a registered device, replacing any earlier one.
