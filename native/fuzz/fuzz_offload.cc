@@ -5,9 +5,9 @@
 //        copy, so ASan catches any over-read). gso_parse must refuse or describe the packet; every
 //        segment then fits header_len + gso_size, the payloads add up, and each segment's IPv4
 //        header and TCP/UDP checksums verify. complete_checksum stays in bounds.
-//  odd:  coalescing. A batch of up to 64 packets, each from 6 bytes: flow (2 flows, IPv4/IPv6),
-//        sequence step (in order, gap, repeat), payload size, flags, options, corruption; or raw
-//        bytes. The plan must cover every packet exactly once, keep each flow's packets in order,
+//  odd:  coalescing. A batch of up to 64 packets, each from up to 6 bytes: flow (2 flows,
+//        IPv4/IPv6), TCP or UDP, sequence step (in order, gap), payload size, flags, options,
+//        corruption; or raw bytes. UDP coalescing is on for inputs of even length. The plan must cover every packet exactly once, keep each flow's packets in order,
 //        stay within 64 KiB a write, and a merged write, completed and segmented again as the
 //        kernel does, must give back the original TCP segments (headers except the window, IPv4
 //        id and checksums; payload bytes exactly) with valid checksums.
@@ -96,6 +96,11 @@ Bytes make_packet(Reader& r, uint32_t seq[2]) {
   f.ipv6 = (kind >> 1) & 1;
   f.sport = uint16_t(1000 + which);
   uint8_t step = r.u8();
+  if (kind & 4) {  // UDP of that flow: 64 bytes, or a shorter or longer one
+    Bytes b = sagtest::udp(f, (step & 3) == 3 ? step % 100 : 64);
+    if (step & 0x80) b[b.size() - 1] ^= 1;  // corrupted
+    return b;
+  }
   size_t payload = (step & 3) == 3 ? r.u8() % 40 : 1000 - (r.u8() % 3 == 0 ? r.u8() : 0);
   uint8_t fl = r.u8();
   uint8_t flags = sagtest::kAck | ((fl & 1) ? sagtest::kPsh : 0) | ((fl & 2) ? sagtest::kFin : 0) | ((fl & 4) ? sagtest::kSyn : 0);
@@ -118,11 +123,11 @@ void fuzz_coalescing(Reader& r) {
     ptrs.push_back(p.data());
     lens.push_back(p.size());
   }
-  TcpCoalescer c(64);
+  Coalescer c(64, (r.n & 1) == 0);
   c.plan(ptrs.data(), lens.data(), int(pkts.size()));
   size_t total = 0;
   for (int k = 0; k < c.writes(); ++k) {
-    iovec iov[TcpCoalescer::kMaxSegments + 2];
+    iovec iov[Coalescer::kMaxSegments + 2];
     int segs = 0;
     int n = c.iovecs(k, iov, &segs);
     REQUIRE(n >= 2 && segs >= 1, n, segs);
@@ -150,8 +155,10 @@ void fuzz_coalescing(Reader& r) {
       for (auto& p : pkts) {
         if (p.size() != s.size()) continue;
         size_t l4 = l.l4_offset;
-        bool same = std::memcmp(p.data() + l4, s.data() + l4, 14) == 0 &&  // ports, seq, ack, offset, flags
-                    std::memcmp(p.data() + l4 + 18, s.data() + l4 + 18, s.size() - l4 - 18) == 0;
+        // UDP: everything from the UDP header on; TCP: all but the window and the checksum.
+        bool same = l.udp ? std::memcmp(p.data() + l4, s.data() + l4, s.size() - l4) == 0
+                          : std::memcmp(p.data() + l4, s.data() + l4, 14) == 0 &&  // ports, seq, ack, offset, flags
+                                std::memcmp(p.data() + l4 + 18, s.data() + l4 + 18, s.size() - l4 - 18) == 0;
         if (same) found = true;
       }
       REQUIRE(found, s.size(), k);

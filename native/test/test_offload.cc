@@ -45,8 +45,9 @@ std::vector<Bytes> segment(const virtio_net_hdr& h, const Bytes& pkt, bool* ok) 
 }
 
 // Plans writes and returns each as (vnet header, bytes after it).
-std::vector<std::pair<virtio_net_hdr, Bytes>> coalesce(const std::vector<Bytes>& pkts, std::vector<int>* segs = nullptr) {
-  TcpCoalescer c(256);
+std::vector<std::pair<virtio_net_hdr, Bytes>> coalesce(const std::vector<Bytes>& pkts, std::vector<int>* segs = nullptr,
+                                                       bool udp = true) {
+  Coalescer c(256, udp);
   std::vector<const uint8_t*> ptrs;
   std::vector<size_t> lens;
   for (auto& p : pkts) {
@@ -56,7 +57,7 @@ std::vector<std::pair<virtio_net_hdr, Bytes>> coalesce(const std::vector<Bytes>&
   c.plan(ptrs.data(), lens.data(), int(pkts.size()));
   std::vector<std::pair<virtio_net_hdr, Bytes>> out;
   for (int k = 0; k < c.writes(); ++k) {
-    iovec iov[TcpCoalescer::kMaxSegments + 2];
+    iovec iov[Coalescer::kMaxSegments + 2];
     int s = 0;
     int n = c.iovecs(k, iov, &s);
     virtio_net_hdr h;
@@ -297,6 +298,41 @@ TEST_CASE("gro: a group stops at 64 KiB") {
   CHECK_EQ(segs.size(), size_t(2));
   for (auto& [h, b] : w) CHECK(b.size() <= 65535);
   CHECK_EQ(kernel_view(w).size(), size_t(60));
+}
+
+TEST_CASE("gro: UDP datagrams of one flow and size become one USO super-packet (when enabled)") {
+  for (bool v6 : {false, true}) {
+    Flow f;
+    f.ipv6 = v6;
+    std::vector<Bytes> in;
+    for (int i = 0; i < 10; ++i) in.push_back(sagtest::udp(f, i == 9 ? 20 : 64, uint16_t(i)));
+    in.push_back(sagtest::udp(f, 64));  // after the shorter one: a new group
+    std::vector<int> segs;
+    auto w = coalesce(in, &segs);
+    CHECK(segs == std::vector<int>({10, 1}));
+    CHECK_EQ(w[0].first.gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+    CHECK_EQ(w[0].first.gso_size, 64);
+    CHECK_EQ(w[0].first.csum_offset, 6);
+    size_t l4 = v6 ? 40 : 20;
+    CHECK_EQ(load_be16(&w[0].second[l4 + 4]), w[0].second.size() - l4);  // UDP length: the whole
+    auto back = kernel_view(w);
+    CHECK_EQ(back.size(), in.size());
+    for (size_t i = 0; i < back.size() && i < in.size(); ++i) {
+      CHECK(back[i].size() == in[i].size());
+      CHECK(std::memcmp(back[i].data() + l4, in[i].data() + l4, in[i].size() - l4) == 0);  // UDP header + payload
+    }
+    segs.clear();
+    coalesce(in, &segs, false);  // a kernel without USO from a TUN: one write each
+    CHECK_EQ(segs.size(), in.size());
+  }
+  // Different ports, a different size in the middle, an IPv4 datagram without checksum
+  Flow a, b;
+  b.dport = 2001;
+  Bytes nosum = sagtest::udp(a, 64);
+  nosum[26] = nosum[27] = 0;
+  std::vector<int> segs;
+  coalesce({sagtest::udp(a, 64), sagtest::udp(b, 64), sagtest::udp(a, 64), sagtest::udp(a, 100), nosum, sagtest::udp(a, 64)}, &segs);
+  CHECK(segs == std::vector<int>({2, 1, 2, 1}));  // the 64-byte one after 100 joins and ends that group
 }
 
 TEST_CASE("config: SAG_OFFLOADS words") {

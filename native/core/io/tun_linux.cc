@@ -70,7 +70,8 @@ bool LinuxTun::enable_offloads() {
   const unsigned tries[] = {tso | TUN_F_USO4 | TUN_F_USO6, tso, TUN_F_CSUM, 0};
   for (unsigned flags : tries) {
     if (ioctl(fd_, TUNSETOFFLOAD, flags) != 0) continue;
-    if (flags & TUN_F_TSO4) coalesce_ = std::make_unique<offload::TcpCoalescer>(offload::TcpCoalescer::kMaxSegments * 4);
+    if (flags & TUN_F_TSO4)
+      coalesce_ = std::make_unique<offload::Coalescer>(offload::Coalescer::kMaxSegments * 4, (flags & TUN_F_USO4) != 0);
     break;
   }
   vnet_ = true;

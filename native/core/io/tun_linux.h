@@ -58,7 +58,7 @@ class LinuxTun final : public Tun {
   int pending_next_ = 0;
   bool has_pending_ = false;
   // Writer side.
-  std::unique_ptr<offload::TcpCoalescer> coalesce_;
+  std::unique_ptr<offload::Coalescer> coalesce_;
 };
 
 }  // namespace sag

@@ -86,11 +86,11 @@ int LinuxTun::write_vnet(const uint8_t* const* bufs, const size_t* lens, int n, 
     }
     return written;
   }
-  const int chunk_max = offload::TcpCoalescer::kMaxSegments * 4;
+  const int chunk_max = offload::Coalescer::kMaxSegments * 4;
   for (int base = 0; base < n; base += chunk_max) {
     int chunk = n - base < chunk_max ? n - base : chunk_max;
     coalesce_->plan(bufs + base, lens + base, chunk);
-    iovec iov[offload::TcpCoalescer::kMaxSegments + 2];
+    iovec iov[offload::Coalescer::kMaxSegments + 2];
     for (int k = 0; k < coalesce_->writes(); ++k) {
       int segments = 0;
       int cnt = coalesce_->iovecs(k, iov, &segments);
