@@ -127,6 +127,7 @@ NativeDataplane::NativeDataplane(const Napi::CallbackInfo& info) : Napi::ObjectW
     cfg.staged_capacity = get("stagedCapacity");
     cfg.event_capacity = get("eventCapacity");
     cfg.batch_size = get("batchSize");
+    cfg.tun_queues = get("tunQueues");
   }
   Check(env, sag_dp_create(&cfg, &dp_));
   env.GetInstanceData<AddonData>()->live.insert(this);

@@ -6,6 +6,7 @@
 
 #include "dataplane.h"
 #include "io/testing/memory_tun.h"
+#include "io/tun_linux.h"
 #include "io/udp_linux.h"
 #include "sag/sag.h"
 
@@ -61,11 +62,14 @@ int sag_dp_create(const sag_config* config, sag_dataplane** out) {
       if (config->staged_capacity) c.staged_capacity = config->staged_capacity;
       if (config->event_capacity) c.event_capacity = config->event_capacity;
       if (config->batch_size) c.batch_size = config->batch_size;
+      c.tun_queues = config->tun_queues;
     }
     if (c.mtu < 576 || c.mtu > sag::wire::kMaxInnerPacketSize)
       return fail(SAG_EINVAL, "mtu " + std::to_string(c.mtu) + " is outside 576..65503");
     if (c.batch_size < 1 || c.batch_size > 256)
       return fail(SAG_EINVAL, "batch_size must be within 1..256");
+    if (c.tun_queues > uint32_t(sag::LinuxTun::kMaxQueues))
+      return fail(SAG_EINVAL, "tun_queues must be within 1..16 (0 for the default)");
     if (c.staged_capacity > 4096 || c.event_capacity > 65536)
       return fail(SAG_EINVAL, "staged_capacity (max 4096) or event_capacity (max 65536) too large");
     *out = new sag_dataplane(c);

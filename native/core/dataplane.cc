@@ -51,6 +51,7 @@ Dataplane::Dataplane(const DataplaneConfig& config) : tables_(config) {
 Dataplane::~Dataplane() {
   stop();
   send_worker_.reset();
+  queue_workers_.clear();
   receive_worker_.reset();
   if (tables_.wake_fd >= 0) close(tables_.wake_fd);
 }
@@ -67,7 +68,8 @@ Status Dataplane::attach_tun(std::unique_ptr<Tun> tun) {
 Status Dataplane::open_tun(const std::string& name, std::string* actual_name) {
   int err = 0;
   const char* what = "";
-  auto tun = LinuxTun::open(name, &err, &what);
+  int queues = tables_.config.tun_queues ? int(tables_.config.tun_queues) : LinuxTun::default_queues();
+  auto tun = LinuxTun::open(name, &err, &what, offload::offloads_from_env(), queues);
   if (!tun)
     return Status::Error(SAG_ESYS, std::string(what) + " for '" + name + "': " + std::strerror(err));
   *actual_name = tun->name();
@@ -87,15 +89,21 @@ Status Dataplane::start() {
   if (running_) return Status::Ok();
   if (!tables_.tun) return Status::Error(SAG_ESTATE, "open a TUN device before starting");
   if (tables_.wake_fd < 0) return Status::Error(SAG_ESYS, "eventfd failed");
-  send_worker_ = std::make_unique<SendWorker>(tables_);
+  send_worker_ = std::make_unique<SendWorker>(tables_, tables_.tun->queue(0), true);
+  queue_workers_.clear();
+  for (int q = 1; q < tables_.tun->queues(); ++q)
+    queue_workers_.push_back(std::make_unique<SendWorker>(tables_, tables_.tun->queue(q), false));
   receive_worker_ = std::make_unique<ReceiveWorker>(tables_);
   Status s = send_worker_->start();
+  for (auto& w : queue_workers_)
+    if (s.ok()) s = w->start();
   if (s.ok()) {
     Shared lock(tables_.table_mu);
     s = receive_worker_->start();
   }
   if (!s.ok()) {
     send_worker_.reset();
+    queue_workers_.clear();
     receive_worker_.reset();
     return s;
   }
@@ -107,6 +115,7 @@ Status Dataplane::stop() {
   std::lock_guard<std::mutex> control(control_mu_);
   if (!running_) return Status::Ok();
   send_worker_->stop();
+  for (auto& w : queue_workers_) w->stop();
   receive_worker_->stop();
   running_ = false;
   return Status::Ok();

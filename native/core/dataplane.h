@@ -1,7 +1,8 @@
 // The dataplane: tables shared by the control thread and the workers, and the control operations.
 //
-// Threads: one control thread (the C API caller), a send worker (TUN -> encrypt -> UDP) and a
-// receive worker (UDP -> decrypt -> TUN); see pipeline/send.h and pipeline/receive.h.
+// Threads: one control thread (the C API caller), one send worker per TUN queue (TUN -> encrypt
+// -> UDP; the first also does the slow paths, see pipeline/send.h) and a receive worker (UDP ->
+// decrypt -> TUN; pipeline/receive.h).
 //
 // Locking rule (the whole design rests on it):
 //  - table_mu guards the tables (peers, keypairs, uplinks, allowed IPs, tun). Workers hold it
@@ -51,6 +52,7 @@ struct DataplaneConfig {
   uint32_t staged_capacity = 128;
   uint32_t event_capacity = 1024;
   uint32_t batch_size = 64;
+  uint32_t tun_queues = 0;  // TUN queues = send workers (open_tun); 0: LinuxTun::default_queues()
 };
 
 struct Uplink {
@@ -171,7 +173,8 @@ class Dataplane {
   bool running_ = false;
   uint32_t next_peer_id_ = 1;
   uint32_t next_uplink_id_ = 1;
-  std::unique_ptr<SendWorker> send_worker_;
+  std::unique_ptr<SendWorker> send_worker_;                 // TUN queue 0 and the slow paths
+  std::vector<std::unique_ptr<SendWorker>> queue_workers_;  // TUN queues 1.. (multi-queue TUN)
   std::unique_ptr<ReceiveWorker> receive_worker_;
 };
 

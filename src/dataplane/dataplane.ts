@@ -108,8 +108,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const stagedCapacity = options.stagedCapacity === undefined ? 128 : parseIntInRange(options.stagedCapacity, 'stagedCapacity', 1, 4096);
     const eventCapacity = options.eventCapacity === undefined ? 1024 : parseIntInRange(options.eventCapacity, 'eventCapacity', 1, 65536);
     const batchSize = options.batchSize === undefined ? 64 : parseIntInRange(options.batchSize, 'batchSize', 1, 256);
+    const tunQueues = options.tunQueues === undefined ? 0 : parseIntInRange(options.tunQueues, 'tunQueues', 1, 16);
     const addon = loadAddon();
-    this.#raw = this.#call('creating the dataplane', () => new addon.NativeDataplane({ mtu: this.mtu, stagedCapacity, eventCapacity, batchSize }));
+    this.#raw = this.#call('creating the dataplane', () => new addon.NativeDataplane({ mtu: this.mtu, stagedCapacity, eventCapacity, batchSize, tunQueues }));
     this.#raw.setEventHandler(() => this.#drainEvents());
   }
 

@@ -9,6 +9,9 @@ export interface DataplaneOptions {
   eventCapacity?: number;
   /** Packets per batch in the native workers (1..256). Default 64. */
   batchSize?: number;
+  /** Queues of the Linux TUN, one native send worker each (1..16); 1 is one send thread.
+   *  Default: $SAG_TUN_QUEUES, else the online CPUs capped at 4. */
+  tunQueues?: number;
 }
 
 export interface Endpoint {

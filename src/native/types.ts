@@ -64,6 +64,7 @@ export interface RawDataplaneConfig {
   stagedCapacity?: number;
   eventCapacity?: number;
   batchSize?: number;
+  tunQueues?: number;
 }
 
 export interface RawDataplane {

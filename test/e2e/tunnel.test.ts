@@ -1,6 +1,7 @@
 /**
  * End to end through real TUN devices in two network namespaces (topology in
- * test/helpers/tunnel-topology.ts): ping, a 50 MiB TCP transfer with checksums compared, and a
+ * test/helpers/tunnel-topology.ts): ping, a 50 MiB TCP transfer with checksums compared (with two
+ * TUN queues, i.e. two send workers, and a shorter one with one), and a
  * capture on the underlay veth proving only type-4 WireGuard datagrams cross it, no plaintext.
  */
 import test, { type ExecutionContext } from 'ava';
@@ -23,7 +24,7 @@ test.after.always(async () => {
 });
 
 e2e('1 ping crosses the tunnel both ways', async (t) => {
-  topo ??= await buildTunnelTopology();
+  topo ??= await buildTunnelTopology({ tunQueues: 2 });
   const out = sh('ping', ['-c', '5', '-i', '0.2', '-W', '2', TUNNEL_IP_B], { ns: topo.nsA });
   t.regex(out, /5 received/);
   const stats = await topo.stats('b');
@@ -79,8 +80,10 @@ async function transfer(t: ExecutionContext, topo: TunnelTopology, mb: number): 
   return largest;
 }
 
-e2e('2 a 50 MiB TCP transfer arrives intact and the wire carries only type-4 datagrams', async (t) => {
-  topo ??= await buildTunnelTopology();
+e2e('2 a 50 MiB TCP transfer arrives intact and the wire carries only type-4 datagrams (2 TUN queues)', async (t) => {
+  topo ??= await buildTunnelTopology({ tunQueues: 2 });
+  // Two queues, so two send workers: the device really is multi-queue.
+  t.regex(sh('ip', ['-d', 'link', 'show', topo.tunA], { ns: topo.nsA }), /multi_queue numqueues 2\b/);
   const largest = await transfer(t, topo, 50);
   // Unless offloads were forced off for this run, the sender used UDP GSO (README: SAG_OFFLOADS).
   if (process.env.SAG_OFFLOADS === undefined) t.true(largest > 1, 'UDP GSO frames on the underlay');
@@ -92,5 +95,15 @@ e2e('3 with every offload forced off (SAG_OFFLOADS=off) a 20 MiB transfer arrive
     t.is(await transfer(t, off, 20), 1);
   } finally {
     await off.cleanup();
+  }
+});
+
+e2e('4 with one TUN queue (one send worker, as before multi-queue) a 20 MiB transfer arrives intact', async (t) => {
+  const one = await buildTunnelTopology({ tunQueues: 1 });
+  try {
+    t.notRegex(sh('ip', ['-d', 'link', 'show', one.tunA], { ns: one.nsA }), /multi_queue/);
+    await transfer(t, one, 20);
+  } finally {
+    await one.cleanup();
   }
 });

@@ -35,9 +35,10 @@ export const TUNNEL_IP_B = '10.77.0.2';
 
 /**
  * `offloads` is passed to both dataplanes as SAG_OFFLOADS (README: "on", "off", or a list such
- * as "tun,gso"); unset, they inherit this process's SAG_OFFLOADS.
+ * as "tun,gso"); unset, they inherit this process's SAG_OFFLOADS. `tunQueues` is the dataplanes'
+ * tunQueues option (one send worker per TUN queue); unset, their default.
  */
-export async function buildTunnelTopology(opts: { mtu?: number; offloads?: string } = {}): Promise<TunnelTopology> {
+export async function buildTunnelTopology(opts: { mtu?: number; offloads?: string; tunQueues?: number } = {}): Promise<TunnelTopology> {
   const tag = uniqueTag();
   const ns = new Namespaces();
   try {
@@ -56,6 +57,7 @@ export async function buildTunnelTopology(opts: { mtu?: number; offloads?: strin
       address: me === 'a' ? `${TUNNEL_IP_A}/24` : `${TUNNEL_IP_B}/24`,
       mtu,
       offloads: opts.offloads,
+      tunQueues: opts.tunQueues,
       bind: { address: me === 'a' ? '10.78.0.1' : '10.78.0.2', port },
       peer: {
         publicKey: me === 'a' ? keyB : keyA,

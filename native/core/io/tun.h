@@ -14,6 +14,10 @@ namespace sag {
 //  - write_batch() writes packets in order and returns how many were written; a failing packet is
 //    skipped and counted in *failed. It may block only briefly (the kernel queue is full).
 //  - One reader thread and one writer thread may use a device at the same time.
+//  - A multi-queue device (IFF_MULTI_QUEUE) has queues() > 1 readers: queue(i) for i < queues()
+//    is a Tun of its own (queue(0) may be this one) with its own poll_fd, read by its own thread.
+//    The kernel spreads packets over the queues by flow hash, so one flow stays on one queue and
+//    keeps its order. Writes may go through any queue (the dataplane writes through this one).
 class Tun {
  public:
   virtual ~Tun() = default;
@@ -21,6 +25,8 @@ class Tun {
   virtual int read_batch(uint8_t* const* bufs, size_t cap, size_t* lens, int n) = 0;
   virtual int write_batch(const uint8_t* const* bufs, const size_t* lens, int n, int* failed) = 0;
   virtual const char* name() const = 0;
+  virtual int queues() const { return 1; }
+  virtual Tun* queue(int i) { return i == 0 ? this : nullptr; }
 };
 
 }  // namespace sag

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #ifndef TUN_F_USO4
@@ -34,33 +35,62 @@ int open_device(const std::string& name, short flags, ifreq* ifr) {
 }
 }  // namespace
 
-std::unique_ptr<LinuxTun> LinuxTun::open(const std::string& name, int* err, const char** what,
-                                         const offload::OffloadConfig& offloads) {
-  if (name.size() >= IFNAMSIZ) {
-    *err = ENAMETOOLONG;
-    *what = "interface name too long";
-    return nullptr;
-  }
+std::unique_ptr<LinuxTun> LinuxTun::open_queue(const std::string& name, short flags, int* err, const char** what) {
   ifreq ifr;
-  int fd = -1;
-  bool vnet = false;
-  if (offloads.tun) {
-    fd = open_device(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, &ifr);
-    vnet = fd >= 0;
-  }
-  if (fd < 0) fd = open_device(name, IFF_TUN | IFF_NO_PI, &ifr);  // fallback: no offloads
+  int fd = open_device(name, flags, &ifr);
   if (fd < 0) {
     *err = errno;
     *what = errno == ENOENT || errno == ENODEV ? "open /dev/net/tun" : "ioctl TUNSETIFF";
     return nullptr;
   }
   std::unique_ptr<LinuxTun> tun(new LinuxTun(fd, std::string(ifr.ifr_name)));
-  if (vnet && !tun->enable_offloads()) {
+  tun->flags_ = flags;
+  if ((flags & IFF_VNET_HDR) && !tun->enable_offloads()) {
     *err = errno;
     *what = "epoll/eventfd for the TUN device";
     return nullptr;
   }
   return tun;
+}
+
+std::unique_ptr<LinuxTun> LinuxTun::open_first(const std::string& name, short mq, const offload::OffloadConfig& offloads,
+                                               int* err, const char** what) {
+  const short base = IFF_TUN | IFF_NO_PI | mq;
+  std::unique_ptr<LinuxTun> tun;
+  if (offloads.tun) tun = open_queue(name, base | IFF_VNET_HDR, err, what);
+  if (!tun) tun = open_queue(name, base, err, what);  // fallback: no offloads
+  return tun;
+}
+
+std::unique_ptr<LinuxTun> LinuxTun::open(const std::string& name, int* err, const char** what,
+                                         const offload::OffloadConfig& offloads, int queues) {
+  if (name.size() >= IFNAMSIZ) {
+    *err = ENAMETOOLONG;
+    *what = "interface name too long";
+    return nullptr;
+  }
+  std::unique_ptr<LinuxTun> tun;
+  if (queues > 1) tun = open_first(name, IFF_MULTI_QUEUE, offloads, err, what);
+  if (!tun) tun = open_first(name, 0, offloads, err, what);  // one queue, or the kernel refused more
+  if (!tun || !(tun->flags_ & IFF_MULTI_QUEUE)) return tun;
+  // Every queue must repeat the first one's flags: TUNSETIFF sets them for the whole device.
+  for (int i = 1; i < queues && i < kMaxQueues; ++i) {
+    int e;
+    const char* w;
+    auto q = open_queue(tun->name_, tun->flags_, &e, &w);
+    if (!q) break;  // fewer queues than asked: still correct, only less spread
+    tun->extra_.push_back(std::move(q));
+  }
+  return tun;
+}
+
+int LinuxTun::default_queues() {
+  if (const char* env = std::getenv("SAG_TUN_QUEUES")) {
+    int n = std::atoi(env);
+    if (n >= 1 && n <= kMaxQueues) return n;
+  }
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus < 1 ? 1 : cpus > 4 ? 4 : int(cpus);
 }
 
 // Offers what this kernel takes, best first. Even with none accepted the vnet header stays (it
@@ -79,7 +109,10 @@ bool LinuxTun::enable_offloads() {
   return poll_.open(fd_);
 }
 
-LinuxTun::~LinuxTun() { ::close(fd_); }
+LinuxTun::~LinuxTun() {
+  extra_.clear();
+  ::close(fd_);
+}
 
 int LinuxTun::read_batch(uint8_t* const* bufs, size_t cap, size_t* lens, int n) {
   return vnet_ ? read_vnet(bufs, cap, lens, n) : read_plain(bufs, cap, lens, n);

@@ -6,8 +6,10 @@
 
 namespace sag {
 
-SendWorker::SendWorker(DataplaneTables& tables)
+SendWorker::SendWorker(DataplaneTables& tables, Tun* queue, bool primary)
     : Worker(tables),
+      queue_(queue),
+      primary_(primary),
       lens_(size_t(batch_) + 1),
       ptrs_(size_t(batch_) + 1),
       out_(2 * size_t(batch_) + 1),  // room for a duplicate of every packet
@@ -18,7 +20,8 @@ SendWorker::SendWorker(DataplaneTables& tables)
 }
 
 Status SendWorker::prepare() {
-  Status s = watch_fd(t_.tun->poll_fd(), kTunToken);
+  Status s = watch_fd(queue_->poll_fd(), kTunToken);
+  if (!primary_) return s;
   if (s.ok()) t_.domains.for_each([&](Domain* d) { if (s.ok()) s = watch_domain(d); });
   return s.ok() ? watch_fd(t_.wake_fd, kWakeToken) : s;
 }
@@ -33,7 +36,7 @@ void SendWorker::on_ready(uint32_t token) {
     return;
   }
   // The TUN cannot go away while running (attach_tun refuses), so no lock is needed to read it.
-  int n = t_.tun->read_batch(ptrs_.data(), wire::kMaxInnerPacketSize, lens_.data(), batch_);
+  int n = queue_->read_batch(ptrs_.data(), wire::kMaxInnerPacketSize, lens_.data(), batch_);
   if (n > 0) process_batch(n);
 }
 

@@ -7,9 +7,14 @@
 //
 // Also woken through DataplaneTables::wake_fd to flush staged packets once a keypair is
 // installed, and to send keepalives the control plane asks for.
-// Threading: one thread; holds table_mu shared per batch; per-packet state is atomics; the short
-// endpoint lock (see peer.h) is taken once per run of one peer's packets in a batch, not per
-// packet. No allocation except when staging (the slow path).
+// Threading: one SendWorker (thread) per TUN queue (tun.h), all running the code below at once.
+// The primary one (queue 0) alone also watches wake_fd (staged flushes, keepalives) and the
+// extra domain TUNs, so those slow paths stay single-threaded. What several workers share is safe
+// for that: keypair send counters, counters and the token bucket are atomics, per-peer staging is
+// under staged_mu, events go through EventQueue's mutex, UDP sockets take any number of senders;
+// buffers, the AEAD context and the endpoint cache below are per worker. Each holds table_mu
+// shared per batch; the short endpoint lock (see peer.h) is taken once per run of one peer's
+// packets in a batch, not per packet. No allocation except when staging (the slow path).
 #pragma once
 #include "select.h"
 #include "worker.h"
@@ -18,7 +23,8 @@ namespace sag {
 
 class SendWorker final : public Worker {
  public:
-  explicit SendWorker(DataplaneTables& tables);
+  // Reads queue (a queue of t_.tun); primary: also the slow paths above.
+  SendWorker(DataplaneTables& tables, Tun* queue, bool primary);
   ~SendWorker() override { stop(); }
 
   // Processes n packets already in the buffers (at kHeadroom, lengths in lens). Public for tests.
@@ -48,6 +54,8 @@ class SendWorker final : public Worker {
   void send_keepalive(Peer* peer);
   void transmit(int count);
 
+  Tun* const queue_;
+  const bool primary_;
   std::vector<size_t> lens_;
   std::vector<uint8_t*> ptrs_;
   std::vector<Datagram> out_;

@@ -86,6 +86,8 @@ typedef struct sag_config {
   uint32_t staged_capacity;   /* packets held per peer while no session; default 128 */
   uint32_t event_capacity;    /* control events queued for the control plane; default 1024 */
   uint32_t batch_size;        /* packets per batch in the workers, 1..256; default 64 */
+  uint32_t tun_queues;        /* queues of a Linux TUN (sag_dp_open_tun), one send worker each, 1..16;
+                                 0: $SAG_TUN_QUEUES, else the online CPUs capped at 4 */
 } sag_config;
 
 typedef struct sag_uplink_config {
