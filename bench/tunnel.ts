@@ -10,6 +10,8 @@
  *   npm run bench:tunnel -- --quick       # 1 repeat, 2 s: for iterating
  *   npm run bench:tunnel -- --runs 5 --seconds 10
  *   SAG_OFFLOADS=off npm run bench:tunnel # sag without offloads (see README)
+ *   SAG_TUN_QUEUES=1 npm run bench:tunnel # sag with one TUN queue = one send worker (default:
+ *                                         # online CPUs capped at 4)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -130,8 +132,9 @@ export async function runTunnel(argv: string[] = []): Promise<Row[]> {
     }
     const rows = table(medians);
     const offloads = process.env.SAG_OFFLOADS ?? 'on';
-    printTable(`tunnel, MTU 1420, iperf3 ${seconds} s, median of ${runs}, sag offloads: ${offloads}`, rows);
-    writeJson('tunnel', { runs, seconds, offloads, samples, medians });
+    const tunQueues = process.env.SAG_TUN_QUEUES ?? 'default';
+    printTable(`tunnel, MTU 1420, iperf3 ${seconds} s, median of ${runs}, sag offloads: ${offloads}, TUN queues: ${tunQueues}`, rows);
+    writeJson('tunnel', { runs, seconds, offloads, tunQueues, samples, medians });
     return rows;
   } finally {
     await topo.cleanup();
