@@ -72,6 +72,8 @@ std::unique_ptr<LinuxTun> LinuxTun::open(const std::string& name, int* err, cons
   std::unique_ptr<LinuxTun> tun;
   if (queues > 1) tun = open_first(name, IFF_MULTI_QUEUE, offloads, err, what);
   if (!tun) tun = open_first(name, 0, offloads, err, what);  // one queue, or the kernel refused more
+  // An existing persistent multi-queue device refuses a single-queue attach: use one of its queues.
+  if (!tun && queues <= 1 && *err == EINVAL) tun = open_first(name, IFF_MULTI_QUEUE, offloads, err, what);
   if (!tun || !(tun->flags_ & IFF_MULTI_QUEUE)) return tun;
   // Every queue must repeat the first one's flags: TUNSETIFF sets them for the whole device.
   for (int i = 1; i < queues && i < kMaxQueues; ++i) {
