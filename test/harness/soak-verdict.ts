@@ -8,6 +8,9 @@
  *
  * Stall: any hole in the probe traffic longer than maxStallMs (sender clock), including holes that
  * straddle two sampling windows (from sequence numbers: the sender sends at a fixed rate).
+ *
+ * Moves: with a flapping link, too few failovers or failbacks mean the flapping never moved the
+ * traffic, and the run proves nothing about failover under load.
  */
 
 export interface SoakSample {
@@ -25,6 +28,13 @@ export interface SoakSample {
   handshakes: number;
   /** A loss burst was active at some point in this window. */
   impaired: boolean;
+  /** The flapping link was down at some point in this window. */
+  flapped?: boolean;
+  /** Uplink(s) carrying the default class at the end of the window ("-": none). */
+  activeUplink?: string;
+  /** Moves of the default class so far: off the flapping link, and back onto it. */
+  failovers?: number;
+  failbacks?: number;
 }
 
 export interface MemoryTrend {
@@ -51,6 +61,9 @@ export interface VerdictOptions {
   allowPct?: number;
   /** Fewest handshakes the run must have seen (forced rekeys happened). */
   minHandshakes?: number;
+  /** Fewest failovers and failbacks (the flapping link moved the traffic). */
+  minFailovers?: number;
+  minFailbacks?: number;
 }
 
 /** Least-squares slope of y over x. */
@@ -102,5 +115,10 @@ export function judgeSoak(samples: readonly SoakSample[], opts: VerdictOptions =
   }
   const handshakes = samples.at(-1)?.handshakes ?? 0;
   if (opts.minHandshakes !== undefined && handshakes < opts.minHandshakes) reasons.push(`only ${handshakes} handshakes; forced rekeys expected at least ${opts.minHandshakes}`);
+  for (const kind of ['failovers', 'failbacks'] as const) {
+    const want = kind === 'failovers' ? opts.minFailovers : opts.minFailbacks;
+    const seen = samples.at(-1)?.[kind] ?? 0;
+    if (want !== undefined && seen < want) reasons.push(`only ${seen} ${kind}; the flapping link should have caused at least ${want}`);
+  }
   return { ok: reasons.length === 0, reasons, memory, maxGapMs };
 }

@@ -1,23 +1,20 @@
 /**
- * A soak run (root): two sag gateways, each `sag up` in its own namespace, joined by veth; probe
- * traffic at a fixed rate through the tunnel for a set time, with forced rekeys every few seconds
- * (SAG_TEST_REKEY_AFTER_MS) and short random-loss bursts on the underlay (nftables). Every window
- * it samples throughput, loss, the longest hole in the traffic, the RSS of both sag processes and
- * the handshakes seen; soak-verdict.ts judges the samples.
- *
- *   ns hds<tag>a: sag up hdsa<tag> 10.84.0.1/24 ── veth 10.83.0.1/29 ─┬─ 10.83.0.2/29 ── ns hds<tag>b: sag up hdsb<tag> 10.84.0.2/24
- *                 probe sender ──────────────────────────── (nft loss bursts on A's veth) ───────────── probe receiver
+ * A soak run (root): two sag gateways, each `sag up` in its own namespace, joined by two underlay
+ * links (test/harness/soak-gateways.ts: the branch has two [Uplink]s, the hub is reachable on
+ * both). Probe traffic at a fixed rate through the tunnel for a set time, with forced rekeys every
+ * few seconds (SAG_TEST_REKEY_AFTER_MS), while the preferred link flaps (test/harness/flap.ts:
+ * link down/up or an nftables blackhole on/off, every flapEveryMs for flapDownMs) so traffic fails
+ * over to the other link and back; optionally short random-loss bursts on both links (nftables).
+ * Every window it samples throughput, loss, the longest hole in the traffic, the RSS of both sag
+ * processes, the handshakes seen, the uplink in use and the failovers/failbacks so far;
+ * soak-verdict.ts judges the samples.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SAG } from '../helpers/interop.js';
-import { Namespaces, sh, uniqueTag } from '../helpers/netns.js';
-import { waitFor } from '../helpers/wait.js';
+import { sh } from '../helpers/netns.js';
 import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from './children.js';
 import { wallNow } from './clock.js';
-import { nftLoss, type NftImpairment } from './nft.js';
+import { Flapper, type FlapMode } from './flap.js';
+import { nftBlackhole, nftLoss, type NftImpairment } from './nft.js';
+import { FLAPPING, HUB_IP, linkDown, rssMb, startSoakGateways } from './soak-gateways.js';
 import { judgeSoak, type SoakSample, type SoakVerdict, type VerdictOptions } from './soak-verdict.js';
 
 export interface SoakOptions {
@@ -29,7 +26,13 @@ export interface SoakOptions {
   size: number;
   /** Forced rekey interval of both gateways. */
   rekeyMs: number;
-  /** A loss burst starts every lossEveryMs and lasts lossBurstMs, dropping lossPct of packets; 0 disables. */
+  /** The preferred link goes down every flapEveryMs for flapDownMs (0 disables); how, by flapMode. */
+  flapEveryMs: number;
+  flapDownMs: number;
+  flapMode: FlapMode;
+  /** The branch's HoldDown: how long a path that came back must stay clean before traffic fails back, ms. */
+  holdDownMs: number;
+  /** A loss burst on both links starts every lossEveryMs and lasts lossBurstMs, dropping lossPct of packets; 0 disables. */
   lossEveryMs: number;
   lossBurstMs: number;
   lossPct: number;
@@ -42,7 +45,11 @@ export const DEFAULT_SOAK: SoakOptions = {
   ratePps: 2_000,
   size: 1_200,
   rekeyMs: 4_000,
-  lossEveryMs: 20_000,
+  flapEveryMs: 10_000,
+  flapDownMs: 4_000,
+  flapMode: 'alternate',
+  holdDownMs: 2_000,
+  lossEveryMs: 0,
   lossBurstMs: 2_000,
   lossPct: 30,
 };
@@ -52,71 +59,58 @@ export interface SoakResult {
   startedAt: string;
   samples: SoakSample[];
   verdict: SoakVerdict;
+  /** Times the flapping link went down, by how. */
+  flaps: { link: number; blackhole: number };
+  /** Default-class moves of the branch: off the flapping link, and back onto it. */
+  failovers: number;
+  failbacks: number;
   lossBursts: number;
   /** Packets the loss bursts dropped (nft counters). */
   impairedDrops: number;
   sent: number;
 }
 
-const key = () => execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
-const pub = (k: string) => execFileSync('wg', ['pubkey'], { input: k, encoding: 'utf8' }).trim();
+/** Loss bursts on both links of the branch, every `everyMs` for `burstMs`. */
+class LossBursts {
+  #burst: NftImpairment[] | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #touched = false;
+  count = 0;
+  dropped = 0;
 
-function rssMb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
+  constructor(readonly o: SoakOptions, readonly nsA: string, readonly devs: string[]) {}
 
-interface Gateways {
-  ns: Namespaces;
-  nsA: string;
-  nsB: string;
-  ifA: string;
-  vethA: string;
-  procs: Record<string, ChildProcess>;
-  logs: Record<string, () => string>;
-  cleanup(): Promise<void>;
-}
+  start(): void {
+    if (this.o.lossEveryMs <= 0) return;
+    this.#timer = setInterval(() => {
+      if (this.#burst) return;
+      this.#burst = this.devs.map((d) => nftLoss(this.nsA, d, this.o.lossPct, 'both'));
+      this.#touched = true;
+      this.count++;
+      setTimeout(() => this.#end(), this.o.lossBurstMs);
+    }, this.o.lossEveryMs);
+  }
 
-/** Two `sag up` gateways in two namespaces, tunnel 10.84.0.1 <-> 10.84.0.2 over veth 10.83.0.0/29. */
-async function startGateways(rekeyMs: number): Promise<Gateways> {
-  const tag = uniqueTag();
-  const ns = new Namespaces();
-  const dir = mkdtempSync(join(tmpdir(), 'hd-soak-'));
-  const ifs = { a: `hdsa${tag}`, b: `hdsb${tag}` };
-  const cleanup = async () => {
-    await ns.cleanup();
-    for (const i of Object.values(ifs)) rmSync(`/var/run/wireguard/${i}.sock`, { force: true });
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    const nsA = ns.add(`hds${tag}a`);
-    const nsB = ns.add(`hds${tag}b`);
-    const vethA = `hdva${tag}`;
-    ns.link({ ns: nsA, dev: vethA, addr: '10.83.0.1/29' }, { ns: nsB, dev: `hdvb${tag}`, addr: '10.83.0.2/29' });
-    const [ka, kb] = [key(), key()];
-    const conf = (side: 'a' | 'b') => {
-      const file = join(dir, `${ifs[side]}.conf`);
-      const [own, other, addr, peerIp, endpoint] = side === 'a' ? [ka, kb, '10.84.0.1', '10.84.0.2', 'Endpoint = 10.83.0.2:51820'] : [kb, ka, '10.84.0.2', '10.84.0.1', ''];
-      writeFileSync(file, `[Interface]\nPrivateKey = ${own}\nListenPort = 51820\nAddress = ${addr}/24\n\n[Peer]\nPublicKey = ${pub(other)}\nAllowedIPs = ${peerIp}/32\n${endpoint}\n`, { mode: 0o600 });
-      return file;
-    };
-    const procs: Record<string, ChildProcess> = {};
-    const logs: Record<string, () => string> = {};
-    for (const [side, n] of [['b', nsB], ['a', nsA]] as const) {
-      const child = ns.spawn(n, 'env', [`SAG_TEST_REKEY_AFTER_MS=${rekeyMs}`, process.execPath, SAG, 'up', conf(side)]);
-      let err = '';
-      child.stderr!.on('data', (d) => (err = (err + String(d)).slice(-20_000)));
-      child.stdout!.resume();
-      if (!(await waitFor(() => / is up: /.test(err) || child.exitCode !== null, 20_000, 50)) || child.exitCode !== null) {
-        throw new Error(`sag up (${side}) did not come up: ${err}`);
-      }
-      procs[`sag-${side}`] = child;
-      logs[`sag-${side}`] = () => err;
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#end();
+  }
+
+  /** Whether a burst was on at any time since the last call. */
+  takeTouched(): boolean {
+    const t = this.#touched || this.#burst !== undefined;
+    this.#touched = false;
+    return t;
+  }
+
+  #end(): void {
+    if (!this.#burst) return;
+    this.#touched = true; // the window the burst ends in was impaired too
+    for (const b of this.#burst) {
+      this.dropped += b.dropped();
+      b.remove();
     }
-    return { ns, nsA, nsB, ifA: ifs.a, vethA, procs, logs, cleanup };
-  } catch (err) {
-    await cleanup();
-    throw err;
+    this.#burst = undefined;
   }
 }
 
@@ -124,38 +118,30 @@ async function startGateways(rekeyMs: number): Promise<Gateways> {
 export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) => void = () => {}): Promise<SoakResult> {
   const o = options;
   const startedAt = new Date().toISOString();
-  const gw = await startGateways(o.rekeyMs);
-  let burst: NftImpairment | undefined;
-  let burstTimer: NodeJS.Timeout | undefined;
-  let lossBursts = 0;
-  let impairedDrops = 0;
-  let impairedInWindow = false;
-  const endBurst = () => {
-    if (!burst) return;
-    impairedInWindow = true; // the window the burst ends in was impaired too
-    impairedDrops += burst.dropped();
-    burst.remove();
-    burst = undefined;
-  };
+  const gw = await startSoakGateways(o.rekeyMs, o.holdDownMs);
+  const flapper = new Flapper({ periodMs: o.flapEveryMs, downMs: o.flapDownMs, mode: o.flapMode }, {
+    link: () => linkDown(gw, 1),
+    blackhole: () => {
+      const hole = nftBlackhole(gw.nsA, gw.dev[1]);
+      return () => hole.remove();
+    },
+  });
+  const bursts = new LossBursts(o, gw.nsA, [gw.dev[1], gw.dev[2]]);
   try {
-    const rx = await ProbeReceiverChild.spawn({ host: '10.84.0.2', port: 0 }, nsSpawner(gw.ns, gw.nsB));
-    const tx = await ProbeSenderChild.spawn({ host: '10.84.0.2', port: rx.port, ratePps: o.ratePps, size: o.size }, nsSpawner(gw.ns, gw.nsA));
-    if (o.lossEveryMs > 0) {
-      burstTimer = setInterval(() => {
-        if (burst) return;
-        burst = nftLoss(gw.nsA, gw.vethA, o.lossPct, 'both');
-        impairedInWindow = true;
-        lossBursts++;
-        setTimeout(endBurst, o.lossBurstMs);
-      }, o.lossEveryMs);
-    }
+    const rx = await ProbeReceiverChild.spawn({ host: HUB_IP, port: 0 }, nsSpawner(gw.ns, gw.nsB));
+    const tx = await ProbeSenderChild.spawn({ host: HUB_IP, port: rx.port, ratePps: o.ratePps, size: o.size }, nsSpawner(gw.ns, gw.nsA));
+    await gw.waitMultipath(20_000);
+    await rx.reset(); // the run starts with traffic on the flapping link
+    flapper.start();
+    bursts.start();
     const samples: SoakSample[] = [];
     const handshakes = new Set<string>();
     const t0 = wallNow();
     let windowStart = t0;
     let lastSeq = -1;
     let lastSeqAt = t0;
-    while (wallNow() - t0 < o.durationMs) {
+    // Sampling takes a little time, so windows drift; a last sliver of a window would only add noise.
+    while (o.durationMs - (wallNow() - t0) > o.sampleMs / 5) {
       await new Promise((r) => setTimeout(r, Math.min(o.sampleMs, o.durationMs - (wallNow() - t0))));
       const report = await rx.report();
       await rx.reset();
@@ -186,36 +172,48 @@ export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) =>
         maxGapMs: gap,
         rssMb: rss,
         handshakes: handshakes.size,
-        impaired: impairedInWindow || burst !== undefined,
+        impaired: bursts.takeTouched(),
+        flapped: flapper.takeTouched(),
+        activeUplink: (await gw.paths()).filter((p) => p.active).map((p) => p.uplink).join('+') || '-',
+        failovers: gw.moves.failovers,
+        failbacks: gw.moves.failbacks,
       };
-      impairedInWindow = false;
       windowStart = now;
       samples.push(sample);
       onSample(sample);
     }
-    clearInterval(burstTimer);
-    endBurst();
+    flapper.stop();
+    bursts.stop();
     const sent = (await tx.stop()).sent;
     await tx.close();
     await rx.close();
+    // Every cut of the preferred link must move traffic off it and, once it is back, onto it again
+    // (the last cut may fall too close to the end for either).
+    const moves = o.flapEveryMs > 0 ? Math.max(1, flapper.total - 1) : 0;
     const verdict = judgeSoak(samples, {
       minHandshakes: Math.max(1, Math.floor(o.durationMs / o.rekeyMs / 3)),
+      ...(moves ? { minFailovers: moves, minFailbacks: moves } : {}),
       ...o.verdict,
     });
-    return { options: o, startedAt, samples, verdict, lossBursts, impairedDrops, sent };
+    return {
+      options: o, startedAt, samples, verdict, flaps: { ...flapper.cuts }, failovers: gw.moves.failovers, failbacks: gw.moves.failbacks,
+      lossBursts: bursts.count, impairedDrops: bursts.dropped, sent,
+    };
   } finally {
-    clearInterval(burstTimer);
-    endBurst();
+    flapper.stop();
+    bursts.stop();
     await gw.cleanup();
   }
 }
 
 /** The samples as a fixed-width table, one row per window. */
 export function soakTableHeader(procs: readonly string[]): string {
-  return ['t s', 'Mbit/s', 'loss %', 'gap ms', ...procs.map((p) => `${p} MB`), 'handshakes', 'impaired'].map((h) => h.padStart(12)).join('');
+  return ['t s', 'Mbit/s', 'loss %', 'gap ms', ...procs.map((p) => `${p} MB`), 'handshakes', 'on', 'fail/back', 'impaired'].map((h) => h.padStart(12)).join('');
 }
 
 export function soakTableRow(s: SoakSample): string {
-  const cells = [s.t.toFixed(0), s.mbps.toFixed(2), s.lossPct.toFixed(2), s.maxGapMs.toFixed(0), ...Object.values(s.rssMb).map((v) => v.toFixed(1)), String(s.handshakes), s.impaired ? 'loss burst' : ''];
+  const marks = [s.flapped ? `${FLAPPING} flap` : '', s.impaired ? 'loss burst' : ''].filter(Boolean).join(', ');
+  const cells = [s.t.toFixed(0), s.mbps.toFixed(2), s.lossPct.toFixed(2), s.maxGapMs.toFixed(0), ...Object.values(s.rssMb).map((v) => v.toFixed(1)), String(s.handshakes),
+    s.activeUplink ?? '-', `${s.failovers ?? 0}/${s.failbacks ?? 0}`, marks];
   return cells.map((c) => c.padStart(12)).join('');
 }

@@ -37,3 +37,12 @@ test('one hole over a second fails; holes under it do not; a window with no traf
   t.regex(judgeSoak(silent).reasons.join('\n'), /no traffic at all/);
   t.regex(judgeSoak(series(10, () => 60), { minHandshakes: 50 }).reasons.join('\n'), /only 9 handshakes/);
 });
+
+test('a flapping link that moved the traffic too few times fails, naming failovers or failbacks', (t) => {
+  const moved = series(10, () => 60).map((s, i) => ({ ...s, failovers: Math.ceil(i / 2), failbacks: Math.floor(i / 2) }));
+  t.true(judgeSoak(moved, { minFailovers: 5, minFailbacks: 4 }).ok);
+  const stuck = judgeSoak(moved, { minFailovers: 5, minFailbacks: 5 });
+  t.false(stuck.ok);
+  t.deepEqual(stuck.reasons, ['only 4 failbacks; the flapping link should have caused at least 5']);
+  t.regex(judgeSoak(series(10, () => 60), { minFailovers: 1 }).reasons.join('\n'), /only 0 failovers/);
+});
