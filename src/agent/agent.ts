@@ -15,7 +15,6 @@
  * is reported as an event and retried; only start() and activate() throw.
  */
 import { EventEmitter } from 'node:events';
-import { isIPv6 } from 'node:net';
 import type { DeviceStatusReport } from '../controller/api/status.js';
 import type { DeviceConfig } from '../controller/compiler/index.js';
 import { InvalidStateError } from '../errors.js';
@@ -28,10 +27,11 @@ import { ConfigMismatchError, ControllerRefusedError, NotActivatedError, AgentSt
 import { handshakeProber, type ProbeResult, type Prober } from './probe.js';
 import { chooseHub } from './select.js';
 import { AgentStateDir, type AgentIdentity } from './state.js';
+import { formatEndpoint, pathReports, reportedRtt } from './status.js';
+import { UplinkApplier } from './uplinks.js';
 import type { AgentEvents, AgentOptions, SelectReason } from './types.js';
 
 const LIST_MAX = 64;
-const RTT_MAX_MS = 60_000;
 /** A long poll that comes back "unchanged" sooner than this is not repeated sooner (a controller ignoring `wait`). */
 const MIN_POLL_INTERVAL_MS = 1_000;
 
@@ -139,7 +139,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     this.#identity = identity;
     this.#gateway = gateway;
-    this.#applier = new ConfigApplier(gateway);
+    this.#applier = new ConfigApplier(gateway, new UplinkApplier(gateway, new Map(Object.entries(this.#o.uplinks ?? {})), this.#log));
     this.#prober = this.#o.prober?.(gateway) ?? handshakeProber(gateway, this.#clock, (id) => this.#probes.get(id));
     gateway.on('peer:down', this.#onPeerDown);
     // A new Gateway has new sessions: earlier probe results, choices and outages do not carry over.
@@ -187,11 +187,16 @@ export class Agent extends EventEmitter<AgentEvents> {
     const applier = this.#applier;
     const peers = (applier?.hubs ?? []).slice(0, LIST_MAX).map((hub) => {
       const s = this.#gateway!.peer(hub.publicKey);
-      const endpoint = s.endpoint && (isIPv6(s.endpoint.address) ? `[${s.endpoint.address}]:${s.endpoint.port}` : `${s.endpoint.address}:${s.endpoint.port}`);
+      const endpoint = s.endpoint && formatEndpoint(s.endpoint);
       const c = s.counters;
-      return { accessPointId: hub.accessPointId, publicKey: hub.publicKey, endpoint, lastHandshakeUnixMs: s.lastHandshakeUnixMs, rxBytes: c.rxBytes, txBytes: c.txBytes, rxPackets: c.rxPackets, txPackets: c.txPackets };
+      const paths = pathReports(s.paths);
+      return {
+        accessPointId: hub.accessPointId, publicKey: hub.publicKey, endpoint, lastHandshakeUnixMs: s.lastHandshakeUnixMs,
+        rxBytes: c.rxBytes, txBytes: c.txBytes, rxPackets: c.rxPackets, txPackets: c.txPackets,
+        ...(paths.length > 0 ? { paths } : {}),
+      };
     });
-    const probes = this.probes.slice(0, LIST_MAX).map((p) => ({ ...p, rttMs: p.rttMs === null || p.rttMs > RTT_MAX_MS ? null : Math.round(p.rttMs * 100) / 100 }));
+    const probes = this.probes.slice(0, LIST_MAX).map((p) => ({ ...p, rttMs: reportedRtt(p.rttMs) }));
     return {
       ...(this.#o.softwareVersion === undefined ? {} : { softwareVersion: this.#o.softwareVersion }),
       configVersion: applier?.config?.version ?? null,

@@ -11,11 +11,13 @@
  * comes or goes; an endpoint or keepalive change is an update; a route change
  * becomes one allowed-IPs update on the active hub. A session (keypairs, timers,
  * counters) belongs to the Gateway's peer, so any peer not removed keeps it.
+ * An uplinks change goes to the UplinkApplier (uplinks.ts) and touches no peer.
  */
 import { diffConfigs, type ConfigChange, type DeviceConfig, type DevicePeer } from '../controller/compiler/index.js';
 import { formatIp, parseEndpoint } from '../net/cidr.js';
 import type { Gateway } from '../gateway/index.js';
 import type { Endpoint } from '../dataplane/types.js';
+import type { UplinkApplier } from './uplinks.js';
 
 /** "a.b.c.d:port" / "[v6]:port" to the Gateway's endpoint shape. */
 export function toEndpoint(text: string): Endpoint {
@@ -40,8 +42,12 @@ export class ConfigApplier {
   /** Index into each hub's endpoints currently configured, by public key. */
   readonly #endpointIndex = new Map<string, number>();
 
-  constructor(gateway: Gateway) {
+  readonly #uplinks: UplinkApplier | undefined;
+
+  /** `uplinks` follows the configuration's uplinks (multipath); without it they are ignored. */
+  constructor(gateway: Gateway, uplinks?: UplinkApplier) {
     this.#gateway = gateway;
+    this.#uplinks = uplinks;
   }
 
   get config(): DeviceConfig | null {
@@ -88,6 +94,9 @@ export class ConfigApplier {
         hubsChanged = true;
       } else if (change.op === 'peer.change') {
         hubsChanged ||= this.#update(change.peer as DevicePeer, change.fields);
+      } else if (change.op === 'uplinks.change') {
+        // Uplinks only add, remove or re-weigh paths: peers, sessions and allowed IPs stay.
+        this.#uplinks?.apply(change.to);
       }
     }
     this.#config = next;

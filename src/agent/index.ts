@@ -15,6 +15,7 @@ export { ConfigApplier, toEndpoint } from './apply.js';
 export { handshakeProber, PROBE_HOLD_OFF_MS, type ProbeResult, type ProbeTarget, type Prober } from './probe.js';
 export { chooseHub, type HubChoice } from './select.js';
 export { AgentStateDir, type AgentIdentity } from './state.js';
+export { METERED_PRIORITY_BASE, parseUplinkBinding, UplinkApplier, type UplinkBinding } from './uplinks.js';
 export * from './errors.js';
 export type * from './types.js';
 
@@ -33,6 +34,8 @@ export interface RunAgentOptions {
   listenAddress?: string;
   mtu?: number;
   softwareVersion?: string;
+  /** Local bindings of the configuration's uplinks, by name (see AgentOptions.uplinks). */
+  uplinks?: AgentOptions['uplinks'];
   logger?: Logger;
   /** Timing and policy knobs of the Agent (long poll, status period, probing, retry, switch margin). */
   tuning?: Pick<AgentOptions, 'longPollSec' | 'statusIntervalMs' | 'probeTimeoutMs' | 'reprobeIntervalMs' | 'retry' | 'switchMargin'>;
@@ -59,6 +62,7 @@ export async function runAgent(options: RunAgentOptions): Promise<Agent> {
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       }),
     ...(options.softwareVersion === undefined ? {} : { softwareVersion: options.softwareVersion }),
+    ...(options.uplinks === undefined ? {} : { uplinks: options.uplinks }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   if (options.activation) await agent.activate(options.activation.serial, options.activation.code);

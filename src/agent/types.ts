@@ -6,6 +6,7 @@ import type { Clock, Logger } from '../gateway/types.js';
 import type { ControllerClient } from './client.js';
 import type { ControllerRefusedError } from './errors.js';
 import type { ProbeResult, Prober } from './probe.js';
+import type { UplinkBinding } from './uplinks.js';
 
 /** Builds the agent's Gateway around the private key from the state directory. */
 export type GatewayFactory = (options: { privateKey: string }) => Gateway;
@@ -37,6 +38,11 @@ export interface AgentOptions {
    * Default { ratio: 0.2, ms: 5 }.
    */
   switchMargin?: { ratio: number; ms: number };
+  /**
+   * Where the configuration's uplinks are on this device, by uplink name (multipath). A compiled
+   * uplink not named here is skipped; with none given the agent uses the Gateway's one socket.
+   */
+  uplinks?: Readonly<Record<string, UplinkBinding>>;
   logger?: Logger;
 }
 

@@ -4,7 +4,7 @@
  * configuration, keeps the TUN device's address and routes in step with it, and runs until
  * SIGINT/SIGTERM.
  */
-import { runAgent } from '../agent/index.js';
+import { parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
 import type { DeviceConfig } from '../controller/compiler/types.js';
 import { parseInterfaceName, parsePort } from '../dataplane/validate.js';
 import { SagError } from '../errors.js';
@@ -14,6 +14,9 @@ import { stderrLogger } from './daemon.js';
 
 const USAGE = `usage: sag agent --controller URL --state-dir DIR [--serial SERIAL --code CODE]
                  [--tun NAME] [--listen-port PORT] [--mtu MTU]
+                 [--uplink NAME=ADDRESS | --uplink NAME=dev:IFACE[@ADDRESS]]...
+  --uplink binds an uplink of the configuration (multipath) to a local address or interface;
+  uplinks of the configuration not bound are skipped.
 `;
 
 class AgentUsageError extends SagError {
@@ -30,14 +33,20 @@ interface AgentArgs {
   tun: string;
   listenPort?: number;
   mtu: number;
+  uplinks: Record<string, UplinkBinding>;
 }
 
 function parseArgs(argv: string[]): AgentArgs {
   const values = new Map<string, string>();
+  const uplinks: Record<string, UplinkBinding> = {};
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
     if (!flag.startsWith('--') || argv[i + 1] === undefined) throw new AgentUsageError(`bad argument '${flag}'`);
-    values.set(flag.slice(2), argv[i + 1]!);
+    if (flag === '--uplink') {
+      const [name, binding] = parseBinding(argv[i + 1]!);
+      if (uplinks[name]) throw new AgentUsageError(`uplink ${name} is bound twice`);
+      uplinks[name] = binding;
+    } else values.set(flag.slice(2), argv[i + 1]!);
   }
   const known = ['controller', 'state-dir', 'serial', 'code', 'tun', 'listen-port', 'mtu'];
   for (const k of values.keys()) if (!known.includes(k)) throw new AgentUsageError(`unknown option --${k}`);
@@ -52,7 +61,16 @@ function parseArgs(argv: string[]): AgentArgs {
     tun: parseInterfaceName(values.get('tun') ?? 'sag0', '--tun'),
     ...(values.has('listen-port') ? { listenPort: parsePort(Number(values.get('listen-port')), '--listen-port', true) } : {}),
     mtu: Number(values.get('mtu') ?? 1420),
+    uplinks,
   };
+}
+
+function parseBinding(text: string): [string, UplinkBinding] {
+  try {
+    return parseUplinkBinding(text);
+  } catch (error) {
+    throw new AgentUsageError(`--uplink: ${(error as Error).message}`);
+  }
 }
 
 /** Keeps the interface's address and routes as the configuration says (they only grow here). */
@@ -88,6 +106,7 @@ export async function agentMain(argv: string[]): Promise<number> {
     logger: log,
     ...(args.serial ? { activation: { serial: args.serial, code: args.code! } } : {}),
     ...(args.listenPort !== undefined ? { listenPort: args.listenPort } : {}),
+    ...(Object.keys(args.uplinks).length > 0 ? { uplinks: args.uplinks } : {}),
   });
   const follow = linkFollower(args.tun, args.mtu, log);
   let applying = Promise.resolve();

@@ -14,7 +14,7 @@ import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundEr
 import { clampPrivateKey, publicKeyFromPrivate, type KeyPair } from '../wg/crypto.js';
 import { PeerTimers } from '../wg/timers.js';
 import { systemClock } from './clock.js';
-import { MultipathDriver, type PeerEndpoint, type UplinkSpec, type UplinkStatus } from './multipath.js';
+import { MultipathDriver, type PeerEndpoint, type UplinkPolicy, type UplinkSpec, type UplinkStatus } from './multipath.js';
 import { GatewayPeer } from './peer.js';
 import type { PathStatus, TrafficClass } from '../paths/types.js';
 import { ProtocolDriver } from './protocol.js';
@@ -277,6 +277,11 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   /** Removes a named uplink: its paths vanish and traffic moves to the others at once. */
   removeUplink(name: string): void {
     this.#multipath.removeUplink(name);
+  }
+
+  /** Changes an uplink's priority, weight or metering; its paths and their history stay. */
+  updateUplink(name: string, changes: UplinkPolicy): UplinkStatus {
+    return this.#multipath.updateUplink(name, changes);
   }
 
   uplinks(): UplinkStatus[] {

@@ -34,6 +34,9 @@ export interface UplinkSpec {
   bandwidthMbps?: number;
 }
 
+/** What of an uplink may change while it runs (updateUplink). */
+export type UplinkPolicy = Partial<Pick<UplinkSpec, 'priority' | 'weight' | 'metered'>>;
+
 export interface UplinkStatus extends Required<Omit<UplinkSpec, 'device' | 'bandwidthMbps'>> {
   id: number;
   device?: string;
@@ -175,6 +178,19 @@ export class MultipathDriver {
     this.#refreshAll(); // tables without its paths go down before the socket goes
     this.tick();
     this.#host.dataplane.removeUplink(up.id);
+  }
+
+  /**
+   * Changes an uplink's policy inputs in place. The socket and the paths (with their probe history)
+   * stay; only the selection changes, on the next round.
+   */
+  updateUplink(name: string, changes: UplinkPolicy): UplinkStatus {
+    const up = this.#uplinks.get(name);
+    if (!up) throw new NotFoundError(`no uplink named ${String(name)}`);
+    const checked = parseUplinkSpec({ name, priority: changes.priority ?? up.priority, weight: changes.weight ?? up.weight, metered: changes.metered ?? up.metered });
+    Object.assign(up, { priority: checked.priority, weight: checked.weight, metered: checked.metered });
+    this.#refreshAll();
+    return { ...up };
   }
 
   uplinks(): UplinkStatus[] {

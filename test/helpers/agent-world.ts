@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Agent, HttpControllerClient, type AgentEvents } from '../../src/agent/index.js';
+import { Agent, HttpControllerClient, type AgentEvents, type AgentOptions } from '../../src/agent/index.js';
 import { buildControllerApp } from '../../src/controller/api/index.js';
 import { compileAccessPointConfig } from '../../src/controller/compiler/index.js';
 import { MemoryStore } from '../../src/controller/store/index.js';
@@ -151,7 +151,7 @@ export async function world(t: ExecutionContext, gatewayExtra: Partial<GatewayOp
     }
   };
 
-  const newAgent = () => {
+  const newAgent = (extra: Partial<AgentOptions> = {}) => {
     const agent = new Agent({
       stateDir: join(dir, 'agent'),
       controller: new HttpControllerClient(url, { requestTimeoutMs: 3000 }),
@@ -162,6 +162,7 @@ export async function world(t: ExecutionContext, gatewayExtra: Partial<GatewayOp
       probeTimeoutMs: 2000,
       reprobeIntervalMs: 0,
       retry: { initialMs: 100, maxMs: 400 },
+      ...extra,
     });
     agents.push(agent);
     return agent;

@@ -284,3 +284,23 @@ test('access points carry their WireGuard key: set on create or later, cleared w
   t.is((await call('PATCH', '/v1/access-points/ap-1', { publicKey: 'nope' })).status, 400);
   t.is((await call('PATCH', '/v1/access-points/ap-1', { publicKey: null })).body.publicKey, null);
 });
+
+test('status: per-path multipath status is optional, stored as sent, and bounded', async (t) => {
+  const { call } = await setup(t);
+  const token = await network(call);
+  const path = { uplink: 'wan1', endpoint: '203.0.113.1:51820', state: 'up', rttMs: 12.5, lossPct: 0, active: true };
+  const withPaths = { ...REPORT, peers: [{ ...REPORT.peers[0], paths: [path, { ...path, uplink: 'lte', state: 'unknown', rttMs: null, active: false }] }] };
+  t.is((await call('POST', '/v1/devices/SN-1/status', withPaths, token)).status, 204);
+  t.deepEqual((await call('GET', '/v1/devices/SN-1/status')).body.report, withPaths);
+  t.is((await call('POST', '/v1/devices/SN-1/status', REPORT, token)).status, 204, 'an older agent without paths');
+  const bad: [string, unknown][] = [
+    ['unknown state', { ...path, state: 'sideways' }],
+    ['loss over 100', { ...path, lossPct: 101 }],
+    ['extra field', { ...path, jitter: 1 }],
+    ['long uplink name', { ...path, uplink: 'u'.repeat(33) }],
+  ];
+  for (const [what, p] of bad) {
+    t.is((await call('POST', '/v1/devices/SN-1/status', { ...REPORT, peers: [{ ...REPORT.peers[0], paths: [p] }] }, token)).status, 400, what);
+  }
+  t.is((await call('POST', '/v1/devices/SN-1/status', { ...REPORT, peers: [{ ...REPORT.peers[0], paths: Array.from({ length: 17 }, () => path) }] }, token)).status, 400, 'too many paths');
+});

@@ -20,6 +20,22 @@ export interface PeerStatusReport {
   txBytes: number;
   rxPackets: number;
   txPackets: number;
+  /** Multipath: one entry per path (uplink x endpoint) to this hub; absent for a plain peer. */
+  paths?: PathReport[];
+}
+
+export interface PathReport {
+  /** Name of the device's uplink the path leaves through. */
+  uplink: string;
+  /** The hub endpoint it goes to, "a.b.c.d:port" / "[v6]:port". */
+  endpoint: string;
+  state: 'unknown' | 'up' | 'down';
+  /** Mean probe RTT over the window, ms; null before any answer. */
+  rttMs: number | null;
+  /** Probes lost over the window, percent. */
+  lossPct: number;
+  /** Carries traffic. */
+  active: boolean;
 }
 
 export interface ProbeReport {
@@ -45,6 +61,8 @@ export interface DeviceStatusReport {
 export const STATUS_LIST_MAX = 64;
 /** An RTT above a minute is no RTT worth comparing; the agent reports null instead. */
 export const STATUS_RTT_MAX_MS = 60_000;
+/** A peer has at most 8 paths (the Gateway's limit); a little room for a newer agent. */
+export const STATUS_PATHS_MAX = 16;
 
 const nullable = (schema: JsonSchema): JsonSchema => ({ oneOf: [schema, { type: 'null' }] });
 const counter = integer(0, Number.MAX_SAFE_INTEGER);
@@ -65,7 +83,18 @@ export const statusReportBody = object(
         txBytes: counter,
         rxPackets: counter,
         txPackets: counter,
-      }),
+        paths: list(
+          object({
+            uplink: text(32, 'Uplink name'),
+            endpoint: endpointText,
+            state: { type: 'string', enum: ['unknown', 'up', 'down'] },
+            rttMs: nullable({ type: 'number', minimum: 0, maximum: STATUS_RTT_MAX_MS }),
+            lossPct: { type: 'number', minimum: 0, maximum: 100 },
+            active: { type: 'boolean' },
+          }),
+          STATUS_PATHS_MAX,
+        ),
+      }, ['accessPointId', 'publicKey', 'endpoint', 'lastHandshakeUnixMs', 'rxBytes', 'txBytes', 'rxPackets', 'txPackets']),
       STATUS_LIST_MAX,
     ),
     probes: list(
