@@ -1,4 +1,5 @@
 #include "dataplane.h"
+#include "dataplane_internal.h"
 
 #include <errno.h>
 #include <sys/eventfd.h>
@@ -13,14 +14,7 @@
 
 namespace sag {
 
-namespace {
-using Exclusive = std::unique_lock<std::shared_mutex>;
-using Shared = std::shared_lock<std::shared_mutex>;
-
-Status not_found(const char* what, uint32_t id) {
-  return Status::Error(SAG_ENOENT, std::string("no ") + what + " with id " + std::to_string(id));
-}
-}  // namespace
+using namespace internal;
 
 void DataplaneTables::request_flush(uint32_t peer_id) {
   {

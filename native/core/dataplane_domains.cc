@@ -4,20 +4,14 @@
 #include <vector>
 
 #include "dataplane.h"
+#include "dataplane_internal.h"
 #include "io/testing/memory_tun.h"
 #include "io/tun_linux.h"
 #include "pipeline/send.h"
 
 namespace sag {
 
-namespace {
-using Exclusive = std::unique_lock<std::shared_mutex>;
-using Shared = std::shared_lock<std::shared_mutex>;
-
-Status no_such(const char* what, uint32_t id) {
-  return Status::Error(SAG_ENOENT, std::string("no ") + what + " with id " + std::to_string(id));
-}
-}  // namespace
+using namespace internal;
 
 Status Dataplane::add_domain(std::unique_ptr<Tun> tun, uint32_t* id, MemoryTun* memory) {
   std::lock_guard<std::mutex> control(control_mu_);
@@ -63,7 +57,7 @@ Status Dataplane::remove_domain(uint32_t id) {
   std::lock_guard<std::mutex> control(control_mu_);
   Exclusive lock(tables_.table_mu);
   Domain* d = tables_.domains.find(id);
-  if (!d) return no_such("routing domain", id);
+  if (!d) return not_found("routing domain", id);
   for (auto& [_, p] : tables_.peers)
     if (p->domain == id)
       return Status::Error(SAG_ESTATE, "routing domain " + std::to_string(id) + " still has peer " +
@@ -77,9 +71,9 @@ Status Dataplane::set_peer_domain(uint32_t peer_id, uint32_t domain) {
   std::lock_guard<std::mutex> control(control_mu_);
   Exclusive lock(tables_.table_mu);
   Peer* peer = tables_.peer(peer_id);
-  if (!peer) return no_such("peer", peer_id);
+  if (!peer) return not_found("peer", peer_id);
   AllowedIps* to = tables_.ips_of(domain);
-  if (!to) return no_such("routing domain", domain);
+  if (!to) return not_found("routing domain", domain);
   if (peer->domain == domain) return Status::Ok();
   // The peer's prefixes move with it: a peer's allowed IPs live only in its own domain's trie.
   AllowedIps* from = tables_.ips_of(peer->domain);
@@ -106,7 +100,7 @@ Status Dataplane::set_rate_limit(uint32_t peer_id, uint64_t bytes_per_s, uint64_
   std::lock_guard<std::mutex> control(control_mu_);
   Shared lock(tables_.table_mu);
   Peer* peer = tables_.peer(peer_id);
-  if (!peer) return no_such("peer", peer_id);
+  if (!peer) return not_found("peer", peer_id);
   peer->tx_limit.configure(bytes_per_s, burst_bytes);
   peer->rx_limit.configure(bytes_per_s, burst_bytes);
   return Status::Ok();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../test/offload_packets.h"
+#include "../test/pipeline_fixture.h"
 #include "aead.h"
 #include "offload/gso.h"
 #include "wire.h"
@@ -81,18 +82,7 @@ Bytes sealed(uint8_t kind, const Sealed& s) {
   return record(uint8_t(kind | kSealed), b);
 }
 
-Bytes ipv4(const uint8_t src[4], const uint8_t dst[4], size_t total) {
-  Bytes p(total, 0xab);
-  std::memset(p.data(), 0, 20);
-  p[0] = 0x45;
-  p[2] = uint8_t(total >> 8);
-  p[3] = uint8_t(total);
-  p[8] = 64;
-  p[9] = 17;
-  std::memcpy(&p[12], src, 4);
-  std::memcpy(&p[16], dst, 4);
-  return p;
-}
+Bytes ipv4(const uint8_t src[4], const uint8_t dst[4], size_t total) { return sagtest::ipv4_packet(src, dst, total); }
 
 // A transport message sealed here, for the raw path (the same keys as fuzz_receive.cc).
 Bytes transport(uint32_t index, uint64_t counter, const Bytes& inner) {
