@@ -66,7 +66,6 @@ bool gso_parse(const virtio_net_hdr& h, const uint8_t* pkt, size_t len, GsoLayou
   // The IP header must say what the packet is (no IPv6 extension headers between them).
   uint8_t proto = l.ipv6 ? pkt[6] : pkt[9];
   if (proto != (l.udp ? IPPROTO_UDP : IPPROTO_TCP)) return false;
-  if (l.ipv6 && l.l4_offset != 40) return false;
   l.gso_size = h.gso_size;
   l.payload_len = len - l.header_len;
   l.segments = int((l.payload_len + l.gso_size - 1) / l.gso_size);
