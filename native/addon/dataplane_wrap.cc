@@ -128,6 +128,7 @@ NativeDataplane::NativeDataplane(const Napi::CallbackInfo& info) : Napi::ObjectW
     cfg.event_capacity = get("eventCapacity");
     cfg.batch_size = get("batchSize");
     cfg.tun_queues = get("tunQueues");
+    cfg.receive_workers = get("receiveWorkers");
   }
   Check(env, sag_dp_create(&cfg, &dp_));
   env.GetInstanceData<AddonData>()->live.insert(this);

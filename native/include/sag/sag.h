@@ -54,6 +54,7 @@ typedef enum sag_drop_reason {
   SAG_DROP_NO_ENDPOINT,       /* peer has no endpoint or its uplink is gone */
   SAG_DROP_IO_ERROR,          /* the TUN or UDP write failed */
   SAG_DROP_RATE_LIMITED,      /* over the peer's rate limit (sag_dp_set_rate_limit), either direction */
+  SAG_DROP_DUPLICATE,         /* a counter already accepted over another path: a multipath copy */
   SAG_DROP_REASON_COUNT
 } sag_drop_reason;
 
@@ -88,6 +89,9 @@ typedef struct sag_config {
   uint32_t batch_size;        /* packets per batch in the workers, 1..256; default 64 */
   uint32_t tun_queues;        /* queues of a Linux TUN (sag_dp_open_tun), one send worker each, 1..16;
                                  0: $SAG_TUN_QUEUES, else the online CPUs capped at 4 */
+  uint32_t receive_workers;   /* threads that decrypt a received batch, the receive worker included,
+                                 1..16 (each packet is still delivered in arrival order);
+                                 0: $SAG_RX_WORKERS, else the online CPUs capped at 4 */
 } sag_config;
 
 typedef struct sag_uplink_config {
