@@ -8,6 +8,7 @@
  *                (prefixes, at most 8 each), Policy, MaxLoss (%), MaxLatency, MaxJitter (ms)
  *
  * Values are parsed here with the same `fail` callback as the rest, so errors carry file and line.
+ * DSCP, SourceAddress and DestinationAddress add up over repeated lines; other keys take the last.
  */
 import { MAX_CLASS_PREFIXES } from '../dataplane/selection.js';
 import { cidrParseError, familiesMeet, formatCidr, parseCidrOrHost, type Cidr } from '../net/cidr.js';
