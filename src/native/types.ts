@@ -120,6 +120,8 @@ export interface RawSelection {
     protocol: number;
     srcPorts: number[];
     dstPorts: number[];
+    srcPrefixes: { address: string; cidr: number }[];
+    dstPrefixes: { address: string; cidr: number }[];
     mode: number;
     paths: number[];
     weights: number[];
