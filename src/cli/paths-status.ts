@@ -74,7 +74,7 @@ export function renderPaths(p: PeerPaths | undefined): string[] {
   const lines = [`  multipath: ${p.multipath ? 'yes' : 'waiting for the peer to answer a probe (plain WireGuard until then)'}`];
   for (const x of p.paths) {
     const where = `${x.uplink} -> ${x.endpoint.address.includes(':') ? `[${x.endpoint.address}]` : x.endpoint.address}:${x.endpoint.port}`;
-    lines.push(`  path ${x.id} ${where}: ${x.state}${x.active ? ', active' : ''}; rtt ${ms(x.rttMs)}, jitter ${ms(x.jitterMs)}, loss ${x.lossPct.toFixed(1)}%`);
+    lines.push(`  path ${x.id} ${where}: ${x.state}${x.active ? `, active${x.classes?.length ? ` (${x.classes.join(', ')})` : ''}` : ''}; rtt ${ms(x.rttMs)}, jitter ${ms(x.jitterMs)}, loss ${x.lossPct.toFixed(1)}%`);
   }
   return lines;
 }

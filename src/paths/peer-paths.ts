@@ -102,15 +102,18 @@ export class PeerPaths {
   }
 
   status(now: number): PathStatus[] {
-    const active = this.#activePaths();
-    return [...this.#paths.values()].map(({ spec, monitor }) => ({
-      id: spec.id,
-      uplink: spec.uplink,
-      endpoint: { ...spec.endpoint },
-      state: monitor.state,
-      active: active.has(spec.id),
-      ...monitor.quality(now),
-    }));
+    return [...this.#paths.values()].map(({ spec, monitor }) => {
+      const classes = [...this.#choices].filter(([, c]) => c?.paths.includes(spec.id)).map(([name]) => name);
+      return {
+        id: spec.id,
+        uplink: spec.uplink,
+        endpoint: { ...spec.endpoint },
+        state: monitor.state,
+        active: classes.length > 0,
+        classes,
+        ...monitor.quality(now),
+      };
+    });
   }
 
   #decide(now: number): void {

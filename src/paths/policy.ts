@@ -91,8 +91,13 @@ export function choose(policy: Policy, all: Candidate[], current: number[] | und
       return single(best[0]!);
     }
     case 'duplicate': {
-      const best = [...paths].sort(byPreference);
-      return best.length >= 2 ? { mode: 'duplicate', paths: [best[0]!.spec.id, best[1]!.spec.id] } : single(best[0]!);
+      // The first copy goes by the hold-down rules. The second may take a path still in its
+      // hold-down: a copy moves no traffic off a working path, and without it the class would
+      // lose at the next cut exactly what duplication is for. Settled paths are preferred.
+      const first = [...paths].sort(byPreference)[0]!;
+      const others = all.filter((c) => c.up && c.spec.id !== first.spec.id);
+      const second = [...others].sort((a, b) => Number(b.settled) - Number(a.settled) || byPreference(a, b))[0];
+      return second ? { mode: 'duplicate', paths: [first.spec.id, second.spec.id] } : single(first);
     }
   }
 }

@@ -68,6 +68,8 @@ export interface PathStatus extends PathQuality {
   state: PathState;
   /** Carries traffic of at least one class. */
   active: boolean;
+  /** The classes whose traffic it carries (by name; 'default' for the default class). */
+  classes: string[];
 }
 
 export type Policy =

@@ -36,6 +36,8 @@ export interface PathInfo {
   uplink: string;
   state: string;
   active: boolean;
+  /** Classes whose traffic it carries ('default' for the default class). */
+  classes: string[];
   rttMs: number | null;
   lossPct: number;
 }
@@ -169,7 +171,8 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
         const until = Date.now() + timeoutMs;
         for (;;) {
           const s = (await status()) as { paths: PathInfo[] };
-          if (s.paths.some((p) => p.active && p.uplink === uplink) && s.paths.filter((p) => p.active).length === 1) return;
+          const carrying = s.paths.filter((p) => p.classes.includes('default'));
+          if (carrying.length === 1 && carrying[0]!.uplink === uplink) return;
           if (Date.now() > until) throw new Error(`default class not on ${uplink} after ${timeoutMs} ms: ${JSON.stringify(s.paths)}`);
           await new Promise((r) => setTimeout(r, 50));
         }

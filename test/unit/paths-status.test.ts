@@ -5,15 +5,15 @@ const peer: PeerPaths = {
   publicKey: 'KEY=',
   multipath: true,
   paths: [
-    { id: 1, uplink: 'wan1', endpoint: { address: '192.0.2.1', port: 51820 }, state: 'up', active: true, rttMs: 12.34, jitterMs: 0.5, lossPct: 0 },
-    { id: 2, uplink: 'lte', endpoint: { address: '2001:db8::1', port: 51820 }, state: 'down', active: false, rttMs: null, jitterMs: null, lossPct: 100 },
+    { id: 1, uplink: 'wan1', endpoint: { address: '192.0.2.1', port: 51820 }, state: 'up', active: true, classes: ['voice', 'default'], rttMs: 12.34, jitterMs: 0.5, lossPct: 0 },
+    { id: 2, uplink: 'lte', endpoint: { address: '2001:db8::1', port: 51820 }, state: 'down', active: false, classes: [], rttMs: null, jitterMs: null, lossPct: 100 },
   ],
 };
 
-test('paths render per path: state, active, RTT, jitter, loss', (t) => {
+test('paths render per path: state, active with its classes, RTT, jitter, loss', (t) => {
   t.deepEqual(renderPaths(peer), [
     '  multipath: yes',
-    '  path 1 wan1 -> 192.0.2.1:51820: up, active; rtt 12.3 ms, jitter 0.5 ms, loss 0.0%',
+    '  path 1 wan1 -> 192.0.2.1:51820: up, active (voice, default); rtt 12.3 ms, jitter 0.5 ms, loss 0.0%',
     '  path 2 lte -> [2001:db8::1]:51820: down; rtt -, jitter -, loss 100.0%',
   ]);
   t.deepEqual(renderPaths(undefined), []);

@@ -234,6 +234,8 @@ test('duplicate: the two best paths; one when only one is up; weighted spreads o
   const s = new Sim([wan, dsl, lte], cls({ kind: 'duplicate' }));
   s.run(2000);
   t.deepEqual(s.tables.at(-1)![1]!.classes[0], { dscp: [46], mode: 'duplicate', paths: [1, 2] });
+  // Status names the classes each path carries: the duplicated class on both, the default on one.
+  t.deepEqual(s.pp.status(s.now).map((p) => [p.id, p.active, p.classes]), [[1, true, ['c', 'default']], [2, true, ['c']], [3, false, []]]);
   s.alive.set(2, false);
   s.alive.set(3, false);
   s.run(4000); // the LTE path is probed at the standby rate: it takes 3 of its probes to go down
@@ -241,6 +243,18 @@ test('duplicate: the two best paths; one when only one is up; weighted spreads o
   const c = (id: number, weight: number): Candidate => ({ spec: { ...wan, id, weight }, quality: { rttMs: 1, jitterMs: 0, lossPct: 0 }, up: true, settled: true });
   t.deepEqual(choose({ kind: 'weighted' }, [c(2, 5), c(1, 1)], undefined), { mode: 'weighted', paths: [1, 2], weights: [1, 5] });
   t.is(choose({ kind: 'weighted' }, [], undefined), null);
+});
+
+test('duplicate: a path back from down carries the second copy at once, inside its hold-down', (t) => {
+  const s = new Sim([wan, dsl], cls({ kind: 'duplicate' }));
+  s.run(2000);
+  s.alive.set(1, false);
+  s.run(1000);
+  t.deepEqual(s.tables.at(-1)![1]!.classes[0], { dscp: [46], mode: 'single', paths: [2] });
+  s.alive.set(1, true);
+  s.run(500); // up again, far from settled
+  t.deepEqual(s.tables.at(-1)![1]!.classes[0], { dscp: [46], mode: 'duplicate', paths: [2, 1] }, 'first copy stays put');
+  t.deepEqual(s.active(1), [2], 'the default class waits for the hold-down');
 });
 
 test('no path up: no class, the table is removed (the roaming endpoint carries traffic)', (t) => {
