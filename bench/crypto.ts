@@ -45,8 +45,28 @@ export function runCrypto(): Row[] {
     { what: 'sag open (decrypt in place)', 'GB/s': gb(median(open)), 'vs openssl': median(open) / refMed },
   ];
   printTable(`ChaCha20-Poly1305, ${BYTES}-byte packets, one core, median of ${RUNS}`, rows);
-  writeJson('crypto', { bytes: BYTES, runs: { openssl: ref, evpPerMessage: evp, seal, open } });
+  const pool = runOpenPool(dir);
+  writeJson('crypto', { bytes: BYTES, runs: { openssl: ref, evpPerMessage: evp, seal, open }, openPool: pool });
   return rows;
+}
+
+/** The receive path's decryption of a 64-packet batch with 1..CPUs threads (open_pool.h), wall clock. */
+function runOpenPool(dir: string): Array<{ threads: number; runs: number[] }> {
+  const byThreads = new Map<number, number[]>();
+  for (let i = 0; i < RUNS; i++) {
+    const r = JSON.parse(execFileSync(join(dir, 'bench_open_pool'), [String(BYTES), '1'], { encoding: 'utf8' }));
+    for (const run of r.runs as Array<{ threads: number; bytes_per_sec: number }>) {
+      byThreads.set(run.threads, [...(byThreads.get(run.threads) ?? []), run.bytes_per_sec]);
+    }
+  }
+  const one = median(byThreads.get(1) ?? [0]);
+  const rows: Row[] = [...byThreads].map(([threads, runs]) => ({
+    'decrypting threads': threads,
+    'GB/s (wall)': median(runs) / 1e9,
+    'vs 1 thread': median(runs) / one,
+  }));
+  printTable(`Receive decryption of 64-packet batches over cores, median of ${RUNS} (wall clock: needs idle cores)`, rows);
+  return [...byThreads].map(([threads, runs]) => ({ threads, runs }));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) runCrypto();

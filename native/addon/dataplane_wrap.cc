@@ -45,6 +45,20 @@ void ParseAddress(const Napi::Env& env, const std::string& s, uint8_t* family, u
   else if (inet_pton(AF_INET6, s.c_str(), addr) == 1) *family = 6;
   else throw Napi::TypeError::New(env, "not an IP address: " + s);
 }
+// {address, cidr} into a sag_prefix; the core checks the length against the family.
+sag_prefix Prefix(const Napi::Env& env, const Napi::Value& v) {
+  const char* shape = "prefix must be {address, cidr}";
+  if (!v.IsObject()) throw Napi::TypeError::New(env, shape);
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Value a = o.Get("address"), c = o.Get("cidr");
+  if (!a.IsString() || !c.IsNumber()) throw Napi::TypeError::New(env, shape);
+  uint32_t cidr = c.As<Napi::Number>().Uint32Value();
+  if (cidr > 255) throw Napi::RangeError::New(env, "prefix length " + std::to_string(cidr) + " out of range");
+  sag_prefix p{};
+  ParseAddress(env, a.As<Napi::String>(), &p.family, p.addr);
+  p.cidr = uint8_t(cidr);
+  return p;
+}
 sag_endpoint Endpoint(const Napi::CallbackInfo& info, size_t addr_i, size_t port_i) {
   if (!info[addr_i].IsString()) throw Napi::TypeError::New(info.Env(), "address must be a string");
   sag_endpoint ep{};
@@ -128,6 +142,7 @@ NativeDataplane::NativeDataplane(const Napi::CallbackInfo& info) : Napi::ObjectW
     cfg.event_capacity = get("eventCapacity");
     cfg.batch_size = get("batchSize");
     cfg.tun_queues = get("tunQueues");
+    cfg.receive_workers = get("receiveWorkers");
   }
   Check(env, sag_dp_create(&cfg, &dp_));
   env.GetInstanceData<AddonData>()->live.insert(this);
@@ -278,15 +293,7 @@ Napi::Value NativeDataplane::SetAllowedIps(const Napi::CallbackInfo& info) {
   if (!info[1].IsArray()) throw Napi::TypeError::New(env, "prefixes must be an array");
   Napi::Array arr = info[1].As<Napi::Array>();
   std::vector<sag_prefix> prefixes(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    Napi::Value v = arr.Get(i);
-    if (!v.IsObject()) throw Napi::TypeError::New(env, "prefix must be {address, cidr}");
-    Napi::Object o = v.As<Napi::Object>();
-    Napi::Value a = o.Get("address"), c = o.Get("cidr");
-    if (!a.IsString() || !c.IsNumber()) throw Napi::TypeError::New(env, "prefix must be {address, cidr}");
-    ParseAddress(env, a.As<Napi::String>(), &prefixes[i].family, prefixes[i].addr);
-    prefixes[i].cidr = uint8_t(c.As<Napi::Number>().Uint32Value());
-  }
+  for (uint32_t i = 0; i < arr.Length(); ++i) prefixes[i] = Prefix(env, arr.Get(i));
   Check(env, sag_dp_set_allowed_ips(Handle(env), id, prefixes.data(), prefixes.size()));
   return env.Undefined();
 }
@@ -389,7 +396,8 @@ Napi::Value NativeDataplane::Counters(const Napi::CallbackInfo& info) {
 
 // ---- Multipath ----------------------------------------------------------------------------------
 // setSelection(peerId, null | {paths: [{id, uplinkId, address, port}], classes: [{dscpMask (bigint),
-// protocol, srcPorts: [min, max], dstPorts: [min, max], mode, paths: [index], weights: [w]}]}).
+// protocol, srcPorts: [min, max], dstPorts: [min, max], srcPrefixes: [{address, cidr}],
+// dstPrefixes: [{address, cidr}], mode, paths: [index], weights: [w]}]}).
 // The TypeScript layer validates meaning; the core checks ranges again.
 
 namespace {
@@ -412,6 +420,11 @@ void ParseClass(const Napi::Env& env, const Napi::Object& o, sag_traffic_class* 
   Napi::Array sp = ArrayField(o, "srcPorts", 2), dp = ArrayField(o, "dstPorts", 2);
   if (sp.Length() == 2) { c->src_port_min = uint16_t(sp.Get(0u).ToNumber().Uint32Value()); c->src_port_max = uint16_t(sp.Get(1u).ToNumber().Uint32Value()); }
   if (dp.Length() == 2) { c->dst_port_min = uint16_t(dp.Get(0u).ToNumber().Uint32Value()); c->dst_port_max = uint16_t(dp.Get(1u).ToNumber().Uint32Value()); }
+  Napi::Array sa = ArrayField(o, "srcPrefixes", SAG_MAX_CLASS_PREFIXES), da = ArrayField(o, "dstPrefixes", SAG_MAX_CLASS_PREFIXES);
+  c->src_prefix_count = uint8_t(sa.Length());
+  for (uint32_t i = 0; i < sa.Length(); ++i) c->src_prefixes[i] = Prefix(env, sa.Get(i));
+  c->dst_prefix_count = uint8_t(da.Length());
+  for (uint32_t i = 0; i < da.Length(); ++i) c->dst_prefixes[i] = Prefix(env, da.Get(i));
   c->mode = uint8_t(Field(o, "mode"));
   Napi::Array paths = ArrayField(o, "paths", SAG_MAX_PATHS), weights = ArrayField(o, "weights", SAG_MAX_PATHS);
   c->path_count = uint8_t(paths.Length());
@@ -419,7 +432,6 @@ void ParseClass(const Napi::Env& env, const Napi::Object& o, sag_traffic_class* 
     c->path_index[i] = uint8_t(paths.Get(i).ToNumber().Uint32Value());
     c->weight[i] = i < weights.Length() ? weights.Get(i).ToNumber().Uint32Value() : 1;
   }
-  (void)env;
 }
 }  // namespace
 

@@ -42,7 +42,7 @@ bool valid_endpoint(const sag_endpoint* e) { return e && (e->family == 4 || e->f
 
 const char* const kDropNames[SAG_DROP_REASON_COUNT] = {
     "bad_auth", "replay", "no_session", "source_not_allowed", "no_route",
-    "queue_full", "malformed", "too_big", "no_endpoint", "io_error", "rate_limited"};
+    "queue_full", "malformed", "too_big", "no_endpoint", "io_error", "rate_limited", "duplicate"};
 }  // namespace
 
 extern "C" {
@@ -63,6 +63,7 @@ int sag_dp_create(const sag_config* config, sag_dataplane** out) {
       if (config->event_capacity) c.event_capacity = config->event_capacity;
       if (config->batch_size) c.batch_size = config->batch_size;
       c.tun_queues = config->tun_queues;
+      c.receive_workers = config->receive_workers;
     }
     if (c.mtu < 576 || c.mtu > sag::wire::kMaxInnerPacketSize)
       return fail(SAG_EINVAL, "mtu " + std::to_string(c.mtu) + " is outside 576..65503");
@@ -70,6 +71,8 @@ int sag_dp_create(const sag_config* config, sag_dataplane** out) {
       return fail(SAG_EINVAL, "batch_size must be within 1..256");
     if (c.tun_queues > uint32_t(sag::LinuxTun::kMaxQueues))
       return fail(SAG_EINVAL, "tun_queues must be within 1..16 (0 for the default)");
+    if (c.receive_workers > 16)
+      return fail(SAG_EINVAL, "receive_workers must be within 1..16 (0 for the default)");
     if (c.staged_capacity > 4096 || c.event_capacity > 65536)
       return fail(SAG_EINVAL, "staged_capacity (max 4096) or event_capacity (max 65536) too large");
     *out = new sag_dataplane(c);

@@ -22,6 +22,7 @@ enum DropReason : int {
   kDropNoEndpoint = SAG_DROP_NO_ENDPOINT,
   kDropIoError = SAG_DROP_IO_ERROR,
   kDropRateLimited = SAG_DROP_RATE_LIMITED,
+  kDropDuplicate = SAG_DROP_DUPLICATE,
   kDropReasonCount = SAG_DROP_REASON_COUNT,
 };
 

@@ -53,6 +53,7 @@ struct DataplaneConfig {
   uint32_t event_capacity = 1024;
   uint32_t batch_size = 64;
   uint32_t tun_queues = 0;  // TUN queues = send workers (open_tun); 0: LinuxTun::default_queues()
+  uint32_t receive_workers = 0;  // threads decrypting received batches; 0: open_helpers_for()
 };
 
 struct Uplink {
@@ -73,7 +74,7 @@ struct DataplaneTables {
   AllowedIps allowed_ips;
   std::unique_ptr<Tun> tun;
   Domains domains;  // extra routing domains; domain 0 is tun + allowed_ips above (domain.h)
-  ClockFn clock = monotonic_ns;  // read by the workers for rate limits only
+  ClockFn clock = monotonic_ns;  // read by the workers: rate limits per packet, roaming per batch
 
   EventQueue events;
   Counters global;  // packets that belong to no peer and no uplink

@@ -21,6 +21,13 @@ struct Selection {
     uint32_t uplink_id;
     Endpoint remote;
   };
+  // An address prefix as the matcher compares it: the address bytes zero-padded to 16 and read as
+  // two little-endian words (FlowKey holds packet addresses the same way), network and mask.
+  struct Prefix {
+    uint64_t net[2];
+    uint64_t mask[2];
+    uint8_t family;  // 4 or 6
+  };
   struct Class {
     uint64_t dscp_mask;
     uint8_t protocol;
@@ -29,6 +36,9 @@ struct Selection {
     uint8_t count;
     uint8_t index[SAG_MAX_PATHS];
     uint32_t cumulative[SAG_MAX_PATHS];  // WEIGHTED: running sum of weights
+    uint8_t src_count, dst_count;        // 0: any address
+    Prefix src[SAG_MAX_CLASS_PREFIXES];
+    Prefix dst[SAG_MAX_CLASS_PREFIXES];
   };
   uint32_t path_count = 0;
   Path paths[SAG_MAX_PATHS];
@@ -40,8 +50,10 @@ struct Selection {
 bool build_selection(const sag_selection& in, Selection* out, std::string* error);
 
 // What a packet's header says, for class rules and the flow hash. Non-IP or empty (keepalive):
-// all zero, which only rules without protocol/port constraints (and DSCP 0 allowed) match.
+// all zero, which only rules without protocol/port/address constraints (and DSCP 0 allowed) match.
 struct FlowKey {
+  uint8_t family = 0;  // 4, 6, or 0 when not IP
+  uint64_t src[2] = {0, 0}, dst[2] = {0, 0};  // addresses as in Selection::Prefix
   uint8_t dscp = 0;
   uint8_t protocol = 0;
   uint16_t src_port = 0, dst_port = 0;

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "replay.h"
+#include "roaming.h"
 #include "wire.h"
 
 namespace sag {
@@ -35,6 +36,7 @@ struct Keypair {
 
   std::mutex replay_mu;
   ReplayWindow replay;
+  RecentSources recent_sources;  // under replay_mu: tells multipath copies from replays (roaming.h)
 
   ~Keypair() { wipe(); }
   void wipe() {

@@ -3,7 +3,8 @@
 //
 // The dataplane under test: one DataplaneTables (as Dataplane owns it) with an in-memory TUN, two
 // in-memory UDP uplinks and two peers, and one ReceiveWorker driven synchronously through
-// process_batch()/slot(): no threads, so every run of an input is the same. Dataplane keeps its
+// process_batch()/slot() on this thread (with one decrypting helper thread, whose split of a batch
+// must not change any result), so every run of an input is the same. Dataplane keeps its
 // tables and workers private, so this file fills the tables itself, applying the same keypair
 // rotation rules as Dataplane::install_keypair (initiator: current at once, old current kept as
 // previous; responder: waits as next, previous cleared; unslotted keypairs swept). The tables and
@@ -49,7 +50,7 @@
 //  I2 accounting: every datagram is either counted by its uplink as received (a control message
 //     handed to the control plane, or an authenticated transport message) or dropped for exactly
 //     one reason before authentication (uplink: malformed, too big, unknown index, event queue
-//     full; peer: no usable session, replay, bad tag); and every authenticated one is exactly one
+//     full; peer: no usable session, replay, duplicate, bad tag); and every authenticated one is exactly one
 //     of a keepalive, an inner packet dropped (malformed, too big, source not allowed) or a packet
 //     written to the TUN (or a TUN write failure). (The pipeline counts rx on authentication, as
 //     wireguard-go does, so an authenticated datagram with a bad inner packet is rx *and* a drop:
@@ -128,7 +129,18 @@ constexpr uint64_t kRejectAfter = UINT64_MAX - (uint64_t(1) << 13);
 
 const char* kDropNames[SAG_DROP_REASON_COUNT] = {"bad_auth",  "replay",    "no_session", "source_not_allowed",
                                                  "no_route",  "queue_full", "malformed",  "too_big",
-                                                 "no_endpoint", "io_error"};
+                                                 "no_endpoint", "io_error", "rate_limited", "duplicate"};
+
+// The dataplane's clock (roaming reads it once per batch): advanced by kBatchStepNs per batch.
+constexpr uint64_t kBatchStepNs = 60'000'000;
+uint64_t g_now_ns = 0;
+uint64_t fuzz_clock() { return g_now_ns; }
+// Roaming rules restated (roaming.h): a refused counter accepted over another path among the
+// last 64 counters is a duplicate; once one was seen within 2 s, a move back to the endpoint just
+// left waits until the current one has been quiet for 200 ms.
+constexpr uint64_t kRecentSlots = 64;
+constexpr uint64_t kFlipHoldNs = 200'000'000;
+constexpr uint64_t kDuplicateMemoryNs = 2'000'000'000;
 
 // ---- fixed world --------------------------------------------------------------------------------
 
@@ -229,6 +241,12 @@ struct ModelKeypair {
   uint8_t key[32];
   bool expired = false;
   ModelReplay replay;
+  struct Recent {
+    bool used = false;
+    uint64_t counter = 0;
+    uint32_t uplink = 0;
+    Endpoint from;
+  } recent[kRecentSlots];
 };
 
 struct ModelPeer {
@@ -237,6 +255,10 @@ struct ModelPeer {
   Endpoint endpoint;
   uint32_t uplink_id = 0;
   bool has_endpoint = false;
+  Endpoint left;  // the endpoint roaming last moved away from
+  uint32_t left_uplink = 0;
+  bool has_left = false;
+  uint64_t endpoint_seen_ns = 0, duplicate_ns = 0;
   bool staged = false;
   sag_counters counters{};
   // Authenticated datagrams whose inner packet must be dropped as any one of malformed, too big
@@ -354,8 +376,11 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
       return;
     }
     uint64_t counter = wire::load_le64(d + 8);
+    ModelKeypair::Recent& recent = kp.recent[counter % kRecentSlots];
     if (!kp.replay.may_accept(counter)) {
-      p.counters.drops[SAG_DROP_REPLAY]++;
+      bool copy = recent.used && recent.counter == counter && !(recent.uplink == up_id && recent.from == from);
+      p.counters.drops[copy ? SAG_DROP_DUPLICATE : SAG_DROP_REPLAY]++;
+      if (copy) p.duplicate_ns = g_now_ns;
       return;
     }
     size_t body_len = len - 16;
@@ -365,6 +390,7 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
       return;
     }
     kp.replay.accept(counter);
+    recent = {true, counter, up_id, from};
     if (p.next == index) {
       p.previous = p.current;
       p.current = index;
@@ -376,7 +402,13 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
       m.push_event(ev, false, &p.counters);
       if (p.staged) m.flushes.push_back(p.id);
     }
-    if (!(p.has_endpoint && p.endpoint == from && p.uplink_id == up_id)) {
+    bool same = p.has_endpoint && p.endpoint == from && p.uplink_id == up_id;
+    bool back = p.has_left && p.left == from && p.left_uplink == up_id;
+    bool copies = p.duplicate_ns != 0 && g_now_ns - p.duplicate_ns < kDuplicateMemoryNs;
+    bool held = back && copies && g_now_ns - p.endpoint_seen_ns < kFlipHoldNs;
+    if (same || !held) p.endpoint_seen_ns = g_now_ns;
+    if (!same && !held) {
+      if (p.has_endpoint) p.left = p.endpoint, p.left_uplink = p.uplink_id, p.has_left = true;
       p.endpoint = from;
       p.uplink_id = up_id;
       p.has_endpoint = true;
@@ -457,7 +489,9 @@ World& world() {
     cfg.mtu = kMtu;
     cfg.batch_size = kBatch;
     cfg.event_capacity = kEventCapacity;
+    cfg.receive_workers = 2;
     auto* tables = new DataplaneTables(cfg);
+    tables->clock = fuzz_clock;
     tables->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     return new World{tables, new ReceiveWorker(*tables), new MemoryNetwork, nullptr, {}, {}};
   }();
@@ -736,7 +770,8 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
   for (int i = 0; i < 2; ++i) {
     accounted += du[i].rx_packets;
     for (int r = 0; r < SAG_DROP_REASON_COUNT; ++r) accounted += du[i].drops[r];
-    accounted += dp[i].drops[SAG_DROP_NO_SESSION] + dp[i].drops[SAG_DROP_REPLAY] + dp[i].drops[SAG_DROP_BAD_AUTH];
+    accounted += dp[i].drops[SAG_DROP_NO_SESSION] + dp[i].drops[SAG_DROP_REPLAY] + dp[i].drops[SAG_DROP_BAD_AUTH] +
+                 dp[i].drops[SAG_DROP_DUPLICATE];
     authenticated += dp[i].rx_packets;
     settled += dp[i].rx_keepalives + dp[i].drops[SAG_DROP_MALFORMED] + dp[i].drops[SAG_DROP_SOURCE_NOT_ALLOWED] +
                dp[i].drops[SAG_DROP_TOO_BIG];
@@ -845,6 +880,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Model m;
   uint8_t setup = data[0];
   reset_world(w, m, setup);
+  g_now_ns = 1'000'000'000;
 
   size_t pos = 1;
   size_t records = 0;
@@ -881,6 +917,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (batch.empty()) break;
 
     Uplink* up = w.uplinks[batch_up];
+    g_now_ns += kBatchStepNs;
     Snapshot before = snapshot(w);
     int n = int(batch.size());
     for (int i = 0; i < n; ++i) {

@@ -81,7 +81,8 @@ void check_multipath(const uint8_t* p, size_t n) {
   FlowKey k = flow_key(p, n);
   REQUIRE(k.dscp < 64, k.dscp, n);
   if (k.has_ports) REQUIRE(k.protocol == 6 || k.protocol == 17 || k.protocol == 132 || k.protocol == 136, k.protocol, n);
-  if (n == 0 || (p[0] >> 4 != 4 && p[0] >> 4 != 6)) REQUIRE(k.protocol == 0 && !k.has_ports && k.hash == 0, k.protocol, n);
+  if (n == 0 || (p[0] >> 4 != 4 && p[0] >> 4 != 6)) REQUIRE(k.protocol == 0 && !k.has_ports && k.hash == 0 && k.family == 0, k.protocol, n);
+  if (k.family == 4) REQUIRE(k.src[1] == 0 && k.dst[1] == 0 && k.src[0] == wire::load_le32(p + 12), k.family, n);
   REQUIRE(flow_key(p, n).hash == k.hash, n, 0);
 }
 

@@ -100,14 +100,15 @@ struct Node {
 // A: 10.0.0.1 (fd00::1), B: 10.0.0.2 (fd00::2); A -> B uses key1, B -> A key2.
 struct Pair {
   MemoryNetwork net;
-  Node a{net, ep4(192, 0, 2, 1, 51820)};
-  Node b{net, ep4(192, 0, 2, 2, 51820)};
+  Node a;
+  Node b;
   uint8_t key1[32], key2[32];
   const uint8_t ip_a[4] = {10, 0, 0, 1}, ip_b[4] = {10, 0, 0, 2};
   uint8_t ip6_a[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   uint8_t ip6_b[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 
-  explicit Pair(bool with_keys = true) {
+  explicit Pair(bool with_keys = true, const DataplaneConfig& cfg = {})
+      : a(net, ep4(192, 0, 2, 1, 51820), cfg), b(net, ep4(192, 0, 2, 2, 51820), cfg) {
     for (int i = 0; i < 32; ++i) {
       key1[i] = uint8_t(i + 1);
       key2[i] = uint8_t(0xff - i);

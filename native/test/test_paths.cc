@@ -140,10 +140,12 @@ TEST_CASE("5 pipeline: single path moves traffic to another address; duplicate s
   CHECK(p.b.take(&got));
   Datagram d2{buf, 0, {}};
   CHECK(wait_for([&] { return alt->recv_batch(&d2, sizeof buf, 1) == 1; }));
-  // Replaying the copy to B: the replay window drops it, nothing more reaches the TUN.
+  // The second copy reaching B over the other path: the replay window drops it, counted as a
+  // duplicate (not a replay), and nothing more reaches the TUN.
   Datagram copy{buf, d2.len, p.b.addr};
   alt->send_batch(&copy, 1, nullptr);
-  CHECK(wait_for([&] { return p.b.peer_counters().drops[SAG_DROP_REPLAY] == 1; }));
+  CHECK(wait_for([&] { return p.b.peer_counters().drops[SAG_DROP_DUPLICATE] == 1; }));
+  CHECK(p.b.peer_counters().drops[SAG_DROP_REPLAY] == 0);
   CHECK(!p.b.tun->take(&got));
   // A path on a removed uplink falls back to the roaming endpoint; removing the table too.
   auto gone = table(999, {ep4(192, 0, 2, 99, 7000)}, SAG_SELECT_SINGLE);

@@ -31,6 +31,8 @@ export function classLines(c: TrafficClass): string[] {
   if (c.match.protocol !== undefined) out.push(`Protocol = ${c.match.protocol}`);
   if (c.match.srcPorts) out.push(`SourcePort = ${range(c.match.srcPorts)}`);
   if (c.match.dstPorts) out.push(`DestinationPort = ${range(c.match.dstPorts)}`);
+  if (c.match.srcAddresses?.length) out.push(`SourceAddress = ${c.match.srcAddresses.join(', ')}`);
+  if (c.match.dstAddresses?.length) out.push(`DestinationAddress = ${c.match.dstAddresses.join(', ')}`);
   out.push(`Policy = ${c.policy.kind}`);
   const sla = c.policy as Extract<Policy, { kind: 'sla' }>;
   if (sla.maxLossPct !== undefined) out.push(`MaxLoss = ${sla.maxLossPct}`);

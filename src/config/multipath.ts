@@ -4,11 +4,14 @@
  *   [Interface]  ProbeInterval, ProbeStandbyInterval, ProbeTimeout, HoldDown (ms), DownAfter, UpAfter
  *   [Uplink]     Name, Address, Device, Port, Priority, Weight, Metered, Bandwidth (Mbit/s)
  *   [Peer]       Endpoint = host:port[@uplink], host:port[@uplink], ...  (the first gets the handshake)
- *   [Class]      Name, DSCP, Protocol, SourcePort, DestinationPort, Policy, MaxLoss (%), MaxLatency,
- *                MaxJitter (ms)
+ *   [Class]      Name, DSCP, Protocol, SourcePort, DestinationPort, SourceAddress, DestinationAddress
+ *                (prefixes, at most 8 each), Policy, MaxLoss (%), MaxLatency, MaxJitter (ms)
  *
  * Values are parsed here with the same `fail` callback as the rest, so errors carry file and line.
+ * DSCP, SourceAddress and DestinationAddress add up over repeated lines; other keys take the last.
  */
+import { MAX_CLASS_PREFIXES } from '../dataplane/selection.js';
+import { cidrParseError, familiesMeet, formatCidr, parseCidrOrHost, type Cidr } from '../net/cidr.js';
 import type { Policy, TrafficClass } from '../paths/types.js';
 import type { ConfigEndpoint, ConfigUplink, PathTuning } from './types.js';
 import { decimal, parseBool, parseConfigEndpoint, type Fail } from './values.js';
@@ -27,7 +30,7 @@ export const UPLINK_KEYS: Record<string, string> = {
 };
 export const CLASS_KEYS: Record<string, string> = {
   name: 'Name', dscp: 'DSCP', protocol: 'Protocol', sourceport: 'SourcePort', destinationport: 'DestinationPort',
-  policy: 'Policy', maxloss: 'MaxLoss', maxlatency: 'MaxLatency', maxjitter: 'MaxJitter',
+  sourceaddress: 'SourceAddress', destinationaddress: 'DestinationAddress', policy: 'Policy', maxloss: 'MaxLoss', maxlatency: 'MaxLatency', maxjitter: 'MaxJitter',
 };
 
 const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
@@ -113,6 +116,8 @@ export interface ClassBuilder {
   protocol?: number;
   srcPorts?: [number, number];
   dstPorts?: [number, number];
+  srcAddresses?: Cidr[];
+  dstAddresses?: Cidr[];
   policy?: (typeof POLICIES)[number];
   maxLossPct?: number;
   maxRttMs?: number;
@@ -125,6 +130,17 @@ function portRange(name: string, value: string, fail: Fail): [number, number] {
   const hi = m ? (m[2] === undefined ? lo : decimal(m[2], 1, 65535)) : undefined;
   if (lo === undefined || hi === undefined || lo > hi) fail(`${name} must be a port or a range "low-high" within 1..65535, got "${value}"`);
   return [lo!, hi!];
+}
+
+/** Comma-separated prefixes (a bare address is a host prefix), added to those the key gave before. */
+function addPrefixes(name: string, value: string, to: Cidr[], fail: Fail): Cidr[] {
+  for (const item of value.split(',').filter((s) => s !== '')) {
+    const r = parseCidrOrHost(item);
+    if (!r.ok) fail(`${name} entry "${item}": ${cidrParseError(r)}`);
+    else if (!to.some((c) => formatCidr(c) === formatCidr(r.cidr))) to.push(r.cidr);
+  }
+  if (to.length > MAX_CLASS_PREFIXES) fail(`${name} lists ${to.length} prefixes; at most ${MAX_CLASS_PREFIXES} per class`);
+  return to;
 }
 
 export function setClassKey(c: ClassBuilder, name: string, value: string, fail: Fail): void {
@@ -148,6 +164,12 @@ export function setClassKey(c: ClassBuilder, name: string, value: string, fail: 
       return;
     case 'DestinationPort':
       c.dstPorts = portRange(name, value, fail);
+      return;
+    case 'SourceAddress':
+      c.srcAddresses = addPrefixes(name, value, c.srcAddresses ?? [], fail);
+      return;
+    case 'DestinationAddress':
+      c.dstAddresses = addPrefixes(name, value, c.dstAddresses ?? [], fail);
       return;
     case 'Policy': {
       const p = POLICIES.find((x) => x === value.toLowerCase());
@@ -173,6 +195,7 @@ export function finishClass(c: ClassBuilder, fail: Fail): TrafficClass & { line:
   if (sla && kind !== 'sla') fail(`MaxLoss, MaxLatency and MaxJitter need Policy = sla (the class says ${kind})`);
   if (kind === 'sla' && !sla) fail('Policy = sla needs at least one of MaxLoss, MaxLatency, MaxJitter');
   if ((c.srcPorts || c.dstPorts) && c.protocol !== undefined && ![6, 17, 132].includes(c.protocol)) fail('ports only apply with Protocol tcp, udp or sctp');
+  if (!familiesMeet(c.srcAddresses ?? [], c.dstAddresses ?? [])) fail('SourceAddress and DestinationAddress share no address family (IPv4 / IPv6), so no packet could match');
   const policy: Policy = kind === 'sla'
     ? { kind, ...(c.maxLossPct !== undefined ? { maxLossPct: c.maxLossPct } : {}), ...(c.maxRttMs !== undefined ? { maxRttMs: c.maxRttMs } : {}), ...(c.maxJitterMs !== undefined ? { maxJitterMs: c.maxJitterMs } : {}) }
     : { kind };
@@ -184,6 +207,8 @@ export function finishClass(c: ClassBuilder, fail: Fail): TrafficClass & { line:
       ...(c.protocol !== undefined ? { protocol: c.protocol } : {}),
       ...(c.srcPorts ? { srcPorts: c.srcPorts } : {}),
       ...(c.dstPorts ? { dstPorts: c.dstPorts } : {}),
+      ...(c.srcAddresses ? { srcAddresses: c.srcAddresses.map(formatCidr) } : {}),
+      ...(c.dstAddresses ? { dstAddresses: c.dstAddresses.map(formatCidr) } : {}),
     },
     policy,
   };

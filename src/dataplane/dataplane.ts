@@ -63,6 +63,7 @@ const DROP_NAMES: Record<string, DropReason> = {
   no_endpoint: 'noEndpoint',
   io_error: 'ioError',
   rate_limited: 'rateLimited',
+  duplicate: 'duplicate',
 };
 
 /** Status codes of native/include/sag/sag.h mapped to error classes. */
@@ -109,8 +110,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const eventCapacity = options.eventCapacity === undefined ? 1024 : parseIntInRange(options.eventCapacity, 'eventCapacity', 1, 65536);
     const batchSize = options.batchSize === undefined ? 64 : parseIntInRange(options.batchSize, 'batchSize', 1, 256);
     const tunQueues = options.tunQueues === undefined ? 0 : parseIntInRange(options.tunQueues, 'tunQueues', 1, 16);
+    const receiveWorkers = options.receiveWorkers === undefined ? 0 : parseIntInRange(options.receiveWorkers, 'receiveWorkers', 1, 16);
     const addon = loadAddon();
-    this.#raw = this.#call('creating the dataplane', () => new addon.NativeDataplane({ mtu: this.mtu, stagedCapacity, eventCapacity, batchSize, tunQueues }));
+    this.#raw = this.#call('creating the dataplane', () => new addon.NativeDataplane({ mtu: this.mtu, stagedCapacity, eventCapacity, batchSize, tunQueues, receiveWorkers }));
     this.#raw.setEventHandler(() => this.#drainEvents());
   }
 

@@ -6,12 +6,15 @@
  * class go to the peer's roaming endpoint as in WireGuard.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { cidrParseError, familiesMeet, formatIp, parseCidrOrHost, type IpFamily } from '../net/cidr.js';
 import type { RawSelection } from '../native/types.js';
 import type { Endpoint } from './types.js';
 import { parseAddress, parseIntInRange, parsePort, parseUint32 } from './validate.js';
 
 export const MAX_PATHS = 8;
 export const MAX_CLASSES = 16;
+/** Address prefixes per side (source, destination) of a class: SAG_MAX_CLASS_PREFIXES. */
+export const MAX_CLASS_PREFIXES = 8;
 
 export interface SelectionPath {
   /** The control plane's id for the path, unique within the table. */
@@ -29,6 +32,13 @@ export interface TrafficMatch {
   /** Inclusive port ranges; a packet without ports (ICMP, a later fragment) does not match them. */
   srcPorts?: [number, number];
   dstPorts?: [number, number];
+  /**
+   * Address prefixes ("10.1.0.0/16", "fd00::/64"; a bare address is a host prefix), at most
+   * MAX_CLASS_PREFIXES per side, host bits zero: the packet's address must lie in one of them.
+   * A prefix matches only packets of its own family; a keepalive matches no address rule.
+   */
+  srcAddresses?: string[];
+  dstAddresses?: string[];
 }
 
 export type SelectionMode = 'single' | 'weighted' | 'duplicate';
@@ -58,6 +68,19 @@ function parseRange(value: unknown, what: string): number[] {
   return [min, max];
 }
 
+type RawPrefix = RawSelection['classes'][number]['srcPrefixes'][number] & { family: IpFamily };
+
+function parsePrefixes(value: unknown, what: string): RawPrefix[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > MAX_CLASS_PREFIXES) throw new InvalidArgumentError(`${what} must be an array of at most ${MAX_CLASS_PREFIXES} address prefixes`);
+  return value.map((text, i) => {
+    if (typeof text !== 'string') throw new InvalidArgumentError(`${what}[${i}] must be a string like "10.1.0.0/16"`);
+    const r = parseCidrOrHost(text);
+    if (!r.ok) throw new InvalidArgumentError(`${what}[${i}] ${JSON.stringify(text)}: ${cidrParseError(r)}`);
+    return { address: formatIp({ family: r.cidr.family, value: r.cidr.network }), cidr: r.cidr.prefix, family: r.cidr.family };
+  });
+}
+
 function parseClass(c: SelectionClass, index: Map<number, number>, what: string): RawSelection['classes'][number] {
   if (c === null || typeof c !== 'object') throw new InvalidArgumentError(`${what} must be an object`);
   const mode = MODES[c.mode];
@@ -77,6 +100,11 @@ function parseClass(c: SelectionClass, index: Map<number, number>, what: string)
     if (!Array.isArray(c.weights) || c.weights.length !== paths.length) throw new InvalidArgumentError(`${what}.weights must give one weight per path`);
     weights = c.weights.map((w, i) => parseIntInRange(w, `${what}.weights[${i}]`, 1, 65535));
   }
+  const src = parsePrefixes(c.srcAddresses, `${what}.srcAddresses`);
+  const dst = parsePrefixes(c.dstAddresses, `${what}.dstAddresses`);
+  // Both sides given but of different families: no packet could match (the core refuses it too).
+  if (!familiesMeet(src, dst)) throw new InvalidArgumentError(`${what}: srcAddresses and dstAddresses share no address family, so no packet could match`);
+  const raw = (ps: RawPrefix[]) => ps.map(({ address, cidr }) => ({ address, cidr }));
   let dscpMask = 0n;
   for (const d of c.dscp ?? []) dscpMask |= 1n << BigInt(parseIntInRange(d, `${what}.dscp`, 0, 63));
   return {
@@ -84,6 +112,8 @@ function parseClass(c: SelectionClass, index: Map<number, number>, what: string)
     protocol: c.protocol === undefined ? 0 : parseIntInRange(c.protocol, `${what}.protocol`, 1, 255),
     srcPorts: parseRange(c.srcPorts, `${what}.srcPorts`),
     dstPorts: parseRange(c.dstPorts, `${what}.dstPorts`),
+    srcPrefixes: raw(src),
+    dstPrefixes: raw(dst),
     mode,
     paths,
     weights,

@@ -12,6 +12,9 @@ export interface DataplaneOptions {
   /** Queues of the Linux TUN, one native send worker each (1..16); 1 is one send thread.
    *  Default: $SAG_TUN_QUEUES, else the online CPUs capped at 4. */
   tunQueues?: number;
+  /** Threads that decrypt a received batch, the receive worker included (1..16); packets are
+   *  still delivered in arrival order. Default: $SAG_RX_WORKERS, else the online CPUs capped at 4. */
+  receiveWorkers?: number;
 }
 
 export interface Endpoint {
@@ -78,7 +81,9 @@ export type DropReason =
   | 'tooBig'
   | 'noEndpoint'
   | 'ioError'
-  | 'rateLimited';
+  | 'rateLimited'
+  /** a copy of a packet already accepted over another path (multipath duplication) */
+  | 'duplicate';
 
 export interface Counters {
   /** Authenticated datagrams received and their bytes on the wire (UDP payload). */

@@ -11,7 +11,8 @@ export type DropReasonName =
   | 'too_big'
   | 'no_endpoint'
   | 'io_error'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'duplicate';
 
 export interface RawCounters {
   rxPackets: number;
@@ -65,6 +66,7 @@ export interface RawDataplaneConfig {
   eventCapacity?: number;
   batchSize?: number;
   tunQueues?: number;
+  receiveWorkers?: number;
 }
 
 export interface RawDataplane {
@@ -118,6 +120,8 @@ export interface RawSelection {
     protocol: number;
     srcPorts: number[];
     dstPorts: number[];
+    srcPrefixes: { address: string; cidr: number }[];
+    dstPrefixes: { address: string; cidr: number }[];
     mode: number;
     paths: number[];
     weights: number[];

@@ -152,6 +152,24 @@ export function parseCidr(text: string): CidrParse {
   return { ok: true, cidr: { family: ip.family, network: ip.value, prefix } };
 }
 
+/** As parseCidr, and a bare address is the host prefix (/32 or /128). */
+export function parseCidrOrHost(text: string): CidrParse {
+  if (text.includes('/')) return parseCidr(text);
+  const ip = parseIp(text);
+  if (!ip) return { ok: false, reason: 'not an IPv4 or IPv6 address or prefix' };
+  return { ok: true, cidr: { family: ip.family, network: ip.value, prefix: WIDTH[ip.family] } };
+}
+
+/** The reason a parse failed, with the canonical prefix when only host bits were wrong. */
+export function cidrParseError(result: Extract<CidrParse, { ok: false }>): string {
+  return result.canonical === undefined ? result.reason : `${result.reason} (did you mean ${result.canonical}?)`;
+}
+
+/** Two lists of prefixes that both constrain a packet can both hold only if they share a family. */
+export function familiesMeet(a: readonly { family: IpFamily }[], b: readonly { family: IpFamily }[]): boolean {
+  return a.length === 0 || b.length === 0 || a.some((x) => b.some((y) => x.family === y.family));
+}
+
 export function formatCidr(cidr: Cidr): string {
   return `${formatIp({ family: cidr.family, value: cidr.network })}/${cidr.prefix}`;
 }

@@ -8,7 +8,7 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { e2eSkipReason, sh } from '../helpers/netns.js';
-import { buildMultipathTopology, HUB_IP, type MultipathTopology } from '../helpers/multipath-topology.js';
+import { BRANCH_IP, buildMultipathTopology, HUB_IP, type MultipathTopology } from '../helpers/multipath-topology.js';
 import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from '../harness/children.js';
 import { wallNow } from '../harness/clock.js';
 import { NFT } from '../harness/nft.js';
@@ -120,12 +120,19 @@ e2e('no flapping: 20% random loss on the standby moves nothing, on the active pa
   }
 });
 
-e2e('duplication: the critical class loses nothing while its primary path drops 30%; the default class beside it does lose', async (t) => {
+e2e('duplication: the critical class (protocol, addresses, port) loses nothing while its primary path drops 30%; the default class beside it does lose', async (t) => {
   const topo = await buildMultipathTopology();
   try {
     const spawnRx = () => ProbeReceiverChild.spawn({ host: HUB_IP, port: 0 }, nsSpawner(topo.ns, topo.nsHub));
     const [critical, plain] = [await spawnRx(), await spawnRx()];
-    await topo.branch.request({ op: 'classes', classes: [{ name: 'critical', match: { protocol: 17, dstPorts: [critical.port, critical.port] }, policy: { kind: 'duplicate' } }] });
+    // A 5-tuple rule for the critical flow; a class before it for other destinations must not
+    // catch it (nor the default class's traffic, whose loss is asserted below).
+    await topo.branch.request({
+      op: 'classes', classes: [
+        { name: 'elsewhere', match: { dstAddresses: ['10.99.0.0/16', 'fd00::/8'] }, policy: { kind: 'duplicate' } },
+        { name: 'critical', match: { protocol: 17, srcAddresses: [`${BRANCH_IP}/32`], dstAddresses: [`${HUB_IP}/32`], dstPorts: [critical.port, critical.port] }, policy: { kind: 'duplicate' } },
+      ],
+    });
     const send = (port: number, count?: number) =>
       ProbeSenderChild.spawn({ host: HUB_IP, port, ratePps: 500, ...(count ? { count } : {}) }, nsSpawner(topo.ns, topo.nsBranch));
     const warm = await send(plain.port);

@@ -156,6 +156,8 @@ test('7 invalid arguments throw InvalidArgumentError before reaching native code
     ['batch not integer', () => new Dataplane({ batchSize: 1.5 })],
     ['tun queues 0', () => new Dataplane({ tunQueues: 0 })],
     ['tun queues 17', () => new Dataplane({ tunQueues: 17 })],
+    ['receive workers 0', () => new Dataplane({ receiveWorkers: 0 })],
+    ['receive workers 17', () => new Dataplane({ receiveWorkers: 17 })],
     ['uplink address', () => dp.addUplink({ address: '300.1.1.1' })],
     ['uplink port', () => dp.addUplink({ port: 70000 })],
     ['uplink device', () => dp.addUplink({ device: 'a/b' })],

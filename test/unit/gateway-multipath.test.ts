@@ -72,6 +72,17 @@ test('the uplink and class API refuses bad input with typed errors', async (t) =
   t.throws(() => a.setClasses([{ name: 'c', match: {}, policy: { kind: 'fastest' } as never }]), { instanceOf: InvalidArgumentError });
   t.throws(() => a.setClasses([{ name: 'c', match: { dscp: [64] }, policy: { kind: 'duplicate' } }]), { instanceOf: InvalidArgumentError });
   t.throws(() => a.setClasses([{ name: 'c', match: {}, policy: { kind: 'duplicate' } }, { name: 'c', match: {}, policy: { kind: 'weighted' } }]), { instanceOf: InvalidArgumentError });
+  const bad = (match: object, message: RegExp) => t.throws(() => a.setClasses([{ name: 'c', match, policy: { kind: 'duplicate' } }]), { instanceOf: InvalidArgumentError, message });
+  bad({ srcAddresses: ['10.1.2.3/16'] }, /srcAddresses\[0\] "10.1.2.3\/16": host bits are set \(did you mean 10.1.0.0\/16\?\)/);
+  bad({ dstAddresses: ['10.0.0.0/33'] }, /dstAddresses\[0\] "10.0.0.0\/33": prefix length above 32/);
+  bad({ dstAddresses: ['fd00::/129'] }, /prefix length above 128/);
+  bad({ dstAddresses: ['example.com'] }, /not an IPv4 or IPv6 address/);
+  bad({ dstAddresses: '10.0.0.0/8' }, /must be an array of at most 8 address prefixes/);
+  bad({ srcAddresses: [10] }, /srcAddresses\[0\] must be a string/);
+  bad({ srcAddresses: Array.from({ length: 9 }, (_, i) => `10.${i}.0.0/16`) }, /at most 8 address prefixes/);
+  bad({ srcAddresses: ['10.0.0.0/8'], dstAddresses: ['fd00::/8'] }, /share no address family/);
+  // Accepted: several per side, both families, bare addresses, /0, combined with the other fields.
+  a.setClasses([{ name: 'c', match: { protocol: 6, dstPorts: [443, 443], srcAddresses: ['10.0.0.1', '0.0.0.0/0', 'fd00::/64'], dstAddresses: ['::/0', '192.0.2.0/24'] }, policy: { kind: 'duplicate' } }]);
   t.throws(() => a.updatePeer(kb.pub, { endpoints: [] }), { instanceOf: InvalidArgumentError });
   t.throws(() => a.updatePeer(kb.pub, { endpoints: [{ address: '127.0.0.1', port: 1, uplink: 'nowhere' }] }), { instanceOf: NotFoundError });
   t.throws(() => new Gateway({ tun: 'memory', paths: { intervalMs: 1 } }), { instanceOf: InvalidArgumentError });
@@ -139,4 +150,26 @@ test('weighted load balancing: each flow stays on one uplink, flows spread over 
     while (b.dataplane.tunTake() !== null);
   }
   t.is(used.size, 2, '16 flows all hashed onto one uplink');
+});
+
+test('address classes: packets from one source prefix are duplicated on both uplinks, the rest stay on the first', async (t) => {
+  const { a, b, kb } = await pair(t);
+  a.setClasses([{ name: 'site9', match: { srcAddresses: ['fd00::/64', '10.0.9.0/24'] }, policy: { kind: 'duplicate' } }]);
+  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  t.true(await waitFor(() => activeUplinks(a, kb.pub).length === 2, 5000), JSON.stringify(a.paths(kb.pub)));
+  const ids = a.uplinks().map((u) => u.id);
+  const tx = () => ids.map((id) => a.dataplane.uplinkStats(id).txPackets - a.dataplane.uplinkStats(id).txKeepalives);
+  const sendFrom = async (source: string, copies: number) => {
+    const before = tx();
+    for (let i = 0; i < 20; i++) a.dataplane.tunInject(ipv4Packet(source, '10.0.0.2', 60));
+    const sent = () => tx().reduce((x, y) => x + y) - before.reduce((x, y) => x + y);
+    t.true(await waitFor(() => sent() >= 20 * copies, 2000), `${sent()} sent`);
+    await new Promise((r) => setTimeout(r, 50)); // copies that should not exist have time to show
+    return tx().map((n, i) => n - before[i]!);
+  };
+  // The hub drops the 10.0.9.x packets (not its peer's allowed IPs): only our uplink counters matter.
+  t.deepEqual(await sendFrom('10.0.9.7', 2), [20, 20], 'the class rule: both uplinks');
+  t.deepEqual(await sendFrom('10.0.0.1', 1), [20, 0], 'the default class: the first uplink only');
+  t.deepEqual(await sendFrom('10.0.10.7', 1), [20, 0], 'just outside the /24');
 });

@@ -8,7 +8,10 @@ namespace sag {
 
 ReceiveWorker::ReceiveWorker(DataplaneTables& tables)
     : Worker(tables),
+      pool_(open_helpers_for(tables.config.receive_workers)),
       in_(size_t(batch_)),
+      jobs_(size_t(batch_)),
+      ordered_(size_t(batch_)),
       tun_ptrs_(size_t(batch_)),
       tun_lens_(size_t(batch_)),
       tun_peer_(size_t(batch_)) {
@@ -16,6 +19,7 @@ ReceiveWorker::ReceiveWorker(DataplaneTables& tables)
 }
 
 Status ReceiveWorker::prepare() {
+  if (!pool_.ok()) return Status::Error(SAG_EINTERNAL, "ChaCha20-Poly1305 is not available from OpenSSL");
   for (auto& [id, up] : t_.uplinks) {
     Status s = watch(up.get());
     if (!s.ok()) return s;
@@ -38,6 +42,9 @@ void ReceiveWorker::process_batch(Uplink* up, int n) {
 
 void ReceiveWorker::process_locked(Uplink* up, int n) {
   tun_count_ = 0;
+  job_count_ = 0;
+  ordered_count_ = 0;
+  now_ns_ = t_.clock();  // per batch: roaming needs no finer time
   for (int i = 0; i < n; ++i) {
     Datagram& d = in_[i];
     if (d.len > wire::kMaxDatagramSize) {
@@ -45,14 +52,28 @@ void ReceiveWorker::process_locked(Uplink* up, int n) {
       continue;
     }
     uint8_t type = wire::message_type(d.data, d.len);
-    if (type == wire::kTypeTransport) handle_transport(up, d);
-    else if (type != 0) handle_control(up, d);
+    if (type == wire::kTypeTransport) admit_transport(up, d);
+    else if (type != 0) ordered_[ordered_count_++] = Admitted{&d, nullptr, -1};  // control, in order
     else up->counters.drop(kDropMalformed);
+  }
+  pool_.open_all(aead_, jobs_.data(), job_count_);  // the only step spread over cores
+  for (int i = 0; i < ordered_count_; ++i) {
+    const Admitted& a = ordered_[i];
+    if (!a.kp) handle_control(up, *a.datagram);
+    else if (a.job < 0) refuse_seen(up, a);
+    else finish_transport(up, a, jobs_[a.job]);
   }
   write_tun();
 }
 
-void ReceiveWorker::handle_transport(Uplink* up, Datagram& d) {
+// In one of the peer's slots and not expired: a keypair that may receive.
+bool ReceiveWorker::slotted(Peer* peer, Keypair* kp) {
+  bool in_slot = peer->current.load() == kp || peer->next.load() == kp || peer->previous.load() == kp;
+  return in_slot && !kp->expired.load(std::memory_order_relaxed);
+}
+
+// Everything before decryption: a keypair in a slot, a counter the window may still take.
+void ReceiveWorker::admit_transport(Uplink* up, Datagram& d) {
   if (d.len < wire::kKeepaliveSize) {
     up->counters.drop(kDropMalformed);
     return;
@@ -65,34 +86,53 @@ void ReceiveWorker::handle_transport(Uplink* up, Datagram& d) {
   }
   Keypair* kp = it->second.get();
   Peer* peer = kp->peer;
-  bool slotted = peer->current.load() == kp || peer->next.load() == kp || peer->previous.load() == kp;
-  if (!slotted || kp->expired.load(std::memory_order_relaxed)) {
+  if (!slotted(peer, kp)) {
     peer->counters.drop(kDropNoSession);
     return;
   }
   uint64_t counter = wire::load_le64(d.data + wire::kTransportOffsetCounter);
+  bool fresh;
   {
     std::lock_guard<std::mutex> lock(kp->replay_mu);
-    if (!kp->replay.may_accept(counter)) {
-      peer->counters.drop(kDropReplay);
-      return;
-    }
+    fresh = kp->replay.may_accept(counter);
   }
-  uint8_t* body = d.data + wire::kTransportHeaderSize;
-  size_t body_len = d.len - wire::kTransportHeaderSize;
-  if (!aead_.open(kp->recv_key, counter, body, body_len, body)) {
-    peer->counters.drop(kDropBadAuth);
+  if (!fresh) {  // not worth decrypting; whether it is a replay or a copy is told in order
+    ordered_[ordered_count_++] = Admitted{&d, kp, -1};
+    return;
+  }
+  ordered_[ordered_count_++] = Admitted{&d, kp, job_count_};
+  jobs_[job_count_++] = OpenJob{kp->recv_key, counter, d.data + wire::kTransportHeaderSize,
+                                d.len - wire::kTransportHeaderSize, false};
+}
+
+// Everything after decryption, in arrival order. Earlier packets of the batch may have moved the
+// keypair slots or the window since admit_transport, so both are judged again: the verdicts are
+// those of handling the batch one packet at a time.
+void ReceiveWorker::finish_transport(Uplink* up, const Admitted& a, const OpenJob& job) {
+  Keypair* kp = a.kp;
+  Peer* peer = kp->peer;
+  Datagram& d = *a.datagram;
+  if (!slotted(peer, kp)) {
+    peer->counters.drop(kDropNoSession);
     return;
   }
   {
+    uint32_t tag = path_tag(up->id, d.peer);
     std::lock_guard<std::mutex> lock(kp->replay_mu);
-    if (!kp->replay.accept(counter)) {  // a copy raced ahead of us between check and accept
-      peer->counters.drop(kDropReplay);
+    if (!kp->replay.may_accept(job.counter)) {  // a copy earlier in this batch was accepted first
+      count_refused(peer, kp, job.counter, tag);
       return;
     }
+    if (!job.ok) {
+      peer->counters.drop(kDropBadAuth);
+      return;
+    }
+    kp->replay.accept(job.counter);
+    kp->recent_sources.record(job.counter, tag);
   }
   if (peer->next.load(std::memory_order_acquire) == kp) confirm_next(peer, kp);
-  size_t plain_len = body_len - wire::kAuthTagSize;
+  uint8_t* body = job.body;
+  size_t plain_len = job.len - wire::kAuthTagSize;
   wire::Probe probe;
   if (wire::parse_probe(body, plain_len, &probe)) {  // multipath probe: never roams, never to the TUN
     peer->counters.add_rx(d.len, true);  // non-data, like a keepalive (see probe.cc)
@@ -128,6 +168,25 @@ void ReceiveWorker::handle_transport(Uplink* up, Datagram& d) {
   ++tun_count_;
 }
 
+// A datagram whose counter the window refused in the first pass (not decrypted).
+void ReceiveWorker::refuse_seen(Uplink* up, const Admitted& a) {
+  uint64_t counter = wire::load_le64(a.datagram->data + wire::kTransportOffsetCounter);
+  uint32_t tag = path_tag(up->id, a.datagram->peer);
+  std::lock_guard<std::mutex> lock(a.kp->replay_mu);
+  count_refused(a.kp->peer, a.kp, counter, tag);
+}
+
+// A counter the window has seen (replay_mu held): a copy sent over another path, or a replay.
+void ReceiveWorker::count_refused(Peer* peer, Keypair* kp, uint64_t counter, uint32_t tag) {
+  if (!kp->recent_sources.is_copy_from_other_path(counter, tag)) {
+    peer->counters.drop(kDropReplay);
+    return;
+  }
+  peer->counters.drop(kDropDuplicate);
+  std::lock_guard<std::mutex> lock(peer->endpoint_mu);  // lock order: replay_mu, then endpoint_mu
+  peer->roam_guard.duplicate_seen_ns = now_ns_;
+}
+
 void ReceiveWorker::confirm_next(Peer* peer, Keypair* kp) {
   {
     std::lock_guard<std::mutex> keys(peer->keys_mu);
@@ -147,7 +206,8 @@ void ReceiveWorker::confirm_next(Peer* peer, Keypair* kp) {
 void ReceiveWorker::roam(Peer* peer, Uplink* up, const Endpoint& from) {
   {
     std::lock_guard<std::mutex> lock(peer->endpoint_mu);
-    if (peer->has_endpoint && peer->endpoint == from && peer->uplink_id == up->id) return;
+    if (!peer->roam_guard.should_move(peer->has_endpoint, peer->endpoint, peer->uplink_id, from, up->id, now_ns_))
+      return;
     peer->endpoint = from;
     peer->uplink_id = up->id;
     peer->has_endpoint = true;

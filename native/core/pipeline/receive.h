@@ -7,9 +7,14 @@
 //     1,2,3 (exact sizes) and unknown well-formed types: CONTROL event to the control plane
 //     anything else: drop malformed
 //
-// Threading: one thread; holds table_mu shared per batch. The replay window of a keypair is
-// locked per packet (receivers only); endpoint updates take the peer's endpoint lock.
+// A batch goes through three passes: admit (parse, keypair, replay pre-check), open (decrypt on
+// this thread and the OpenPool's helpers, open_pool.h), finish (everything else, in arrival order).
+//
+// Threading: one receive thread; holds table_mu shared per batch, across all three passes, so the
+// keypairs the helpers use stay alive. The replay window of a keypair is locked per packet
+// (receivers only); endpoint updates take the peer's endpoint lock.
 #pragma once
+#include "open_pool.h"
 #include "worker.h"
 
 namespace sag {
@@ -31,13 +36,28 @@ class ReceiveWorker final : public Worker {
   Status prepare() override;
   void on_ready(uint32_t uplink_id) override;
   void process_locked(Uplink* up, int n);  // table_mu held shared
-  void handle_transport(Uplink* up, Datagram& d);
+  struct Admitted {  // a datagram past the first pass, in arrival order
+    Datagram* datagram;
+    Keypair* kp;  // null: a control message
+    int job;      // index in jobs_; -1: refused by the replay pre-check, not decrypted
+  };
+  static bool slotted(Peer* peer, Keypair* kp);
+  void admit_transport(Uplink* up, Datagram& d);
+  void finish_transport(Uplink* up, const Admitted& a, const OpenJob& job);
   void handle_control(Uplink* up, const Datagram& d);
+  void refuse_seen(Uplink* up, const Admitted& a);
+  void count_refused(Peer* peer, Keypair* kp, uint64_t counter, uint32_t tag);
   void confirm_next(Peer* peer, Keypair* kp);
   void roam(Peer* peer, Uplink* up, const Endpoint& from);
   void write_tun();
 
+  OpenPool pool_;
   std::vector<Datagram> in_;
+  std::vector<OpenJob> jobs_;
+  std::vector<Admitted> ordered_;
+  int job_count_ = 0;
+  int ordered_count_ = 0;
+  uint64_t now_ns_ = 0;  // the clock at the start of the batch
   std::vector<const uint8_t*> tun_ptrs_;
   std::vector<size_t> tun_lens_;
   std::vector<Peer*> tun_peer_;

@@ -54,6 +54,7 @@ typedef enum sag_drop_reason {
   SAG_DROP_NO_ENDPOINT,       /* peer has no endpoint or its uplink is gone */
   SAG_DROP_IO_ERROR,          /* the TUN or UDP write failed */
   SAG_DROP_RATE_LIMITED,      /* over the peer's rate limit (sag_dp_set_rate_limit), either direction */
+  SAG_DROP_DUPLICATE,         /* a counter already accepted over another path: a multipath copy */
   SAG_DROP_REASON_COUNT
 } sag_drop_reason;
 
@@ -88,6 +89,9 @@ typedef struct sag_config {
   uint32_t batch_size;        /* packets per batch in the workers, 1..256; default 64 */
   uint32_t tun_queues;        /* queues of a Linux TUN (sag_dp_open_tun), one send worker each, 1..16;
                                  0: $SAG_TUN_QUEUES, else the online CPUs capped at 4 */
+  uint32_t receive_workers;   /* threads that decrypt a received batch, the receive worker included,
+                                 1..16 (each packet is still delivered in arrival order);
+                                 0: $SAG_RX_WORKERS, else the online CPUs capped at 4 */
 } sag_config;
 
 typedef struct sag_uplink_config {
@@ -195,6 +199,7 @@ int sag_dp_drop_staged(sag_dataplane* dp, uint32_t peer_id);
  * exactly as in WireGuard. Installing a table replaces the previous one atomically. */
 #define SAG_MAX_PATHS 8
 #define SAG_MAX_CLASSES 16
+#define SAG_MAX_CLASS_PREFIXES 8  /* address prefixes per side (source, destination) of a class */
 
 typedef struct sag_path {
   uint32_t id;                /* the control plane's path id (any value, unique in the table) */
@@ -210,7 +215,10 @@ typedef enum sag_select_mode {
 
 typedef struct sag_traffic_class {
   /* Rule: every constraint given must match. dscp_mask bit n set: DSCP n matches (0: any DSCP);
-   * protocol 0: any; a port range applies when its max is non-zero (TCP, UDP, SCTP, UDP-Lite). */
+   * protocol 0: any; a port range applies when its max is non-zero (TCP, UDP, SCTP, UDP-Lite);
+   * src/dst prefixes apply when their count is non-zero: the packet's address must lie in one of
+   * them, of the packet's own family (an IPv4 prefix never matches an IPv6 packet, and a packet
+   * that is not IP, such as a keepalive, matches no address rule). Host bits must be zero. */
   uint64_t dscp_mask;
   uint8_t protocol;
   uint16_t src_port_min, src_port_max;
@@ -219,6 +227,10 @@ typedef struct sag_traffic_class {
   uint8_t path_count;         /* 1..SAG_MAX_PATHS (DUPLICATE: exactly 2) */
   uint8_t path_index[SAG_MAX_PATHS]; /* indexes into sag_selection.paths */
   uint32_t weight[SAG_MAX_PATHS];    /* WEIGHTED: weights, each 1..65535; ignored otherwise */
+  uint8_t src_prefix_count;          /* 0..SAG_MAX_CLASS_PREFIXES; 0: any source address */
+  uint8_t dst_prefix_count;          /* 0..SAG_MAX_CLASS_PREFIXES; 0: any destination address */
+  sag_prefix src_prefixes[SAG_MAX_CLASS_PREFIXES];
+  sag_prefix dst_prefixes[SAG_MAX_CLASS_PREFIXES];
 } sag_traffic_class;
 
 typedef struct sag_selection {
