@@ -8,6 +8,7 @@
  *  - an uplink bound to a device: that interface must pass packets and hold an address of the
  *    uplink's family (the bound one, if an address was given). When the bound address is gone but
  *    the device has another of the same family, the uplink is rebound to it (its address changed);
+ *    a device deleted and created again (new interface index) gets the uplink a new socket too;
  *  - an uplink bound to neither (wildcard, no device) is left to the kernel's routing: not watched.
  *
  * Only changes of the verdict act (down with its reason, or up): the probes keep deciding when a
@@ -74,6 +75,12 @@ export class LinkWatch {
   readonly #table = new LinkTable();
   /** Last verdict per uplink name: 'up' or the reason it is down. */
   readonly #verdicts = new Map<string, 'up' | UplinkLinkReason>();
+  /**
+   * Interface index under which each device-bound uplink's socket was bound: a device deleted and
+   * created again (a modem's wwan0, ppp0) has a new index, and a socket bound to the old one never
+   * sends again, so the uplink gets a new socket.
+   */
+  readonly #boundIndex = new Map<string, number>();
   #synced = false;
   #started = false;
 
@@ -120,10 +127,22 @@ export class LinkWatch {
         this.#apply(u.name, 'up'); // no longer watched: nothing holds it down
         continue;
       }
-      if ('rebindTo' in verdict) this.#rebind(u, verdict.rebindTo);
+      const index = u.device === undefined ? undefined : this.#table.byName(u.device)?.index;
+      // Its device gone when first seen: the socket is bound to an index that no longer exists.
+      if (u.device !== undefined && index === undefined && !this.#boundIndex.has(u.name)) this.#boundIndex.set(u.name, 0);
+      if ('rebindTo' in verdict) this.#rebind(u, verdict.rebindTo, index);
+      else if (verdict.up && index !== undefined && this.#recreated(u.name, index)) this.#rebind(u, [u.address], index);
       else this.#apply(u.name, verdict.up ? 'up' : verdict.reason);
     }
     for (const name of this.#verdicts.keys()) if (!names.has(name)) this.#verdicts.delete(name);
+    for (const name of this.#boundIndex.keys()) if (!names.has(name)) this.#boundIndex.delete(name);
+  }
+
+  /** The device now has another index than the uplink's socket was bound under (the first one seen is taken as bound). */
+  #recreated(name: string, index: number): boolean {
+    const bound = this.#boundIndex.get(name);
+    if (bound === undefined) this.#boundIndex.set(name, index);
+    return bound !== undefined && bound !== index;
   }
 
   #apply(name: string, now: 'up' | UplinkLinkReason): void {
@@ -135,8 +154,8 @@ export class LinkWatch {
     this.#host.emit(now === 'up' ? 'uplink:up' : 'uplink:down', { uplink: name, ...(now === 'up' ? {} : { reason: now }) });
   }
 
-  /** Moves the uplink to the first candidate address that binds; none: down, tried again on the next change. */
-  #rebind(u: UplinkStatus, candidates: string[]): void {
+  /** Gives the uplink a new socket on the first candidate address that binds; none: down, tried again on the next change. */
+  #rebind(u: UplinkStatus, candidates: string[], index: number | undefined): void {
     for (const address of candidates) {
       try {
         this.#host.rebindUplink(u.name, address);
@@ -144,7 +163,9 @@ export class LinkWatch {
         this.#host.log('warn', `link watcher: uplink ${u.name} could not move to ${address}: ${(err as Error).message}`);
         continue;
       }
-      this.#host.log('info', `link watcher: uplink ${u.name} moved from ${u.address} to ${address} (device ${u.device ?? '?'})`);
+      if (index !== undefined) this.#boundIndex.set(u.name, index);
+      const why = address === u.address ? 'its device was created again' : 'its address changed';
+      this.#host.log('info', `link watcher: uplink ${u.name} rebound from ${u.address} to ${address} on ${u.device ?? '?'} (${why})`);
       this.#host.emit('uplink:rebound', { uplink: u.name, from: u.address, to: address });
       // rebindUplink released the hold: the paths come back through probes.
       const before = this.#verdicts.get(u.name);

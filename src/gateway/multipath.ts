@@ -234,7 +234,7 @@ export class MultipathDriver {
       bound = this.#host.dataplane.addUplink({ address: to, port: 0, ...device });
     }
     const old = up.id;
-    this.setUplinkLink(name, 'address-removed');
+    if (!this.#linkDown.has(name)) this.setUplinkLink(name, 'address-removed'); // down until the new socket's probes answer
     Object.assign(up, { id: bound.id, address: to, port: bound.port });
     this.#refreshAll();
     this.tick();

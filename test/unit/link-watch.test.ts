@@ -114,6 +114,24 @@ test('the watcher acts on verdict changes only: one down per outage, up, rebind,
   source.change(link(4, 'eth1', false));
   t.deepEqual(calls.splice(0), ['wan2 link-down', 'uplink:down {"uplink":"wan2","reason":"link-down"}']);
 
+  // The device goes away and comes back under a new index: the old socket is bound to a dead index.
+  source.change(`Deleted ${link(4, 'eth1', false)}`);
+  t.deepEqual(calls.splice(0), []);
+  source.change(link(7, 'eth1', true));
+  source.change(addr(7, 'eth1', '10.1.0.8/24'));
+  t.deepEqual(calls.splice(0), ['wan2 rebind 10.1.0.8', 'uplink:rebound {"uplink":"wan2","from":"10.1.0.8","to":"10.1.0.8"}', 'uplink:up {"uplink":"wan2"}']);
+  source.change(link(7, 'eth1', false));
+  source.change(link(7, 'eth1', true));
+  t.deepEqual(calls.splice(0), ['wan2 link-down', 'uplink:down {"uplink":"wan2","reason":"link-down"}', 'wan2 up', 'uplink:up {"uplink":"wan2"}'], 'same index: no new socket');
+
+  // An uplink whose device is already gone at the first look gets a new socket when it comes.
+  list.push(uplink('lte', '0.0.0.0', 'wwan0'));
+  watch.evaluate();
+  t.deepEqual(calls.splice(0), ['lte link-down', 'uplink:down {"uplink":"lte","reason":"link-down"}']);
+  source.change(link(8, 'wwan0', true));
+  source.change(addr(8, 'wwan0', '100.64.0.2/30'));
+  t.deepEqual(calls.splice(0), ['lte rebind 0.0.0.0', 'uplink:rebound {"uplink":"lte","from":"0.0.0.0","to":"0.0.0.0"}', 'uplink:up {"uplink":"lte"}']);
+
   source.emit('failure', { message: 'ip monitor exited (SIGKILL)', restartInMs: 100 });
   t.deepEqual(calls.splice(0), ['linkwatch:error {"message":"ip monitor exited (SIGKILL)","restartInMs":100}']);
   await watch.stop();
