@@ -15,6 +15,7 @@ import { clampPrivateKey, publicKeyFromPrivate, type KeyPair } from '../wg/crypt
 import { PeerTimers } from '../wg/timers.js';
 import { systemClock } from './clock.js';
 import { MultipathDriver, type PeerEndpoint, type UplinkPolicy, type UplinkSpec, type UplinkStatus } from './multipath.js';
+import { LinkWatch, type LinkSource } from './link-watch.js';
 import { GatewayPeer } from './peer.js';
 import type { PathStatus, TrafficClass } from '../paths/types.js';
 import { ProtocolDriver } from './protocol.js';
@@ -37,6 +38,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   #fwmark: number;
   #timer: NodeJS.Timeout | undefined;
   readonly #multipath: MultipathDriver;
+  readonly #linkWatch: LinkWatch | undefined;
   #state: 'new' | 'running' | 'stopped' = 'new';
 
   constructor(options: Partial<GatewayOptions> = {}) {
@@ -86,6 +88,17 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       this.#dp.close();
       throw err;
     }
+    const emit = (event: string, payload: object) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, payload);
+    const watch = options.linkWatch ?? true;
+    if (typeof watch !== 'boolean' && !isLinkSource(watch)) {
+      this.#dp.close();
+      throw new InvalidArgumentError('linkWatch must be a boolean or a link source (start, stop, on)');
+    }
+    if (watch !== false) {
+      const mp = this.#multipath;
+      const host = { uplinks: () => mp.uplinks(), setUplinkLink: mp.setUplinkLink.bind(mp), rebindUplink: mp.rebindUplink.bind(mp), log: this.#log, emit };
+      this.#linkWatch = watch === true ? new LinkWatch(host) : new LinkWatch(host, watch);
+    }
     this.#dp.on('control:received', (m) => this.#driver.onControl(m));
     this.#dp.on('handshake:needed', ({ publicKey }) => this.#withPeer(publicKey, (p, now) => p.timers.onStagedPackets(now)));
     this.#dp.on('rekey:needed', ({ publicKey, localIndex }) =>
@@ -112,6 +125,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#state = 'running';
     this.#timer = setInterval(() => this.#driver.poll(), this.#pollMs);
     this.#multipath.start();
+    this.#linkWatch?.sync();
     this.#log('info', `gateway up on ${this.tunName ?? 'memory TUN'}, listening on port ${this.#uplink.port}`);
   }
 
@@ -120,6 +134,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (this.#state === 'stopped') return;
     if (this.#timer) clearInterval(this.#timer);
     this.#multipath.stop();
+    await this.#linkWatch?.stop();
     for (const peer of this.#peers.values()) this.#driver.forget(peer);
     this.#dp.close();
     this.#local?.privateKey.fill(0);
@@ -271,12 +286,15 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   /** Adds a named uplink (its own socket); every peer gains the paths through it. */
   addUplink(spec: UplinkSpec): UplinkStatus {
-    return this.#multipath.addUplink(spec);
+    const up = this.#multipath.addUplink(spec);
+    if (this.#state === 'running') this.#linkWatch?.sync();
+    return up;
   }
 
   /** Removes a named uplink: its paths vanish and traffic moves to the others at once. */
   removeUplink(name: string): void {
     this.#multipath.removeUplink(name);
+    if (this.#state === 'running') this.#linkWatch?.sync();
   }
 
   /** Changes an uplink's priority, weight or metering; its paths and their history stay. */
@@ -331,6 +349,11 @@ function withFirstEndpoint<T extends { endpoint?: { address: string; port: numbe
   if (!Array.isArray(o.endpoints) || o.endpoints.length < 1) throw new InvalidArgumentError('endpoints must list at least one endpoint');
   const first = o.endpoints[0]!;
   return { ...o, endpoint: { address: first.address, port: first.port } };
+}
+
+function isLinkSource(v: unknown): v is LinkSource {
+  const o = v as Partial<Record<keyof LinkSource, unknown>> | null;
+  return typeof o === 'object' && o !== null && typeof o.start === 'function' && typeof o.stop === 'function' && typeof o.on === 'function';
 }
 
 function derive(privateKey: Buffer): KeyPair {

@@ -12,7 +12,7 @@ import { parseAddress, parseIntInRange, parseInterfaceName, parsePort } from '..
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { toRawSelection } from '../dataplane/selection.js';
 import { PeerPaths } from '../paths/peer-paths.js';
-import { defaultPathOptions, type PathEvent, type PathOptions, type PathSpec, type PathStatus, type TrafficClass } from '../paths/types.js';
+import { defaultPathOptions, type PathEvent, type PathOptions, type PathSpec, type PathStatus, type TrafficClass, type UplinkLinkReason } from '../paths/types.js';
 import type { Clock, Logger } from './types.js';
 
 export interface UplinkSpec {
@@ -125,6 +125,8 @@ export class MultipathDriver {
   readonly #options: PathOptions;
   readonly #uplinks = new Map<string, UplinkStatus>();
   readonly #peers = new Map<string, PeerState>();
+  /** Uplinks the link watcher reports without a link, and why. */
+  readonly #linkDown = new Map<string, UplinkLinkReason>();
   #classes: TrafficClass[];
   #timer: NodeJS.Timeout | undefined;
 
@@ -175,6 +177,7 @@ export class MultipathDriver {
     const up = this.#uplinks.get(name);
     if (!up) throw new NotFoundError(`no uplink named ${String(name)}`);
     this.#uplinks.delete(name);
+    this.#forgetLink(name);
     this.#refreshAll(); // tables without its paths go down before the socket goes
     this.tick();
     this.#host.dataplane.removeUplink(up.id);
@@ -197,6 +200,49 @@ export class MultipathDriver {
     return [...this.#uplinks.values()].map((u) => ({ ...u }));
   }
 
+  /**
+   * The link watcher's verdict on an uplink: no link (reason) or link back (null). Down takes every
+   * path through it down now, and the new selection goes to the dataplane in the same call, without
+   * waiting for probes; back lets its paths return through probes and the hold-down.
+   */
+  setUplinkLink(name: string, down: UplinkLinkReason | null): void {
+    if (!this.#uplinks.has(name)) throw new NotFoundError(`no uplink named ${String(name)}`);
+    if (down) this.#linkDown.set(name, down);
+    else if (!this.#linkDown.delete(name)) return;
+    this.#host.log('info', `uplink ${name}: ${down ? `no link (${down}), its paths are down` : 'link back, its paths return through probes'}`);
+    const now = this.#host.clock.monotonicMs();
+    for (const [publicKey, state] of this.#peers) {
+      state.paths.setUplinkLink(now, name, down);
+      if (down) this.#tickPeerSafely(publicKey, state, now);
+    }
+  }
+
+  /**
+   * Moves an uplink bound to a device onto another local address of that device (its address
+   * changed): a new socket on the new address (same port if free), the paths keep their ids and
+   * history but are down until probes through the new socket answer.
+   */
+  rebindUplink(name: string, address: string): UplinkStatus {
+    const up = this.#uplinks.get(name);
+    if (!up) throw new NotFoundError(`no uplink named ${String(name)}`);
+    const to = parseAddress(address, `uplink ${name} address`).address;
+    const device = up.device ? { device: up.device } : {};
+    let bound;
+    try {
+      bound = this.#host.dataplane.addUplink({ address: to, port: up.port, ...device });
+    } catch {
+      bound = this.#host.dataplane.addUplink({ address: to, port: 0, ...device });
+    }
+    const old = up.id;
+    if (!this.#linkDown.has(name)) this.setUplinkLink(name, 'address-removed'); // down until the new socket's probes answer
+    Object.assign(up, { id: bound.id, address: to, port: bound.port });
+    this.#refreshAll();
+    this.tick();
+    this.#host.dataplane.removeUplink(old);
+    this.setUplinkLink(name, null);
+    return { ...up };
+  }
+
   setClasses(classes: TrafficClass[]): void {
     this.#classes = parseClasses(classes);
     for (const p of this.#peers.values()) p.paths.setClasses(classes);
@@ -208,7 +254,7 @@ export class MultipathDriver {
       if (e.uplink !== undefined && !this.#uplinks.has(e.uplink)) throw new NotFoundError(`endpoint ${e.address}:${e.port} names unknown uplink ${e.uplink}`);
     }
     const existing = this.#peers.get(publicKey);
-    const state = existing ?? { endpoints: [], paths: new PeerPaths(this.#options, this.#classes), ids: new Map(), nextId: 1 };
+    const state = existing ?? { endpoints: [], paths: this.#newPeerPaths(), ids: new Map(), nextId: 1 };
     const before = state.endpoints;
     state.endpoints = endpoints.map((e) => ({ ...e }));
     try {
@@ -236,14 +282,30 @@ export class MultipathDriver {
   /** One round of the schedule for every peer (the timer calls it; tests may too). */
   tick(): void {
     const now = this.#host.clock.monotonicMs();
-    for (const [publicKey, state] of this.#peers) {
-      try {
-        this.#tickPeer(publicKey, state, now);
-      } catch (err) {
-        // One peer's trouble (a peer removed under us, an uplink gone) must not stop the others.
-        this.#host.log('warn', `multipath round for peer ${publicKey} failed: ${(err as Error).message}`);
-      }
+    for (const [publicKey, state] of this.#peers) this.#tickPeerSafely(publicKey, state, now);
+  }
+
+  #tickPeerSafely(publicKey: string, state: PeerState, now: number): void {
+    try {
+      this.#tickPeer(publicKey, state, now);
+    } catch (err) {
+      // One peer's trouble (a peer removed under us, an uplink gone) must not stop the others.
+      this.#host.log('warn', `multipath round for peer ${publicKey} failed: ${(err as Error).message}`);
     }
+  }
+
+  #newPeerPaths(): PeerPaths {
+    const paths = new PeerPaths(this.#options, this.#classes);
+    const now = this.#host.clock.monotonicMs();
+    for (const [name, reason] of this.#linkDown) paths.setUplinkLink(now, name, reason);
+    return paths;
+  }
+
+  /** A removed uplink's link state goes with it (a new uplink of that name starts afresh). */
+  #forgetLink(name: string): void {
+    if (!this.#linkDown.delete(name)) return;
+    const now = this.#host.clock.monotonicMs();
+    for (const state of this.#peers.values()) state.paths.setUplinkLink(now, name, null);
   }
 
   /** The listening socket changed (setListenPort): paths through it are rebuilt. */
@@ -291,8 +353,12 @@ export class MultipathDriver {
       case 'path:quality':
         this.#host.emit(e.type, { publicKey, pathId: e.pathId, ...describe(e.pathId), ...e.quality });
         return;
+      case 'path:down':
+        this.#host.log('info', `peer ${publicKey} path ${e.pathId} down (${e.reason})`);
+        this.#host.emit(e.type, { publicKey, pathId: e.pathId, ...describe(e.pathId), reason: e.reason });
+        return;
       default:
-        this.#host.log('info', `peer ${publicKey} path ${e.pathId} ${e.type === 'path:up' ? 'up' : 'down'}`);
+        this.#host.log('info', `peer ${publicKey} path ${e.pathId} up`);
         this.#host.emit(e.type, { publicKey, pathId: e.pathId, ...describe(e.pathId) });
     }
   }
@@ -320,7 +386,7 @@ export class MultipathDriver {
       }
     }
     if (specs.length > 8) throw new InvalidArgumentError(`peer ${publicKey} would have ${specs.length} paths; at most 8 (tie endpoints to uplinks)`);
-    state.paths.setPaths(specs);
+    state.paths.setPaths(specs, this.#host.clock.monotonicMs());
   }
 }
 

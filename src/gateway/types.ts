@@ -1,6 +1,8 @@
 /** Public types of the Gateway API. */
 import type { Counters, Endpoint, RateLimit } from '../dataplane/types.js';
 import type { PathOptions, PathStatus, TrafficClass } from '../paths/types.js';
+import type { PathDownReason, UplinkLinkReason } from '../paths/types.js';
+import type { LinkSource } from './link-watch.js';
 import type { PeerEndpoint, UplinkSpec } from './multipath.js';
 
 /** Two clocks: monotonic milliseconds for timers, Unix milliseconds for TAI64N and cookies. */
@@ -41,6 +43,12 @@ export interface GatewayOptions {
   paths?: Partial<PathOptions>;
   /** Traffic classes and their policies, tried in order; a last "default" class is active-standby. */
   classes?: TrafficClass[];
+  /**
+   * Follow the uplinks' interfaces and addresses (rtnetlink via `ip monitor`): a link down or an
+   * address gone takes the uplink's paths down at once instead of after missed probes. Default
+   * true; false turns it off; a LinkSource feeds it from elsewhere (tests).
+   */
+  linkWatch?: boolean | LinkSource;
 }
 
 export interface GatewayPeerOptions {
@@ -84,8 +92,19 @@ export interface GatewayEvents {
   'handshake:rejected': [{ from: Endpoint; code: string; message: string }];
   /** Multipath: a path answers probes again (or for the first time). */
   'path:up': [{ publicKey: string; pathId: number; uplink?: string; endpoint?: Endpoint }];
-  /** Multipath: a path stopped answering (downAfter probes, downAfter intervals). */
-  'path:down': [{ publicKey: string; pathId: number; uplink?: string; endpoint?: Endpoint }];
+  /**
+   * Multipath: a path went down: its probes went unanswered (downAfter probes, downAfter intervals),
+   * a probe found no route, or its uplink lost its link or address (reason).
+   */
+  'path:down': [{ publicKey: string; pathId: number; uplink?: string; endpoint?: Endpoint; reason: PathDownReason }];
+  /** The link watcher: an uplink's interface went down (or lost the uplink's address). */
+  'uplink:down': [{ uplink: string; reason: UplinkLinkReason }];
+  /** The link watcher: the uplink's interface and address are back (its paths follow through probes). */
+  'uplink:up': [{ uplink: string }];
+  /** The link watcher: a device-bound uplink's address changed; it now sends from `to`. */
+  'uplink:rebound': [{ uplink: string; from: string; to: string }];
+  /** The link watcher's monitor died or could not start; it restarts after restartInMs (probes go on). */
+  'linkwatch:error': [{ message: string; restartInMs: number }];
   /** Multipath: a traffic class moved to other path(s); [] is the roaming endpoint (no path up). */
   'path:failover': [{ publicKey: string; className: string; from: number[]; to: number[] }];
   /** Multipath: periodic quality of a path over the probe window. */

@@ -31,6 +31,7 @@ export class PathMonitor {
   #everDown = false;
   #upSinceMs = 0;
   #lastQualityMs = -Infinity;
+  #held = false;
 
   constructor(readonly options: PathOptions) {}
 
@@ -51,6 +52,7 @@ export class PathMonitor {
 
   /** A reply arrived; returns true if the state changed. Late (after timeoutMs), unknown and repeated replies are ignored. */
   onReply(now: number, sequence: number, rttMs: number): boolean {
+    if (this.#held) return false;
     const s = this.#samples.find((x) => x.sequence === sequence);
     if (!s || s.rttMs !== null || now - s.sentMs > this.options.timeoutMs) return false;
     s.rttMs = rttMs;
@@ -92,6 +94,25 @@ export class PathMonitor {
     this.state = 'down';
     this.#everDown = true;
     return true;
+  }
+
+  /**
+   * The path's uplink has no link (interface down, address gone): down at once, and replies are
+   * ignored until release(), so a reply that still finds a way (another interface's route) cannot
+   * bring it back while the link is known dead.
+   */
+  hold(now: number): boolean {
+    this.#held = true;
+    return this.onLocalFailure(now);
+  }
+
+  /** The link is back: the path comes up through probes (upAfter replies) and the hold-down. */
+  release(): void {
+    this.#held = false;
+  }
+
+  get held(): boolean {
+    return this.#held;
   }
 
   /** Up, and past the hold-down (up and loss-free for holdDownMs) if it was ever down. */

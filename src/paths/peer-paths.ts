@@ -11,7 +11,7 @@ import type { SelectionClass, SelectionTable } from '../dataplane/selection.js';
 import type { Endpoint } from '../dataplane/types.js';
 import { PathMonitor } from './path-monitor.js';
 import { choose, type Candidate, type Choice } from './policy.js';
-import type { PathEvent, PathOptions, PathSpec, PathStatus, ProbeRequest, TickResult, TrafficClass } from './types.js';
+import type { PathEvent, PathOptions, PathSpec, PathStatus, ProbeRequest, TickResult, TrafficClass, UplinkLinkReason } from './types.js';
 
 /** Path id of the capability probe (on the roaming endpoint, before the peer is known capable). */
 export const CAPABILITY_PATH_ID = 0;
@@ -32,6 +32,8 @@ export class PeerPaths {
   #capability: PathMonitor;
   #installed = 'null';
   #events: PathEvent[] = [];
+  /** Uplinks without a link (link watcher): their paths are held down, new ones too. */
+  readonly #linkDown = new Map<string, UplinkLinkReason>();
 
   constructor(options: PathOptions, classes: TrafficClass[] = []) {
     this.#options = options;
@@ -44,11 +46,33 @@ export class PeerPaths {
   }
 
   /** Replaces the path set; paths with a known id keep their state. */
-  setPaths(specs: PathSpec[]): void {
+  setPaths(specs: PathSpec[], now = 0): void {
     const next = new Map<number, Entry>();
     for (const spec of specs) next.set(spec.id, { spec, monitor: this.#paths.get(spec.id)?.monitor ?? new PathMonitor(this.#options) });
     this.#paths.clear();
     for (const [id, e] of next) this.#paths.set(id, e);
+    for (const [uplink, reason] of this.#linkDown) this.#hold(uplink, reason, now);
+  }
+
+  /**
+   * The uplink lost its link (reason) or got it back (null). Down: its paths go down now, with the
+   * events a probe-detected failure has, and stay down while it lasts. Back: nothing is forced up;
+   * the paths return through probes and the hold-down like any path that was down.
+   */
+  setUplinkLink(now: number, uplink: string, down: UplinkLinkReason | null): void {
+    if (down) {
+      this.#linkDown.set(uplink, down);
+      this.#hold(uplink, down, now);
+      return;
+    }
+    if (!this.#linkDown.delete(uplink)) return;
+    for (const { spec, monitor } of this.#paths.values()) if (spec.uplink === uplink) monitor.release();
+  }
+
+  #hold(uplink: string, reason: UplinkLinkReason, now: number): void {
+    for (const { spec, monitor } of this.#paths.values()) {
+      if (spec.uplink === uplink && monitor.hold(now)) this.#events.push({ type: 'path:down', pathId: spec.id, reason });
+    }
   }
 
   setClasses(classes: TrafficClass[]): void {
@@ -68,7 +92,7 @@ export class PeerPaths {
   /** The path's uplink has no route to it (a probe could not even be sent): down now. */
   onUnreachable(now: number, pathId: number): void {
     const e = this.#paths.get(pathId);
-    if (e && e.monitor.onLocalFailure(now)) this.#events.push({ type: 'path:down', pathId });
+    if (e && e.monitor.onLocalFailure(now)) this.#events.push({ type: 'path:down', pathId, reason: 'unreachable' });
   }
 
   /** Runs the schedule: probes to send now, events, and a new table when the decision changed. */
@@ -84,7 +108,7 @@ export class PeerPaths {
     }
     const active = this.#activePaths();
     for (const { spec, monitor } of this.#paths.values()) {
-      if (monitor.tick(now)) this.#events.push({ type: 'path:down', pathId: spec.id });
+      if (monitor.tick(now)) this.#events.push({ type: 'path:down', pathId: spec.id, reason: 'probe-timeout' });
       const rate = spec.metered && !active.has(spec.id) ? this.#options.standbyIntervalMs : this.#options.intervalMs;
       const seq = monitor.probeDue(now, rate);
       if (seq !== undefined) probes.push({ pathId: spec.id, uplinkId: spec.uplinkId, endpoint: spec.endpoint, sequence: seq });

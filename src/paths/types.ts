@@ -85,9 +85,18 @@ export interface TrafficClass {
   policy: Policy;
 }
 
+/**
+ * Why a path went down: its probes went unanswered, a probe could not even be sent (no route), or
+ * the uplink's interface went down or lost the uplink's address (link watcher, src/gateway/link-watch.ts).
+ */
+export type PathDownReason = 'probe-timeout' | 'unreachable' | 'link-down' | 'address-removed';
+
+/** Why an uplink has no link: its interface is down (or gone), or it lost the uplink's address. */
+export type UplinkLinkReason = Extract<PathDownReason, 'link-down' | 'address-removed'>;
+
 export type PathEvent =
   | { type: 'path:up'; pathId: number }
-  | { type: 'path:down'; pathId: number }
+  | { type: 'path:down'; pathId: number; reason: PathDownReason }
   | { type: 'path:failover'; className: string; from: number[]; to: number[] }
   | { type: 'path:quality'; pathId: number; quality: PathQuality };
 

@@ -52,6 +52,8 @@ export interface MultipathTopology {
   multipath: boolean;
   /** Branch-side device of each link (1 and 2). */
   dev: Record<1 | 2, string>;
+  /** Hub-side device of each link. */
+  hubDev: Record<1 | 2, string>;
   status(): Promise<{ multipath: boolean; paths: PathInfo[]; counters: { drops: Record<string, number> } }>;
   /** Waits until the branch's default class runs on the uplink (wan1 or wan2). */
   waitActive(uplink: string, timeoutMs?: number): Promise<void>;
@@ -75,6 +77,8 @@ export interface TopologyOptions {
   stockHub?: boolean;
   /** Each path through a udp-relay in the hub namespace (test/harness/udp-relay.ts), for delay and jitter. */
   relays?: boolean;
+  /** The branch's uplinks bound to their devices as well as their addresses (dev:IF@ADDR). */
+  uplinksOnDevices?: boolean;
 }
 
 /** wireguard-go as the hub: a child that answers {"op":"status"} with `wg show` of its device. */
@@ -110,8 +114,9 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
     const nsBranch = ns.add(`mp${tag}b`);
     const nsHub = ns.add(`mp${tag}h`);
     const dev = { 1: `mp${tag}b1`, 2: `mp${tag}b2` } as const;
-    ns.link({ ns: nsBranch, dev: dev[1], addr: '10.91.1.1/30' }, { ns: nsHub, dev: `mp${tag}h1`, addr: '10.91.1.2/30' });
-    ns.link({ ns: nsBranch, dev: dev[2], addr: '10.91.2.1/30' }, { ns: nsHub, dev: `mp${tag}h2`, addr: '10.91.2.2/30' });
+    const hubDev = { 1: `mp${tag}h1`, 2: `mp${tag}h2` } as const;
+    ns.link({ ns: nsBranch, dev: dev[1], addr: '10.91.1.1/30' }, { ns: nsHub, dev: hubDev[1], addr: '10.91.1.2/30' });
+    ns.link({ ns: nsBranch, dev: dev[2], addr: '10.91.2.1/30' }, { ns: nsHub, dev: hubDev[2], addr: '10.91.2.2/30' });
     const keyB = randomBytes(32);
     const keyH = randomBytes(32);
     const pub = (k: Buffer) => Buffer.from(publicKeyFromPrivate(k)).toString('base64');
@@ -150,7 +155,7 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
         privateKey: keyB.toString('base64'),
         listenAddress: '0.0.0.0',
         ...(multipath
-          ? { uplinks: opts.uplinks ?? [{ name: 'wan1', address: '10.91.1.1', priority: 1 }, { name: 'wan2', address: '10.91.2.1', priority: 2 }] }
+          ? { uplinks: opts.uplinks ?? [1, 2].map((n) => ({ name: `wan${n}`, address: `10.91.${n}.1`, priority: n, ...(opts.uplinksOnDevices ? { device: dev[n as 1 | 2] } : {}) })) }
           : {}),
         ...opts.branch,
       },
@@ -166,7 +171,7 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
     await Promise.all([hub.ready, branch.ready]);
     const status = async () => (await branch.request({ op: 'status' })).peer as never;
     return {
-      ns, branch, hub, nsBranch, nsHub, dev, status, multipath, relay,
+      ns, branch, hub, nsBranch, nsHub, dev, hubDev, status, multipath, relay,
       async waitActive(uplink, timeoutMs = 15000) {
         const until = Date.now() + timeoutMs;
         for (;;) {

@@ -130,6 +130,44 @@ test('active-standby: failover when the active path stops answering, within 300 
   t.true(s.events.some(([, x]) => x.type === 'path:down' && x.pathId === 1));
 });
 
+test('uplink link down (link watcher): its paths down at once with the reason, the table moves on the next tick; replies ignored while it lasts', (t) => {
+  const s = new Sim([wan, dsl]);
+  s.run(2000);
+  t.deepEqual(s.active(), [1]);
+  const cut = s.now;
+  s.pp.setUplinkLink(s.now, 'wan', 'link-down');
+  s.run(0);
+  t.deepEqual(s.events.filter(([at]) => at >= cut).map(([, e]) => e.type === 'path:down' ? [e.type, e.pathId, e.reason] : [e.type]), [['path:down', 1, 'link-down'], ['path:failover']]);
+  t.deepEqual(s.active(), [2], 'moved in the same tick, no probe waited for');
+  s.run(2000); // the (simulated) network still answers wan's probes: held down regardless
+  t.is(s.pp.status(s.now).find((p) => p.id === 1)!.state, 'down');
+  s.pp.setUplinkLink(s.now, 'wan', 'address-removed');
+  t.false(s.events.some(([at, e]) => at > cut && e.type === 'path:down' && e.reason === 'address-removed'), 'one outage, one path:down');
+});
+
+test('uplink link back: no shortcut, the path returns through upAfter replies and the hold-down; new paths of a dead uplink start held', (t) => {
+  const s = new Sim([wan, dsl]);
+  s.run(2000);
+  s.pp.setUplinkLink(s.now, 'wan', 'link-down');
+  s.run(500);
+  const back = s.now;
+  s.pp.setUplinkLink(s.now, 'wan', null);
+  t.is(s.pp.status(s.now).find((p) => p.id === 1)!.state, 'down');
+  s.run(10_000);
+  const up = s.events.find(([at, e]) => at >= back && e.type === 'path:up')!;
+  t.true(up[0] - back >= 200, `up ${up[0] - back} ms after the link came back`);
+  const failback = s.failovers().at(-1)!;
+  t.deepEqual(failback[1], { type: 'path:failover', className: 'default', from: [2], to: [1] });
+  t.true(failback[0] - up[0] >= opts.holdDownMs, 'failback waits for the hold-down');
+
+  s.pp.setUplinkLink(s.now, 'lte', 'link-down');
+  s.pp.setPaths([wan, dsl, lte], s.now);
+  t.is(s.pp.status(s.now).find((p) => p.id === 3)!.state, 'down');
+  const at = s.now;
+  s.run(0);
+  t.true(s.events.some(([when, e]) => when >= at && e.type === 'path:down' && e.pathId === 3 && e.reason === 'link-down'));
+});
+
 test('active-standby: failback only after the hold-down, and not while the link flaps', (t) => {
   const s = new Sim([wan, dsl]);
   s.run(2000);
