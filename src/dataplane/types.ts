@@ -13,7 +13,7 @@ export interface DataplaneOptions {
    *  Default: $SAG_TUN_QUEUES, else the online CPUs capped at 4. */
   tunQueues?: number;
   /** Threads that decrypt a received batch, the receive worker included (1..16); packets are
-   *  still delivered in arrival order. Default: $SAG_RX_WORKERS, else the online CPUs capped at 4. */
+   *  still delivered in arrival order. Default: $SAG_RX_WORKERS, else half the online CPUs (1..4). */
   receiveWorkers?: number;
 }
 

@@ -96,8 +96,8 @@ int open_helpers_for(uint32_t workers) {
   if (n == 0) {
     const char* env = std::getenv("SAG_RX_WORKERS");
     n = env ? std::atol(env) : 0;
-    if (n < 1 || n > 16) {
-      n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1 || n > 16) {  // half the CPUs: the send workers (one per TUN queue) take the rest
+      n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
       n = n < 1 ? 1 : n > 4 ? 4 : n;
     }
   }

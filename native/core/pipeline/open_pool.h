@@ -79,7 +79,9 @@ class OpenPool {
 };
 
 // Helper threads a receive worker uses for `workers` decrypting threads in all (itself included):
-// 0 takes $SAG_RX_WORKERS, else the online CPUs capped at 4.
+// 0 takes $SAG_RX_WORKERS, else half the online CPUs (at least 1, at most 4). On 2 CPUs that is
+// no helper: both are busy with the send and receive workers, and a helper only adds contention
+// (measured: bench/RESULTS.md).
 int open_helpers_for(uint32_t workers);
 
 }  // namespace sag

@@ -91,7 +91,7 @@ typedef struct sag_config {
                                  0: $SAG_TUN_QUEUES, else the online CPUs capped at 4 */
   uint32_t receive_workers;   /* threads that decrypt a received batch, the receive worker included,
                                  1..16 (each packet is still delivered in arrival order);
-                                 0: $SAG_RX_WORKERS, else the online CPUs capped at 4 */
+                                 0: $SAG_RX_WORKERS, else half the online CPUs, 1..4 */
 } sag_config;
 
 typedef struct sag_uplink_config {
