@@ -33,7 +33,7 @@ inline uint32_t path_tag(uint32_t uplink_id, const Endpoint& from) {
 }
 
 // Which path delivered each of the last kSize accepted counters (slot = counter mod kSize).
-// Owned by a Keypair; guarded by its replay_mu.
+// Owned by a Keypair; like its replay window, touched only by the receive worker's thread.
 struct RecentSources {
   static constexpr uint64_t kSize = 64;
   uint64_t counter[kSize] = {};

@@ -5,7 +5,8 @@
 //    under the table lock held exclusively. Workers hold it shared for a batch, so a Keypair*
 //    read from a slot stays valid for the whole batch.
 //  - send_counter is an atomic: any number of senders take counters without a lock.
-//  - The replay window is guarded by replay_mu (receivers only; one short critical section per packet).
+//  - The replay window and recent_sources belong to the receive worker's thread, their only reader
+//    and writer (its decrypting helpers never touch them): no lock, none per packet.
 //  - expired is an atomic flag set by the control plane or when the counter is exhausted.
 #pragma once
 #include <atomic>
@@ -34,9 +35,8 @@ struct Keypair {
   std::atomic<bool> expired{false};
   std::atomic<bool> rekey_signalled{false};
 
-  std::mutex replay_mu;
-  ReplayWindow replay;
-  RecentSources recent_sources;  // under replay_mu: tells multipath copies from replays (roaming.h)
+  ReplayWindow replay;            // receive thread only
+  RecentSources recent_sources;  // receive thread only: tells multipath copies from replays (roaming.h)
 
   ~Keypair() { wipe(); }
   void wipe() {

@@ -45,6 +45,7 @@ void ReceiveWorker::process_locked(Uplink* up, int n) {
   job_count_ = 0;
   ordered_count_ = 0;
   now_ns_ = t_.clock();  // per batch: roaming needs no finer time
+  roamed_peer_ = nullptr;
   for (int i = 0; i < n; ++i) {
     Datagram& d = in_[i];
     if (d.len > wire::kMaxDatagramSize) {
@@ -91,12 +92,7 @@ void ReceiveWorker::admit_transport(Uplink* up, Datagram& d) {
     return;
   }
   uint64_t counter = wire::load_le64(d.data + wire::kTransportOffsetCounter);
-  bool fresh;
-  {
-    std::lock_guard<std::mutex> lock(kp->replay_mu);
-    fresh = kp->replay.may_accept(counter);
-  }
-  if (!fresh) {  // not worth decrypting; whether it is a replay or a copy is told in order
+  if (!kp->replay.may_accept(counter)) {  // not worth decrypting; whether it is a replay or a copy is told in order
     ordered_[ordered_count_++] = Admitted{&d, kp, -1};
     return;
   }
@@ -116,20 +112,17 @@ void ReceiveWorker::finish_transport(Uplink* up, const Admitted& a, const OpenJo
     peer->counters.drop(kDropNoSession);
     return;
   }
-  {
-    uint32_t tag = path_tag(up->id, d.peer);
-    std::lock_guard<std::mutex> lock(kp->replay_mu);
-    if (!kp->replay.may_accept(job.counter)) {  // a copy earlier in this batch was accepted first
-      count_refused(peer, kp, job.counter, tag);
-      return;
-    }
-    if (!job.ok) {
-      peer->counters.drop(kDropBadAuth);
-      return;
-    }
-    kp->replay.accept(job.counter);
-    kp->recent_sources.record(job.counter, tag);
+  uint32_t tag = path_tag(up->id, d.peer);
+  if (!kp->replay.may_accept(job.counter)) {  // a copy earlier in this batch was accepted first
+    count_refused(peer, kp, job.counter, tag);
+    return;
   }
+  if (!job.ok) {
+    peer->counters.drop(kDropBadAuth);
+    return;
+  }
+  kp->replay.accept(job.counter);
+  kp->recent_sources.record(job.counter, tag);
   if (peer->next.load(std::memory_order_acquire) == kp) confirm_next(peer, kp);
   uint8_t* body = job.body;
   size_t plain_len = job.len - wire::kAuthTagSize;
@@ -171,19 +164,17 @@ void ReceiveWorker::finish_transport(Uplink* up, const Admitted& a, const OpenJo
 // A datagram whose counter the window refused in the first pass (not decrypted).
 void ReceiveWorker::refuse_seen(Uplink* up, const Admitted& a) {
   uint64_t counter = wire::load_le64(a.datagram->data + wire::kTransportOffsetCounter);
-  uint32_t tag = path_tag(up->id, a.datagram->peer);
-  std::lock_guard<std::mutex> lock(a.kp->replay_mu);
-  count_refused(a.kp->peer, a.kp, counter, tag);
+  count_refused(a.kp->peer, a.kp, counter, path_tag(up->id, a.datagram->peer));
 }
 
-// A counter the window has seen (replay_mu held): a copy sent over another path, or a replay.
+// A counter the window has seen: a copy sent over another path, or a replay.
 void ReceiveWorker::count_refused(Peer* peer, Keypair* kp, uint64_t counter, uint32_t tag) {
   if (!kp->recent_sources.is_copy_from_other_path(counter, tag)) {
     peer->counters.drop(kDropReplay);
     return;
   }
   peer->counters.drop(kDropDuplicate);
-  std::lock_guard<std::mutex> lock(peer->endpoint_mu);  // lock order: replay_mu, then endpoint_mu
+  std::lock_guard<std::mutex> lock(peer->endpoint_mu);
   peer->roam_guard.duplicate_seen_ns = now_ns_;
 }
 
@@ -204,6 +195,12 @@ void ReceiveWorker::confirm_next(Peer* peer, Keypair* kp) {
 }
 
 void ReceiveWorker::roam(Peer* peer, Uplink* up, const Endpoint& from) {
+  // Within a batch (one clock reading) the verdict for a source the previous packet also came
+  // from cannot differ: skip the endpoint lock for a run of packets from one place.
+  if (peer == roamed_peer_ && up->id == roamed_uplink_ && from == roamed_from_) return;
+  roamed_peer_ = peer;
+  roamed_uplink_ = up->id;
+  roamed_from_ = from;
   {
     std::lock_guard<std::mutex> lock(peer->endpoint_mu);
     if (!peer->roam_guard.should_move(peer->has_endpoint, peer->endpoint, peer->uplink_id, from, up->id, now_ns_))

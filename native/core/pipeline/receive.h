@@ -11,8 +11,8 @@
 // this thread and the OpenPool's helpers, open_pool.h), finish (everything else, in arrival order).
 //
 // Threading: one receive thread; holds table_mu shared per batch, across all three passes, so the
-// keypairs the helpers use stay alive. The replay window of a keypair is locked per packet
-// (receivers only); endpoint updates take the peer's endpoint lock.
+// keypairs the helpers use stay alive. Replay windows are this thread's alone (no lock); roaming
+// takes the peer's endpoint lock once per run of packets from one source, not per packet.
 #pragma once
 #include "open_pool.h"
 #include "worker.h"
@@ -58,6 +58,9 @@ class ReceiveWorker final : public Worker {
   int job_count_ = 0;
   int ordered_count_ = 0;
   uint64_t now_ns_ = 0;  // the clock at the start of the batch
+  Peer* roamed_peer_ = nullptr;  // the last roam() of this batch: (peer, uplink, source)
+  uint32_t roamed_uplink_ = 0;
+  Endpoint roamed_from_;
   std::vector<const uint8_t*> tun_ptrs_;
   std::vector<size_t> tun_lens_;
   std::vector<Peer*> tun_peer_;
