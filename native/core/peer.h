@@ -36,6 +36,7 @@ struct Peer {
   uint32_t uplink_id = 0;
   bool has_endpoint = false;
   RoamGuard roam_guard;  // under endpoint_mu: flip damping for multipath copies (roaming.h)
+  ProbeSources probe_sources;  // receive thread only: paths its probes came over (roaming.h)
 
   // Multipath selection table (paths.h), or null for the roaming endpoint alone. Replaced only
   // under table_mu held exclusive; the send worker reads it under table_mu held shared.

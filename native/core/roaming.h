@@ -10,8 +10,11 @@
 //    paths. While copies are being seen, a move back to the endpoint just left waits until the
 //    current one has been quiet for kFlipHoldNs. A move to any other source, or any move when no
 //    copies are seen, happens at once, exactly as in WireGuard.
-// An attacker replaying a captured packet from another address is counted as a duplicate (it is
-// dropped either way) and can at most delay a flip-back by kFlipHoldNs.
+// A copy counts as a duplicate only if it came over a path the peer has recently probed from (an
+// authenticated probe, ProbeSources): a sag peer duplicating over its paths. An attacker replaying
+// captured packets from anywhere else is counted as `replay`; one who replays from the peer's own
+// other path (spoofing it) is counted as a duplicate and can at most delay a flip-back by
+// kFlipHoldNs. Either way the packet is dropped.
 #pragma once
 #include <cstdint>
 
@@ -47,6 +50,31 @@ struct RecentSources {
   // A refused counter: true if it was accepted recently from another path (a multipath copy).
   bool is_copy_from_other_path(uint64_t c, uint32_t t) const {
     return used[c % kSize] && counter[c % kSize] == c && tag[c % kSize] != t;
+  }
+};
+
+// The paths (tags) a peer's authenticated probes arrived over lately. Receive thread only.
+struct ProbeSources {
+  static constexpr int kSlots = 8;
+  static constexpr uint64_t kRecentNs = 5'000'000'000;  // metered standby paths probe slowly
+  uint32_t tag[kSlots] = {};
+  uint64_t seen_ns[kSlots] = {};  // 0: empty
+  void saw(uint32_t t, uint64_t now) {
+    int slot = 0;  // the same path, else an empty or the stalest slot (the first of equals)
+    for (int i = 0; i < kSlots; ++i) {
+      if (seen_ns[i] && tag[i] == t) {
+        slot = i;
+        break;
+      }
+      if (seen_ns[i] < seen_ns[slot]) slot = i;
+    }
+    tag[slot] = t;
+    seen_ns[slot] = now;
+  }
+  bool recent(uint32_t t, uint64_t now) const {
+    for (int i = 0; i < kSlots; ++i)
+      if (seen_ns[i] && tag[i] == t && now - seen_ns[i] < kRecentNs) return true;
+    return false;
   }
 };
 

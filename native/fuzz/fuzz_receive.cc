@@ -68,7 +68,11 @@
 //     queue-full drops where the model's bounded queue (capacity 8) overflows; flush requests and
 //     the peers' keypair slots and endpoints equal the model's;
 //  M2 the replay window accepts exactly what a set-based reference accepts (window 8128, counters
-//     below REJECT_AFTER_MESSAGES, nothing twice).
+//     below REJECT_AFTER_MESSAGES, nothing twice);
+//  M3 an authenticated path probe request is answered natively: one reply per request with a
+//     current keypair, sealed under it with the next send counter, from the uplink the request
+//     came in on, to its source, echoing it (a no-session drop when there is no current keypair);
+//     a probe reply becomes a PROBE_REPLY event with the path id and sequence.
 // Datagrams are copied into the worker's buffers with the bytes past their length poisoned for
 // ASan, so a read beyond a datagram is caught even though the buffers are contiguous.
 //
@@ -136,11 +140,12 @@ constexpr uint64_t kBatchStepNs = 60'000'000;
 uint64_t g_now_ns = 0;
 uint64_t fuzz_clock() { return g_now_ns; }
 // Roaming rules restated (roaming.h): a refused counter accepted over another path among the
-// last 64 counters is a duplicate; once one was seen within 2 s, a move back to the endpoint just
+// last 64 counters, arriving over a path the peer's probes came over lately, is a duplicate; once one was seen within 2 s, a move back to the endpoint just
 // left waits until the current one has been quiet for 200 ms.
 constexpr uint64_t kRecentSlots = 64;
 constexpr uint64_t kFlipHoldNs = 200'000'000;
 constexpr uint64_t kDuplicateMemoryNs = 2'000'000'000;
+constexpr uint64_t kProbedRecentNs = 5'000'000'000;  // ...and only over a path probed this recently
 
 // ---- fixed world --------------------------------------------------------------------------------
 
@@ -169,6 +174,11 @@ Endpoint source(int sel) {
     case 2: return ep6_db8(2, 51820);
     default: return ep4(198, 51, 100, 1, 51821);
   }
+}
+int source_index(const Endpoint& e) {
+  for (int i = 0; i < 4; ++i)
+    if (source(i) == e) return i;
+  return -1;
 }
 
 struct Prefix {
@@ -241,6 +251,7 @@ struct ModelKeypair {
   uint8_t key[32];
   bool expired = false;
   ModelReplay replay;
+  uint64_t sent = 0;  // counters taken by native replies to probes (the tables start them at 0)
   struct Recent {
     bool used = false;
     uint64_t counter = 0;
@@ -259,6 +270,9 @@ struct ModelPeer {
   uint32_t left_uplink = 0;
   bool has_left = false;
   uint64_t endpoint_seen_ns = 0, duplicate_ns = 0;
+  // When an authenticated probe last came over (uplink id, source): the peer's probed paths. (The
+  // dataplane keeps 8; the world has 2 uplinks x 4 sources, so it never has to forget one.)
+  std::map<std::pair<uint32_t, int>, uint64_t> probed;
   bool staged = false;
   sag_counters counters{};
   // Authenticated datagrams whose inner packet must be dropped as any one of malformed, too big
@@ -271,8 +285,21 @@ struct ExpectedEvent {
   bool has_from;
 };
 
+// A probe reply the dataplane must send: sealed under the peer's current keypair (send key 0x5a..,
+// receiver index local + 1000), from the uplink the request came in on, back to its source.
+struct ExpectedReply {
+  int source;        // source(sel) it goes to
+  int uplink;        // 0 or 1: the uplink it leaves from
+  uint32_t receiver;
+  uint64_t counter;
+  uint8_t probe[24];  // the request with its kind set to reply
+};
+
 struct Model {
   std::map<uint32_t, ModelKeypair> keypairs;
+  std::vector<ExpectedReply> replies;
+  // Probe requests that could not be answered (no current keypair): rx *and* a no-session drop.
+  uint64_t unanswered_probes = 0;
   ModelPeer peers[2];
   sag_counters uplinks[2]{};
   std::vector<Prefix> prefixes;
@@ -378,7 +405,9 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
     uint64_t counter = wire::load_le64(d + 8);
     ModelKeypair::Recent& recent = kp.recent[counter % kRecentSlots];
     if (!kp.replay.may_accept(counter)) {
-      bool copy = recent.used && recent.counter == counter && !(recent.uplink == up_id && recent.from == from);
+      auto probed = p.probed.find({up_id, source_index(from)});
+      bool probed_path = probed != p.probed.end() && g_now_ns - probed->second < kProbedRecentNs;
+      bool copy = recent.used && recent.counter == counter && !(recent.uplink == up_id && recent.from == from) && probed_path;
       p.counters.drops[copy ? SAG_DROP_DUPLICATE : SAG_DROP_REPLAY]++;
       if (copy) p.duplicate_ns = g_now_ns;
       return;
@@ -401,6 +430,46 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
       ev.index = index;
       m.push_event(ev, false, &p.counters);
       if (p.staged) m.flushes.push_back(p.id);
+    }
+    size_t plain_probe_len = body_len - 16;
+    // Path probes (wire.h; restated): kind 0x51 request or 0x52 reply, three zero bytes, 24 bytes
+    // at least. Counted like keepalives, never roam, never reach the TUN. A request is answered
+    // natively on the same uplink; a reply becomes a PROBE_REPLY event.
+    if (plain_probe_len >= 24 && (plain[0] == 0x51 || plain[0] == 0x52) && !plain[1] && !plain[2] && !plain[3]) {
+      for (sag_counters* c : {&p.counters, &uc}) {
+        c->rx_packets++;
+        c->rx_bytes += len;
+        c->rx_keepalives++;
+      }
+      p.probed[{up_id, source_index(from)}] = g_now_ns;
+      if (plain[0] == 0x52) {
+        sag_event ev{};
+        ev.type = SAG_EVENT_PROBE_REPLY;
+        ev.peer_id = p.id;
+        ev.uplink_id = up_id;
+        ev.index = wire::load_le32(plain.data() + 4);
+        ev.from = to_api(from);
+        ev.len = 16;
+        std::memcpy(ev.data, plain.data() + 8, 8);  // the sequence (the RTT that follows is timing)
+        m.push_event(ev, true, &p.counters);
+        return;
+      }
+      auto cur = m.keypairs.find(p.current);
+      if (p.current == 0 || cur == m.keypairs.end() || cur->second.expired) {
+        p.counters.drops[SAG_DROP_NO_SESSION]++;
+        m.unanswered_probes++;
+        return;
+      }
+      ExpectedReply r{source_index(from), up, p.current + 1000, cur->second.sent++, {}};
+      std::memcpy(r.probe, plain.data(), 24);
+      r.probe[0] = 0x52;
+      m.replies.push_back(r);
+      for (sag_counters* c : {&p.counters, &uc}) {
+        c->tx_packets++;
+        c->tx_bytes += 16 + 32 + 16;  // header, the probe padded to 16, tag
+        c->tx_keepalives++;
+      }
+      return;
     }
     bool same = p.has_endpoint && p.endpoint == from && p.uplink_id == up_id;
     bool back = p.has_left && p.left == from && p.left_uplink == up_id;
@@ -481,6 +550,8 @@ struct World {
   MemoryTun* tun = nullptr;
   Uplink* uplinks[2] = {};
   Peer* peers[2] = {};
+  std::unique_ptr<UdpSocket> sources[4];  // where the datagrams "come from": probe replies land here
+  uint8_t tun_scratch[2048];
 };
 
 World& world() {
@@ -493,7 +564,9 @@ World& world() {
     auto* tables = new DataplaneTables(cfg);
     tables->clock = fuzz_clock;
     tables->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    return new World{tables, new ReceiveWorker(*tables), new MemoryNetwork, nullptr, {}, {}};
+    auto* world = new World{tables, new ReceiveWorker(*tables), new MemoryNetwork, nullptr, {}, {}, {}, {}};
+    for (int i = 0; i < 4; ++i) world->sources[i] = world->net->bind(source(i));
+    return world;
   }();
   return *w;
 }
@@ -519,6 +592,12 @@ void reset_world(World& w, Model& m, uint8_t setup) {
   (void)!read(t.wake_fd, &drain, sizeof drain);
 
   Endpoint locals[2] = {ep4(192, 0, 2, 1, 51820), ep6_db8(1, 51820)};
+  Datagram stale{w.tun_scratch, 0, {}};
+  for (auto& src : w.sources) {  // bound once; replies left over from the last input are dropped
+    if (!src) continue;
+    while (src->recv_batch(&stale, sizeof w.tun_scratch, 1) == 1) {
+    }
+  }
   for (int i = 0; i < 2; ++i) {
     auto up = std::make_unique<Uplink>();
     up->id = uint32_t(i + 1);
@@ -682,10 +761,6 @@ Record sealed_record(const uint8_t* r, size_t n, const Model& m, bool full_tunne
   }
   size_t plain_len = std::min(inner.size() + pad, max_plain);
   inner.resize(plain_len, 0);
-  // A path probe (wire.h) is answered natively with a sealed reply or an event, which this model
-  // does not follow (test_paths covers it): a plaintext that happens to parse as one is spoiled.
-  wire::Probe probe;
-  if (wire::parse_probe(inner.data(), plain_len, &probe)) inner[1] = 1;
   Record rec;
   rec.bytes.assign(wire::kTransportHeaderSize + plain_len + wire::kAuthTagSize, 0);
   wire::write_transport_header(rec.bytes.data(), choice.index, counter);
@@ -738,6 +813,32 @@ Snapshot snapshot(World& w) {
   return s;
 }
 
+// M3: the probe replies the dataplane sent, per source in order, byte for byte once opened.
+void check_replies(World& w, const Model& m) {
+  std::vector<ExpectedReply> want[4];
+  for (const auto& r : m.replies) want[r.source].push_back(r);
+  uint8_t key[32];
+  std::memset(key, 0x5a, 32);
+  for (int s = 0; s < 4; ++s) {
+    std::vector<uint8_t> buf(wire::kMaxDatagramSize);
+    Datagram d{buf.data(), 0, {}};
+    size_t i = 0;
+    for (; w.sources[s]->recv_batch(&d, buf.size(), 1) == 1; ++i) {
+      std::string which = "probe reply " + std::to_string(i) + " to source " + std::to_string(s);
+      REQUIRE(i < want[s].size(), which + " was not expected");
+      const ExpectedReply& r = want[s][i];
+      REQUIRE(d.peer == w.uplinks[r.uplink]->socket->local(), which + " left from the wrong uplink");
+      REQUIRE(d.len == 64 && buf[0] == 4 && wire::load_le32(&buf[4]) == r.receiver && wire::load_le64(&buf[8]) == r.counter,
+              which + ": wrong size, receiver index or counter");
+      uint8_t plain[48];
+      REQUIRE(model_aead().open(key, r.counter, &buf[16], 48, plain), which + " does not authenticate");
+      REQUIRE(std::memcmp(plain, r.probe, 24) == 0, which + " does not echo the request");
+      for (int z = 24; z < 32; ++z) REQUIRE(plain[z] == 0, which + " padding is not zero");
+    }
+    REQUIRE(i == want[s].size(), std::to_string(want[s].size() - i) + " probe replies to source " + std::to_string(s) + " missing");
+  }
+}
+
 void check_batch(World& w, Model& m, const Snapshot& before, int n) {
   Snapshot after = snapshot(w);
   DataplaneTables& t = *w.tables;
@@ -779,6 +880,7 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
       REQUIRE(dp[i].drops[r] == 0, std::string("a peer counted a receive drop as ") + kDropNames[r]);
   }
   settled += written.size() + dg.drops[SAG_DROP_IO_ERROR];
+  accounted -= m.unanswered_probes;  // authenticated (rx) and then dropped: one datagram, two counts
   REQUIRE(accounted == uint64_t(n), std::to_string(n) + " datagrams, " + std::to_string(accounted) +
                                         " counted as received or dropped before authentication");
   REQUIRE(settled == authenticated, std::to_string(authenticated) + " authenticated, " + std::to_string(settled) +
@@ -838,7 +940,10 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
       REQUIRE(std::memcmp(&a.from, &b.from, sizeof a.from) == 0, which + " source differs");
     if (b.type == SAG_EVENT_CONTROL)
       REQUIRE(a.len == b.len && std::memcmp(a.data, b.data, b.len) == 0, which + " data differs");
+    if (b.type == SAG_EVENT_PROBE_REPLY)
+      REQUIRE(a.len == 16 && std::memcmp(a.data, b.data, 8) == 0, which + " sequence differs");
   }
+  check_replies(w, m);
 
   std::vector<uint32_t> flushes;
   {
@@ -867,6 +972,8 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
   REQUIRE(t.keypairs.size() == m.keypairs.size(), "the receive path changed the keypair table");
 
   m.events.clear();
+  m.replies.clear();
+  m.unanswered_probes = 0;
   m.tun.clear();
   m.tun_peer.clear();
   m.flushes.clear();

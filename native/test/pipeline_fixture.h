@@ -148,6 +148,13 @@ struct Pair {
     aead.seal(key ? key : key1, counter, d.data() + 16, padded, d.data() + 16);
     return d;
   }
+  // A path probe reply (wire.h) as A would send it to B: sent from a socket, it makes that
+  // socket's address one of A's probed paths in B's eyes.
+  std::vector<uint8_t> forge_probe(uint64_t counter, uint32_t path_id = 1) {
+    std::vector<uint8_t> inner(wire::kProbeSize);
+    wire::write_probe(inner.data(), wire::Probe{wire::kProbeReply, path_id, counter, 0});
+    return forge(inner, counter);
+  }
 };
 
 }  // namespace sagtest

@@ -140,8 +140,12 @@ TEST_CASE("5 pipeline: single path moves traffic to another address; duplicate s
   CHECK(p.b.take(&got));
   Datagram d2{buf, 0, {}};
   CHECK(wait_for([&] { return alt->recv_batch(&d2, sizeof buf, 1) == 1; }));
-  // The second copy reaching B over the other path: the replay window drops it, counted as a
-  // duplicate (not a replay), and nothing more reaches the TUN.
+  // The second copy reaching B over the other path, one A probes over: the replay window drops
+  // it, counted as a duplicate (not a replay), and nothing more reaches the TUN.
+  auto probe = p.forge_probe(900);
+  Datagram probe_from_alt{probe.data(), probe.size(), p.b.addr};
+  alt->send_batch(&probe_from_alt, 1, nullptr);
+  CHECK(wait_for([&] { return p.b.peer_counters().rx_keepalives >= 1; }));
   Datagram copy{buf, d2.len, p.b.addr};
   alt->send_batch(&copy, 1, nullptr);
   CHECK(wait_for([&] { return p.b.peer_counters().drops[SAG_DROP_DUPLICATE] == 1; }));

@@ -67,6 +67,10 @@ TEST_CASE("3 pipeline: racing copies from two paths count as duplicates and do n
     for (auto& ev : p.b.events()) n += ev.type == SAG_EVENT_ENDPOINT_CHANGED;
     return n;
   };
+  // Both are paths A probes over (without that, a copy from elsewhere is a replay: test 4).
+  send(path1.get(), p.forge_probe(1000));
+  send(path2.get(), p.forge_probe(1001));
+  CHECK(wait_for([&] { return p.b.peer_counters().rx_keepalives == 2; }));
   // 40 packets, each sent over both paths; which copy arrives first alternates.
   for (uint64_t c = 1; c <= 40; ++c) {
     auto d = p.forge(inner, c);
@@ -81,16 +85,45 @@ TEST_CASE("3 pipeline: racing copies from two paths count as duplicates and do n
   // Moved to path 1, then to path 2 (a new source) once; never back and forth after that.
   CHECK(moves() == 2);
   // A copy replayed over the path that delivered it first is a replay.
-  auto last = p.forge(inner, 41);
+  auto last = p.forge(inner, 1041);
   send(path2.get(), last);
   CHECK(p.b.take(&got));
   send(path2.get(), last);
   CHECK(wait_for([&] { return p.b.peer_counters().drops[SAG_DROP_REPLAY] == 1; }));
   // Path 2 goes quiet; path 1 alone carries traffic: after the hold the endpoint follows it.
   g_now += RoamGuard::kFlipHoldNs;
-  send(path1.get(), p.forge(inner, 42));
+  send(path1.get(), p.forge(inner, 1042));
   CHECK(p.b.take(&got));
   CHECK(wait_for([&] { return moves() == 1; }));
+}
+
+TEST_CASE("4 pipeline: a packet replayed from an address the peer never probed from is a replay") {
+  Pair p;
+  auto attacker = p.net.bind(ep4(203, 0, 113, 66, 6666));
+  auto d = p.forge(ipv4_packet(p.ip_a, p.ip_b, 80), 7);
+  Datagram g{d.data(), d.size(), p.b.addr};
+  auto from_a = p.net.bind(ep4(198, 51, 100, 1, 1111));
+  from_a->send_batch(&g, 1, nullptr);
+  std::vector<uint8_t> got;
+  CHECK(p.b.take(&got));
+  attacker->send_batch(&g, 1, nullptr);  // the same counter, another source: a replay
+  CHECK(wait_for([&] { return p.b.peer_counters().drops[SAG_DROP_REPLAY] == 1; }));
+  CHECK(p.b.peer_counters().drops[SAG_DROP_DUPLICATE] == 0);
+}
+
+TEST_CASE("5 ProbeSources: recent paths only; a full table forgets the stalest") {
+  ProbeSources s;
+  const uint64_t t = 10 * RoamGuard::kFlipHoldNs;
+  CHECK(!s.recent(7, t));
+  s.saw(7, t);
+  CHECK(s.recent(7, t + 1));
+  CHECK(!s.recent(7, t + ProbeSources::kRecentNs));
+  for (uint32_t tag = 100; tag < 100 + ProbeSources::kSlots; ++tag) s.saw(tag, t + tag);  // 8 more
+  CHECK(!s.recent(7, t + 200));  // the stalest slot went
+  CHECK(s.recent(100, t + 200) && s.recent(107, t + 200));
+  s.saw(100, t + 300);  // an existing path is refreshed in place
+  s.saw(9, t + 301);    // and the new one takes the now stalest, 101
+  CHECK(s.recent(100, t + 302) && s.recent(9, t + 302) && !s.recent(101, t + 302));
 }
 
 SAG_TEST_MAIN()

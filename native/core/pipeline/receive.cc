@@ -130,6 +130,7 @@ void ReceiveWorker::finish_transport(Uplink* up, const Admitted& a, const OpenJo
   if (wire::parse_probe(body, plain_len, &probe)) {  // multipath probe: never roams, never to the TUN
     peer->counters.add_rx(d.len, true);  // non-data, like a keepalive (see probe.cc)
     up->counters.add_rx(d.len, true);
+    peer->probe_sources.saw(tag, now_ns_);
     on_probe(t_, aead_, peer, up, d.peer, probe);
     return;
   }
@@ -169,7 +170,7 @@ void ReceiveWorker::refuse_seen(Uplink* up, const Admitted& a) {
 
 // A counter the window has seen: a copy sent over another path, or a replay.
 void ReceiveWorker::count_refused(Peer* peer, Keypair* kp, uint64_t counter, uint32_t tag) {
-  if (!kp->recent_sources.is_copy_from_other_path(counter, tag)) {
+  if (!kp->recent_sources.is_copy_from_other_path(counter, tag) || !peer->probe_sources.recent(tag, now_ns_)) {
     peer->counters.drop(kDropReplay);
     return;
   }
