@@ -78,6 +78,10 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         log: this.#log,
         mainUplink: () => this.#uplink,
         emit: (event, payload) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, payload),
+        pathsDead: (publicKey) => {
+          const peer = this.#peers.get(publicKey);
+          if (peer) this.#driver.run(peer, peer.timers.onPathsDead(this.#clock.monotonicMs()));
+        },
       },
       options.paths,
       options.classes,

@@ -55,6 +55,8 @@ export interface MultipathHost {
   /** The listening uplink: the one path when there are no named uplinks. */
   mainUplink: () => { id: number; address: string };
   emit: (event: string, payload: object) => void;
+  /** Every path of a multipath-capable peer stopped answering probes (see PeerTimers.onPathsDead). */
+  pathsDead?: (publicKey: string) => void;
 }
 
 interface PeerState {
@@ -325,11 +327,19 @@ export class MultipathDriver {
       if (r === 'refused') this.#host.log('debug', `probe on path ${p.pathId} to ${p.endpoint.address} refused by the uplink`);
     }
     for (const e of res.events) this.#emit(publicKey, state, e);
+    if (this.#allDeadNow(state, res.events, now)) this.#host.pathsDead?.(publicKey);
     if (res.table !== undefined) {
       dp.setSelection(publicKey, res.table);
       // Tell the peer at once where we are now: its roaming follows the new path's first packet.
       if (res.table) this.#keepalive(publicKey);
     }
+  }
+
+  /** A probe timeout just took the last path of a peer that answers probes down: its session is gone. */
+  #allDeadNow(state: PeerState, events: PathEvent[], now: number): boolean {
+    if (!state.paths.capable || !events.some((e) => e.type === 'path:down' && e.reason === 'probe-timeout')) return false;
+    const paths = state.paths.status(now);
+    return paths.length > 0 && paths.every((p) => p.state === 'down');
   }
 
   #keepalive(publicKey: string): void {

@@ -89,7 +89,10 @@ export class Lab {
     this.#log('access points up');
     for (const b of BRANCHES) {
       this.#daemon(b.name, b.name, ['agent', '--controller', this.controllerUrl, '--state-dir', join(this.dir, b.name),
-        '--serial', b.serial, '--code', this.provisioned.codes[b.serial]!, '--tun', `${this.tag}${b.name}`]);
+        '--serial', b.serial, '--code', this.provisioned.codes[b.serial]!, '--tun', `${this.tag}${b.name}`,
+        // The configuration's wired uplink, bound to the router's WAN: paths to the access point
+        // are probed, so a restarted access point is noticed in a fraction of a second.
+        '--uplink', `wan0=${b.wan}`]);
     }
     await this.waitForHandshakes(45_000);
     this.#log('every branch has a session with its access point');

@@ -100,6 +100,21 @@ export class PeerTimers {
     return this.#run(now, (out) => this.#anyAuthenticatedReceived(now, out, true));
   }
 
+  /**
+   * sag multipath (not in WireGuard): every path to this sag peer stopped answering authenticated
+   * probes. A peer that answers none has lost our session (it restarted) or is cut off on every
+   * path; WireGuard would find out only from the dead-path timer, KEEPALIVE_TIMEOUT +
+   * REKEY_TIMEOUT after unanswered data. Act as that timer would, now: a new initiation, still
+   * at most one per REKEY_TIMEOUT, and none while one is being retransmitted.
+   */
+  onPathsDead(now: number): TimerAction[] {
+    return this.#run(now, (out) => {
+      if (this.#timers.has('retransmit-handshake')) return;
+      this.#timers.delete('dead-path');
+      this.#requestInitiation(now, 'dead-path', false, out);
+    });
+  }
+
   /** An authenticated transport packet with data (not only keepalives) arrived. */
   onDataReceived(now: number): TimerAction[] {
     return this.#run(now, (out) => {

@@ -173,3 +173,32 @@ test('address classes: packets from one source prefix are duplicated on both upl
   t.deepEqual(await sendFrom('10.0.0.1', 1), [20, 0], 'the default class: the first uplink only');
   t.deepEqual(await sendFrom('10.0.10.7', 1), [20, 0], 'just outside the /24');
 });
+
+test('a hub that lost its sessions (restarted): every path stops answering, the branch handshakes at once, not after 15 s', async (t) => {
+  const { a, b, ka, kb, events } = await pair(t);
+  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  const handshakeAt = Date.now();
+  t.true(await waitFor(() => a.peer(kb.pub).multipath && a.paths(kb.pub).every((p) => p.state === 'up'), 5000));
+  // Past REKEY_TIMEOUT since that handshake, so the rate limit does not delay the next one.
+  await new Promise((r) => setTimeout(r, Math.max(0, handshakeAt + 5200 - Date.now())));
+  const port = b.listenPort;
+  await b.stop();
+  const b2 = new Gateway({ privateKey: kb.priv, tun: 'memory', listenAddress: '127.0.0.1', listenPort: port, pollIntervalMs: 20 });
+  t.teardown(() => b2.stop());
+  await b2.start();
+  b2.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'] });
+  const restartedAt = Date.now();
+  // b2 knows no session: it drops a's probes and data (unknown receiver index) and never initiates.
+  t.true(await waitFor(() => events.filter(({ type, e }) => type === 'path:down' && e.reason === 'probe-timeout').length >= 2, 3000));
+  let delivered = false;
+  const until = Date.now() + 3000;
+  while (!delivered && Date.now() < until) {
+    a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+    delivered = await waitFor(() => b2.dataplane.tunTake() !== null, 100);
+  }
+  const ms = Date.now() - restartedAt;
+  t.log(`traffic through the restarted hub after ${ms} ms`);
+  t.true(delivered && ms < 2000, 'a handshake as soon as every path was dead (WireGuard alone: 15 s)');
+  t.true(await waitFor(() => a.paths(kb.pub).some((p) => p.state === 'up'), 3000), 'and the paths come back');
+});

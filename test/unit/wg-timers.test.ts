@@ -180,6 +180,18 @@ test('dead path: data sent and nothing received for 15 s (+ jitter) starts a han
   t.deepEqual(initiations(run(alive, T0 + 60_000).map(([, a]) => a)), []);
 });
 
+test('sag: every path dead starts the dead-path handshake at once, within the handshake rate limit', (t) => {
+  const m = session(true);
+  m.onDataSent(T0 + 10_000); // dead-path armed for T0 + 25 s
+  t.deepEqual(m.onPathsDead(T0 + 10_300), [{ type: 'send-initiation', reason: 'dead-path', attempt: 1 }]);
+  t.deepEqual(m.onPathsDead(T0 + 10_400), [], 'not while that initiation is being retransmitted');
+  t.deepEqual(initiations(m.tick(T0 + 15_300)), [{ type: 'send-initiation', reason: 'retransmit', attempt: 2 }]);
+  // Just after a handshake (our response at T0): held back to REKEY_TIMEOUT after it, not dropped.
+  const fresh = session(false);
+  t.deepEqual(fresh.onPathsDead(T0 + 1_000), []);
+  t.deepEqual(initiations(run(fresh, T0 + 5_000).map(([, a]) => a)), [{ type: 'send-initiation', reason: 'dead-path', attempt: 1 }]);
+});
+
 test('persistent keepalive every N s of silence; traffic postpones it; 0 turns it off', (t) => {
   const m = session(true);
   t.deepEqual(m.setPersistentKeepalive(T0 + 100, 25), [{ type: 'send-keepalive', reason: 'persistent' }]);
