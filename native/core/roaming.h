@@ -71,6 +71,7 @@ struct ProbeSources {
     tag[slot] = t;
     seen_ns[slot] = now;
   }
+  bool any() const { return seen_ns[0] != 0; }  // slot 0 is filled first and never emptied
   bool recent(uint32_t t, uint64_t now) const {
     for (int i = 0; i < kSlots; ++i)
       if (seen_ns[i] && tag[i] == t && now - seen_ns[i] < kRecentNs) return true;
@@ -78,7 +79,8 @@ struct ProbeSources {
   }
 };
 
-// Flip damping for one peer. Guarded by the peer's endpoint_mu (written by the receive thread).
+// Flip damping for one peer. Receive thread only, its only user (should_move is called under the
+// peer's endpoint_mu, which guards the endpoint it is given, not this struct).
 struct RoamGuard {
   static constexpr uint64_t kFlipHoldNs = 200'000'000;       // quiet time before flipping back
   static constexpr uint64_t kDuplicateMemoryNs = 2'000'000'000;  // copies seen this recently

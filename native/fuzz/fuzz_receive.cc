@@ -140,7 +140,8 @@ constexpr uint64_t kBatchStepNs = 60'000'000;
 uint64_t g_now_ns = 0;
 uint64_t fuzz_clock() { return g_now_ns; }
 // Roaming rules restated (roaming.h): a refused counter accepted over another path among the
-// last 64 counters, arriving over a path the peer's probes came over lately, is a duplicate; once one was seen within 2 s, a move back to the endpoint just
+// last 64 counters (remembered once the peer has sent a probe), arriving over a path the peer's
+// probes came over lately, is a duplicate; once one was seen within 2 s, a move back to the endpoint just
 // left waits until the current one has been quiet for 200 ms.
 constexpr uint64_t kRecentSlots = 64;
 constexpr uint64_t kFlipHoldNs = 200'000'000;
@@ -419,7 +420,7 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
       return;
     }
     kp.replay.accept(counter);
-    recent = {true, counter, up_id, from};
+    if (!p.probed.empty()) recent = {true, counter, up_id, from};  // only peers that probe may duplicate
     if (p.next == index) {
       p.previous = p.current;
       p.current = index;

@@ -132,7 +132,12 @@ TEST_CASE("5 pipeline: single path moves traffic to another address; duplicate s
   Datagram d{buf, 0, {}};
   CHECK(wait_for([&] { return alt->recv_batch(&d, sizeof buf, 1) == 1; }));
   CHECK(d.len > 32);
-  // Duplicate over B's real address and the alternative one: sealed once (same counter).
+  // A probes over the alternative path (a duplicating peer is a probing one), then duplicates over
+  // B's real address and the alternative one: sealed once (same counter).
+  auto probe = p.forge_probe(900);
+  Datagram probe_from_alt{probe.data(), probe.size(), p.b.addr};
+  alt->send_batch(&probe_from_alt, 1, nullptr);
+  CHECK(wait_for([&] { return p.b.peer_counters().rx_keepalives >= 1; }));
   auto dup = table(p.a.uplink, {p.b.addr, ep4(192, 0, 2, 99, 7000)}, SAG_SELECT_DUPLICATE);
   CHECK(p.a.dp->set_selection(p.a.peer, &dup).ok());
   p.a.tun->inject(pkt.data(), pkt.size());
@@ -142,10 +147,6 @@ TEST_CASE("5 pipeline: single path moves traffic to another address; duplicate s
   CHECK(wait_for([&] { return alt->recv_batch(&d2, sizeof buf, 1) == 1; }));
   // The second copy reaching B over the other path, one A probes over: the replay window drops
   // it, counted as a duplicate (not a replay), and nothing more reaches the TUN.
-  auto probe = p.forge_probe(900);
-  Datagram probe_from_alt{probe.data(), probe.size(), p.b.addr};
-  alt->send_batch(&probe_from_alt, 1, nullptr);
-  CHECK(wait_for([&] { return p.b.peer_counters().rx_keepalives >= 1; }));
   Datagram copy{buf, d2.len, p.b.addr};
   alt->send_batch(&copy, 1, nullptr);
   CHECK(wait_for([&] { return p.b.peer_counters().drops[SAG_DROP_DUPLICATE] == 1; }));

@@ -50,6 +50,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#rekeyAfterTimeMs = options.rekeyAfterTimeMs;
     this.#listenAddress = options.listenAddress ?? '::';
     this.#fwmark = options.fwmark ?? 0;
+    const watch = options.linkWatch ?? true;
+    if (typeof watch !== 'boolean' && !isLinkSource(watch)) throw new InvalidArgumentError('linkWatch must be a boolean or a link source (start, stop, on)');
     this.#dp = new Dataplane({ mtu: options.mtu ?? 1420 });
     this.#driver = new ProtocolDriver(
       {
@@ -71,13 +73,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       this.#dp.close();
       throw err;
     }
+    const emit = (event: string, payload: object) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, payload);
     this.#multipath = new MultipathDriver(
       {
         dataplane: this.#dp,
         clock: this.#clock,
         log: this.#log,
         mainUplink: () => this.#uplink,
-        emit: (event, payload) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, payload),
+        emit,
         pathsDead: (publicKey) => {
           const peer = this.#peers.get(publicKey);
           if (peer) this.#driver.run(peer, peer.timers.onPathsDead(this.#clock.monotonicMs()));
@@ -91,12 +94,6 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     } catch (err) {
       this.#dp.close();
       throw err;
-    }
-    const emit = (event: string, payload: object) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, payload);
-    const watch = options.linkWatch ?? true;
-    if (typeof watch !== 'boolean' && !isLinkSource(watch)) {
-      this.#dp.close();
-      throw new InvalidArgumentError('linkWatch must be a boolean or a link source (start, stop, on)');
     }
     if (watch !== false) {
       const mp = this.#multipath;

@@ -95,8 +95,9 @@ export function choose(policy: Policy, all: Candidate[], current: number[] | und
       // hold-down: a copy moves no traffic off a working path, and without it the class would
       // lose at the next cut exactly what duplication is for. Settled paths are preferred.
       const first = [...paths].sort(byPreference)[0]!;
-      const others = all.filter((c) => c.up && c.spec.id !== first.spec.id);
-      const second = [...others].sort((a, b) => Number(b.settled) - Number(a.settled) || byPreference(a, b))[0];
+      const second = all
+        .filter((c) => c.up && c.spec.id !== first.spec.id)
+        .sort((a, b) => Number(b.settled) - Number(a.settled) || byPreference(a, b))[0];
       return second ? { mode: 'duplicate', paths: [first.spec.id, second.spec.id] } : single(first);
     }
   }

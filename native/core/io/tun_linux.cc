@@ -1,5 +1,7 @@
 #include "tun_linux.h"
 
+#include "../thread_count.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -87,12 +89,7 @@ std::unique_ptr<LinuxTun> LinuxTun::open(const std::string& name, int* err, cons
 }
 
 int LinuxTun::default_queues() {
-  if (const char* env = std::getenv("SAG_TUN_QUEUES")) {
-    int n = std::atoi(env);
-    if (n >= 1 && n <= kMaxQueues) return n;
-  }
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return cpus < 1 ? 1 : cpus > 4 ? 4 : int(cpus);
+  return count_from_env("SAG_TUN_QUEUES", kMaxQueues, clamp_count(online_cpus(), 1, 4));
 }
 
 // Offers what this kernel takes, best first. Even with none accepted the vnet header stays (it

@@ -1,8 +1,6 @@
 #include "open_pool.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
+#include "../thread_count.h"
 
 namespace sag {
 
@@ -29,6 +27,11 @@ bool OpenPool::ok() const {
   return true;
 }
 
+// Opens jobs[start..end) with one AEAD context.
+static void open_range(Aead& aead, OpenJob* jobs, int start, int end) {
+  for (int i = start; i < end; ++i) jobs[i].ok = aead.open(jobs[i].key, jobs[i].counter, jobs[i].body, jobs[i].len, jobs[i].body);
+}
+
 void OpenPool::drain(Aead& aead, uint32_t gen, OpenJob* jobs, int count) {
   uint64_t t = ticket_.load(std::memory_order_acquire);
   for (;;) {
@@ -37,7 +40,7 @@ void OpenPool::drain(Aead& aead, uint32_t gen, OpenJob* jobs, int count) {
     int end = start + kClaim < count ? start + kClaim : count;
     if (!ticket_.compare_exchange_weak(t, (uint64_t(gen) << 32) | uint32_t(end), std::memory_order_acq_rel))
       continue;  // t now holds the current ticket
-    for (int i = start; i < end; ++i) jobs[i].ok = aead.open(jobs[i].key, jobs[i].counter, jobs[i].body, jobs[i].len, jobs[i].body);
+    open_range(aead, jobs, start, end);
     t = ticket_.load(std::memory_order_acquire);
   }
 }
@@ -46,7 +49,7 @@ void OpenPool::open_all(Aead& own, OpenJob* jobs, int n) {
   size_t bytes = 0;
   for (int i = 0; i < n; ++i) bytes += jobs[i].len;
   if (threads_.empty() || n < kMinParallelJobs || bytes < kMinParallelBytes) {
-    for (int i = 0; i < n; ++i) jobs[i].ok = own.open(jobs[i].key, jobs[i].counter, jobs[i].body, jobs[i].len, jobs[i].body);
+    open_range(own, jobs, 0, n);
     return;
   }
   uint32_t gen;
@@ -92,16 +95,9 @@ void OpenPool::helper_loop(Helper* self) {
 }
 
 int open_helpers_for(uint32_t workers) {
-  long n = workers;
-  if (n == 0) {
-    const char* env = std::getenv("SAG_RX_WORKERS");
-    n = env ? std::atol(env) : 0;
-    if (n < 1 || n > 16) {  // half the CPUs: the send workers (one per TUN queue) take the rest
-      n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
-      n = n < 1 ? 1 : n > 4 ? 4 : n;
-    }
-  }
-  return int(n) - 1;
+  // Half the CPUs by default: the send workers (one per TUN queue) take the rest.
+  int n = workers ? int(workers) : count_from_env("SAG_RX_WORKERS", 16, clamp_count(online_cpus() / 2, 1, 4));
+  return n - 1;
 }
 
 }  // namespace sag

@@ -112,9 +112,8 @@ void ReceiveWorker::finish_transport(Uplink* up, const Admitted& a, const OpenJo
     peer->counters.drop(kDropNoSession);
     return;
   }
-  uint32_t tag = path_tag(up->id, d.peer);
   if (!kp->replay.may_accept(job.counter)) {  // a copy earlier in this batch was accepted first
-    count_refused(peer, kp, job.counter, tag);
+    count_refused(peer, kp, job.counter, path_tag(up->id, d.peer));
     return;
   }
   if (!job.ok) {
@@ -122,7 +121,9 @@ void ReceiveWorker::finish_transport(Uplink* up, const Admitted& a, const OpenJo
     return;
   }
   kp->replay.accept(job.counter);
-  kp->recent_sources.record(job.counter, tag);
+  // Which path delivered it matters only for a peer that probes (it may duplicate): plain
+  // WireGuard peers pay no hash per packet.
+  if (peer->probe_sources.any()) kp->recent_sources.record(job.counter, path_tag(up->id, d.peer));
   if (peer->next.load(std::memory_order_acquire) == kp) confirm_next(peer, kp);
   uint8_t* body = job.body;
   size_t plain_len = job.len - wire::kAuthTagSize;
@@ -130,7 +131,7 @@ void ReceiveWorker::finish_transport(Uplink* up, const Admitted& a, const OpenJo
   if (wire::parse_probe(body, plain_len, &probe)) {  // multipath probe: never roams, never to the TUN
     peer->counters.add_rx(d.len, true);  // non-data, like a keepalive (see probe.cc)
     up->counters.add_rx(d.len, true);
-    peer->probe_sources.saw(tag, now_ns_);
+    peer->probe_sources.saw(path_tag(up->id, d.peer), now_ns_);
     on_probe(t_, aead_, peer, up, d.peer, probe);
     return;
   }
@@ -175,7 +176,6 @@ void ReceiveWorker::count_refused(Peer* peer, Keypair* kp, uint64_t counter, uin
     return;
   }
   peer->counters.drop(kDropDuplicate);
-  std::lock_guard<std::mutex> lock(peer->endpoint_mu);
   peer->roam_guard.duplicate_seen_ns = now_ns_;
 }
 
