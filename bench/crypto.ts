@@ -12,10 +12,14 @@ const BYTES = 1420;
 const RUNS = 3;
 
 function opensslSpeed(): number {
-  const out = execFileSync('openssl', ['speed', '-evp', 'chacha20-poly1305', '-bytes', String(BYTES), '-seconds', '2'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const out = execFileSync(
+    'openssl',
+    ['speed', '-evp', 'chacha20-poly1305', '-bytes', String(BYTES), '-seconds', '2'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   const m = /^ChaCha20-Poly1305\s+([\d.]+)k/im.exec(out);
   if (!m) throw new Error(`cannot parse openssl speed output:\n${out}`);
   return Number(m[1]) * 1000;
@@ -46,7 +50,11 @@ export function runCrypto(): Row[] {
   ];
   printTable(`ChaCha20-Poly1305, ${BYTES}-byte packets, one core, median of ${RUNS}`, rows);
   const pool = runOpenPool(dir);
-  writeJson('crypto', { bytes: BYTES, runs: { openssl: ref, evpPerMessage: evp, seal, open }, openPool: pool });
+  writeJson('crypto', {
+    bytes: BYTES,
+    runs: { openssl: ref, evpPerMessage: evp, seal, open },
+    openPool: pool,
+  });
   return rows;
 }
 
@@ -57,8 +65,14 @@ export function runCrypto(): Row[] {
 function runOpenPool(dir: string): Array<{ threads: number; runs: number[]; independent: number[] }> {
   const byThreads = new Map<number, { runs: number[]; independent: number[] }>();
   for (let i = 0; i < RUNS; i++) {
-    const r = JSON.parse(execFileSync(join(dir, 'bench_open_pool'), [String(BYTES), '1'], { encoding: 'utf8' }));
-    for (const run of r.runs as Array<{ threads: number; bytes_per_sec: number; independent_bytes_per_sec: number }>) {
+    const r = JSON.parse(
+      execFileSync(join(dir, 'bench_open_pool'), [String(BYTES), '1'], { encoding: 'utf8' }),
+    );
+    for (const run of r.runs as Array<{
+      threads: number;
+      bytes_per_sec: number;
+      independent_bytes_per_sec: number;
+    }>) {
       const entry = byThreads.get(run.threads) ?? { runs: [], independent: [] };
       entry.runs.push(run.bytes_per_sec);
       entry.independent.push(run.independent_bytes_per_sec);
@@ -73,7 +87,10 @@ function runOpenPool(dir: string): Array<{ threads: number; runs: number[]; inde
     'pool vs 1 thread': median(e.runs) / one,
     'independent threads vs 1': median(e.independent) / oneFree,
   }));
-  printTable(`Receive decryption of 64-packet batches over cores, median of ${RUNS} (wall clock: needs idle cores)`, rows);
+  printTable(
+    `Receive decryption of 64-packet batches over cores, median of ${RUNS} (wall clock: needs idle cores)`,
+    rows,
+  );
   return [...byThreads].map(([threads, e]) => ({ threads, ...e }));
 }
 

@@ -10,7 +10,11 @@
  *   npm run bench:failover [-- --cuts N]      (default 20 cuts per case; the reference blackhole 3)
  */
 import { e2eSkipReason } from '../test/helpers/netns.js';
-import { buildMultipathTopology, HUB_IP, type MultipathTopology } from '../test/helpers/multipath-topology.js';
+import {
+  buildMultipathTopology,
+  HUB_IP,
+  type MultipathTopology,
+} from '../test/helpers/multipath-topology.js';
 import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from '../test/harness/children.js';
 import { wallNow } from '../test/harness/clock.js';
 import type { SenderStats } from '../test/harness/probe-traffic.js';
@@ -34,7 +38,15 @@ interface CaseResult {
 type Cut = 'link-down' | 'blackhole';
 
 /** Cuts the active uplink, measures, restores; multipath alternates uplinks (no failback wait). */
-async function cutOnce(topo: MultipathTopology, rx: ProbeReceiverChild, tx: ProbeSenderChild, cut: Cut, n: 1 | 2, waitMs: number, duplicated?: ProbeReceiverChild): Promise<{ ms: number; lost: number; recovered: boolean; duplicatedLost: number }> {
+async function cutOnce(
+  topo: MultipathTopology,
+  rx: ProbeReceiverChild,
+  tx: ProbeSenderChild,
+  cut: Cut,
+  n: 1 | 2,
+  waitMs: number,
+  duplicated?: ProbeReceiverChild,
+): Promise<{ ms: number; lost: number; recovered: boolean; duplicatedLost: number }> {
   await rx.reset();
   await duplicated?.reset();
   await sleep(300);
@@ -56,25 +68,46 @@ async function cutOnce(topo: MultipathTopology, rx: ProbeReceiverChild, tx: Prob
   // Holes inside the window (the duplicated stream's sender keeps running, so none at the tail).
   const duplicatedLost = duplicated ? (await duplicated.report()).lost : 0;
   restore();
-  return { ms: report.outage!.ms, lost: report.outage!.lost, recovered: report.outage!.recovered, duplicatedLost };
+  return {
+    ms: report.outage!.ms,
+    lost: report.outage!.lost,
+    recovered: report.outage!.recovered,
+    duplicatedLost,
+  };
 }
 
 async function runCase(multipath: boolean, cut: Cut, cuts: number): Promise<CaseResult> {
   // A long hold-down: no failback during the run, so each cut hits the path that carries traffic.
-  const topo = await buildMultipathTopology(multipath ? { branch: { paths: { holdDownMs: 600_000 } } } : { multipath: false, persistentKeepalive: 25 });
+  const topo = await buildMultipathTopology(
+    multipath
+      ? { branch: { paths: { holdDownMs: 600_000 } } }
+      : { multipath: false, persistentKeepalive: 25 },
+  );
   const res: CaseResult = { outages: [], lost: [], unrecovered: 0, duplicatedLost: [] };
   try {
     const rx = await ProbeReceiverChild.spawn({ host: HUB_IP, port: 0 }, nsSpawner(topo.ns, topo.nsHub));
-    const tx = await ProbeSenderChild.spawn({ host: HUB_IP, port: rx.port, ratePps: RATE_PPS }, nsSpawner(topo.ns, topo.nsBranch));
+    const tx = await ProbeSenderChild.spawn(
+      { host: HUB_IP, port: rx.port, ratePps: RATE_PPS },
+      nsSpawner(topo.ns, topo.nsBranch),
+    );
     let dupRx: ProbeReceiverChild | undefined;
     let dupTx: ProbeSenderChild | undefined;
     if (multipath) {
       dupRx = await ProbeReceiverChild.spawn({ host: HUB_IP, port: 0 }, nsSpawner(topo.ns, topo.nsHub));
       await topo.branch.request({
         op: 'classes',
-        classes: [{ name: 'critical', match: { protocol: 17, dstAddresses: [`${HUB_IP}/32`], dstPorts: [dupRx.port, dupRx.port] }, policy: { kind: 'duplicate' } }],
+        classes: [
+          {
+            name: 'critical',
+            match: { protocol: 17, dstAddresses: [`${HUB_IP}/32`], dstPorts: [dupRx.port, dupRx.port] },
+            policy: { kind: 'duplicate' },
+          },
+        ],
       });
-      dupTx = await ProbeSenderChild.spawn({ host: HUB_IP, port: dupRx.port, ratePps: DUPLICATED_PPS }, nsSpawner(topo.ns, topo.nsBranch));
+      dupTx = await ProbeSenderChild.spawn(
+        { host: HUB_IP, port: dupRx.port, ratePps: DUPLICATED_PPS },
+        nsSpawner(topo.ns, topo.nsBranch),
+      );
     }
     try {
       if (multipath) await topo.waitActive('wan1');
@@ -88,7 +121,9 @@ async function runCase(multipath: boolean, cut: Cut, cuts: number): Promise<Case
         res.lost.push(r.lost);
         res.unrecovered += r.recovered ? 0 : 1;
         const dup = multipath ? `; duplicated class ${r.duplicatedLost} lost` : '';
-        process.stdout.write(`  ${multipath ? 'sag multipath' : 'plain WireGuard'} ${cut} #${i + 1}: ${r.ms.toFixed(0)} ms, ${r.lost} lost${r.recovered ? '' : ' (never recovered)'}${dup}\n`);
+        process.stdout.write(
+          `  ${multipath ? 'sag multipath' : 'plain WireGuard'} ${cut} #${i + 1}: ${r.ms.toFixed(0)} ms, ${r.lost} lost${r.recovered ? '' : ' (never recovered)'}${dup}\n`,
+        );
         if (multipath) {
           // The cut uplink comes back (up, held down); the next cut takes the one now active, and
           // traffic falls over to the restored one: with no settled path, any path that is up serves.
@@ -130,7 +165,10 @@ export async function runFailover(cuts = 20): Promise<Row[]> {
     raw[`wireguard-${cut}`] = ref;
     const refMedian = median(ref.outages);
     const noRecovery = ref.unrecovered > ref.outages.length / 2;
-    for (const [who, r] of [['plain WireGuard (reference)', ref], ['sag multipath', sag]] as const) {
+    for (const [who, r] of [
+      ['plain WireGuard (reference)', ref],
+      ['sag multipath', sag],
+    ] as const) {
       const m = median(r.outages);
       rows.push({
         cut,
@@ -142,14 +180,26 @@ export async function runFailover(cuts = 20): Promise<Row[]> {
         'max ms': pct(r.outages, 1),
         'median lost': median(r.lost),
         'not recovered': r.unrecovered,
-        'vs reference': r === ref ? 1 : refMedian === 0 ? 'n/a (reference lost nothing)' : noRecovery ? `< ${(m / refMedian).toFixed(3)} (reference did not recover)` : Number((m / refMedian).toFixed(3)),
+        'vs reference':
+          r === ref
+            ? 1
+            : refMedian === 0
+              ? 'n/a (reference lost nothing)'
+              : noRecovery
+                ? `< ${(m / refMedian).toFixed(3)} (reference did not recover)`
+                : Number((m / refMedian).toFixed(3)),
       });
     }
   }
   printTable(`Failover outage, UDP at ${RATE_PPS} pps through the tunnel, branch -> hub`, rows);
   const dupRows: Row[] = (['link-down', 'blackhole'] as const).map((cut) => {
     const lost = raw[`sag-${cut}`]!.duplicatedLost;
-    return { cut, cuts: lost.length, 'lost, all cuts': lost.reduce((a, b) => a + b, 0), 'max lost at one cut': Math.max(0, ...lost) };
+    return {
+      cut,
+      cuts: lost.length,
+      'lost, all cuts': lost.reduce((a, b) => a + b, 0),
+      'max lost at one cut': Math.max(0, ...lost),
+    };
   });
   printTable(`Duplicated class beside it (UDP at ${DUPLICATED_PPS} pps, sent over both paths)`, dupRows);
   writeJson('failover', { rows, duplicated: dupRows, raw });

@@ -75,20 +75,43 @@ async function handshakeRate(): Promise<Row[]> {
   const name = ns.add(`sagh${tag}`);
   const dev = { sag: `hs${tag}`, wg: `hg${tag}` };
   try {
-    execFileSync('ip', ['link', 'add', `hr${tag}`, 'type', 'veth', 'peer', 'name', `hn${tag}`, 'netns', name]);
+    execFileSync('ip', [
+      'link',
+      'add',
+      `hr${tag}`,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `hn${tag}`,
+      'netns',
+      name,
+    ]);
     sh('ip', ['addr', 'add', '10.84.0.1/30', 'dev', `hr${tag}`]);
     sh('ip', ['link', 'set', `hr${tag}`, 'up']);
     sh('ip', ['addr', 'add', '10.84.0.2/30', 'dev', `hn${tag}`], { ns: name });
     sh('ip', ['link', 'set', `hn${tag}`, 'up'], { ns: name });
     const responder = generateKeyPair();
     const initiators = Array.from({ length: PEERS }, () => generateKeyPair());
-    const conf = (port: number) => [
-      '[Interface]', `PrivateKey = ${encodeKey(responder.privateKey)}`, `ListenPort = ${port}`, '',
-      ...initiators.flatMap((k, i) => ['[Peer]', `PublicKey = ${encodeKey(k.publicKey)}`, `AllowedIPs = 10.200.${i >> 8}.${i & 255}/32`, '']),
-    ].join('\n');
+    const conf = (port: number) =>
+      [
+        '[Interface]',
+        `PrivateKey = ${encodeKey(responder.privateKey)}`,
+        `ListenPort = ${port}`,
+        '',
+        ...initiators.flatMap((k, i) => [
+          '[Peer]',
+          `PublicKey = ${encodeKey(k.publicKey)}`,
+          `AllowedIPs = 10.200.${i >> 8}.${i & 255}/32`,
+          '',
+        ]),
+      ].join('\n');
     const ports = { sag: 51820, wg: 51821 };
     for (const impl of ['sag', 'wg'] as const) {
-      execFileSync('ip', ['netns', 'exec', name, impl === 'sag' ? SAG_WG : 'wireguard-go', dev[impl]], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } });
+      execFileSync('ip', ['netns', 'exec', name, impl === 'sag' ? SAG_WG : 'wireguard-go', dev[impl]], {
+        stdio: 'ignore',
+        env: { ...process.env, LOG_LEVEL: 'error' },
+      });
       writeFileSync(join(dir, `${impl}.conf`), conf(ports[impl]), { mode: 0o600 });
       sh('wg', ['setconf', dev[impl], join(dir, `${impl}.conf`)], { ns: name });
       sh('ip', ['link', 'set', dev[impl], 'up'], { ns: name });
@@ -100,8 +123,15 @@ async function handshakeRate(): Promise<Row[]> {
       rates.sag!.push(await measureResponder('10.84.0.2', ports.sag, msgs));
     }
     const ref = median(rates['wireguard-go']!);
-    const rows: Row[] = Object.entries(rates).map(([impl, r]) => ({ responder: impl, 'handshakes/s': median(r), 'vs wireguard-go': median(r) / ref }));
-    printTable(`Handshakes completed per second by one responder (${PEERS} peers, ${WINDOW} outstanding, median of ${RUNS})`, rows);
+    const rows: Row[] = Object.entries(rates).map(([impl, r]) => ({
+      responder: impl,
+      'handshakes/s': median(r),
+      'vs wireguard-go': median(r) / ref,
+    }));
+    printTable(
+      `Handshakes completed per second by one responder (${PEERS} peers, ${WINDOW} outstanding, median of ${RUNS})`,
+      rows,
+    );
     writeJson('handshake-rate', rates);
     return rows;
   } finally {
@@ -133,7 +163,8 @@ async function floodCost(): Promise<Row[]> {
         const server = topo.namespaces.spawn(topo.nsB, 'iperf3', ['-s', '-1', '-B', IP_B]);
         execFileSync('sleep', ['0.3']);
         try {
-          return JSON.parse(sh('iperf3', ['-c', IP_B, '-t', '5', '-J'], { ns: topo.nsA })).end.sum_received.bits_per_second as number;
+          return JSON.parse(sh('iperf3', ['-c', IP_B, '-t', '5', '-J'], { ns: topo.nsA })).end.sum_received
+            .bits_per_second as number;
         } finally {
           server.kill();
         }
@@ -150,9 +181,18 @@ async function floodCost(): Promise<Row[]> {
     }
     const clean = median(d.clean);
     const flooded = median(d.flooded);
-    rows.push({ receiver: bImpl, 'clean Gbit/s': clean / 1e9, 'flooded Gbit/s': flooded / 1e9, 'kept': flooded / clean, 'junk/s sent': median(d.junk) });
+    rows.push({
+      receiver: bImpl,
+      'clean Gbit/s': clean / 1e9,
+      'flooded Gbit/s': flooded / 1e9,
+      kept: flooded / clean,
+      'junk/s sent': median(d.junk),
+    });
   }
-  printTable(`TCP through an established tunnel while junk initiations flood the receiver (iperf3 5 s, median of ${RUNS})`, rows);
+  printTable(
+    `TCP through an established tunnel while junk initiations flood the receiver (iperf3 5 s, median of ${RUNS})`,
+    rows,
+  );
   writeJson('handshake-flood', data);
   return rows;
 }

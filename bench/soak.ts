@@ -15,7 +15,13 @@
  */
 import { e2eSkipReason } from '../test/helpers/netns.js';
 import { FLAP_MODES, type FlapMode } from '../test/harness/flap.js';
-import { DEFAULT_SOAK, runSoak, soakTableHeader, soakTableRow, type SoakOptions } from '../test/harness/soak.js';
+import {
+  DEFAULT_SOAK,
+  runSoak,
+  soakTableHeader,
+  soakTableRow,
+  type SoakOptions,
+} from '../test/harness/soak.js';
 import { writeJson } from './lib/report.js';
 
 function duration(v: string): number {
@@ -47,7 +53,10 @@ function parse(argv: string[]): SoakOptions {
       continue;
     }
     const flag = FLAGS[argv[i]!];
-    if (!flag || value === undefined) throw new Error(`usage: npm run soak -- [${Object.keys(FLAGS).join(' V] [')} V] [--flap-mode ${FLAP_MODES.join('|')}]`);
+    if (!flag || value === undefined)
+      throw new Error(
+        `usage: npm run soak -- [${Object.keys(FLAGS).join(' V] [')} V] [--flap-mode ${FLAP_MODES.join('|')}]`,
+      );
     const n = flag[1](value);
     if (!Number.isFinite(n) || n < 0) throw new Error(`${argv[i]}: bad value "${value}"`);
     (o as unknown as Record<string, number>)[flag[0]] = n;
@@ -61,17 +70,30 @@ if (skip) {
   process.exit(2);
 }
 const options = parse(process.argv.slice(2));
-console.log(`soak: ${options.durationMs / 1000} s, ${options.ratePps} pps x ${options.size} B, rekey every ${options.rekeyMs} ms, ` +
-  (options.flapEveryMs ? `wan1 down (${options.flapMode}) for ${options.flapDownMs} ms every ${options.flapEveryMs} ms, hold-down ${options.holdDownMs} ms, ` : 'no flapping, ') +
-  (options.lossEveryMs ? `${options.lossPct}% loss on both links for ${options.lossBurstMs} ms every ${options.lossEveryMs} ms` : 'no loss bursts'));
+console.log(
+  `soak: ${options.durationMs / 1000} s, ${options.ratePps} pps x ${options.size} B, rekey every ${options.rekeyMs} ms, ` +
+    (options.flapEveryMs
+      ? `wan1 down (${options.flapMode}) for ${options.flapDownMs} ms every ${options.flapEveryMs} ms, hold-down ${options.holdDownMs} ms, `
+      : 'no flapping, ') +
+    (options.lossEveryMs
+      ? `${options.lossPct}% loss on both links for ${options.lossBurstMs} ms every ${options.lossEveryMs} ms`
+      : 'no loss bursts'),
+);
 console.log(soakTableHeader(['sag-b', 'sag-a']));
 const result = await runSoak(options, (s) => console.log(soakTableRow(s)));
 const v = result.verdict;
-console.log(`\nsent ${result.sent} probes; longest hole ${v.maxGapMs.toFixed(0)} ms; handshakes ${result.samples.at(-1)?.handshakes ?? 0}`);
-console.log(`wan1 went down ${result.flaps.link} times (link) and ${result.flaps.blackhole} times (blackhole): ${result.failovers} failovers to wan2, ${result.failbacks} failbacks to wan1`);
-if (options.lossEveryMs) console.log(`${result.lossBursts} loss bursts dropped ${result.impairedDrops} packets`);
+console.log(
+  `\nsent ${result.sent} probes; longest hole ${v.maxGapMs.toFixed(0)} ms; handshakes ${result.samples.at(-1)?.handshakes ?? 0}`,
+);
+console.log(
+  `wan1 went down ${result.flaps.link} times (link) and ${result.flaps.blackhole} times (blackhole): ${result.failovers} failovers to wan2, ${result.failbacks} failbacks to wan1`,
+);
+if (options.lossEveryMs)
+  console.log(`${result.lossBursts} loss bursts dropped ${result.impairedDrops} packets`);
 for (const [p, m] of Object.entries(v.memory)) {
-  console.log(`${p}: RSS ${m.levelMb.toFixed(1)} MB over the second half, trend ${m.mbPerMin >= 0 ? '+' : ''}${m.mbPerMin.toFixed(2)} MB/min (${m.growthMb.toFixed(1)} MB across it; allowed ${m.allowedMb.toFixed(1)} MB)`);
+  console.log(
+    `${p}: RSS ${m.levelMb.toFixed(1)} MB over the second half, trend ${m.mbPerMin >= 0 ? '+' : ''}${m.mbPerMin.toFixed(2)} MB/min (${m.growthMb.toFixed(1)} MB across it; allowed ${m.allowedMb.toFixed(1)} MB)`,
+  );
 }
 writeJson('soak', result);
 if (!v.ok) {

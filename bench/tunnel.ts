@@ -35,15 +35,48 @@ function addWireguardGo(topo: TunnelTopology, tag: string): void {
     const pub = (k: string) => execFileSync('wg', ['pubkey'], { input: k, encoding: 'utf8' }).trim();
     const [ka, kb] = [key(), key()];
     const sides = [
-      { ns: topo.nsA, dev: `fpwa${tag}`, priv: ka, peer: pub(kb), ip: WG_IP_A, peerIp: WG_IP_B, endpoint: '10.78.0.2:51821' },
-      { ns: topo.nsB, dev: `fpwb${tag}`, priv: kb, peer: pub(ka), ip: WG_IP_B, peerIp: WG_IP_A, endpoint: '10.78.0.1:51821' },
+      {
+        ns: topo.nsA,
+        dev: `fpwa${tag}`,
+        priv: ka,
+        peer: pub(kb),
+        ip: WG_IP_A,
+        peerIp: WG_IP_B,
+        endpoint: '10.78.0.2:51821',
+      },
+      {
+        ns: topo.nsB,
+        dev: `fpwb${tag}`,
+        priv: kb,
+        peer: pub(ka),
+        ip: WG_IP_B,
+        peerIp: WG_IP_A,
+        endpoint: '10.78.0.1:51821',
+      },
     ];
     for (const s of sides) {
       const keyFile = join(dir, `${s.ns}.key`);
       writeFileSync(keyFile, s.priv, { mode: 0o600 });
       // The UAPI socket path (/var/run/wireguard/DEV.sock) is not per namespace: names must differ.
       sh('wireguard-go', [s.dev], { ns: s.ns });
-      sh('wg', ['set', s.dev, 'private-key', keyFile, 'listen-port', '51821', 'peer', s.peer, 'allowed-ips', `${s.peerIp}/32`, 'endpoint', s.endpoint], { ns: s.ns });
+      sh(
+        'wg',
+        [
+          'set',
+          s.dev,
+          'private-key',
+          keyFile,
+          'listen-port',
+          '51821',
+          'peer',
+          s.peer,
+          'allowed-ips',
+          `${s.peerIp}/32`,
+          'endpoint',
+          s.endpoint,
+        ],
+        { ns: s.ns },
+      );
       sh('ip', ['addr', 'add', `${s.ip}/24`, 'dev', s.dev], { ns: s.ns });
       sh('ip', ['link', 'set', s.dev, 'mtu', '1420', 'up'], { ns: s.ns });
     }
@@ -52,10 +85,21 @@ function addWireguardGo(topo: TunnelTopology, tag: string): void {
   }
 }
 
-interface Sample { tcp1: number; tcp4: number; udpPps: number; udpLoss: number; pingMs: number; cpuSPerGB: number }
+interface Sample {
+  tcp1: number;
+  tcp4: number;
+  udpPps: number;
+  udpLoss: number;
+  pingMs: number;
+  cpuSPerGB: number;
+}
 type Metric = keyof Sample;
 
-interface Path { name: string; ip: string; comm?: string }
+interface Path {
+  name: string;
+  ip: string;
+  comm?: string;
+}
 
 function measure(topo: TunnelTopology, path: Path, seconds: number): Sample {
   const link: Link = { namespaces: topo.namespaces, client: topo.nsA, server: topo.nsB, serverIp: path.ip };
@@ -128,12 +172,17 @@ export async function runTunnel(argv: string[] = []): Promise<Row[]> {
     const medians: Record<string, Sample> = {};
     for (const p of paths) {
       const s = samples[p.name]!;
-      medians[p.name] = Object.fromEntries(COLUMNS.map(([m]) => [m, median(s.map((x) => x[m]))])) as unknown as Sample;
+      medians[p.name] = Object.fromEntries(
+        COLUMNS.map(([m]) => [m, median(s.map((x) => x[m]))]),
+      ) as unknown as Sample;
     }
     const rows = table(medians);
     const offloads = process.env.SAG_OFFLOADS ?? 'on';
     const tunQueues = process.env.SAG_TUN_QUEUES ?? 'default';
-    printTable(`tunnel, MTU 1420, iperf3 ${seconds} s, median of ${runs}, sag offloads: ${offloads}, TUN queues: ${tunQueues}`, rows);
+    printTable(
+      `tunnel, MTU 1420, iperf3 ${seconds} s, median of ${runs}, sag offloads: ${offloads}, TUN queues: ${tunQueues}`,
+      rows,
+    );
     writeJson('tunnel', { runs, seconds, offloads, tunQueues, samples, medians });
     return rows;
   } finally {

@@ -9,8 +9,8 @@ import { sh } from '../../test/helpers/netns.js';
 
 export interface Link {
   namespaces: Namespaces;
-  client: string;   // namespace running the iperf3 client / ping
-  server: string;   // namespace running the iperf3 server
+  client: string; // namespace running the iperf3 client / ping
+  server: string; // namespace running the iperf3 server
   serverIp: string; // address the traffic goes to (decides which path it takes)
 }
 
@@ -25,21 +25,30 @@ function iperf3(link: Link, args: string[]): Record<string, any> {
   }
 }
 
-export interface TcpResult { bitsPerSecond: number; bytes: number }
+export interface TcpResult {
+  bitsPerSecond: number;
+  bytes: number;
+}
 
 export function tcp(link: Link, seconds: number, streams: number): TcpResult {
   const out = iperf3(link, ['-t', String(seconds), '-P', String(streams)]);
   return { bitsPerSecond: out.end.sum_received.bits_per_second, bytes: out.end.sum_received.bytes };
 }
 
-export interface UdpResult { receivedPps: number; lossPercent: number }
+export interface UdpResult {
+  receivedPps: number;
+  lossPercent: number;
+}
 
 /** 64-byte UDP payloads sent as fast as the client can; what the server received. */
 export function udpSmall(link: Link, seconds: number): UdpResult {
   const out = iperf3(link, ['-u', '-b', '0', '-l', '64', '-t', String(seconds)]);
   const sum = out.end.sum;
   const received = sum.packets - sum.lost_packets;
-  return { receivedPps: received / sum.seconds, lossPercent: sum.packets ? (100 * sum.lost_packets) / sum.packets : 0 };
+  return {
+    receivedPps: received / sum.seconds,
+    lossPercent: sum.packets ? (100 * sum.lost_packets) / sum.packets : 0,
+  };
 }
 
 /** Average round-trip time in ms of `count` pings 20 ms apart. */
@@ -60,7 +69,9 @@ export function pidsByName(namespaces: string[], comm: string): number[] {
     for (const p of out.split(/\s+/).filter(Boolean)) {
       try {
         if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() === comm) pids.push(Number(p));
-      } catch { /* exited meanwhile */ }
+      } catch {
+        /* exited meanwhile */
+      }
     }
   }
   return pids;

@@ -37,7 +37,10 @@ export function writeJson(name: string, data: unknown): string {
   const dir = join(benchDir, 'out');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ name, date: new Date().toISOString(), machine: machine(), data }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ name, date: new Date().toISOString(), machine: machine(), data }, null, 2),
+  );
   console.log(`\n(json: ${file})`);
   return file;
 }

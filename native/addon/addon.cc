@@ -32,6 +32,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace sagaddon
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return sagaddon::Init(env, exports); }
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return sagaddon::Init(env, exports);
+}
 
 NODE_API_MODULE(sag, InitModule)

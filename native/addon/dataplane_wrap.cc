@@ -21,29 +21,37 @@ void Check(const Napi::Env& env, int rc) {
   if (rc < 0) ThrowStatus(env, rc);
 }
 uint32_t U32(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
+  if (!info[i].IsNumber())
+    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
   return info[i].As<Napi::Number>().Uint32Value();
 }
 uint64_t U64(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsBigInt()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a bigint");
+  if (!info[i].IsBigInt())
+    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a bigint");
   bool lossless = false;
   uint64_t v = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) throw Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " out of uint64 range");
+  if (!lossless)
+    throw Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " out of uint64 range");
   return v;
 }
 Napi::Buffer<uint8_t> Bytes(const Napi::CallbackInfo& info, size_t i, size_t exact = 0) {
-  if (!info[i].IsBuffer()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a Buffer");
+  if (!info[i].IsBuffer())
+    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a Buffer");
   auto b = info[i].As<Napi::Buffer<uint8_t>>();
   if (exact && b.Length() != exact)
-    throw Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " must be " + std::to_string(exact) + " bytes");
+    throw Napi::RangeError::New(
+        info.Env(), "argument " + std::to_string(i) + " must be " + std::to_string(exact) + " bytes");
   return b;
 }
 // Parses an IPv4 or IPv6 literal into family + bytes.
 void ParseAddress(const Napi::Env& env, const std::string& s, uint8_t* family, uint8_t addr[16]) {
   std::memset(addr, 0, 16);
-  if (inet_pton(AF_INET, s.c_str(), addr) == 1) *family = 4;
-  else if (inet_pton(AF_INET6, s.c_str(), addr) == 1) *family = 6;
-  else throw Napi::TypeError::New(env, "not an IP address: " + s);
+  if (inet_pton(AF_INET, s.c_str(), addr) == 1)
+    *family = 4;
+  else if (inet_pton(AF_INET6, s.c_str(), addr) == 1)
+    *family = 6;
+  else
+    throw Napi::TypeError::New(env, "not an IP address: " + s);
 }
 // {address, cidr} into a sag_prefix; the core checks the length against the family.
 sag_prefix Prefix(const Napi::Env& env, const Napi::Value& v) {
@@ -86,7 +94,8 @@ Napi::Object CountersObject(const Napi::Env& env, const sag_counters& c) {
   o.Set("rxKeepalives", Napi::Number::New(env, double(c.rx_keepalives)));
   o.Set("txKeepalives", Napi::Number::New(env, double(c.tx_keepalives)));
   Napi::Object drops = Napi::Object::New(env);
-  for (int r = 0; r < SAG_DROP_REASON_COUNT; ++r) drops.Set(sag_drop_reason_name(r), Napi::Number::New(env, double(c.drops[r])));
+  for (int r = 0; r < SAG_DROP_REASON_COUNT; ++r)
+    drops.Set(sag_drop_reason_name(r), Napi::Number::New(env, double(c.drops[r])));
   o.Set("drops", drops);
   return o;
 }
@@ -136,7 +145,9 @@ NativeDataplane::NativeDataplane(const Napi::CallbackInfo& info) : Napi::ObjectW
   sag_config cfg{};
   if (info.Length() > 0 && info[0].IsObject()) {
     Napi::Object o = info[0].As<Napi::Object>();
-    auto get = [&](const char* k) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : 0u; };
+    auto get = [&](const char* k) {
+      return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : 0u;
+    };
     cfg.mtu = get("mtu");
     cfg.staged_capacity = get("stagedCapacity");
     cfg.event_capacity = get("eventCapacity");
@@ -148,7 +159,9 @@ NativeDataplane::NativeDataplane(const Napi::CallbackInfo& info) : Napi::ObjectW
   env.GetInstanceData<AddonData>()->live.insert(this);
 }
 
-NativeDataplane::~NativeDataplane() { Destroy(); }
+NativeDataplane::~NativeDataplane() {
+  Destroy();
+}
 
 void NativeDataplane::Destroy() {
   if (!dp_) return;
@@ -379,7 +392,8 @@ Napi::Value NativeDataplane::PollEvents(const Napi::CallbackInfo& info) {
     o.Set("peerId", Napi::Number::New(env, ev.peer_id));
     o.Set("uplinkId", Napi::Number::New(env, ev.uplink_id));
     o.Set("index", Napi::Number::New(env, ev.index));
-    if (ev.type == SAG_EVENT_CONTROL || ev.type == SAG_EVENT_ENDPOINT_CHANGED || ev.type == SAG_EVENT_PROBE_REPLY)
+    if (ev.type == SAG_EVENT_CONTROL || ev.type == SAG_EVENT_ENDPOINT_CHANGED ||
+        ev.type == SAG_EVENT_PROBE_REPLY)
       o.Set("from", EndpointObject(env, ev.from));
     if (ev.type == SAG_EVENT_CONTROL || ev.type == SAG_EVENT_PROBE_REPLY)
       o.Set("data", Napi::Buffer<uint8_t>::Copy(env, ev.data, ev.len));
@@ -409,7 +423,8 @@ uint32_t Field(const Napi::Object& o, const char* k) {
 Napi::Array ArrayField(const Napi::Object& o, const char* k, uint32_t max) {
   Napi::Value v = o.Get(k);
   if (!v.IsArray() || v.As<Napi::Array>().Length() > max)
-    throw Napi::TypeError::New(o.Env(), std::string(k) + " must be an array of at most " + std::to_string(max));
+    throw Napi::TypeError::New(o.Env(),
+                               std::string(k) + " must be an array of at most " + std::to_string(max));
   return v.As<Napi::Array>();
 }
 void ParseClass(const Napi::Env& env, const Napi::Object& o, sag_traffic_class* c) {
@@ -418,15 +433,23 @@ void ParseClass(const Napi::Env& env, const Napi::Object& o, sag_traffic_class* 
   c->dscp_mask = mask.IsBigInt() ? mask.As<Napi::BigInt>().Uint64Value(&lossless) : 0;
   c->protocol = uint8_t(Field(o, "protocol"));
   Napi::Array sp = ArrayField(o, "srcPorts", 2), dp = ArrayField(o, "dstPorts", 2);
-  if (sp.Length() == 2) { c->src_port_min = uint16_t(sp.Get(0u).ToNumber().Uint32Value()); c->src_port_max = uint16_t(sp.Get(1u).ToNumber().Uint32Value()); }
-  if (dp.Length() == 2) { c->dst_port_min = uint16_t(dp.Get(0u).ToNumber().Uint32Value()); c->dst_port_max = uint16_t(dp.Get(1u).ToNumber().Uint32Value()); }
-  Napi::Array sa = ArrayField(o, "srcPrefixes", SAG_MAX_CLASS_PREFIXES), da = ArrayField(o, "dstPrefixes", SAG_MAX_CLASS_PREFIXES);
+  if (sp.Length() == 2) {
+    c->src_port_min = uint16_t(sp.Get(0u).ToNumber().Uint32Value());
+    c->src_port_max = uint16_t(sp.Get(1u).ToNumber().Uint32Value());
+  }
+  if (dp.Length() == 2) {
+    c->dst_port_min = uint16_t(dp.Get(0u).ToNumber().Uint32Value());
+    c->dst_port_max = uint16_t(dp.Get(1u).ToNumber().Uint32Value());
+  }
+  Napi::Array sa = ArrayField(o, "srcPrefixes", SAG_MAX_CLASS_PREFIXES),
+              da = ArrayField(o, "dstPrefixes", SAG_MAX_CLASS_PREFIXES);
   c->src_prefix_count = uint8_t(sa.Length());
   for (uint32_t i = 0; i < sa.Length(); ++i) c->src_prefixes[i] = Prefix(env, sa.Get(i));
   c->dst_prefix_count = uint8_t(da.Length());
   for (uint32_t i = 0; i < da.Length(); ++i) c->dst_prefixes[i] = Prefix(env, da.Get(i));
   c->mode = uint8_t(Field(o, "mode"));
-  Napi::Array paths = ArrayField(o, "paths", SAG_MAX_PATHS), weights = ArrayField(o, "weights", SAG_MAX_PATHS);
+  Napi::Array paths = ArrayField(o, "paths", SAG_MAX_PATHS),
+              weights = ArrayField(o, "weights", SAG_MAX_PATHS);
   c->path_count = uint8_t(paths.Length());
   for (uint32_t i = 0; i < paths.Length(); ++i) {
     c->path_index[i] = uint8_t(paths.Get(i).ToNumber().Uint32Value());
@@ -446,7 +469,8 @@ Napi::Value NativeDataplane::SetSelection(const Napi::CallbackInfo& info) {
   Napi::Object o = info[1].As<Napi::Object>();
   auto sel = std::make_unique<sag_selection>();
   std::memset(sel.get(), 0, sizeof *sel);
-  Napi::Array paths = ArrayField(o, "paths", SAG_MAX_PATHS), classes = ArrayField(o, "classes", SAG_MAX_CLASSES);
+  Napi::Array paths = ArrayField(o, "paths", SAG_MAX_PATHS),
+              classes = ArrayField(o, "classes", SAG_MAX_CLASSES);
   sel->path_count = paths.Length();
   for (uint32_t i = 0; i < paths.Length(); ++i) {
     if (!paths.Get(i).IsObject()) throw Napi::TypeError::New(env, "path must be an object");

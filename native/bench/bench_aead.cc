@@ -78,7 +78,9 @@ int main(int argc, char** argv) {
   double seal = run(false);
   double open = run(true);
   double evp = floor();
-  std::printf("{\"bench\":\"aead\",\"bytes\":%zu,\"seal_bytes_per_sec\":%.0f,\"open_bytes_per_sec\":%.0f,"
-              "\"evp_per_message_bytes_per_sec\":%.0f}\n", bytes, seal, open, evp);
+  std::printf(
+      "{\"bench\":\"aead\",\"bytes\":%zu,\"seal_bytes_per_sec\":%.0f,\"open_bytes_per_sec\":%.0f,"
+      "\"evp_per_message_bytes_per_sec\":%.0f}\n",
+      bytes, seal, open, evp);
   return seal > 0 && open > 0 ? 0 : 1;
 }

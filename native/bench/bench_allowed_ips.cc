@@ -21,7 +21,10 @@ constexpr int kPrefixes = 100000;
 constexpr int kPeers = 1000;
 constexpr size_t kAddrPool = 1 << 20;  // pre-generated so the timed loop measures lookups, not the RNG
 
-struct Prefix { uint8_t b[16]; uint8_t cidr; };
+struct Prefix {
+  uint8_t b[16];
+  uint8_t cidr;
+};
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -47,7 +50,8 @@ std::vector<Prefix> make_prefixes(std::mt19937_64& rng, int family) {
       p.cidr = uint8_t(48 + rng() % 81);
     }
     for (int bit = p.cidr; bit < 128; ++bit) p.b[bit / 8] = uint8_t(p.b[bit / 8] & ~(0x80 >> (bit % 8)));
-    if (seen.insert(std::string(reinterpret_cast<const char*>(p.b), 16) + char(p.cidr)).second) v.push_back(p);
+    if (seen.insert(std::string(reinterpret_cast<const char*>(p.b), 16) + char(p.cidr)).second)
+      v.push_back(p);
   }
   return v;
 }
@@ -70,7 +74,10 @@ std::vector<uint8_t> make_addresses(std::mt19937_64& rng, const std::vector<Pref
   return pool;
 }
 
-struct LookupResult { double per_sec; double hit_rate; };
+struct LookupResult {
+  double per_sec;
+  double hit_rate;
+};
 
 LookupResult time_lookups(const AllowedIps& t, const std::vector<uint8_t>& pool, int family) {
   size_t n = family == 4 ? 4 : 16;
@@ -126,8 +133,9 @@ int main() {
   std::printf("lookup: v4 %.2f M/s (%.0f%% hits), v6 %.2f M/s (%.0f%% hits)\n", r4.per_sec / 1e6,
               r4.hit_rate * 100, r6.per_sec / 1e6, r6.hit_rate * 100);
 
-  std::printf("{\"bench\":\"allowed_ips\",\"prefixes_v4\":%zu,\"prefixes_v6\":%zu,\"lookups_per_sec_v4\":%.0f,"
-              "\"lookups_per_sec_v6\":%.0f,\"insert_ms\":%.1f}\n",
-              prefixes4, prefixes6, r4.per_sec, r6.per_sec, insert4_ms + insert6_ms);
+  std::printf(
+      "{\"bench\":\"allowed_ips\",\"prefixes_v4\":%zu,\"prefixes_v6\":%zu,\"lookups_per_sec_v4\":%.0f,"
+      "\"lookups_per_sec_v6\":%.0f,\"insert_ms\":%.1f}\n",
+      prefixes4, prefixes6, r4.per_sec, r6.per_sec, insert4_ms + insert6_ms);
   return 0;
 }

@@ -21,8 +21,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 // Batches of kBatch messages opened for `seconds`, each thread with its own context and buffers.
-double independent(int threads, const std::vector<std::vector<uint8_t>>& sealed, const uint8_t* key, size_t bytes,
-                   double seconds) {
+double independent(int threads, const std::vector<std::vector<uint8_t>>& sealed, const uint8_t* key,
+                   size_t bytes, double seconds) {
   std::atomic<uint64_t> total{0};
   std::vector<std::thread> pool;
   auto start = Clock::now();
@@ -82,11 +82,13 @@ int main(int argc, char** argv) {
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     if (!all_ok) return 1;
     char row[160];
-    std::snprintf(row, sizeof row, "%s{\"threads\":%d,\"bytes_per_sec\":%.0f,\"independent_bytes_per_sec\":%.0f}",
+    std::snprintf(row, sizeof row,
+                  "%s{\"threads\":%d,\"bytes_per_sec\":%.0f,\"independent_bytes_per_sec\":%.0f}",
                   rows.empty() ? "" : ",", threads, double(batches) * kBatch * double(bytes) / secs,
                   independent(threads, sealed, key, bytes, seconds));
     rows += row;
   }
-  std::printf("{\"bench\":\"open_pool\",\"bytes\":%zu,\"batch\":%d,\"runs\":[%s]}\n", bytes, kBatch, rows.c_str());
+  std::printf("{\"bench\":\"open_pool\",\"bytes\":%zu,\"batch\":%d,\"runs\":[%s]}\n", bytes, kBatch,
+              rows.c_str());
   return 0;
 }

@@ -30,17 +30,19 @@ Aead::~Aead() {
   OPENSSL_cleanse(dec_key_, sizeof dec_key_);
 }
 
-bool Aead::same_key(const uint8_t* held, const uint8_t* key) { return CRYPTO_memcmp(held, key, 32) == 0; }
+bool Aead::same_key(const uint8_t* held, const uint8_t* key) {
+  return CRYPTO_memcmp(held, key, 32) == 0;
+}
 
-bool Aead::seal(const uint8_t key[32], uint64_t counter, const uint8_t* plaintext, size_t len,
-                uint8_t* out, const uint8_t* ad, size_t ad_len) {
+bool Aead::seal(const uint8_t key[32], uint64_t counter, const uint8_t* plaintext, size_t len, uint8_t* out,
+                const uint8_t* ad, size_t ad_len) {
   uint8_t nonce[wire::kNonceSize];
   wire::make_nonce(nonce, counter);
   return seal_nonce(key, nonce, plaintext, len, out, ad, ad_len);
 }
 
-bool Aead::open(const uint8_t key[32], uint64_t counter, const uint8_t* ciphertext, size_t len,
-                uint8_t* out, const uint8_t* ad, size_t ad_len) {
+bool Aead::open(const uint8_t key[32], uint64_t counter, const uint8_t* ciphertext, size_t len, uint8_t* out,
+                const uint8_t* ad, size_t ad_len) {
   uint8_t nonce[wire::kNonceSize];
   wire::make_nonce(nonce, counter);
   return open_nonce(key, nonce, ciphertext, len, out, ad, ad_len);

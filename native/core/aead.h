@@ -20,8 +20,8 @@ class Aead {
 
   // Encrypts len bytes of plaintext to out (may equal plaintext) and appends the 16-byte tag.
   // The nonce is 4 zero bytes followed by counter as LE64. ad may be null when ad_len is 0.
-  bool seal(const uint8_t key[32], uint64_t counter, const uint8_t* plaintext, size_t len,
-            uint8_t* out, const uint8_t* ad = nullptr, size_t ad_len = 0);
+  bool seal(const uint8_t key[32], uint64_t counter, const uint8_t* plaintext, size_t len, uint8_t* out,
+            const uint8_t* ad = nullptr, size_t ad_len = 0);
 
   // The same with an explicit 12-byte nonce (RFC 8439 test vectors, handshake messages).
   bool seal_nonce(const uint8_t key[32], const uint8_t nonce[12], const uint8_t* plaintext, size_t len,
@@ -31,8 +31,8 @@ class Aead {
 
   // Decrypts ciphertext (len includes the 16-byte tag) to out (may equal ciphertext).
   // Returns false if the tag does not authenticate; out then holds garbage the caller must drop.
-  bool open(const uint8_t key[32], uint64_t counter, const uint8_t* ciphertext, size_t len,
-            uint8_t* out, const uint8_t* ad = nullptr, size_t ad_len = 0);
+  bool open(const uint8_t key[32], uint64_t counter, const uint8_t* ciphertext, size_t len, uint8_t* out,
+            const uint8_t* ad = nullptr, size_t ad_len = 0);
 
  private:
   // Re-keying a context costs more than the nonce change; a worker mostly seals for the same

@@ -49,7 +49,9 @@ inline unsigned bit_at(K key, unsigned i) {
 }
 
 // Leading zero bits, i.e. the length of the common prefix when applied to a XOR.
-inline unsigned clz(uint32_t x) { return x ? unsigned(__builtin_clz(x)) : 32u; }
+inline unsigned clz(uint32_t x) {
+  return x ? unsigned(__builtin_clz(x)) : 32u;
+}
 inline unsigned clz(u128 x) {
   uint64_t hi = uint64_t(x >> 64), lo = uint64_t(x);
   if (hi) return unsigned(__builtin_clzll(hi));
@@ -214,19 +216,28 @@ bool valid_cidr(int family, uint8_t cidr) {
 Peer* lookup_packet(const AllowedIps& t, const uint8_t* pkt, size_t len, bool dst) {
   if (!pkt || len == 0) return nullptr;
   switch (pkt[0] >> 4) {
-    case 4: return len >= 20 ? t.lookup_v4(pkt + (dst ? 16 : 12)) : nullptr;
-    case 6: return len >= 40 ? t.lookup_v6(pkt + (dst ? 24 : 8)) : nullptr;
-    default: return nullptr;
+    case 4:
+      return len >= 20 ? t.lookup_v4(pkt + (dst ? 16 : 12)) : nullptr;
+    case 6:
+      return len >= 40 ? t.lookup_v6(pkt + (dst ? 24 : 8)) : nullptr;
+    default:
+      return nullptr;
   }
 }
 
 }  // namespace
 
-AllowedIps::~AllowedIps() { clear(); }
+AllowedIps::~AllowedIps() {
+  clear();
+}
 
 AllowedIps::AllowedIps(AllowedIps&& o) noexcept
-    : root4_(o.root4_), root6_(o.root6_), prefixes4_(o.prefixes4_), prefixes6_(o.prefixes6_),
-      nodes4_(o.nodes4_), nodes6_(o.nodes6_) {
+    : root4_(o.root4_),
+      root6_(o.root6_),
+      prefixes4_(o.prefixes4_),
+      prefixes6_(o.prefixes6_),
+      nodes4_(o.nodes4_),
+      nodes6_(o.nodes6_) {
   o.root4_ = nullptr;
   o.root6_ = nullptr;
   o.prefixes4_ = o.prefixes6_ = o.nodes4_ = o.nodes6_ = 0;
@@ -291,7 +302,9 @@ Peer* AllowedIps::lookup_packet_src(const uint8_t* pkt, size_t len) const {
   return lookup_packet(*this, pkt, len, false);
 }
 
-size_t AllowedIps::memory_bytes() const { return nodes4_ * sizeof(Node4) + nodes6_ * sizeof(Node6); }
+size_t AllowedIps::memory_bytes() const {
+  return nodes4_ * sizeof(Node4) + nodes6_ * sizeof(Node6);
+}
 
 void AllowedIps::for_each_impl(Peer* peer, Visitor visit, void* ctx) const {
   if (!peer) return;

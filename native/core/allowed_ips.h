@@ -34,7 +34,7 @@ class AllowedIps {
   ~AllowedIps();
   AllowedIps(const AllowedIps&) = delete;
   AllowedIps& operator=(const AllowedIps&) = delete;
-  AllowedIps(AllowedIps&& other) noexcept;             // lets an owner build a table and swap it in
+  AllowedIps(AllowedIps&& other) noexcept;  // lets an owner build a table and swap it in
   AllowedIps& operator=(AllowedIps&& other) noexcept;
 
   // family: 4 or 6; addr: 4 or 16 bytes; cidr: 0..32 or 0..128. Host bits beyond cidr are ignored.
@@ -59,7 +59,8 @@ class AllowedIps {
 
   size_t prefix_count() const { return prefixes4_ + prefixes6_; }
   size_t node_count() const { return nodes4_ + nodes6_; }
-  size_t memory_bytes() const;  // node_count weighted by each family's node size (estimate, no malloc overhead)
+  size_t memory_bytes()
+      const;  // node_count weighted by each family's node size (estimate, no malloc overhead)
 
   // Calls f(int family, const uint8_t* addr, uint8_t cidr) for every prefix owned by peer, IPv4 first,
   // in ascending address order. addr points to 4 or 16 bytes valid only during the call.

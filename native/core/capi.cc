@@ -38,16 +38,20 @@ int guarded(F&& f) {
     return fail(SAG_EINTERNAL, "unknown internal error");
   }
 }
-bool valid_endpoint(const sag_endpoint* e) { return e && (e->family == 4 || e->family == 6); }
+bool valid_endpoint(const sag_endpoint* e) {
+  return e && (e->family == 4 || e->family == 6);
+}
 
 const char* const kDropNames[SAG_DROP_REASON_COUNT] = {
-    "bad_auth", "replay", "no_session", "source_not_allowed", "no_route",
-    "queue_full", "malformed", "too_big", "no_endpoint", "io_error", "rate_limited", "duplicate"};
+    "bad_auth",  "replay",  "no_session",  "source_not_allowed", "no_route",     "queue_full",
+    "malformed", "too_big", "no_endpoint", "io_error",           "rate_limited", "duplicate"};
 }  // namespace
 
 extern "C" {
 
-const char* sag_last_error(void) { return last_error.c_str(); }
+const char* sag_last_error(void) {
+  return last_error.c_str();
+}
 
 const char* sag_drop_reason_name(int reason) {
   return reason >= 0 && reason < SAG_DROP_REASON_COUNT ? kDropNames[reason] : "unknown";
@@ -67,8 +71,7 @@ int sag_dp_create(const sag_config* config, sag_dataplane** out) {
     }
     if (c.mtu < 576 || c.mtu > sag::wire::kMaxInnerPacketSize)
       return fail(SAG_EINVAL, "mtu " + std::to_string(c.mtu) + " is outside 576..65503");
-    if (c.batch_size < 1 || c.batch_size > 256)
-      return fail(SAG_EINVAL, "batch_size must be within 1..256");
+    if (c.batch_size < 1 || c.batch_size > 256) return fail(SAG_EINVAL, "batch_size must be within 1..256");
     if (c.tun_queues > uint32_t(sag::LinuxTun::kMaxQueues))
       return fail(SAG_EINVAL, "tun_queues must be within 1..16 (0 for the default)");
     if (c.receive_workers > 16)
@@ -105,7 +108,8 @@ int sag_dp_open_tun(sag_dataplane* dp, const char* name, char* name_out, size_t 
 }
 
 int sag_dp_open_memory_tun(sag_dataplane* dp) {
-  return guarded([&] { return dp ? report(dp->impl.open_memory_tun()) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded(
+      [&] { return dp ? report(dp->impl.open_memory_tun()) : fail(SAG_EINVAL, "null dataplane"); });
 }
 
 int sag_dp_memory_tun_inject(sag_dataplane* dp, const uint8_t* packet, size_t len) {
@@ -161,16 +165,20 @@ int sag_dp_add_memory_domain(sag_dataplane* dp, uint32_t* domain_out) {
 }
 
 int sag_dp_remove_domain(sag_dataplane* dp, uint32_t domain) {
-  return guarded([&] { return dp ? report(dp->impl.remove_domain(domain)) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded(
+      [&] { return dp ? report(dp->impl.remove_domain(domain)) : fail(SAG_EINVAL, "null dataplane"); });
 }
 
 int sag_dp_set_peer_domain(sag_dataplane* dp, uint32_t peer_id, uint32_t domain) {
-  return guarded([&] { return dp ? report(dp->impl.set_peer_domain(peer_id, domain)) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded([&] {
+    return dp ? report(dp->impl.set_peer_domain(peer_id, domain)) : fail(SAG_EINVAL, "null dataplane");
+  });
 }
 
 int sag_dp_set_rate_limit(sag_dataplane* dp, uint32_t peer_id, uint64_t bytes_per_s, uint64_t burst_bytes) {
   return guarded([&] {
-    return dp ? report(dp->impl.set_rate_limit(peer_id, bytes_per_s, burst_bytes)) : fail(SAG_EINVAL, "null dataplane");
+    return dp ? report(dp->impl.set_rate_limit(peer_id, bytes_per_s, burst_bytes))
+              : fail(SAG_EINVAL, "null dataplane");
   });
 }
 
@@ -203,7 +211,8 @@ int sag_dp_add_uplink(sag_dataplane* dp, const sag_uplink_config* config, uint32
 }
 
 int sag_dp_remove_uplink(sag_dataplane* dp, uint32_t uplink_id) {
-  return guarded([&] { return dp ? report(dp->impl.remove_uplink(uplink_id)) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded(
+      [&] { return dp ? report(dp->impl.remove_uplink(uplink_id)) : fail(SAG_EINVAL, "null dataplane"); });
 }
 
 int sag_dp_uplink_counters(sag_dataplane* dp, uint32_t uplink_id, sag_counters* out) {
@@ -221,10 +230,12 @@ int sag_dp_add_peer(sag_dataplane* dp, const uint8_t public_key[32], uint32_t* i
 }
 
 int sag_dp_remove_peer(sag_dataplane* dp, uint32_t peer_id) {
-  return guarded([&] { return dp ? report(dp->impl.remove_peer(peer_id)) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded(
+      [&] { return dp ? report(dp->impl.remove_peer(peer_id)) : fail(SAG_EINVAL, "null dataplane"); });
 }
 
-int sag_dp_set_endpoint(sag_dataplane* dp, uint32_t peer_id, const sag_endpoint* endpoint, uint32_t uplink_id) {
+int sag_dp_set_endpoint(sag_dataplane* dp, uint32_t peer_id, const sag_endpoint* endpoint,
+                        uint32_t uplink_id) {
   return guarded([&] {
     if (!dp || !valid_endpoint(endpoint)) return fail(SAG_EINVAL, "endpoint family must be 4 or 6");
     return report(dp->impl.set_endpoint(peer_id, sag::from_api(*endpoint), uplink_id));
@@ -245,7 +256,8 @@ int sag_dp_peer_info(sag_dataplane* dp, uint32_t peer_id, sag_peer_info* out) {
   });
 }
 
-int sag_dp_install_keypair(sag_dataplane* dp, uint32_t peer_id, const sag_keypair_config* kp, uint64_t now_ns) {
+int sag_dp_install_keypair(sag_dataplane* dp, uint32_t peer_id, const sag_keypair_config* kp,
+                           uint64_t now_ns) {
   return guarded([&] {
     if (!dp || !kp) return fail(SAG_EINVAL, "null argument");
     return report(dp->impl.install_keypair(peer_id, *kp, now_ns));
@@ -253,18 +265,23 @@ int sag_dp_install_keypair(sag_dataplane* dp, uint32_t peer_id, const sag_keypai
 }
 
 int sag_dp_retire_keypair(sag_dataplane* dp, uint32_t local_index) {
-  return guarded([&] { return dp ? report(dp->impl.retire_keypair(local_index)) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded(
+      [&] { return dp ? report(dp->impl.retire_keypair(local_index)) : fail(SAG_EINVAL, "null dataplane"); });
 }
 
 int sag_dp_expire_keypair(sag_dataplane* dp, uint32_t local_index) {
-  return guarded([&] { return dp ? report(dp->impl.expire_keypair(local_index)) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded(
+      [&] { return dp ? report(dp->impl.expire_keypair(local_index)) : fail(SAG_EINVAL, "null dataplane"); });
 }
 
 int sag_dp_expire_older_than(sag_dataplane* dp, uint64_t now_ns, uint64_t max_age_ns) {
-  return guarded([&] { return dp ? dp->impl.expire_older_than(now_ns, max_age_ns) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded([&] {
+    return dp ? dp->impl.expire_older_than(now_ns, max_age_ns) : fail(SAG_EINVAL, "null dataplane");
+  });
 }
 
-int sag_dp_send_control(sag_dataplane* dp, uint32_t uplink_id, const sag_endpoint* to, const uint8_t* data, size_t len) {
+int sag_dp_send_control(sag_dataplane* dp, uint32_t uplink_id, const sag_endpoint* to, const uint8_t* data,
+                        size_t len) {
   return guarded([&] {
     if (!dp || !data || !valid_endpoint(to)) return fail(SAG_EINVAL, "null argument or bad endpoint family");
     return report(dp->impl.send_control(uplink_id, sag::from_api(*to), data, len));
@@ -272,7 +289,8 @@ int sag_dp_send_control(sag_dataplane* dp, uint32_t uplink_id, const sag_endpoin
 }
 
 int sag_dp_send_keepalive(sag_dataplane* dp, uint32_t peer_id) {
-  return guarded([&] { return dp ? report(dp->impl.send_keepalive(peer_id)) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded(
+      [&] { return dp ? report(dp->impl.send_keepalive(peer_id)) : fail(SAG_EINVAL, "null dataplane"); });
 }
 
 int sag_dp_drop_staged(sag_dataplane* dp, uint32_t peer_id) {
@@ -284,7 +302,9 @@ int sag_dp_drop_staged(sag_dataplane* dp, uint32_t peer_id) {
 }
 
 int sag_dp_set_selection(sag_dataplane* dp, uint32_t peer_id, const sag_selection* selection) {
-  return guarded([&] { return dp ? report(dp->impl.set_selection(peer_id, selection)) : fail(SAG_EINVAL, "null dataplane"); });
+  return guarded([&] {
+    return dp ? report(dp->impl.set_selection(peer_id, selection)) : fail(SAG_EINVAL, "null dataplane");
+  });
 }
 
 int sag_dp_send_probe(sag_dataplane* dp, uint32_t peer_id, uint32_t uplink_id, const sag_endpoint* to,

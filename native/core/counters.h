@@ -38,9 +38,7 @@ class Counters {
     tx_.bytes.fetch_add(bytes, std::memory_order_relaxed);
     if (keepalives) tx_.keepalives.fetch_add(keepalives, std::memory_order_relaxed);
   }
-  void drop(DropReason reason, uint64_t n = 1) {
-    drops_[reason].fetch_add(n, std::memory_order_relaxed);
-  }
+  void drop(DropReason reason, uint64_t n = 1) { drops_[reason].fetch_add(n, std::memory_order_relaxed); }
   uint64_t drops(DropReason reason) const { return drops_[reason].load(std::memory_order_relaxed); }
 
   void snapshot(sag_counters* out) const {

@@ -64,8 +64,7 @@ Status Dataplane::open_tun(const std::string& name, std::string* actual_name) {
   const char* what = "";
   int queues = tables_.config.tun_queues ? int(tables_.config.tun_queues) : LinuxTun::default_queues();
   auto tun = LinuxTun::open(name, &err, &what, offload::offloads_from_env(), queues);
-  if (!tun)
-    return Status::Error(SAG_ESYS, std::string(what) + " for '" + name + "': " + std::strerror(err));
+  if (!tun) return Status::Error(SAG_ESYS, std::string(what) + " for '" + name + "': " + std::strerror(err));
   *actual_name = tun->name();
   return attach_tun(std::move(tun));
 }
@@ -153,7 +152,8 @@ Status Dataplane::add_peer(const uint8_t public_key[32], uint32_t* id) {
   Exclusive lock(tables_.table_mu);
   for (auto& [_, p] : tables_.peers)
     if (std::memcmp(p->public_key, public_key, 32) == 0)
-      return Status::Error(SAG_EEXIST, "a peer with this public key exists (id " + std::to_string(p->id) + ")");
+      return Status::Error(SAG_EEXIST,
+                           "a peer with this public key exists (id " + std::to_string(p->id) + ")");
   auto peer = std::make_unique<Peer>();
   peer->id = next_peer_id_++;
   std::memcpy(peer->public_key, public_key, 32);
@@ -182,8 +182,8 @@ Status Dataplane::set_endpoint(uint32_t peer_id, const Endpoint& endpoint, uint3
   Uplink* up = tables_.uplink(uplink_id);
   if (!up) return not_found("uplink", uplink_id);
   if (up->socket->local().family() == AF_INET && endpoint.family() != AF_INET)
-    return Status::Error(SAG_EINVAL, "an IPv6 endpoint cannot be reached from the IPv4 uplink " +
-                                         std::to_string(uplink_id));
+    return Status::Error(
+        SAG_EINVAL, "an IPv6 endpoint cannot be reached from the IPv4 uplink " + std::to_string(uplink_id));
   std::lock_guard<std::mutex> ep(peer->endpoint_mu);
   peer->endpoint = endpoint.unmapped();
   peer->uplink_id = uplink_id;
@@ -196,7 +196,8 @@ Status Dataplane::set_allowed_ips(uint32_t peer_id, const sag_prefix* prefixes, 
   for (size_t i = 0; i < count; ++i) {
     const sag_prefix& p = prefixes[i];
     if ((p.family != 4 && p.family != 6) || p.cidr > (p.family == 4 ? 32 : 128))
-      return Status::Error(SAG_EINVAL, "allowed IP " + std::to_string(i) + " has an invalid family or prefix length");
+      return Status::Error(SAG_EINVAL,
+                           "allowed IP " + std::to_string(i) + " has an invalid family or prefix length");
   }
   Exclusive lock(tables_.table_mu);
   Peer* peer = tables_.peer(peer_id);

@@ -52,7 +52,7 @@ struct DataplaneConfig {
   uint32_t staged_capacity = 128;
   uint32_t event_capacity = 1024;
   uint32_t batch_size = 64;
-  uint32_t tun_queues = 0;  // TUN queues = send workers (open_tun); 0: LinuxTun::default_queues()
+  uint32_t tun_queues = 0;       // TUN queues = send workers (open_tun); 0: LinuxTun::default_queues()
   uint32_t receive_workers = 0;  // threads decrypting received batches; 0: open_helpers_for()
 };
 
@@ -73,7 +73,7 @@ struct DataplaneTables {
   std::unordered_map<uint32_t, std::unique_ptr<Uplink>> uplinks;
   AllowedIps allowed_ips;
   std::unique_ptr<Tun> tun;
-  Domains domains;  // extra routing domains; domain 0 is tun + allowed_ips above (domain.h)
+  Domains domains;               // extra routing domains; domain 0 is tun + allowed_ips above (domain.h)
   ClockFn clock = monotonic_ns;  // read by the workers: rate limits per packet, roaming per batch
 
   EventQueue events;
@@ -157,14 +157,15 @@ class Dataplane {
 
   // Multipath (dataplane_paths.cc): selection table (null removes it) and probes.
   Status set_selection(uint32_t peer_id, const sag_selection* selection);
-  Status send_probe(uint32_t peer_id, uint32_t uplink_id, const Endpoint& to, uint32_t path_id, uint64_t sequence);
+  Status send_probe(uint32_t peer_id, uint32_t uplink_id, const Endpoint& to, uint32_t path_id,
+                    uint64_t sequence);
 
   void set_notify(EventQueue::Notify fn, void* ctx) { tables_.events.set_notify(fn, ctx); }
   bool poll_event(sag_event* out);
   void counters(sag_counters* out) const { tables_.global.snapshot(out); }
 
  private:
-  void sweep_orphans();   // table_mu held exclusive
+  void sweep_orphans();  // table_mu held exclusive
   void delete_keypair(Keypair* kp);
 
   DataplaneTables tables_;

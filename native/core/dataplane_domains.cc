@@ -34,8 +34,7 @@ Status Dataplane::open_domain_tun(const std::string& name, std::string* actual_n
   int err = 0;
   const char* what = "";
   auto tun = LinuxTun::open(name, &err, &what);
-  if (!tun)
-    return Status::Error(SAG_ESYS, std::string(what) + " for '" + name + "': " + std::strerror(err));
+  if (!tun) return Status::Error(SAG_ESYS, std::string(what) + " for '" + name + "': " + std::strerror(err));
   *actual_name = tun->name();
   return add_domain(std::move(tun), id);
 }

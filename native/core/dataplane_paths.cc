@@ -11,7 +11,8 @@ Status Dataplane::set_selection(uint32_t peer_id, const sag_selection* selection
   if (selection) {
     next = std::make_shared<Selection>();
     std::string error;
-    if (!build_selection(*selection, next.get(), &error)) return Status::Error(SAG_EINVAL, "selection: " + error);
+    if (!build_selection(*selection, next.get(), &error))
+      return Status::Error(SAG_EINVAL, "selection: " + error);
   }
   std::lock_guard<std::mutex> control(control_mu_);
   std::shared_ptr<const Selection> old;

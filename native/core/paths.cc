@@ -25,7 +25,8 @@ std::string prefix_text(const sag_prefix& p) {
 bool build_prefix(const sag_prefix& in, Selection::Prefix* out, std::string* error) {
   if (in.family != 4 && in.family != 6) return fail(error, "prefix family must be 4 or 6");
   int width = in.family == 4 ? 32 : 128;
-  if (in.cidr > width) return fail(error, "prefix length " + std::to_string(in.cidr) + " above " + std::to_string(width));
+  if (in.cidr > width)
+    return fail(error, "prefix length " + std::to_string(in.cidr) + " above " + std::to_string(width));
   uint8_t net[16] = {}, mask[16] = {};
   for (int i = 0; i < width / 8; ++i) {
     int bits = in.cidr - 8 * i;
@@ -48,13 +49,15 @@ unsigned families(const Selection::Prefix* p, uint8_t n) {
   return f;
 }
 
-bool build_prefixes(const sag_prefix* in, uint8_t count, const char* side, Selection::Prefix* out, uint8_t* out_count,
-                    std::string* error) {
+bool build_prefixes(const sag_prefix* in, uint8_t count, const char* side, Selection::Prefix* out,
+                    uint8_t* out_count, std::string* error) {
   if (count > SAG_MAX_CLASS_PREFIXES)
-    return fail(error, std::string("at most ") + std::to_string(SAG_MAX_CLASS_PREFIXES) + " " + side + " prefixes");
+    return fail(error,
+                std::string("at most ") + std::to_string(SAG_MAX_CLASS_PREFIXES) + " " + side + " prefixes");
   for (uint8_t i = 0; i < count; ++i) {
     std::string why;
-    if (!build_prefix(in[i], &out[i], &why)) return fail(error, std::string(side) + " prefix " + std::to_string(i) + ": " + why);
+    if (!build_prefix(in[i], &out[i], &why))
+      return fail(error, std::string(side) + " prefix " + std::to_string(i) + ": " + why);
   }
   *out_count = count;
   return true;
@@ -62,8 +65,10 @@ bool build_prefixes(const sag_prefix* in, uint8_t count, const char* side, Selec
 
 // Source and destination prefixes are checked, and must share a family or no packet could match.
 bool build_addresses(const sag_traffic_class& in, Selection::Class* c, std::string* error) {
-  if (!build_prefixes(in.src_prefixes, in.src_prefix_count, "source", c->src, &c->src_count, error)) return false;
-  if (!build_prefixes(in.dst_prefixes, in.dst_prefix_count, "destination", c->dst, &c->dst_count, error)) return false;
+  if (!build_prefixes(in.src_prefixes, in.src_prefix_count, "source", c->src, &c->src_count, error))
+    return false;
+  if (!build_prefixes(in.dst_prefixes, in.dst_prefix_count, "destination", c->dst, &c->dst_count, error))
+    return false;
   if (c->src_count && c->dst_count && !(families(c->src, c->src_count) & families(c->dst, c->dst_count)))
     return fail(error, "source and destination prefixes share no address family: no packet could match");
   return true;
@@ -71,9 +76,12 @@ bool build_addresses(const sag_traffic_class& in, Selection::Class* c, std::stri
 
 bool build_class(const sag_traffic_class& in, uint32_t path_count, Selection::Class* c, std::string* error) {
   if (in.mode > SAG_SELECT_DUPLICATE) return fail(error, "unknown mode " + std::to_string(in.mode));
-  if (in.path_count < 1 || in.path_count > SAG_MAX_PATHS) return fail(error, "path_count must be within 1..8");
-  if (in.mode == SAG_SELECT_DUPLICATE && in.path_count != 2) return fail(error, "duplicate needs exactly 2 paths");
-  if (in.src_port_min > in.src_port_max || in.dst_port_min > in.dst_port_max) return fail(error, "port range min > max");
+  if (in.path_count < 1 || in.path_count > SAG_MAX_PATHS)
+    return fail(error, "path_count must be within 1..8");
+  if (in.mode == SAG_SELECT_DUPLICATE && in.path_count != 2)
+    return fail(error, "duplicate needs exactly 2 paths");
+  if (in.src_port_min > in.src_port_max || in.dst_port_min > in.dst_port_max)
+    return fail(error, "port range min > max");
   c->dscp_mask = in.dscp_mask;
   c->protocol = in.protocol;
   c->src_min = in.src_port_min;
@@ -84,7 +92,8 @@ bool build_class(const sag_traffic_class& in, uint32_t path_count, Selection::Cl
   c->count = in.path_count;
   uint32_t sum = 0;
   for (int i = 0; i < in.path_count; ++i) {
-    if (in.path_index[i] >= path_count) return fail(error, "path_index " + std::to_string(in.path_index[i]) + " out of range");
+    if (in.path_index[i] >= path_count)
+      return fail(error, "path_index " + std::to_string(in.path_index[i]) + " out of range");
     c->index[i] = in.path_index[i];
     uint32_t w = in.mode == SAG_SELECT_WEIGHTED ? in.weight[i] : 1;
     if (w < 1 || w > 65535) return fail(error, "weight must be within 1..65535");
@@ -94,13 +103,16 @@ bool build_class(const sag_traffic_class& in, uint32_t path_count, Selection::Cl
   return build_addresses(in, c, error);
 }
 
-bool port_in(uint16_t port, uint16_t min, uint16_t max) { return max == 0 || (port >= min && port <= max); }
+bool port_in(uint16_t port, uint16_t min, uint16_t max) {
+  return max == 0 || (port >= min && port <= max);
+}
 
 // No prefixes: any address. A non-IP key (family 0) is in no prefix.
 bool address_in(const uint64_t a[2], uint8_t family, const Selection::Prefix* p, uint8_t n) {
   if (n == 0) return true;
   for (uint8_t i = 0; i < n; ++i)
-    if (p[i].family == family && (a[0] & p[i].mask[0]) == p[i].net[0] && (a[1] & p[i].mask[1]) == p[i].net[1]) return true;
+    if (p[i].family == family && (a[0] & p[i].mask[0]) == p[i].net[0] && (a[1] & p[i].mask[1]) == p[i].net[1])
+      return true;
   return false;
 }
 
@@ -122,7 +134,9 @@ uint64_t mix(uint64_t h, uint64_t v) {
   return h ^ (h >> 31);
 }
 
-bool has_ports(uint8_t protocol) { return protocol == 6 || protocol == 17 || protocol == 132 || protocol == 136; }
+bool has_ports(uint8_t protocol) {
+  return protocol == 6 || protocol == 17 || protocol == 132 || protocol == 136;
+}
 
 }  // namespace
 
@@ -132,7 +146,8 @@ bool build_selection(const sag_selection& in, Selection* out, std::string* error
   out->path_count = in.path_count;
   for (uint32_t i = 0; i < in.path_count; ++i) {
     const sag_path& p = in.paths[i];
-    if (p.remote.family != 4 && p.remote.family != 6) return fail(error, "path endpoint family must be 4 or 6");
+    if (p.remote.family != 4 && p.remote.family != 6)
+      return fail(error, "path endpoint family must be 4 or 6");
     if (p.remote.port == 0) return fail(error, "path endpoint port must not be 0");
     for (uint32_t j = 0; j < i; ++j)
       if (in.paths[j].id == p.id) return fail(error, "duplicate path id " + std::to_string(p.id));

@@ -52,7 +52,7 @@ bool build_selection(const sag_selection& in, Selection* out, std::string* error
 // What a packet's header says, for class rules and the flow hash. Non-IP or empty (keepalive):
 // all zero, which only rules without protocol/port/address constraints (and DSCP 0 allowed) match.
 struct FlowKey {
-  uint8_t family = 0;  // 4, 6, or 0 when not IP
+  uint8_t family = 0;                         // 4, 6, or 0 when not IP
   uint64_t src[2] = {0, 0}, dst[2] = {0, 0};  // addresses as in Selection::Prefix
   uint8_t dscp = 0;
   uint8_t protocol = 0;

@@ -35,7 +35,7 @@ struct Peer {
   Endpoint endpoint;
   uint32_t uplink_id = 0;
   bool has_endpoint = false;
-  RoamGuard roam_guard;  // receive thread only: flip damping for multipath copies (roaming.h)
+  RoamGuard roam_guard;        // receive thread only: flip damping for multipath copies (roaming.h)
   ProbeSources probe_sources;  // receive thread only: paths its probes came over (roaming.h)
 
   // Multipath selection table (paths.h), or null for the roaming endpoint alone. Replaced only

@@ -21,8 +21,8 @@ namespace sag {
 class ReplayWindow {
  public:
   static constexpr uint64_t kBlockBits = 64;
-  static constexpr uint64_t kRingBlocks = 128;                              // 8192 bits in the ring
-  static constexpr uint64_t kWindowSize = (kRingBlocks - 1) * kBlockBits;  // 8128 usable
+  static constexpr uint64_t kRingBlocks = 128;                                  // 8192 bits in the ring
+  static constexpr uint64_t kWindowSize = (kRingBlocks - 1) * kBlockBits;       // 8128 usable
   static constexpr uint64_t kRejectAfterMessages = wire::kRejectAfterMessages;  // 2^64 - 2^13 - 1
 
   // A new window (and reset()) has seen nothing: the first counter accepted may be any valid one.
@@ -44,8 +44,8 @@ class ReplayWindow {
 
   void advance_to(uint64_t counter);
 
-  uint64_t last_ = 0;                 // highest accepted counter; 0 when nothing was accepted yet
-  uint64_t ring_[kRingBlocks] = {};   // bit (c % 64) of block ((c / 64) % 128) set <=> c seen
+  uint64_t last_ = 0;                // highest accepted counter; 0 when nothing was accepted yet
+  uint64_t ring_[kRingBlocks] = {};  // bit (c % 64) of block ((c / 64) % 128) set <=> c seen
 };
 
 }  // namespace sag

@@ -30,8 +30,10 @@ inline uint32_t path_tag(uint32_t uplink_id, const Endpoint& from) {
   };
   uint16_t port = from.port();
   mix(reinterpret_cast<const uint8_t*>(&port), sizeof port);
-  if (from.family() == AF_INET) mix(reinterpret_cast<const uint8_t*>(&from.addr.v4.sin_addr), 4);
-  else mix(from.addr.v6.sin6_addr.s6_addr, 16);
+  if (from.family() == AF_INET)
+    mix(reinterpret_cast<const uint8_t*>(&from.addr.v4.sin_addr), 4);
+  else
+    mix(from.addr.v6.sin6_addr.s6_addr, 16);
   return h;
 }
 
@@ -82,7 +84,7 @@ struct ProbeSources {
 // Flip damping for one peer. Receive thread only, its only user (should_move is called under the
 // peer's endpoint_mu, which guards the endpoint it is given, not this struct).
 struct RoamGuard {
-  static constexpr uint64_t kFlipHoldNs = 200'000'000;       // quiet time before flipping back
+  static constexpr uint64_t kFlipHoldNs = 200'000'000;           // quiet time before flipping back
   static constexpr uint64_t kDuplicateMemoryNs = 2'000'000'000;  // copies seen this recently
 
   Endpoint previous;
@@ -94,8 +96,8 @@ struct RoamGuard {
   // The current endpoint is (has_current, current, current_uplink); a packet came from
   // (from, uplink) at now. Returns true if the endpoint should move there, and then remembers the
   // one being left.
-  bool should_move(bool has_current, const Endpoint& current, uint32_t current_uplink,
-                   const Endpoint& from, uint32_t uplink, uint64_t now) {
+  bool should_move(bool has_current, const Endpoint& current, uint32_t current_uplink, const Endpoint& from,
+                   uint32_t uplink, uint64_t now) {
     if (has_current && current == from && current_uplink == uplink) {
       current_seen_ns = now;
       return false;

@@ -35,7 +35,7 @@ struct Keypair {
   std::atomic<bool> expired{false};
   std::atomic<bool> rekey_signalled{false};
 
-  ReplayWindow replay;            // receive thread only
+  ReplayWindow replay;           // receive thread only
   RecentSources recent_sources;  // receive thread only: tells multipath copies from replays (roaming.h)
 
   ~Keypair() { wipe(); }

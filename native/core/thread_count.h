@@ -13,7 +13,9 @@ inline int online_cpus() {
   return n < 1 ? 1 : int(n);
 }
 
-inline int clamp_count(int n, int lo, int hi) { return n < lo ? lo : n > hi ? hi : n; }
+inline int clamp_count(int n, int lo, int hi) {
+  return n < lo ? lo : n > hi ? hi : n;
+}
 
 // $var when it holds a count in 1..max, else fallback.
 inline int count_from_env(const char* var, int max, int fallback) {

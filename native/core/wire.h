@@ -49,7 +49,10 @@ inline uint64_t load_le64(const uint8_t* p) {
   return uint64_t(load_le32(p)) | uint64_t(load_le32(p + 4)) << 32;
 }
 inline void store_le32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v); p[1] = uint8_t(v >> 8); p[2] = uint8_t(v >> 16); p[3] = uint8_t(v >> 24);
+  p[0] = uint8_t(v);
+  p[1] = uint8_t(v >> 8);
+  p[2] = uint8_t(v >> 16);
+  p[3] = uint8_t(v >> 24);
 }
 inline void store_le64(uint8_t* p, uint64_t v) {
   store_le32(p, uint32_t(v));
@@ -65,15 +68,22 @@ inline uint8_t message_type(const uint8_t* p, size_t len) {
 // Expected size of a fixed-size handshake message, or 0 for variable/unknown types.
 inline size_t fixed_message_size(uint8_t type) {
   switch (type) {
-    case kTypeInitiation: return kInitiationSize;
-    case kTypeResponse: return kResponseSize;
-    case kTypeCookieReply: return kCookieReplySize;
-    default: return 0;
+    case kTypeInitiation:
+      return kInitiationSize;
+    case kTypeResponse:
+      return kResponseSize;
+    case kTypeCookieReply:
+      return kCookieReplySize;
+    default:
+      return 0;
   }
 }
 
 inline void write_transport_header(uint8_t* p, uint32_t receiver, uint64_t counter) {
-  p[0] = kTypeTransport; p[1] = 0; p[2] = 0; p[3] = 0;
+  p[0] = kTypeTransport;
+  p[1] = 0;
+  p[2] = 0;
+  p[3] = 0;
   store_le32(p + kTransportOffsetReceiver, receiver);
   store_le64(p + kTransportOffsetCounter, counter);
 }
@@ -137,7 +147,10 @@ inline bool parse_probe(const uint8_t* p, size_t len, Probe* out) {
 }
 
 inline void write_probe(uint8_t* p, const Probe& probe) {
-  p[0] = probe.kind; p[1] = 0; p[2] = 0; p[3] = 0;
+  p[0] = probe.kind;
+  p[1] = 0;
+  p[2] = 0;
+  p[3] = 0;
   store_le32(p + kProbeOffsetPath, probe.path_id);
   store_le64(p + kProbeOffsetSequence, probe.sequence);
   store_le64(p + kProbeOffsetSentNs, probe.sent_ns);

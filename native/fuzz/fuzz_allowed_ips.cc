@@ -58,16 +58,22 @@ constexpr size_t kMaxOps = 512;
   std::fprintf(stderr, "fuzz_allowed_ips invariant violated: %s (%ld, %ld)\n", what, a, b);
   std::abort();
 }
-#define REQUIRE(cond, ...) \
-  do {                     \
+#define REQUIRE(cond, ...)                   \
+  do {                                       \
     if (!(cond)) fail(#cond, ##__VA_ARGS__); \
   } while (0)
 
 Peer g_peers[3];
-Peer* peer_of(int sel) { return sel < 3 ? &g_peers[sel] : nullptr; }
-long peer_no(const Peer* p) { return p ? long(p - g_peers) : -1; }
+Peer* peer_of(int sel) {
+  return sel < 3 ? &g_peers[sel] : nullptr;
+}
+long peer_no(const Peer* p) {
+  return p ? long(p - g_peers) : -1;
+}
 
-unsigned width(int family) { return family == 4 ? 32 : 128; }
+unsigned width(int family) {
+  return family == 4 ? 32 : 128;
+}
 
 // Addresses as 128-bit integers, IPv4 in the low 32 bits; bytes in network order.
 u128 load(int family, const uint8_t* a) {
@@ -81,7 +87,9 @@ void store(int family, u128 k, uint8_t* out) {
     k >>= 8;
   }
 }
-u128 all_ones(int family) { return family == 4 ? u128(0xffffffffu) : ~u128(0); }
+u128 all_ones(int family) {
+  return family == 4 ? u128(0xffffffffu) : ~u128(0);
+}
 u128 mask(int family, unsigned cidr) {
   unsigned w = width(family);
   if (cidr == 0) return 0;
@@ -103,12 +111,16 @@ struct Reference {
       if (e.family == family && e.key == key && e.cidr == cidr) return &e;
     return nullptr;
   }
-  static bool valid(int family, unsigned cidr) { return (family == 4 || family == 6) && cidr <= width(family); }
+  static bool valid(int family, unsigned cidr) {
+    return (family == 4 || family == 6) && cidr <= width(family);
+  }
   bool insert(int family, u128 addr, unsigned cidr, Peer* peer) {
     if (!peer || !valid(family, cidr)) return false;
     u128 key = addr & mask(family, cidr);
-    if (Entry* e = find(family, key, cidr)) e->peer = peer;
-    else entries.push_back({family, key, cidr, peer});
+    if (Entry* e = find(family, key, cidr))
+      e->peer = peer;
+    else
+      entries.push_back({family, key, cidr, peer});
     return true;
   }
   bool remove(int family, u128 addr, unsigned cidr, Peer* peer) {
@@ -126,17 +138,20 @@ struct Reference {
   }
   void remove_peer(Peer* peer) {
     if (!peer) return;
-    entries.erase(std::remove_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.peer == peer; }),
-                  entries.end());
+    entries.erase(
+        std::remove_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.peer == peer; }),
+        entries.end());
   }
   Peer* lookup(int family, u128 addr) const {
     const Entry* best = nullptr;
     for (auto& e : entries)
-      if (e.family == family && (addr & mask(family, e.cidr)) == e.key && (!best || e.cidr > best->cidr)) best = &e;
+      if (e.family == family && (addr & mask(family, e.cidr)) == e.key && (!best || e.cidr > best->cidr))
+        best = &e;
     return best ? best->peer : nullptr;
   }
   size_t count(int family) const {
-    return size_t(std::count_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.family == family; }));
+    return size_t(
+        std::count_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.family == family; }));
   }
   // Nodes of the canonical path-compressed trie: every prefix, plus each branching point (the
   // common prefix of two prefixes that diverge below both) that is not itself a prefix.
@@ -153,7 +168,8 @@ struct Reference {
         unsigned common = 0;
         while (common < w && !((diff >> (w - 1 - common)) & 1)) ++common;
         common = std::min({common, x.cidr, y.cidr});
-        if (common < x.cidr && common < y.cidr) nodes.emplace_back(x.family, x.key & mask(x.family, common), common);
+        if (common < x.cidr && common < y.cidr)
+          nodes.emplace_back(x.family, x.key & mask(x.family, common), common);
       }
     std::sort(nodes.begin(), nodes.end());
     return size_t(std::unique(nodes.begin(), nodes.end()) - nodes.begin());
@@ -229,7 +245,9 @@ void check_for_each(const AllowedIps& t, const Reference& ref, Peer* peer) {
   REQUIRE(got == want, long(got.size()), long(want.size()));
 }
 
-unsigned cidr_from(uint8_t c, int family) { return c < 0x80 ? c % (width(family) + 1) : c; }
+unsigned cidr_from(uint8_t c, int family) {
+  return c < 0x80 ? c % (width(family) + 1) : c;
+}
 
 }  // namespace
 
@@ -326,7 +344,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!in.has(2)) return 0;
         uint8_t i = in.byte();
         uint8_t arg = in.byte();
-        Entry base = ref.entries.empty() ? Entry{(i & 1) ? 6 : 4, 0, 0, nullptr} : ref.entries[i % ref.entries.size()];
+        Entry base =
+            ref.entries.empty() ? Entry{(i & 1) ? 6 : 4, 0, 0, nullptr} : ref.entries[i % ref.entries.size()];
         unsigned w = width(base.family);
         if (kind == 11) {
           if (!in.has(1)) return 0;

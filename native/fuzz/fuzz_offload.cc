@@ -30,8 +30,8 @@ using Bytes = std::vector<uint8_t>;
   std::fprintf(stderr, "fuzz_offload invariant violated: %s (%zu, %zu)\n", what, a, b);
   std::abort();
 }
-#define REQUIRE(cond, a, b) \
-  do {                      \
+#define REQUIRE(cond, a, b)                         \
+  do {                                              \
     if (!(cond)) fail(#cond, size_t(a), size_t(b)); \
   } while (0)
 
@@ -103,7 +103,8 @@ Bytes make_packet(Reader& r, uint32_t seq[2]) {
   }
   size_t payload = (step & 3) == 3 ? r.u8() % 40 : 1000 - (r.u8() % 3 == 0 ? r.u8() : 0);
   uint8_t fl = r.u8();
-  uint8_t flags = sagtest::kAck | ((fl & 1) ? sagtest::kPsh : 0) | ((fl & 2) ? sagtest::kFin : 0) | ((fl & 4) ? sagtest::kSyn : 0);
+  uint8_t flags = sagtest::kAck | ((fl & 1) ? sagtest::kPsh : 0) | ((fl & 2) ? sagtest::kFin : 0) |
+                  ((fl & 4) ? sagtest::kSyn : 0);
   size_t options = (fl & 8) ? 12 : 0;
   uint32_t s = seq[which];
   if ((step >> 2) % 5 == 1) s += 500;  // a gap
@@ -134,7 +135,8 @@ void fuzz_coalescing(Reader& r) {
     virtio_net_hdr h;
     std::memcpy(&h, iov[0].iov_base, sizeof h);
     Bytes w;
-    for (int i = 1; i < n; ++i) w.insert(w.end(), (uint8_t*)iov[i].iov_base, (uint8_t*)iov[i].iov_base + iov[i].iov_len);
+    for (int i = 1; i < n; ++i)
+      w.insert(w.end(), (uint8_t*)iov[i].iov_base, (uint8_t*)iov[i].iov_base + iov[i].iov_len);
     REQUIRE(w.size() <= 65535, w.size(), segs);
     total += size_t(segs);
     if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
@@ -156,9 +158,10 @@ void fuzz_coalescing(Reader& r) {
         if (p.size() != s.size()) continue;
         size_t l4 = l.l4_offset;
         // UDP: everything from the UDP header on; TCP: all but the window and the checksum.
-        bool same = l.udp ? std::memcmp(p.data() + l4, s.data() + l4, s.size() - l4) == 0
-                          : std::memcmp(p.data() + l4, s.data() + l4, 14) == 0 &&  // ports, seq, ack, offset, flags
-                                std::memcmp(p.data() + l4 + 18, s.data() + l4 + 18, s.size() - l4 - 18) == 0;
+        bool same =
+            l.udp ? std::memcmp(p.data() + l4, s.data() + l4, s.size() - l4) == 0
+                  : std::memcmp(p.data() + l4, s.data() + l4, 14) == 0 &&  // ports, seq, ack, offset, flags
+                        std::memcmp(p.data() + l4 + 18, s.data() + l4 + 18, s.size() - l4 - 18) == 0;
         if (same) found = true;
       }
       REQUIRE(found, s.size(), k);
@@ -171,7 +174,9 @@ void fuzz_coalescing(Reader& r) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Reader r{data, size};
-  if (r.u8() & 1) fuzz_coalescing(r);
-  else fuzz_segmentation(r);
+  if (r.u8() & 1)
+    fuzz_coalescing(r);
+  else
+    fuzz_segmentation(r);
   return 0;
 }

@@ -126,19 +126,21 @@ constexpr uint64_t kRejectAfter = UINT64_MAX - (uint64_t(1) << 13);
   std::fprintf(stderr, "fuzz_receive invariant violated: %s\n", what.c_str());
   std::abort();
 }
-#define REQUIRE(cond, msg)                                   \
-  do {                                                       \
-    if (!(cond)) fail(std::string(#cond) + ": " + (msg));    \
+#define REQUIRE(cond, msg)                                \
+  do {                                                    \
+    if (!(cond)) fail(std::string(#cond) + ": " + (msg)); \
   } while (0)
 
-const char* kDropNames[SAG_DROP_REASON_COUNT] = {"bad_auth",  "replay",    "no_session", "source_not_allowed",
-                                                 "no_route",  "queue_full", "malformed",  "too_big",
-                                                 "no_endpoint", "io_error", "rate_limited", "duplicate"};
+const char* kDropNames[SAG_DROP_REASON_COUNT] = {
+    "bad_auth",  "replay",  "no_session",  "source_not_allowed", "no_route",     "queue_full",
+    "malformed", "too_big", "no_endpoint", "io_error",           "rate_limited", "duplicate"};
 
 // The dataplane's clock (roaming reads it once per batch): advanced by kBatchStepNs per batch.
 constexpr uint64_t kBatchStepNs = 60'000'000;
 uint64_t g_now_ns = 0;
-uint64_t fuzz_clock() { return g_now_ns; }
+uint64_t fuzz_clock() {
+  return g_now_ns;
+}
 // Roaming rules restated (roaming.h): a refused counter accepted over another path among the
 // last 64 counters (remembered once the peer has sent a probe), arriving over a path the peer's
 // probes came over lately, is a duplicate; once one was seen within 2 s, a move back to the endpoint just
@@ -170,10 +172,14 @@ Endpoint ep6_db8(uint8_t last, uint16_t port) {
 }
 Endpoint source(int sel) {
   switch (sel & 3) {
-    case 0: return ep4(198, 51, 100, 1, 51820);
-    case 1: return ep4(198, 51, 100, 2, 4444);
-    case 2: return ep6_db8(2, 51820);
-    default: return ep4(198, 51, 100, 1, 51821);
+    case 0:
+      return ep4(198, 51, 100, 1, 51820);
+    case 1:
+      return ep4(198, 51, 100, 2, 4444);
+    case 2:
+      return ep6_db8(2, 51820);
+    default:
+      return ep4(198, 51, 100, 1, 51821);
   }
 }
 int source_index(const Endpoint& e) {
@@ -289,8 +295,8 @@ struct ExpectedEvent {
 // A probe reply the dataplane must send: sealed under the peer's current keypair (send key 0x5a..,
 // receiver index local + 1000), from the uplink the request came in on, back to its source.
 struct ExpectedReply {
-  int source;        // source(sel) it goes to
-  int uplink;        // 0 or 1: the uplink it leaves from
+  int source;  // source(sel) it goes to
+  int uplink;  // 0 or 1: the uplink it leaves from
   uint32_t receiver;
   uint64_t counter;
   uint8_t probe[24];  // the request with its kind set to reply
@@ -356,8 +362,12 @@ bool ignore_mtu() {
   return v;
 }
 
-uint8_t ref_message_type(const uint8_t* p, size_t n) { return n >= 4 && !p[1] && !p[2] && !p[3] ? p[0] : 0; }
-size_t ref_fixed_size(uint8_t t) { return t == 1 ? 148 : t == 2 ? 92 : t == 3 ? 64 : 0; }
+uint8_t ref_message_type(const uint8_t* p, size_t n) {
+  return n >= 4 && !p[1] && !p[2] && !p[3] ? p[0] : 0;
+}
+size_t ref_fixed_size(uint8_t t) {
+  return t == 1 ? 148 : t == 2 ? 92 : t == 3 ? 64 : 0;
+}
 size_t ref_ip_length(const uint8_t* p, size_t n) {
   if (n >= 20 && (p[0] >> 4) == 4) return size_t(p[2]) << 8 | p[3];
   if (n >= 40 && (p[0] >> 4) == 6) return 40 + (size_t(p[4]) << 8 | p[5]);
@@ -408,7 +418,8 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
     if (!kp.replay.may_accept(counter)) {
       auto probed = p.probed.find({up_id, source_index(from)});
       bool probed_path = probed != p.probed.end() && g_now_ns - probed->second < kProbedRecentNs;
-      bool copy = recent.used && recent.counter == counter && !(recent.uplink == up_id && recent.from == from) && probed_path;
+      bool copy = recent.used && recent.counter == counter &&
+                  !(recent.uplink == up_id && recent.from == from) && probed_path;
       p.counters.drops[copy ? SAG_DROP_DUPLICATE : SAG_DROP_REPLAY]++;
       if (copy) p.duplicate_ns = g_now_ns;
       return;
@@ -436,7 +447,8 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
     // Path probes (wire.h; restated): kind 0x51 request or 0x52 reply, three zero bytes, 24 bytes
     // at least. Counted like keepalives, never roam, never reach the TUN. A request is answered
     // natively on the same uplink; a reply becomes a PROBE_REPLY event.
-    if (plain_probe_len >= 24 && (plain[0] == 0x51 || plain[0] == 0x52) && !plain[1] && !plain[2] && !plain[3]) {
+    if (plain_probe_len >= 24 && (plain[0] == 0x51 || plain[0] == 0x52) && !plain[1] && !plain[2] &&
+        !plain[3]) {
       for (sag_counters* c : {&p.counters, &uc}) {
         c->rx_packets++;
         c->rx_bytes += len;
@@ -708,7 +720,12 @@ void set_source(std::vector<uint8_t>& inner, int family, uint8_t sel, bool full_
     uint8_t a[16] = {0xfd, 0};
     if (mode == 2) a[8] = 0x80;
     if (mode == 3) {
-      a[0] = 0x20; a[1] = 0x01; a[2] = 0x0d; a[3] = 0xb8; a[4] = 0xff; a[5] = 0xff;
+      a[0] = 0x20;
+      a[1] = 0x01;
+      a[2] = 0x0d;
+      a[3] = 0xb8;
+      a[4] = 0xff;
+      a[5] = 0xff;
     }
     a[15] = host;
     std::memcpy(&inner[8], a, 16);
@@ -716,8 +733,11 @@ void set_source(std::vector<uint8_t>& inner, int family, uint8_t sel, bool full_
 }
 
 Record sealed_record(const uint8_t* r, size_t n, const Model& m, bool full_tunnel) {
-  static const struct { uint32_t index; uint32_t key; } kChoice[8] = {
-      {101, 101}, {102, 102}, {103, 103}, {201, 201}, {101, 102}, {999, 101}, {102, 101}, {0, 101}};
+  static const struct {
+    uint32_t index;
+    uint32_t key;
+  } kChoice[8] = {{101, 101}, {102, 102}, {103, 103}, {201, 201},
+                  {101, 102}, {999, 101}, {102, 101}, {0, 101}};
   auto choice = kChoice[le(r, n, 1, 1) & 7];
   uint8_t mode = uint8_t(le(r, n, 2, 1));
   uint8_t src = uint8_t(le(r, n, 3, 1));
@@ -767,7 +787,8 @@ Record sealed_record(const uint8_t* r, size_t n, const Model& m, bool full_tunne
   wire::write_transport_header(rec.bytes.data(), choice.index, counter);
   uint8_t key[32];
   key_bytes(choice.key, key);
-  if (!model_aead().seal(key, counter, inner.data(), plain_len, rec.bytes.data() + wire::kTransportHeaderSize))
+  if (!model_aead().seal(key, counter, inner.data(), plain_len,
+                         rec.bytes.data() + wire::kTransportHeaderSize))
     fail("sealing a test message");
   rec.len = rec.bytes.size();
   return rec;
@@ -783,7 +804,9 @@ std::string describe(const sag_counters& c) {
   return s;
 }
 
-bool same(const sag_counters& a, const sag_counters& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same(const sag_counters& a, const sag_counters& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 void require_monotonic(const sag_counters& before, const sag_counters& after, const char* who) {
   const uint64_t* b = &before.rx_packets;
@@ -829,14 +852,16 @@ void check_replies(World& w, const Model& m) {
       REQUIRE(i < want[s].size(), which + " was not expected");
       const ExpectedReply& r = want[s][i];
       REQUIRE(d.peer == w.uplinks[r.uplink]->socket->local(), which + " left from the wrong uplink");
-      REQUIRE(d.len == 64 && buf[0] == 4 && wire::load_le32(&buf[4]) == r.receiver && wire::load_le64(&buf[8]) == r.counter,
+      REQUIRE(d.len == 64 && buf[0] == 4 && wire::load_le32(&buf[4]) == r.receiver &&
+                  wire::load_le64(&buf[8]) == r.counter,
               which + ": wrong size, receiver index or counter");
       uint8_t plain[48];
       REQUIRE(model_aead().open(key, r.counter, &buf[16], 48, plain), which + " does not authenticate");
       REQUIRE(std::memcmp(plain, r.probe, 24) == 0, which + " does not echo the request");
       for (int z = 24; z < 32; ++z) REQUIRE(plain[z] == 0, which + " padding is not zero");
     }
-    REQUIRE(i == want[s].size(), std::to_string(want[s].size() - i) + " probe replies to source " + std::to_string(s) + " missing");
+    REQUIRE(i == want[s].size(), std::to_string(want[s].size() - i) + " probe replies to source " +
+                                     std::to_string(s) + " missing");
   }
 }
 
@@ -872,11 +897,11 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
   for (int i = 0; i < 2; ++i) {
     accounted += du[i].rx_packets;
     for (int r = 0; r < SAG_DROP_REASON_COUNT; ++r) accounted += du[i].drops[r];
-    accounted += dp[i].drops[SAG_DROP_NO_SESSION] + dp[i].drops[SAG_DROP_REPLAY] + dp[i].drops[SAG_DROP_BAD_AUTH] +
-                 dp[i].drops[SAG_DROP_DUPLICATE];
+    accounted += dp[i].drops[SAG_DROP_NO_SESSION] + dp[i].drops[SAG_DROP_REPLAY] +
+                 dp[i].drops[SAG_DROP_BAD_AUTH] + dp[i].drops[SAG_DROP_DUPLICATE];
     authenticated += dp[i].rx_packets;
-    settled += dp[i].rx_keepalives + dp[i].drops[SAG_DROP_MALFORMED] + dp[i].drops[SAG_DROP_SOURCE_NOT_ALLOWED] +
-               dp[i].drops[SAG_DROP_TOO_BIG];
+    settled += dp[i].rx_keepalives + dp[i].drops[SAG_DROP_MALFORMED] +
+               dp[i].drops[SAG_DROP_SOURCE_NOT_ALLOWED] + dp[i].drops[SAG_DROP_TOO_BIG];
     for (int r : {SAG_DROP_NO_ROUTE, SAG_DROP_NO_ENDPOINT, SAG_DROP_IO_ERROR})
       REQUIRE(dp[i].drops[r] == 0, std::string("a peer counted a receive drop as ") + kDropNames[r]);
   }
@@ -884,7 +909,8 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
   accounted -= m.unanswered_probes;  // authenticated (rx) and then dropped: one datagram, two counts
   REQUIRE(accounted == uint64_t(n), std::to_string(n) + " datagrams, " + std::to_string(accounted) +
                                         " counted as received or dropped before authentication");
-  REQUIRE(settled == authenticated, std::to_string(authenticated) + " authenticated, " + std::to_string(settled) +
+  REQUIRE(settled == authenticated, std::to_string(authenticated) + " authenticated, " +
+                                        std::to_string(settled) +
                                         " settled as keepalive, inner drop or TUN write");
 
   // I3: what reached the TUN.
@@ -897,27 +923,29 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
     int family = (p[0] >> 4) == 4 ? 4 : 6;
     int owner = ref_lookup(m.prefixes, family, p.data() + (family == 4 ? 12 : 8));
     int from = i < m.tun_peer.size() ? m.tun_peer[i] : -2;
-    REQUIRE(owner >= 0 && owner == from,
-            which + " has a source owned by peer " + std::to_string(owner + 1) + ", sent by peer " + std::to_string(from + 1));
+    REQUIRE(owner >= 0 && owner == from, which + " has a source owned by peer " + std::to_string(owner + 1) +
+                                             ", sent by peer " + std::to_string(from + 1));
   }
 
   // M1: the model, exactly.
   for (int i = 0; i < 2; ++i) {
-    REQUIRE(same(after.up[i], m.uplinks[i]),
-            "uplink " + std::to_string(i + 1) + ": " + describe(after.up[i]) + " | model: " + describe(m.uplinks[i]));
+    REQUIRE(same(after.up[i], m.uplinks[i]), "uplink " + std::to_string(i + 1) + ": " +
+                                                 describe(after.up[i]) +
+                                                 " | model: " + describe(m.uplinks[i]));
     sag_counters real = after.peer[i], want = m.peers[i].counters;
     uint64_t real_inner = 0, want_inner = m.peers[i].inner_either;
     for (int r : {SAG_DROP_MALFORMED, SAG_DROP_TOO_BIG, SAG_DROP_SOURCE_NOT_ALLOWED}) {
-      REQUIRE(real.drops[r] >= want.drops[r], "peer " + std::to_string(i + 1) + ": " + describe(real) +
-                                                  " | model: " + describe(want) + " (+" + std::to_string(want_inner) +
-                                                  " inner drops of either kind)");
+      REQUIRE(real.drops[r] >= want.drops[r],
+              "peer " + std::to_string(i + 1) + ": " + describe(real) + " | model: " + describe(want) +
+                  " (+" + std::to_string(want_inner) + " inner drops of either kind)");
       real_inner += real.drops[r];
       want_inner += want.drops[r];
       real.drops[r] = want.drops[r] = 0;
     }
     REQUIRE(same(real, want) && real_inner == want_inner,
-            "peer " + std::to_string(i + 1) + ": " + describe(after.peer[i]) + " | model: " +
-                describe(m.peers[i].counters) + " (+" + std::to_string(m.peers[i].inner_either) + " inner drops of either kind)");
+            "peer " + std::to_string(i + 1) + ": " + describe(after.peer[i]) +
+                " | model: " + describe(m.peers[i].counters) + " (+" +
+                std::to_string(m.peers[i].inner_either) + " inner drops of either kind)");
   }
   REQUIRE(same(dg, sag_counters{}), "global counters moved: " + describe(dg));
   REQUIRE(written.size() == m.tun.size(),
@@ -951,18 +979,23 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
     std::lock_guard<std::mutex> lock(t.flush_mu);
     flushes.swap(t.flush_list);
   }
-  REQUIRE(flushes == m.flushes, std::to_string(flushes.size()) + " flush requests, model " + std::to_string(m.flushes.size()));
+  REQUIRE(flushes == m.flushes,
+          std::to_string(flushes.size()) + " flush requests, model " + std::to_string(m.flushes.size()));
   uint64_t drain;
   (void)!read(t.wake_fd, &drain, sizeof drain);
 
   for (int i = 0; i < 2; ++i) {
     Peer* p = w.peers[i];
     const ModelPeer& mp = m.peers[i];
-    auto index = [](const std::atomic<Keypair*>& s) { Keypair* k = s.load(); return k ? k->local_index : 0u; };
+    auto index = [](const std::atomic<Keypair*>& s) {
+      Keypair* k = s.load();
+      return k ? k->local_index : 0u;
+    };
     REQUIRE(index(p->previous) == mp.previous && index(p->current) == mp.current && index(p->next) == mp.next,
             "peer " + std::to_string(i + 1) + " slots " + std::to_string(index(p->previous)) + "/" +
                 std::to_string(index(p->current)) + "/" + std::to_string(index(p->next)) + ", model " +
-                std::to_string(mp.previous) + "/" + std::to_string(mp.current) + "/" + std::to_string(mp.next));
+                std::to_string(mp.previous) + "/" + std::to_string(mp.current) + "/" +
+                std::to_string(mp.next));
     Endpoint ep;
     uint32_t up = 0;
     bool has = p->endpoint_snapshot(&ep, &up);

@@ -37,8 +37,8 @@ using namespace sag;
   std::fprintf(stderr, "fuzz_wire invariant violated: %s (%zu, %zu)\n", what, a, b);
   std::abort();
 }
-#define REQUIRE(cond, a, b) \
-  do {                      \
+#define REQUIRE(cond, a, b)                         \
+  do {                                              \
     if (!(cond)) fail(#cond, size_t(a), size_t(b)); \
   } while (0)
 
@@ -72,7 +72,9 @@ void check_multipath(const uint8_t* p, size_t n) {
   bool ref = n >= 24 && (p[0] == 0x51 || p[0] == 0x52) && !p[1] && !p[2] && !p[3];
   REQUIRE(is_probe == ref, is_probe, n);
   if (is_probe) {
-    REQUIRE(probe.path_id == get(p, n, 4, 4) && probe.sequence == get(p, n, 8, 8) && probe.sent_ns == get(p, n, 16, 8), probe.path_id, n);
+    REQUIRE(probe.path_id == get(p, n, 4, 4) && probe.sequence == get(p, n, 8, 8) &&
+                probe.sent_ns == get(p, n, 16, 8),
+            probe.path_id, n);
     uint8_t back[wire::kProbeSize];
     wire::write_probe(back, probe);
     REQUIRE(std::memcmp(back, p, wire::kProbeSize) == 0, n, 0);
@@ -80,9 +82,12 @@ void check_multipath(const uint8_t* p, size_t n) {
   }
   FlowKey k = flow_key(p, n);
   REQUIRE(k.dscp < 64, k.dscp, n);
-  if (k.has_ports) REQUIRE(k.protocol == 6 || k.protocol == 17 || k.protocol == 132 || k.protocol == 136, k.protocol, n);
-  if (n == 0 || (p[0] >> 4 != 4 && p[0] >> 4 != 6)) REQUIRE(k.protocol == 0 && !k.has_ports && k.hash == 0 && k.family == 0, k.protocol, n);
-  if (k.family == 4) REQUIRE(k.src[1] == 0 && k.dst[1] == 0 && k.src[0] == wire::load_le32(p + 12), k.family, n);
+  if (k.has_ports)
+    REQUIRE(k.protocol == 6 || k.protocol == 17 || k.protocol == 132 || k.protocol == 136, k.protocol, n);
+  if (n == 0 || (p[0] >> 4 != 4 && p[0] >> 4 != 6))
+    REQUIRE(k.protocol == 0 && !k.has_ports && k.hash == 0 && k.family == 0, k.protocol, n);
+  if (k.family == 4)
+    REQUIRE(k.src[1] == 0 && k.dst[1] == 0 && k.src[0] == wire::load_le32(p + 12), k.family, n);
   REQUIRE(flow_key(p, n).hash == k.hash, n, 0);
 }
 
@@ -113,7 +118,6 @@ void check_padding(size_t len, size_t mtu) {
   }
   if (len == 0) REQUIRE(padded == 0, padded, mtu);
 }
-
 
 }  // namespace
 

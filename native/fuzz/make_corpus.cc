@@ -41,7 +41,9 @@ void write(const std::string& target, const std::string& name, const Bytes& b) {
   ++g_files;
 }
 
-void append(Bytes& out, const Bytes& b) { out.insert(out.end(), b.begin(), b.end()); }
+void append(Bytes& out, const Bytes& b) {
+  out.insert(out.end(), b.begin(), b.end());
+}
 void le(Bytes& out, uint64_t v, int width) {
   for (int i = 0; i < width; ++i) out.push_back(uint8_t(v >> (8 * i)));
 }
@@ -49,7 +51,9 @@ void le(Bytes& out, uint64_t v, int width) {
 // ---- fuzz_receive ---------------------------------------------------------------------------------
 
 enum : uint8_t { kRaw = 0, kSealed = 1, kEndBatch = 2, kUplink2 = 0x10, kTooBig = 0x20 };
-uint8_t src_sel(int s) { return uint8_t((s & 3) << 2); }
+uint8_t src_sel(int s) {
+  return uint8_t((s & 3) << 2);
+}
 
 Bytes record(uint8_t kind, const Bytes& body) {
   Bytes r;
@@ -82,7 +86,9 @@ Bytes sealed(uint8_t kind, const Sealed& s) {
   return record(uint8_t(kind | kSealed), b);
 }
 
-Bytes ipv4(const uint8_t src[4], const uint8_t dst[4], size_t total) { return sagtest::ipv4_packet(src, dst, total); }
+Bytes ipv4(const uint8_t src[4], const uint8_t dst[4], size_t total) {
+  return sagtest::ipv4_packet(src, dst, total);
+}
 
 // A transport message sealed here, for the raw path (the same keys as fuzz_receive.cc).
 Bytes transport(uint32_t index, uint64_t counter, const Bytes& inner) {
@@ -159,7 +165,8 @@ void receive_corpus() {
     s.counter = 10000;
     append(in, sealed(kEndBatch, s));
     s.mode = 0x11;  // counters relative to the newest accepted (10000)
-    for (int16_t delta : {int16_t(-8128), int16_t(-8129), int16_t(0), int16_t(-1), int16_t(64), int16_t(8192)}) {
+    for (int16_t delta :
+         {int16_t(-8128), int16_t(-8129), int16_t(0), int16_t(-1), int16_t(64), int16_t(8192)}) {
       s.counter = uint16_t(delta);
       append(in, sealed(kEndBatch, s));
     }
@@ -307,24 +314,24 @@ void allowed_ips_corpus() {
   {
     Bytes in;
     append(in, op(0, 0, {0, 0, 0, 0, 0}));
-    append(in, op(11, 1, {0, 24, 0}));   // derived from the first prefix, bit 0 flipped
+    append(in, op(11, 1, {0, 24, 0}));  // derived from the first prefix, bit 0 flipped
     append(in, op(11, 2, {1, 25, 30}));
     append(in, op(11, 0, {2, 32, 0xff}));
-    append(in, op(4, 1, {}));            // remove_peer
-    append(in, op(12, 0, {0, 0xff}));    // remove an existing prefix
+    append(in, op(4, 1, {}));          // remove_peer
+    append(in, op(12, 0, {0, 0xff}));  // remove an existing prefix
     append(in, op(13, 0, {1, 7}));
-    append(in, op(9, 0, {}));            // move out and back
+    append(in, op(9, 0, {}));  // move out and back
     append(in, op(10, 2, {}));
-    append(in, op(8, 0, {}));            // clear
+    append(in, op(8, 0, {}));  // clear
     write(t, "derived-remove-peer-move-clear", in);
   }
   {
     Bytes in;
     append(in, op(0, 0, {0xa1, 1, 2, 3, 4}));  // cidr 161: rejected
-    append(in, op(0, 3, {8, 10, 0, 0, 0}));     // null peer: rejected
-    append(in, op(4, 3, {}));                   // remove_peer(nullptr)
+    append(in, op(0, 3, {8, 10, 0, 0, 0}));    // null peer: rejected
+    append(in, op(4, 3, {}));                  // remove_peer(nullptr)
     append(in, op(0, 0, {8, 10, 0, 0, 0}));
-    append(in, op(2, 1, {8, 10, 0, 0, 0}));     // owned by another peer: not removed
+    append(in, op(2, 1, {8, 10, 0, 0, 0}));  // owned by another peer: not removed
     Bytes pkt = ipv4((const uint8_t*)"\x0a\x00\x00\x01", (const uint8_t*)"\x0a\x00\x00\x02", 20);
     append(in, op(7, 0, Bytes{20} + pkt));
     append(in, op(7, 0, Bytes{19} + Bytes(pkt.begin(), pkt.begin() + 19)));
@@ -368,7 +375,8 @@ void offload_corpus() {
   using namespace sag::offload;
   sagtest::Flow v4, v6;
   v6.ipv6 = true;
-  write(t, "tso4-last-shorter", Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_TCPV4, 1000, 20, 16) + sagtest::tcp(v4, 7, 2500));
+  write(t, "tso4-last-shorter",
+        Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_TCPV4, 1000, 20, 16) + sagtest::tcp(v4, 7, 2500));
   write(t, "tso6", Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_TCPV6, 1200, 40, 16) + sagtest::tcp(v6, 7, 3000));
   write(t, "uso4", Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_UDP_L4, 500, 20, 6) + sagtest::udp(v4, 1700));
   write(t, "uso6", Bytes{0} + vnet(VIRTIO_NET_HDR_GSO_UDP_L4, 500, 40, 6) + sagtest::udp(v6, 1200));

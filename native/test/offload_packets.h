@@ -11,7 +11,7 @@ namespace sagtest {
 
 struct Flow {
   bool ipv6 = false;
-  uint8_t src = 1, dst = 2;   // last byte of the addresses
+  uint8_t src = 1, dst = 2;  // last byte of the addresses
   uint16_t sport = 1000, dport = 2000;
 };
 
@@ -54,7 +54,9 @@ inline void fill_l4_checksum(std::vector<uint8_t>& p, bool ipv6, bool udp) {
   store_be16(&p[l4 + check], l4_checksum(&p[l4], p.size() - l4, check, pseudo, udp));
 }
 
-inline uint8_t payload_byte(uint32_t seq) { return uint8_t(seq * 7 + 3); }
+inline uint8_t payload_byte(uint32_t seq) {
+  return uint8_t(seq * 7 + 3);
+}
 
 // A TCP segment whose payload bytes are a function of their sequence number.
 inline std::vector<uint8_t> tcp(const Flow& f, uint32_t seq, size_t payload, uint8_t flags = kAck,
@@ -97,7 +99,8 @@ inline bool checksums_ok(const std::vector<uint8_t>& p) {
   size_t l4 = v6 ? 40 : size_t(p[0] & 15) * 4;
   if (!v6 && sum16(p.data(), l4) != 0xffff) return false;
   uint8_t proto = v6 ? p[6] : p[9];
-  uint16_t pseudo = pseudo_header_sum(&p[v6 ? 8 : 12], &p[v6 ? 24 : 16], v6 ? 16 : 4, proto, uint32_t(p.size() - l4));
+  uint16_t pseudo =
+      pseudo_header_sum(&p[v6 ? 8 : 12], &p[v6 ? 24 : 16], v6 ? 16 : 4, proto, uint32_t(p.size() - l4));
   return sum16(&p[l4], p.size() - l4, pseudo) == 0xffff;
 }
 

@@ -31,7 +31,8 @@ inline Endpoint ep4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
   return Endpoint::v4(addr, port);
 }
 
-inline std::vector<uint8_t> ipv4_packet(const uint8_t src[4], const uint8_t dst[4], size_t total, uint8_t fill = 0xab) {
+inline std::vector<uint8_t> ipv4_packet(const uint8_t src[4], const uint8_t dst[4], size_t total,
+                                        uint8_t fill = 0xab) {
   if (total < 20) total = 20;
   std::vector<uint8_t> p(total, fill);
   std::memset(p.data(), 0, 20);
@@ -130,10 +131,16 @@ struct Pair {
   }
   void install_keys(uint32_t ia = 100, uint32_t ib = 200) {
     sag_keypair_config ka{}, kb{};
-    ka.local_index = ia; ka.remote_index = ib; ka.initiator = 1;
-    std::memcpy(ka.send_key, key1, 32); std::memcpy(ka.recv_key, key2, 32);
-    kb.local_index = ib; kb.remote_index = ia; kb.initiator = 0;
-    std::memcpy(kb.send_key, key2, 32); std::memcpy(kb.recv_key, key1, 32);
+    ka.local_index = ia;
+    ka.remote_index = ib;
+    ka.initiator = 1;
+    std::memcpy(ka.send_key, key1, 32);
+    std::memcpy(ka.recv_key, key2, 32);
+    kb.local_index = ib;
+    kb.remote_index = ia;
+    kb.initiator = 0;
+    std::memcpy(kb.send_key, key2, 32);
+    std::memcpy(kb.recv_key, key1, 32);
     b.dp->install_keypair(b.peer, kb, 1);
     a.dp->install_keypair(a.peer, ka, 1);
   }

@@ -17,7 +17,9 @@ using sag::Peer;
 
 namespace {
 
-Peer* P(int i) { return i == 0 ? nullptr : reinterpret_cast<Peer*>(uintptr_t(0x1000 + i)); }
+Peer* P(int i) {
+  return i == 0 ? nullptr : reinterpret_cast<Peer*>(uintptr_t(0x1000 + i));
+}
 
 struct Addr {
   int family = 0;
@@ -34,7 +36,8 @@ Addr parse(const std::string& text) {
   a.family = ip.find(':') == std::string::npos ? 4 : 6;
   int ok = inet_pton(a.family == 4 ? AF_INET : AF_INET6, ip.c_str(), a.b);
   if (ok != 1) std::abort();  // a typo in a test table
-  a.cidr = uint8_t(slash == std::string::npos ? (a.family == 4 ? 32 : 128) : std::stoi(text.substr(slash + 1)));
+  a.cidr =
+      uint8_t(slash == std::string::npos ? (a.family == 4 ? 32 : 128) : std::stoi(text.substr(slash + 1)));
   return a;
 }
 
@@ -58,7 +61,10 @@ bool node_bound_holds(const AllowedIps& t) {
   return t.node_count() <= 2 * t.prefix_count();
 }
 
-struct Route { const char* prefix; int peer; };
+struct Route {
+  const char* prefix;
+  int peer;
+};
 
 struct MatchCase {
   const char* name;
@@ -92,7 +98,10 @@ const MatchCase kMatchCases[] = {
     {"22 v6 /128 neighbour falls back", {{"::/0", 1}, {"2001:db8::1/128", 2}}, "2001:db8::2", 1},
     {"23 v6 host bits masked", {{"2001:db8::ffff/32", 1}}, "2001:db8:ffff::1", 1},
     {"24 v6 last bit decides", {{"2001:db8::/127", 1}, {"2001:db8::1/128", 2}}, "2001:db8::", 1},
-    {"25 v6 bit 64 boundary", {{"2001:db8::/64", 1}, {"2001:db8:0:0:8000::/65", 2}}, "2001:db8::8000:0:0:1", 2},
+    {"25 v6 bit 64 boundary",
+     {{"2001:db8::/64", 1}, {"2001:db8:0:0:8000::/65", 2}},
+     "2001:db8::8000:0:0:1",
+     2},
     {"26 v4 default does not match v6", {{"0.0.0.0/0", 1}}, "::1", 0},
     {"27 v6 default does not match v4", {{"::/0", 1}}, "1.2.3.4", 0},
     {"28 v4-mapped v6 is not v4", {{"10.0.0.0/8", 1}}, "::ffff:10.0.0.1", 0},
@@ -131,35 +140,63 @@ struct RemoveStep {
   bool ok;
 };
 
-struct RemoveCase { const char* name; std::vector<RemoveStep> steps; size_t prefixes_after; };
+struct RemoveCase {
+  const char* name;
+  std::vector<RemoveStep> steps;
+  size_t prefixes_after;
+};
 
 const RemoveCase kRemoveCases[] = {
     {"1 owner removes, lookup falls back",
-     {{"add", "10.0.0.0/8", 1, true}, {"add", "10.1.0.0/16", 2, true}, {"del", "10.1.0.0/16", 2, true},
-      {"look", "10.1.2.3", 1, true}}, 1},
+     {{"add", "10.0.0.0/8", 1, true},
+      {"add", "10.1.0.0/16", 2, true},
+      {"del", "10.1.0.0/16", 2, true},
+      {"look", "10.1.2.3", 1, true}},
+     1},
     {"2 non-owner refused",
-     {{"add", "10.1.0.0/16", 2, true}, {"del", "10.1.0.0/16", 3, false}, {"look", "10.1.2.3", 2, true}}, 1},
+     {{"add", "10.1.0.0/16", 2, true}, {"del", "10.1.0.0/16", 3, false}, {"look", "10.1.2.3", 2, true}},
+     1},
     {"3 old owner refused after replacement",
-     {{"add", "10.1.0.0/16", 2, true}, {"add", "10.1.0.0/16", 3, true}, {"del", "10.1.0.0/16", 2, false},
-      {"del", "10.1.0.0/16", 3, true}, {"look", "10.1.2.3", 0, true}}, 0},
+     {{"add", "10.1.0.0/16", 2, true},
+      {"add", "10.1.0.0/16", 3, true},
+      {"del", "10.1.0.0/16", 2, false},
+      {"del", "10.1.0.0/16", 3, true},
+      {"look", "10.1.2.3", 0, true}},
+     0},
     {"4 other cidr refused",
-     {{"add", "10.1.0.0/16", 2, true}, {"del", "10.1.0.0/15", 2, false}, {"del", "10.1.0.0/17", 2, false}}, 1},
+     {{"add", "10.1.0.0/16", 2, true}, {"del", "10.1.0.0/15", 2, false}, {"del", "10.1.0.0/17", 2, false}},
+     1},
     {"5 ownerless join node refused",
-     {{"add", "10.0.0.0/24", 1, true}, {"add", "10.0.1.0/24", 1, true}, {"del", "10.0.0.0/23", 1, false}}, 2},
-    {"6 host bits masked on remove",
-     {{"add", "10.1.0.0/16", 2, true}, {"del", "10.1.99.99/16", 2, true}}, 0},
+     {{"add", "10.0.0.0/24", 1, true}, {"add", "10.0.1.0/24", 1, true}, {"del", "10.0.0.0/23", 1, false}},
+     2},
+    {"6 host bits masked on remove", {{"add", "10.1.0.0/16", 2, true}, {"del", "10.1.99.99/16", 2, true}}, 0},
     {"7 remove middle of chain",
-     {{"add", "10.0.0.0/8", 1, true}, {"add", "10.1.0.0/16", 2, true}, {"add", "10.1.1.0/24", 3, true},
-      {"del", "10.1.0.0/16", 2, true}, {"look", "10.1.1.1", 3, true}, {"look", "10.1.2.1", 1, true}}, 2},
+     {{"add", "10.0.0.0/8", 1, true},
+      {"add", "10.1.0.0/16", 2, true},
+      {"add", "10.1.1.0/24", 3, true},
+      {"del", "10.1.0.0/16", 2, true},
+      {"look", "10.1.1.1", 3, true},
+      {"look", "10.1.2.1", 1, true}},
+     2},
     {"8 remove_peer across families",
-     {{"add", "10.0.0.0/8", 1, true}, {"add", "10.1.0.0/16", 2, true}, {"add", "2001:db8::/32", 2, true},
-      {"add", "::/0", 1, true}, {"peer", "", 2, true}, {"look", "10.1.2.3", 1, true},
-      {"look", "2001:db8::1", 1, true}}, 2},
+     {{"add", "10.0.0.0/8", 1, true},
+      {"add", "10.1.0.0/16", 2, true},
+      {"add", "2001:db8::/32", 2, true},
+      {"add", "::/0", 1, true},
+      {"peer", "", 2, true},
+      {"look", "10.1.2.3", 1, true},
+      {"look", "2001:db8::1", 1, true}},
+     2},
     {"9 remove_peer of unknown peer",
-     {{"add", "10.0.0.0/8", 1, true}, {"peer", "", 9, true}, {"look", "10.0.0.1", 1, true}}, 1},
+     {{"add", "10.0.0.0/8", 1, true}, {"peer", "", 9, true}, {"look", "10.0.0.1", 1, true}},
+     1},
     {"10 v4 remove leaves v6 alone",
-     {{"add", "0.0.0.0/0", 1, true}, {"add", "::/0", 1, true}, {"del", "0.0.0.0/0", 1, true},
-      {"look", "::1", 1, true}, {"look", "1.1.1.1", 0, true}}, 1},
+     {{"add", "0.0.0.0/0", 1, true},
+      {"add", "::/0", 1, true},
+      {"del", "0.0.0.0/0", 1, true},
+      {"look", "::1", 1, true},
+      {"look", "1.1.1.1", 0, true}},
+     1},
 };
 
 TEST_CASE("remove table") {
@@ -194,10 +231,16 @@ TEST_CASE("packets: src and dst for both versions, truncation") {
   std::memcpy(v6 + 24, parse("2001:db8:2::9").b, 16);
   uint8_t bad[40] = {0x50};
 
-  struct Row { int n; const uint8_t* pkt; size_t len; int src; int dst; };
+  struct Row {
+    int n;
+    const uint8_t* pkt;
+    size_t len;
+    int src;
+    int dst;
+  };
   const Row rows[] = {
-      {1, v4, 20, 1, 2},   {2, v4, 19, 0, 0},  {3, v4, 0, 0, 0},    {4, v6, 40, 3, 4},
-      {5, v6, 39, 0, 0},   {6, v6, 20, 0, 0},  {7, bad, 40, 0, 0},  {8, nullptr, 0, 0, 0},
+      {1, v4, 20, 1, 2}, {2, v4, 19, 0, 0}, {3, v4, 0, 0, 0},   {4, v6, 40, 3, 4},
+      {5, v6, 39, 0, 0}, {6, v6, 20, 0, 0}, {7, bad, 40, 0, 0}, {8, nullptr, 0, 0, 0},
   };
   for (const Row& r : rows) {
     bool ok = t.lookup_packet_src(r.pkt, r.len) == P(r.src) && t.lookup_packet_dst(r.pkt, r.len) == P(r.dst);
@@ -224,8 +267,8 @@ TEST_CASE("for_each lists a peer's prefixes in order") {
   CHECK(insert(t, "172.16.5.5/12", 1));  // listed masked
   std::vector<std::string> got;
   t.for_each(P(1), [&](int fam, const uint8_t* a, uint8_t c) { got.push_back(format(fam, a, c)); });
-  std::vector<std::string> want = {"10.0.0.0/8", "10.1.0.0/16", "172.16.0.0/12", "192.168.1.0/24", "::/0",
-                                   "2001:db8::1/128"};
+  std::vector<std::string> want = {"10.0.0.0/8",     "10.1.0.0/16", "172.16.0.0/12",
+                                   "192.168.1.0/24", "::/0",        "2001:db8::1/128"};
   CHECK(got == want);
   got.clear();
   t.for_each(nullptr, [&](int fam, const uint8_t* a, uint8_t c) { got.push_back(format(fam, a, c)); });
@@ -257,7 +300,10 @@ TEST_CASE("churn frees nodes; clear and move") {
 
 // ---- randomized comparison against a brute-force reference ----
 
-struct RefEntry { Addr prefix; int peer; };
+struct RefEntry {
+  Addr prefix;
+  int peer;
+};
 
 void mask_bytes(uint8_t* b, int bytes, int cidr) {
   for (int i = 0; i < bytes; ++i) {
@@ -357,8 +403,8 @@ TEST_CASE("randomized against brute-force reference (seed 12345, 20000 ops)") {
     max_size = std::max(max_size, int(ref.size()));
   }
   CHECK_EQ(mismatches, 0);
-  std::printf("  random: %d lookup hits, %d removals, peak %d prefixes, final %zu prefixes / %zu nodes\n", hits,
-              removed, max_size, ref.size(), t.node_count());
+  std::printf("  random: %d lookup hits, %d removals, peak %d prefixes, final %zu prefixes / %zu nodes\n",
+              hits, removed, max_size, ref.size(), t.node_count());
   CHECK(hits > 2000 && removed > 1000 && ref.size() > 100);  // the run really exercised a populated table
 
   // A peer's listing matches the reference.

@@ -16,7 +16,10 @@ namespace {
 sag_prefix v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t cidr) {
   sag_prefix p{};
   p.family = 4;
-  p.addr[0] = a; p.addr[1] = b; p.addr[2] = c; p.addr[3] = d;
+  p.addr[0] = a;
+  p.addr[1] = b;
+  p.addr[2] = c;
+  p.addr[3] = d;
   p.cidr = cidr;
   return p;
 }
@@ -45,14 +48,17 @@ sag_selection with_prefixes(std::initializer_list<sag_prefix> src, std::initiali
   return s;
 }
 
-std::vector<uint8_t> pkt4(std::initializer_list<uint8_t> src, std::initializer_list<uint8_t> dst, uint16_t dport = 53, uint8_t dscp = 0) {
+std::vector<uint8_t> pkt4(std::initializer_list<uint8_t> src, std::initializer_list<uint8_t> dst,
+                          uint16_t dport = 53, uint8_t dscp = 0) {
   uint8_t s[4], d[4];
   std::copy(src.begin(), src.end(), s);
   std::copy(dst.begin(), dst.end(), d);
   auto p = ipv4_packet(s, d, 64);
   p[1] = uint8_t(dscp << 2);
-  p[20] = 0x30; p[21] = 0x39;  // source port 12345
-  p[22] = uint8_t(dport >> 8); p[23] = uint8_t(dport);
+  p[20] = 0x30;
+  p[21] = 0x39;  // source port 12345
+  p[22] = uint8_t(dport >> 8);
+  p[23] = uint8_t(dport);
   return p;
 }
 
@@ -66,7 +72,9 @@ struct Table {
   std::string error;
   bool ok;
   explicit Table(const sag_selection& in) : ok(build_selection(in, &sel, &error)) {}
-  bool matches(const std::vector<uint8_t>& p) const { return choose_paths(sel, flow_key(p.data(), p.size())).count == 1; }
+  bool matches(const std::vector<uint8_t>& p) const {
+    return choose_paths(sel, flow_key(p.data(), p.size())).count == 1;
+  }
   bool matches_keepalive() const { return choose_paths(sel, flow_key(nullptr, 0)).count == 1; }
 };
 
@@ -82,7 +90,7 @@ TEST_CASE("1 IPv4 prefixes: /16 source, /32 destination, several per side, /0") 
   Table any(with_prefixes({}, {v4(0, 0, 0, 0, 0)}));
   CHECK(any.ok);
   CHECK(any.matches(pkt4({1, 2, 3, 4}, {255, 255, 255, 255})));
-  CHECK(!any.matches(pkt6(1, 1, 2, 2)));  // an IPv4 /0 is every IPv4 address, no IPv6 one
+  CHECK(!any.matches(pkt6(1, 1, 2, 2)));                  // an IPv4 /0 is every IPv4 address, no IPv6 one
   Table odd(with_prefixes({v4(10, 0, 0, 128, 25)}, {}));  // a length that is not a byte boundary
   CHECK(odd.ok);
   CHECK(odd.matches(pkt4({10, 0, 0, 200}, {1, 1, 1, 1})));
@@ -111,7 +119,8 @@ TEST_CASE("2 IPv6 prefixes: /64, /128, /0; families never cross") {
   CHECK(!dual.matches(pkt6(1, 1, 3, 99)));
 }
 
-TEST_CASE("3 address rules combine with DSCP, protocol and ports; keepalives match only rules without addresses") {
+TEST_CASE(
+    "3 address rules combine with DSCP, protocol and ports; keepalives match only rules without addresses") {
   sag_selection in = with_prefixes({}, {v4(192, 0, 2, 0, 24)});
   auto& c = in.classes[0];
   c.dscp_mask = uint64_t(1) << 46;
@@ -171,7 +180,9 @@ TEST_CASE("4 prefixes are validated: length, host bits, family, count; first mat
   two.classes[1].path_index[0] = 1;  // the catch-all after the address class
   Table t(two);
   CHECK(t.ok);
-  auto path = [&](const std::vector<uint8_t>& p) { return choose_paths(t.sel, flow_key(p.data(), p.size())).path[0]->id; };
+  auto path = [&](const std::vector<uint8_t>& p) {
+    return choose_paths(t.sel, flow_key(p.data(), p.size())).path[0]->id;
+  };
   CHECK_EQ(path(pkt4({10, 0, 0, 1}, {192, 0, 2, 1})), 7u);
   CHECK_EQ(path(pkt4({10, 0, 0, 1}, {198, 51, 100, 1})), 8u);
   CHECK_EQ(path(pkt6(1, 1, 2, 2)), 8u);

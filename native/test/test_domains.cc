@@ -9,7 +9,9 @@ using namespace sagtest;
 
 namespace {
 std::atomic<uint64_t> fake_now{1};
-uint64_t fake_clock() { return fake_now.load(); }
+uint64_t fake_clock() {
+  return fake_now.load();
+}
 
 // Hub H (domains A and B, memory TUNs) and branches X (in A) and Y (in B). Both branches own
 // 10.1.0.0/24 — the same prefix in two domains. X and Y route everything (0.0.0.0/0) to H.
@@ -49,10 +51,16 @@ struct Hub {
     br.dp->set_endpoint(br.peer, hub.addr, br.uplink);
     sag_keypair_config kh{}, kb{};
     uint32_t ih = next_index++, ib = next_index++;
-    kh.local_index = ih; kh.remote_index = ib; kh.initiator = 1;
-    std::memcpy(kh.send_key, key_hb, 32); std::memcpy(kh.recv_key, key_bh, 32);
-    kb.local_index = ib; kb.remote_index = ih; kb.initiator = 1;
-    std::memcpy(kb.send_key, key_bh, 32); std::memcpy(kb.recv_key, key_hb, 32);
+    kh.local_index = ih;
+    kh.remote_index = ib;
+    kh.initiator = 1;
+    std::memcpy(kh.send_key, key_hb, 32);
+    std::memcpy(kh.recv_key, key_bh, 32);
+    kb.local_index = ib;
+    kb.remote_index = ih;
+    kb.initiator = 1;
+    std::memcpy(kb.send_key, key_bh, 32);
+    std::memcpy(kb.recv_key, key_hb, 32);
     hub.dp->install_keypair(hp, kh, 1);
     br.dp->install_keypair(br.peer, kb, 1);
     return hp;

@@ -45,8 +45,8 @@ std::vector<Bytes> segment(const virtio_net_hdr& h, const Bytes& pkt, bool* ok) 
 }
 
 // Plans writes and returns each as (vnet header, bytes after it).
-std::vector<std::pair<virtio_net_hdr, Bytes>> coalesce(const std::vector<Bytes>& pkts, std::vector<int>* segs = nullptr,
-                                                       bool udp = true) {
+std::vector<std::pair<virtio_net_hdr, Bytes>> coalesce(const std::vector<Bytes>& pkts,
+                                                       std::vector<int>* segs = nullptr, bool udp = true) {
   Coalescer c(256, udp);
   std::vector<const uint8_t*> ptrs;
   std::vector<size_t> lens;
@@ -64,7 +64,8 @@ std::vector<std::pair<virtio_net_hdr, Bytes>> coalesce(const std::vector<Bytes>&
     CHECK_EQ(iov[0].iov_len, kVnetHdrSize);
     std::memcpy(&h, iov[0].iov_base, sizeof h);
     Bytes b;
-    for (int i = 1; i < n; ++i) b.insert(b.end(), (uint8_t*)iov[i].iov_base, (uint8_t*)iov[i].iov_base + iov[i].iov_len);
+    for (int i = 1; i < n; ++i)
+      b.insert(b.end(), (uint8_t*)iov[i].iov_base, (uint8_t*)iov[i].iov_base + iov[i].iov_len);
     out.push_back({h, b});
     if (segs) segs->push_back(s);
   }
@@ -99,7 +100,8 @@ TEST_CASE("checksum: RFC 1071 example, odd length, initial value") {
   Bytes big(1501);
   for (size_t i = 0; i < big.size(); ++i) big[i] = uint8_t(i * 31);
   uint32_t ref = 0;
-  for (size_t i = 0; i < big.size(); i += 2) ref += uint32_t(big[i] << 8 | (i + 1 < big.size() ? big[i + 1] : 0));
+  for (size_t i = 0; i < big.size(); i += 2)
+    ref += uint32_t(big[i] << 8 | (i + 1 < big.size() ? big[i + 1] : 0));
   while (ref >> 16) ref = (ref & 0xffff) + (ref >> 16);
   CHECK_EQ(sum16(big.data(), big.size()), ref);
 }
@@ -172,13 +174,13 @@ TEST_CASE("gso: vnet headers that do not hold together are refused") {
   Bytes p = sagtest::tcp(f, 0, 3000);
   GsoLayout l;
   auto bad = [&](virtio_net_hdr h, const Bytes& pkt) { return !gso_parse(h, pkt.data(), pkt.size(), &l); };
-  CHECK(bad(gso_hdr(9, 1400, 20, 16), p));                             // unknown GSO type
-  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 0, 20, 16), p));         // gso_size 0
-  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1400, 4000, 16), p));    // csum_start past the end
-  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1400, 10, 16), p));      // inside the IP header
-  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV6, 1400, 40, 16), p));      // IPv4 packet, TCPV6 type
-  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_UDP_L4, 1400, 20, 6), p));      // says UDP, is TCP
-  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1400, 20, 8), p));       // wrong checksum offset
+  CHECK(bad(gso_hdr(9, 1400, 20, 16), p));                           // unknown GSO type
+  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 0, 20, 16), p));       // gso_size 0
+  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1400, 4000, 16), p));  // csum_start past the end
+  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1400, 10, 16), p));    // inside the IP header
+  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV6, 1400, 40, 16), p));    // IPv4 packet, TCPV6 type
+  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_UDP_L4, 1400, 20, 6), p));    // says UDP, is TCP
+  CHECK(bad(gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1400, 20, 8), p));     // wrong checksum offset
   virtio_net_hdr no_csum = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1400, 20, 16);
   no_csum.flags = 0;
   CHECK(bad(no_csum, p));
@@ -194,7 +196,8 @@ TEST_CASE("gso: a partial checksum the kernel left is completed") {
     f.ipv6 = v6;
     Bytes p = sagtest::udp(f, 333);
     size_t l4 = v6 ? 40 : 20;
-    uint16_t pseudo = pseudo_header_sum(&p[v6 ? 8 : 12], &p[v6 ? 24 : 16], v6 ? 16 : 4, IPPROTO_UDP, uint32_t(p.size() - l4));
+    uint16_t pseudo = pseudo_header_sum(&p[v6 ? 8 : 12], &p[v6 ? 24 : 16], v6 ? 16 : 4, IPPROTO_UDP,
+                                        uint32_t(p.size() - l4));
     store_be16(&p[l4 + 6], pseudo);
     CHECK(!sagtest::checksums_ok(p));
     CHECK(complete_checksum(gso_hdr(VIRTIO_NET_HDR_GSO_NONE, 0, l4, 6), p.data(), p.size()));
@@ -207,7 +210,8 @@ TEST_CASE("gro: one flow in order becomes one super-packet; the kernel gets the 
     Flow f;
     f.ipv6 = v6;
     std::vector<Bytes> in;
-    for (int i = 0; i < 10; ++i) in.push_back(sagtest::tcp(f, 100 + 1380 * i, i == 9 ? 500 : 1380, sagtest::kAck, uint16_t(i)));
+    for (int i = 0; i < 10; ++i)
+      in.push_back(sagtest::tcp(f, 100 + 1380 * i, i == 9 ? 500 : 1380, sagtest::kAck, uint16_t(i)));
     std::vector<int> segs;
     auto w = coalesce(in, &segs);
     CHECK_EQ(w.size(), size_t(1));
@@ -234,8 +238,10 @@ TEST_CASE("gro: mixed flows and non-TCP packets in one batch keep each flow's or
   Flow v6;
   v6.ipv6 = true;
   std::vector<Bytes> in = {
-      sagtest::tcp(a, 0, 1000), sagtest::tcp(b, 0, 1000), sagtest::udp(c, 100), sagtest::tcp(a, 1000, 1000),
-      sagtest::tcp(b, 1000, 1000), sagtest::tcp(a, 2000, 1000), sagtest::tcp(v6, 0, 1000), sagtest::tcp(v6, 1000, 1000),
+      sagtest::tcp(a, 0, 1000),    sagtest::tcp(b, 0, 1000),
+      sagtest::udp(c, 100),        sagtest::tcp(a, 1000, 1000),
+      sagtest::tcp(b, 1000, 1000), sagtest::tcp(a, 2000, 1000),
+      sagtest::tcp(v6, 0, 1000),   sagtest::tcp(v6, 1000, 1000),
       sagtest::tcp(a, 3000, 0),  // a pure ACK of flow a: closes a's group, written after it
       sagtest::tcp(a, 3000, 1000),
   };
@@ -263,7 +269,9 @@ TEST_CASE("gro: gaps, a shorter segment, PSH, flags, options and bad checksums e
   Flow f;
   std::vector<int> segs;
   // gap in sequence numbers: two groups
-  coalesce({sagtest::tcp(f, 0, 1000), sagtest::tcp(f, 1000, 1000), sagtest::tcp(f, 5000, 1000), sagtest::tcp(f, 6000, 1000)}, &segs);
+  coalesce({sagtest::tcp(f, 0, 1000), sagtest::tcp(f, 1000, 1000), sagtest::tcp(f, 5000, 1000),
+            sagtest::tcp(f, 6000, 1000)},
+           &segs);
   CHECK(segs == std::vector<int>({2, 2}));
   segs.clear();
   // a shorter segment ends the group; the next starts anew
@@ -271,13 +279,17 @@ TEST_CASE("gro: gaps, a shorter segment, PSH, flags, options and bad checksums e
   CHECK(segs == std::vector<int>({2, 1}));
   segs.clear();
   // PSH ends it too (and is carried on the merged header)
-  auto w = coalesce({sagtest::tcp(f, 0, 1000), sagtest::tcp(f, 1000, 1000, sagtest::kAck | sagtest::kPsh), sagtest::tcp(f, 2000, 1000)}, &segs);
+  auto w = coalesce({sagtest::tcp(f, 0, 1000), sagtest::tcp(f, 1000, 1000, sagtest::kAck | sagtest::kPsh),
+                     sagtest::tcp(f, 2000, 1000)},
+                    &segs);
   CHECK(segs == std::vector<int>({2, 1}));
   CHECK(w[0].second[33] & sagtest::kPsh);
   segs.clear();
   // SYN/FIN are never merged; different options are not either
-  coalesce({sagtest::tcp(f, 0, 1000, sagtest::kAck | sagtest::kFin), sagtest::tcp(f, 1000, 1000, sagtest::kAck, 0, 12),
-            sagtest::tcp(f, 2000, 1000, sagtest::kAck, 0, 8)}, &segs);
+  coalesce(
+      {sagtest::tcp(f, 0, 1000, sagtest::kAck | sagtest::kFin),
+       sagtest::tcp(f, 1000, 1000, sagtest::kAck, 0, 12), sagtest::tcp(f, 2000, 1000, sagtest::kAck, 0, 8)},
+      &segs);
   CHECK(segs == std::vector<int>({1, 1, 1}));
   segs.clear();
   // a corrupted segment is written alone, unchanged, for the kernel to drop
@@ -319,7 +331,8 @@ TEST_CASE("gro: UDP datagrams of one flow and size become one USO super-packet (
     CHECK_EQ(back.size(), in.size());
     for (size_t i = 0; i < back.size() && i < in.size(); ++i) {
       CHECK(back[i].size() == in[i].size());
-      CHECK(std::memcmp(back[i].data() + l4, in[i].data() + l4, in[i].size() - l4) == 0);  // UDP header + payload
+      CHECK(std::memcmp(back[i].data() + l4, in[i].data() + l4, in[i].size() - l4) ==
+            0);  // UDP header + payload
     }
     segs.clear();
     coalesce(in, &segs, false);  // a kernel without USO from a TUN: one write each
@@ -331,7 +344,9 @@ TEST_CASE("gro: UDP datagrams of one flow and size become one USO super-packet (
   Bytes nosum = sagtest::udp(a, 64);
   nosum[26] = nosum[27] = 0;
   std::vector<int> segs;
-  coalesce({sagtest::udp(a, 64), sagtest::udp(b, 64), sagtest::udp(a, 64), sagtest::udp(a, 100), nosum, sagtest::udp(a, 64)}, &segs);
+  coalesce({sagtest::udp(a, 64), sagtest::udp(b, 64), sagtest::udp(a, 64), sagtest::udp(a, 100), nosum,
+            sagtest::udp(a, 64)},
+           &segs);
   CHECK(segs == std::vector<int>({2, 1, 2, 1}));  // the 64-byte one after 100 joins and ends that group
 }
 

@@ -52,8 +52,8 @@ TEST_CASE("1 every job opened with the right verdict, with 0, 1 and 3 helpers, b
   uint8_t k1[32], k2[32];
   for (int i = 0; i < 32; ++i) k1[i] = uint8_t(i), k2[i] = uint8_t(100 + i);
   auto big = seal_messages(64, 1420, k1, k2);
-  auto small = seal_messages(3, 1420, k1, k2);    // below kMinParallelJobs: the caller alone
-  auto tiny = seal_messages(40, 16, k1, k2);      // below kMinParallelBytes: the caller alone
+  auto small = seal_messages(3, 1420, k1, k2);  // below kMinParallelJobs: the caller alone
+  auto tiny = seal_messages(40, 16, k1, k2);    // below kMinParallelBytes: the caller alone
   for (int helpers : {0, 1, 3}) {
     OpenPool pool(helpers);
     Aead own;
@@ -87,8 +87,10 @@ TEST_CASE("3 a burst received with 3 decrypting threads reaches the TUN in order
     auto inner = ipv4_packet(p.ip_a, p.ip_b, 200 + size_t(i % 5) * 250, uint8_t(i));
     inner[4] = uint8_t(i >> 8), inner[5] = uint8_t(i);  // IP id: the sequence number
     auto d = p.forge(inner, uint64_t(i) + 1);
-    if (i % 50 == 17) d.back() ^= 1;  // spoiled tag
-    else expect.push_back(inner);
+    if (i % 50 == 17)
+      d.back() ^= 1;  // spoiled tag
+    else
+      expect.push_back(inner);
     sent.push_back(std::move(d));
     if (i % 100 == 99) sent.push_back(sent[sent.size() - 2]);  // a replay inside the burst
   }
@@ -96,7 +98,8 @@ TEST_CASE("3 a burst received with 3 decrypting threads reaches the TUN in order
   p.b.dp->stop();
   for (size_t at = 0; at < sent.size(); at += 64) {
     std::vector<Datagram> g;
-    for (size_t i = at; i < sent.size() && i < at + 64; ++i) g.push_back(Datagram{sent[i].data(), sent[i].size(), p.b.addr});
+    for (size_t i = at; i < sent.size() && i < at + 64; ++i)
+      g.push_back(Datagram{sent[i].data(), sent[i].size(), p.b.addr});
     wire_peer->send_batch(g.data(), int(g.size()), nullptr);
   }
   p.b.dp->start();

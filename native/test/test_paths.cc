@@ -10,18 +10,24 @@ using namespace sagtest;
 
 namespace {
 
-sag_endpoint api(const Endpoint& e) { return to_api(e); }
+sag_endpoint api(const Endpoint& e) {
+  return to_api(e);
+}
 
-std::vector<uint8_t> udp_packet(const uint8_t src[4], const uint8_t dst[4], uint16_t sport, uint16_t dport, uint8_t dscp = 0) {
+std::vector<uint8_t> udp_packet(const uint8_t src[4], const uint8_t dst[4], uint16_t sport, uint16_t dport,
+                                uint8_t dscp = 0) {
   auto p = ipv4_packet(src, dst, 64);
   p[1] = uint8_t(dscp << 2);
-  p[20] = uint8_t(sport >> 8); p[21] = uint8_t(sport);
-  p[22] = uint8_t(dport >> 8); p[23] = uint8_t(dport);
+  p[20] = uint8_t(sport >> 8);
+  p[21] = uint8_t(sport);
+  p[22] = uint8_t(dport >> 8);
+  p[23] = uint8_t(dport);
   return p;
 }
 
 // One class over paths 0..n-1 of a table whose paths lead to the given endpoints on one uplink.
-sag_selection table(uint32_t uplink, const std::vector<Endpoint>& to, uint8_t mode, std::vector<uint32_t> weights = {}) {
+sag_selection table(uint32_t uplink, const std::vector<Endpoint>& to, uint8_t mode,
+                    std::vector<uint32_t> weights = {}) {
   sag_selection s{};
   s.path_count = uint32_t(to.size());
   for (size_t i = 0; i < to.size(); ++i) s.paths[i] = {uint32_t(10 + i), uplink, api(to[i])};
@@ -53,7 +59,8 @@ TEST_CASE("1 flow key: DSCP, protocol, ports; a flow hashes the same every time,
   CHECK(!none.has_ports);
 }
 
-TEST_CASE("2 classes: first match wins; DSCP set and port rules; unmatched packets use the roaming endpoint") {
+TEST_CASE(
+    "2 classes: first match wins; DSCP set and port rules; unmatched packets use the roaming endpoint") {
   sag_selection in{};
   in.path_count = 2;
   in.paths[0] = {1, 1, api(ep4(192, 0, 2, 1, 1))};
@@ -85,13 +92,15 @@ TEST_CASE("2 classes: first match wins; DSCP set and port rules; unmatched packe
 TEST_CASE("3 weighted: each flow keeps one path; flows split by weight 3:1") {
   Selection sel;
   std::string err;
-  CHECK(build_selection(table(1, {ep4(1, 1, 1, 1, 1), ep4(2, 2, 2, 2, 2)}, SAG_SELECT_WEIGHTED, {3, 1}), &sel, &err));
+  CHECK(build_selection(table(1, {ep4(1, 1, 1, 1, 1), ep4(2, 2, 2, 2, 2)}, SAG_SELECT_WEIGHTED, {3, 1}), &sel,
+                        &err));
   uint8_t s[4] = {10, 0, 0, 1}, d[4] = {10, 0, 0, 2};
   std::map<uint32_t, int> per_path;
   for (uint16_t port = 1; port <= 4000; ++port) {
     auto p = udp_packet(s, d, port, 443);
     uint32_t first = choose_paths(sel, flow_key(p.data(), p.size())).path[0]->id;
-    for (int again = 0; again < 3; ++again) CHECK_EQ(choose_paths(sel, flow_key(p.data(), p.size())).path[0]->id, first);
+    for (int again = 0; again < 3; ++again)
+      CHECK_EQ(choose_paths(sel, flow_key(p.data(), p.size())).path[0]->id, first);
     ++per_path[first];
   }
   CHECK(per_path[10] > 2800 && per_path[10] < 3200);  // 3000 expected
@@ -170,7 +179,8 @@ TEST_CASE("6 probe: echoed natively, reply event with path id, sequence and RTT;
   std::vector<sag_event> evs;
   CHECK(wait_for([&] {
     for (auto& e : p.a.events()) evs.push_back(e);
-    for (auto& e : evs) if (e.type == SAG_EVENT_PROBE_REPLY) return true;
+    for (auto& e : evs)
+      if (e.type == SAG_EVENT_PROBE_REPLY) return true;
     return false;
   }));
   for (auto& e : evs) {
@@ -191,7 +201,9 @@ TEST_CASE("6 probe: echoed natively, reply event with path id, sequence and RTT;
   CHECK_EQ(p.a.peer_counters().tx_keepalives, 1u);
 }
 
-TEST_CASE("7 probe from another address is answered there and does not roam; replayed and forged probes are dropped") {
+TEST_CASE(
+    "7 probe from another address is answered there and does not roam; replayed and forged probes are "
+    "dropped") {
   Pair p;
   auto other = p.net.bind(ep4(198, 51, 100, 5, 6000));
   uint8_t req[wire::kProbeSize];

@@ -31,7 +31,8 @@ TEST_CASE("1 IPv4 packet A->B arrives intact; B's next keypair becomes current o
 TEST_CASE("2 every size up to the MTU, IPv4 and IPv6, padding stripped on receive") {
   Pair p;
   std::vector<std::vector<uint8_t>> sent;
-  for (size_t n : {20, 21, 31, 32, 33, 100, 576, 1279, 1400, 1419, 1420}) sent.push_back(ipv4_packet(p.ip_a, p.ip_b, n, uint8_t(n)));
+  for (size_t n : {20, 21, 31, 32, 33, 100, 576, 1279, 1400, 1419, 1420})
+    sent.push_back(ipv4_packet(p.ip_a, p.ip_b, n, uint8_t(n)));
   for (size_t n : {40, 41, 1280, 1420}) sent.push_back(ipv6_packet(p.ip6_a, p.ip6_b, n));
   for (auto& s : sent) p.a.tun->inject(s.data(), s.size());
   for (size_t i = 0; i < sent.size(); ++i) {
@@ -57,7 +58,8 @@ TEST_CASE("3 outbound drops: no route, too big, malformed") {
   p.a.tun->inject(junk, sizeof junk);
   CHECK(wait_for([&] {
     auto g = p.a.global();
-    return g.drops[SAG_DROP_NO_ROUTE] == 1 && g.drops[SAG_DROP_TOO_BIG] == 1 && g.drops[SAG_DROP_MALFORMED] == 1;
+    return g.drops[SAG_DROP_NO_ROUTE] == 1 && g.drops[SAG_DROP_TOO_BIG] == 1 &&
+           g.drops[SAG_DROP_MALFORMED] == 1;
   }));
   CHECK_EQ(p.a.peer_counters().tx_packets, 0u);
 }
@@ -70,7 +72,10 @@ TEST_CASE("4 without a session packets are staged, a handshake is requested once
     p.a.tun->inject(sent.back().data(), sent.back().size());
   }
   sag_peer_info info;
-  CHECK(wait_for([&] { p.a.dp->peer_info(p.a.peer, &info); return info.staged_packets == 5; }));
+  CHECK(wait_for([&] {
+    p.a.dp->peer_info(p.a.peer, &info);
+    return info.staged_packets == 5;
+  }));
   int requests = 0;
   for (auto& ev : p.a.events()) requests += ev.type == SAG_EVENT_HANDSHAKE_NEEDED && ev.peer_id == p.a.peer;
   CHECK_EQ(requests, 1);
@@ -122,7 +127,7 @@ TEST_CASE("6 hostile datagrams: replay, bad tag, unknown index, wrong source, ma
   std::vector<uint8_t> got;
   CHECK(p.b.take(&got));  // authenticated: delivered, and B roams to the attacker's address
   CHECK(got == inner);
-  send(valid);  // replay
+  send(valid);                          // replay
   auto bad_tag = p.forge(inner, 1500);  // a fresh counter: a seen one is refused before the tag check
   bad_tag.back() ^= 1;
   send(bad_tag);
@@ -166,7 +171,10 @@ TEST_CASE("7 garbage of every length 0..200 and every type byte is dropped, neve
     for (int variant = 0; variant < 3; ++variant) {
       std::vector<uint8_t> d(len);
       for (auto& b : d) b = uint8_t((seed = seed * 1103515245 + 12345) >> 16);
-      if (len >= 4 && variant > 0) { d[0] = uint8_t(variant == 1 ? 4 : 1 + len % 3); d[1] = d[2] = d[3] = 0; }
+      if (len >= 4 && variant > 0) {
+        d[0] = uint8_t(variant == 1 ? 4 : 1 + len % 3);
+        d[1] = d[2] = d[3] = 0;
+      }
       if (len >= 8 && variant == 1) wire::store_le32(d.data() + 4, 200);  // a real index, forged body
       Datagram g{d.data(), d.size(), p.b.addr};
       attacker->send_batch(&g, 1, nullptr);
@@ -188,16 +196,27 @@ TEST_CASE("7 garbage of every length 0..200 and every type byte is dropped, neve
 TEST_CASE("8 handshake messages of the right size become control events; wrong sizes are malformed") {
   Pair p;
   auto attacker = p.net.bind(ep4(198, 51, 100, 7, 5555));
-  std::vector<uint8_t> init(148, 0x11), short_init(147, 0x11), resp(92, 0x22), cookie(64, 0x33), unknown(40, 0x44);
-  for (auto* m : {&init, &short_init, &resp, &cookie}) { (*m)[0] = (*m)[0] >> 4; (*m)[1] = (*m)[2] = (*m)[3] = 0; }
-  init[0] = 1; short_init[0] = 1; resp[0] = 2; cookie[0] = 3;
-  unknown[0] = 9; unknown[1] = unknown[2] = unknown[3] = 0;
+  std::vector<uint8_t> init(148, 0x11), short_init(147, 0x11), resp(92, 0x22), cookie(64, 0x33),
+      unknown(40, 0x44);
+  for (auto* m : {&init, &short_init, &resp, &cookie}) {
+    (*m)[0] = (*m)[0] >> 4;
+    (*m)[1] = (*m)[2] = (*m)[3] = 0;
+  }
+  init[0] = 1;
+  short_init[0] = 1;
+  resp[0] = 2;
+  cookie[0] = 3;
+  unknown[0] = 9;
+  unknown[1] = unknown[2] = unknown[3] = 0;
   for (auto* m : {&init, &short_init, &resp, &cookie, &unknown}) {
     Datagram g{m->data(), m->size(), p.b.addr};
     attacker->send_batch(&g, 1, nullptr);
   }
   std::vector<sag_event> evs;
-  CHECK(wait_for([&] { for (auto& e : p.b.events()) evs.push_back(e); return evs.size() >= 4; }));
+  CHECK(wait_for([&] {
+    for (auto& e : p.b.events()) evs.push_back(e);
+    return evs.size() >= 4;
+  }));
   CHECK_EQ(evs.size(), 4u);
   if (evs.size() == 4) {
     CHECK_EQ(evs[0].type, uint32_t(SAG_EVENT_CONTROL));
@@ -255,7 +274,10 @@ TEST_CASE("10 retired and expired keypairs stop traffic: counted as no session")
   CHECK_EQ(p.a.dp->expire_older_than(1 + 180'000'000'000ull, 180'000'000'000ull), 1);
   p.a.tun->inject(inner.data(), inner.size());
   sag_peer_info info;
-  CHECK(wait_for([&] { p.a.dp->peer_info(p.a.peer, &info); return info.staged_packets == 1; }));
+  CHECK(wait_for([&] {
+    p.a.dp->peer_info(p.a.peer, &info);
+    return info.staged_packets == 1;
+  }));
 }
 
 TEST_CASE("11 keepalive: 32 bytes on the wire, counted on receive, nothing on the TUN") {

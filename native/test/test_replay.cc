@@ -13,47 +13,105 @@ using sag::ReplayWindow;
 
 namespace {
 
-constexpr uint64_t W = ReplayWindow::kWindowSize;             // 8128
-constexpr uint64_t L = ReplayWindow::kRejectAfterMessages;    // 2^64 - 2^13 - 1
+constexpr uint64_t W = ReplayWindow::kWindowSize;                                 // 8128
+constexpr uint64_t L = ReplayWindow::kRejectAfterMessages;                        // 2^64 - 2^13 - 1
 constexpr uint64_t kRing = ReplayWindow::kRingBlocks * ReplayWindow::kBlockBits;  // 8192
 
-struct Step { uint64_t counter; bool accepted; };
-struct Row { int n; const char* name; std::vector<Step> steps; };
+struct Step {
+  uint64_t counter;
+  bool accepted;
+};
+struct Row {
+  int n;
+  const char* name;
+  std::vector<Step> steps;
+};
 
 const Row kRows[] = {
     {1, "in order from 0", {{0, true}, {1, true}, {2, true}, {3, true}, {63, true}, {64, true}, {65, true}}},
-    {2, "reordered inside the window",
+    {2,
+     "reordered inside the window",
      {{0, true}, {5, true}, {3, true}, {4, true}, {1, true}, {2, true}, {200, true}, {100, true}, {6, true}}},
-    {3, "duplicates", {{0, true}, {0, false}, {1, true}, {1, false}, {5, true}, {3, true}, {5, false}, {3, false}}},
+    {3,
+     "duplicates",
+     {{0, true}, {0, false}, {1, true}, {1, false}, {5, true}, {3, true}, {5, false}, {3, false}}},
     {4, "counter 0 twice after newer ones", {{10, true}, {0, true}, {0, false}, {10, false}}},
-    {5, "too old: W behind accepted, W+1 behind rejected",
-     {{10000, true}, {10000 - W - 1, false}, {10000 - W, true}, {10000 - W, false}, {10000 - W + 1, true},
+    {5,
+     "too old: W behind accepted, W+1 behind rejected",
+     {{10000, true},
+      {10000 - W - 1, false},
+      {10000 - W, true},
+      {10000 - W, false},
+      {10000 - W + 1, true},
       {10000 - W + 2, true}}},
-    {6, "boundary with last at a block start",
+    {6,
+     "boundary with last at a block start",
      {{64 * 200, true}, {64 * 200 - W - 1, false}, {64 * 200 - W, true}, {64 * 200 - W + 1, true}}},
-    {7, "boundary with last at a block end",
-     {{64 * 200 + 63, true}, {64 * 200 + 63 - W - 1, false}, {64 * 200 + 63 - W, true}, {64 * 200 + 63 - W, false}}},
-    {8, "far jump clears the ring; old ones then rejected",
-     {{0, true}, {5, true}, {9, true}, {1000000, true}, {5, false}, {7, false}, {1000000 - W - 1, false},
-      {1000000 - W, true}, {1000000 - 1, true}, {1000000, false}, {1000001, true}}},
-    {9, "jump of exactly 64",
+    {7,
+     "boundary with last at a block end",
+     {{64 * 200 + 63, true},
+      {64 * 200 + 63 - W - 1, false},
+      {64 * 200 + 63 - W, true},
+      {64 * 200 + 63 - W, false}}},
+    {8,
+     "far jump clears the ring; old ones then rejected",
+     {{0, true},
+      {5, true},
+      {9, true},
+      {1000000, true},
+      {5, false},
+      {7, false},
+      {1000000 - W - 1, false},
+      {1000000 - W, true},
+      {1000000 - 1, true},
+      {1000000, false},
+      {1000001, true}}},
+    {9,
+     "jump of exactly 64",
      {{0, true}, {64, true}, {0, false}, {1, true}, {63, true}, {64, false}, {128, true}, {65, true}}},
-    {10, "jump of exactly W keeps the oldest bit",
+    {10,
+     "jump of exactly W keeps the oldest bit",
      {{5, true}, {5 + W, true}, {5, false}, {4, false}, {6, true}, {6, false}, {5 + W - 1, true}}},
-    {11, "jump of exactly 8192 (whole ring)",
-     {{5, true}, {5 + kRing, true}, {5, false}, {5 + kRing - W - 1, false}, {5 + kRing - W, true},
-      {5 + kRing - 1, true}, {5 + kRing, false}}},
-    {12, "ring slot reused after a full-ring jump is clean",
+    {11,
+     "jump of exactly 8192 (whole ring)",
+     {{5, true},
+      {5 + kRing, true},
+      {5, false},
+      {5 + kRing - W - 1, false},
+      {5 + kRing - W, true},
+      {5 + kRing - 1, true},
+      {5 + kRing, false}}},
+    {12,
+     "ring slot reused after a full-ring jump is clean",
      {{1, true}, {kRing + 65, true}, {kRing + 1, true}, {kRing + 1, false}, {1, false}}},
-    {13, "partial wrap: oldest retained block still exact",
-     {{1, true}, {100, true}, {8191, true}, {1, false}, {100, false}, {64, true}, {63, true}, {63, false},
-      {8192, true}, {63, false}, {64, false}, {65, true}}},
-    {14, "limit: L-1 accepted, L and UINT64_MAX rejected",
-     {{L - 1, true}, {L, false}, {UINT64_MAX, false}, {L - 1, false}, {L - 2, true}, {L - 1 - W, true},
+    {13,
+     "partial wrap: oldest retained block still exact",
+     {{1, true},
+      {100, true},
+      {8191, true},
+      {1, false},
+      {100, false},
+      {64, true},
+      {63, true},
+      {63, false},
+      {8192, true},
+      {63, false},
+      {64, false},
+      {65, true}}},
+    {14,
+     "limit: L-1 accepted, L and UINT64_MAX rejected",
+     {{L - 1, true},
+      {L, false},
+      {UINT64_MAX, false},
+      {L - 1, false},
+      {L - 2, true},
+      {L - 1 - W, true},
       {L - 2 - W, false}}},
-    {15, "over-limit counters do not disturb a fresh window",
+    {15,
+     "over-limit counters do not disturb a fresh window",
      {{L, false}, {UINT64_MAX, false}, {L + 1, false}, {0, true}, {W, true}, {0, false}}},
-    {16, "jump from 0 straight to the limit",
+    {16,
+     "jump from 0 straight to the limit",
      {{0, true}, {L - 1, true}, {0, false}, {L - 3, true}, {L - 3, false}}},
 };
 
@@ -114,16 +172,29 @@ struct Reference {
 // repeat, and sometimes jump by 64, W, 8192 or far.
 uint64_t next_counter(std::mt19937_64& rng, uint64_t last, uint64_t base) {
   switch (rng() % 12) {
-    case 0: case 1: case 2: return last + 1 + rng() % 3;
-    case 3: case 4: return last - std::min(last - base, rng() % 300);
-    case 5: return last - std::min(last - base, W - 2 + rng() % 5);  // W-2 .. W+2 behind
-    case 6: return last - std::min(last - base, rng() % (W + 200));
-    case 7: return last;
-    case 8: { static const uint64_t kJumps[] = {64, W, kRing, kRing + 64, 63, 65};
-              return last + kJumps[rng() % 6]; }
-    case 9: return last + rng() % 20000;
-    case 10: return rng() % 50 == 0 ? last + (uint64_t(1) << 40) : last + rng() % 100;
-    default: return base + rng() % (last - base + 1);
+    case 0:
+    case 1:
+    case 2:
+      return last + 1 + rng() % 3;
+    case 3:
+    case 4:
+      return last - std::min(last - base, rng() % 300);
+    case 5:
+      return last - std::min(last - base, W - 2 + rng() % 5);  // W-2 .. W+2 behind
+    case 6:
+      return last - std::min(last - base, rng() % (W + 200));
+    case 7:
+      return last;
+    case 8: {
+      static const uint64_t kJumps[] = {64, W, kRing, kRing + 64, 63, 65};
+      return last + kJumps[rng() % 6];
+    }
+    case 9:
+      return last + rng() % 20000;
+    case 10:
+      return rng() % 50 == 0 ? last + (uint64_t(1) << 40) : last + rng() % 100;
+    default:
+      return base + rng() % (last - base + 1);
   }
 }
 

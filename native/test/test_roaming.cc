@@ -12,14 +12,16 @@ using namespace sagtest;
 namespace {
 constexpr uint64_t kMs = 1'000'000;
 std::atomic<uint64_t> g_now{1000 * kMs};
-uint64_t fake_clock() { return g_now.load(); }
+uint64_t fake_clock() {
+  return g_now.load();
+}
 }  // namespace
 
 TEST_CASE("1 RoamGuard: moves at once without copies; with copies, back only after the hold") {
   Endpoint a = ep4(192, 0, 2, 1, 1), b = ep4(192, 0, 2, 2, 2), c = ep4(192, 0, 2, 3, 3);
   RoamGuard g;
   uint64_t t = 5000 * kMs;
-  CHECK(g.should_move(false, {}, 0, a, 1, t));          // first endpoint
+  CHECK(g.should_move(false, {}, 0, a, 1, t));           // first endpoint
   CHECK(!g.should_move(true, a, 1, a, 1, t + kMs));      // same: stays
   CHECK(g.should_move(true, a, 1, b, 1, t + 2 * kMs));   // WireGuard: follows the latest source
   CHECK(g.should_move(true, b, 1, a, 1, t + 3 * kMs));   // and back, when no copies are seen
@@ -30,7 +32,7 @@ TEST_CASE("1 RoamGuard: moves at once without copies; with copies, back only aft
   CHECK(!g.should_move(true, b, 1, b, 1, t + 8 * kMs));  // the current one delivers...
   CHECK(!g.should_move(true, b, 1, a, 2, t + 8 * kMs + RoamGuard::kFlipHoldNs - 1));
   CHECK(g.should_move(true, b, 1, a, 2, t + 8 * kMs + RoamGuard::kFlipHoldNs));  // ...then is quiet
-  CHECK(g.should_move(true, a, 2, c, 1, t + 300 * kMs));  // somewhere new: at once
+  CHECK(g.should_move(true, a, 2, c, 1, t + 300 * kMs));                         // somewhere new: at once
   // Copies long ago no longer hold anything back.
   CHECK(g.should_move(true, c, 1, a, 2, t + 301 * kMs + RoamGuard::kDuplicateMemoryNs));
 }
@@ -43,9 +45,9 @@ TEST_CASE("2 RecentSources: a refused counter is a copy only if another path del
   CHECK(path_tag(1, a) == path_tag(1, ep4(192, 0, 2, 1, 1)));
   r.record(7, path_tag(1, a));
   CHECK(r.is_copy_from_other_path(7, path_tag(1, b)));
-  CHECK(!r.is_copy_from_other_path(7, path_tag(1, a)));   // same path: a replay
-  CHECK(!r.is_copy_from_other_path(8, path_tag(1, b)));   // never accepted
-  r.record(7 + RecentSources::kSize, path_tag(1, a));     // the slot was reused: too old to tell
+  CHECK(!r.is_copy_from_other_path(7, path_tag(1, a)));  // same path: a replay
+  CHECK(!r.is_copy_from_other_path(8, path_tag(1, b)));  // never accepted
+  r.record(7 + RecentSources::kSize, path_tag(1, a));    // the slot was reused: too old to tell
   CHECK(!r.is_copy_from_other_path(7, path_tag(1, b)));
 }
 

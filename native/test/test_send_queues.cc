@@ -41,10 +41,15 @@ struct QueuedPair {
     a.dp->set_endpoint(a.peer, b.addr, a.uplink);
     b.dp->set_endpoint(b.peer, a.addr, b.uplink);
     sag_keypair_config ka{}, kb{};
-    ka.local_index = 100; ka.remote_index = 200; ka.initiator = 1;
-    std::memcpy(ka.send_key, key1, 32); std::memcpy(ka.recv_key, key2, 32);
-    kb.local_index = 200; kb.remote_index = 100;
-    std::memcpy(kb.send_key, key2, 32); std::memcpy(kb.recv_key, key1, 32);
+    ka.local_index = 100;
+    ka.remote_index = 200;
+    ka.initiator = 1;
+    std::memcpy(ka.send_key, key1, 32);
+    std::memcpy(ka.recv_key, key2, 32);
+    kb.local_index = 200;
+    kb.remote_index = 100;
+    std::memcpy(kb.send_key, key2, 32);
+    std::memcpy(kb.recv_key, key1, 32);
     b.dp->install_keypair(b.peer, kb, 1);
     a.dp->install_keypair(a.peer, ka, 1);
     CHECK(a.dp->start().ok());
@@ -77,8 +82,10 @@ TEST_CASE("1 three send workers to one peer: exact counters, no counter reuse, p
       int q = p.size() > 28 ? p[20] : kQueues;
       uint32_t seq;
       std::memcpy(&seq, &p[24], 4);
-      if (q >= kQueues) ++foreign;
-      else if (seq != next_seq[q]++) ++out_of_order;
+      if (q >= kQueues)
+        ++foreign;
+      else if (seq != next_seq[q]++)
+        ++out_of_order;
       taken.fetch_add(1);
     }
   });

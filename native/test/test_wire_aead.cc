@@ -29,11 +29,11 @@ TEST_CASE("1 RFC 8439 section 2.8.2 AEAD vector seals and opens") {
   std::string pt =
       "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, "
       "sunscreen would be it.";
-  auto expect = hex(
-      "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b"
-      "1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
-      "3ff4def08e4b7a9de576d26586cec64b6116"
-      "1ae10b594f09e26a7e902ecbd0600691");
+  auto expect =
+      hex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b"
+          "1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+          "3ff4def08e4b7a9de576d26586cec64b6116"
+          "1ae10b594f09e26a7e902ecbd0600691");
   Aead aead;
   CHECK(aead.ok());
   std::vector<uint8_t> out(pt.size() + 16);
@@ -44,7 +44,8 @@ TEST_CASE("1 RFC 8439 section 2.8.2 AEAD vector seals and opens") {
   CHECK(aead.open_nonce(key.data(), nonce.data(), out.data(), out.size(), back.data(), ad.data(), ad.size()));
   CHECK(std::memcmp(back.data(), pt.data(), pt.size()) == 0);
   out[5] ^= 1;
-  CHECK(!aead.open_nonce(key.data(), nonce.data(), out.data(), out.size(), back.data(), ad.data(), ad.size()));
+  CHECK(
+      !aead.open_nonce(key.data(), nonce.data(), out.data(), out.size(), back.data(), ad.data(), ad.size()));
 }
 
 TEST_CASE("2 transport message round trip in place, counter in nonce and header") {
@@ -91,10 +92,12 @@ TEST_CASE("3 keepalive is 32 bytes: header plus tag of an empty payload") {
 }
 
 TEST_CASE("4 padding to a multiple of 16, never past the MTU") {
-  struct Row { size_t len, mtu, want; } rows[] = {
-      {0, 1420, 0}, {1, 1420, 16}, {15, 1420, 16}, {16, 1420, 16}, {17, 1420, 32},
-      {1404, 1420, 1408}, {1409, 1420, 1420}, {1419, 1420, 1420}, {1420, 1420, 1420},
-      {1421, 1420, 1421}, {1500, 1500, 1500}, {1499, 1500, 1500}, {1489, 1500, 1500}};
+  struct Row {
+    size_t len, mtu, want;
+  } rows[] = {{0, 1420, 0},       {1, 1420, 16},      {15, 1420, 16},     {16, 1420, 16},
+              {17, 1420, 32},     {1404, 1420, 1408}, {1409, 1420, 1420}, {1419, 1420, 1420},
+              {1420, 1420, 1420}, {1421, 1420, 1421}, {1500, 1500, 1500}, {1499, 1500, 1500},
+              {1489, 1500, 1500}};
   int n = 0;
   for (auto& r : rows) {
     if (wire::padded_length(r.len, r.mtu) != r.want)

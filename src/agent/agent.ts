@@ -112,7 +112,10 @@ export class Agent extends EventEmitter<AgentEvents> {
       await this.#dir.dropPendingPrivateKey();
       throw err;
     }
-    await this.#dir.write('identity.json.new', JSON.stringify({ serial, token, publicKey, activatedAt: this.#clock.unixMs() }, null, 2));
+    await this.#dir.write(
+      'identity.json.new',
+      JSON.stringify({ serial, token, publicKey, activatedAt: this.#clock.unixMs() }, null, 2),
+    );
     await this.#dir.commitPrivateKey();
     await this.#dir.move('identity.json.new', 'identity.json');
     await this.#dir.removeConfig();
@@ -129,7 +132,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     const gateway = this.#o.gatewayFactory({ privateKey: key });
     if (gateway.publicKey !== identity.publicKey) {
       await gateway.stop();
-      throw new AgentStateError(`${this.#dir.dir}: private.key does not match the public key in identity.json; activate again`);
+      throw new AgentStateError(
+        `${this.#dir.dir}: private.key does not match the public key in identity.json; activate again`,
+      );
     }
     try {
       await gateway.start();
@@ -139,8 +144,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     this.#identity = identity;
     this.#gateway = gateway;
-    this.#applier = new ConfigApplier(gateway, new UplinkApplier(gateway, new Map(Object.entries(this.#o.uplinks ?? {})), this.#log));
-    this.#prober = this.#o.prober?.(gateway) ?? handshakeProber(gateway, this.#clock, (id) => this.#probes.get(id));
+    this.#applier = new ConfigApplier(
+      gateway,
+      new UplinkApplier(gateway, new Map(Object.entries(this.#o.uplinks ?? {})), this.#log),
+    );
+    this.#prober =
+      this.#o.prober?.(gateway) ?? handshakeProber(gateway, this.#clock, (id) => this.#probes.get(id));
     gateway.on('peer:down', this.#onPeerDown);
     // A new Gateway has new sessions: earlier probe results, choices and outages do not carry over.
     this.#probes.clear();
@@ -172,7 +181,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   switchAccessPoint(accessPointId: string | null): void {
     const applier = this.#running ? this.#applier : undefined;
     if (!applier) throw new InvalidStateError('the agent is not running');
-    if (accessPointId !== null && !applier.hub(accessPointId)) throw new RangeError(`access point ${accessPointId} is not a hub of the current configuration`);
+    if (accessPointId !== null && !applier.hub(accessPointId))
+      throw new RangeError(`access point ${accessPointId} is not a hub of the current configuration`);
     this.#forced = accessPointId;
     this.#select(this.#choose(), accessPointId === null ? 'probe' : 'forced');
   }
@@ -191,8 +201,14 @@ export class Agent extends EventEmitter<AgentEvents> {
       const c = s.counters;
       const paths = pathReports(s.paths);
       return {
-        accessPointId: hub.accessPointId, publicKey: hub.publicKey, endpoint, lastHandshakeUnixMs: s.lastHandshakeUnixMs,
-        rxBytes: c.rxBytes, txBytes: c.txBytes, rxPackets: c.rxPackets, txPackets: c.txPackets,
+        accessPointId: hub.accessPointId,
+        publicKey: hub.publicKey,
+        endpoint,
+        lastHandshakeUnixMs: s.lastHandshakeUnixMs,
+        rxBytes: c.rxBytes,
+        txBytes: c.txBytes,
+        rxPackets: c.rxPackets,
+        txPackets: c.txPackets,
         ...(paths.length > 0 ? { paths } : {}),
       };
     });
@@ -251,7 +267,10 @@ export class Agent extends EventEmitter<AgentEvents> {
           this.emit('controller:refused', { error, retryInMs });
         } else {
           this.#downSince ??= this.#clock.monotonicMs();
-          this.#log('warn', `agent: controller unreachable (${(error as Error).message}); running on the last configuration, retrying in ${Math.round(retryInMs)} ms`);
+          this.#log(
+            'warn',
+            `agent: controller unreachable (${(error as Error).message}); running on the last configuration, retrying in ${Math.round(retryInMs)} ms`,
+          );
           this.emit('controller:unreachable', { error: error as Error, attempt, retryInMs });
         }
       }
@@ -278,12 +297,21 @@ export class Agent extends EventEmitter<AgentEvents> {
     const identity = this.#identity as AgentIdentity;
     let outcome: ApplyOutcome;
     try {
-      if (config.serial !== identity.serial) throw new ConfigMismatchError(`configuration ${config.version} is for device ${config.serial}, not ${identity.serial}`);
+      if (config.serial !== identity.serial)
+        throw new ConfigMismatchError(
+          `configuration ${config.version} is for device ${config.serial}, not ${identity.serial}`,
+        );
       // The controller holds another key for us (re-registered?): the hubs would not accept ours.
-      if (config.publicKey !== identity.publicKey) throw new ConfigMismatchError(`configuration ${config.version} carries another public key for ${identity.serial}; activate again`);
+      if (config.publicKey !== identity.publicKey)
+        throw new ConfigMismatchError(
+          `configuration ${config.version} carries another public key for ${identity.serial}; activate again`,
+        );
       outcome = (this.#applier as ConfigApplier).apply(config);
     } catch (error) {
-      this.#log('error', `agent: configuration ${config.version} from ${source} not applied: ${(error as Error).message}`);
+      this.#log(
+        'error',
+        `agent: configuration ${config.version} from ${source} not applied: ${(error as Error).message}`,
+      );
       this.emit('config:rejected', { version: config.version, error: error as Error });
       return false;
     }
@@ -308,7 +336,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     const applier = this.#applier as ConfigApplier;
     if (this.#forced !== null && !applier.hub(this.#forced)) this.#forced = null;
     for (const id of this.#probes.keys()) if (!applier.hub(id)) this.#probes.delete(id);
-    if (!applier.active) this.#select(this.#choose(), outcome.activeLost ? 'failover' : this.#forced !== null ? 'forced' : 'default');
+    if (!applier.active)
+      this.#select(
+        this.#choose(),
+        outcome.activeLost ? 'failover' : this.#forced !== null ? 'forced' : 'default',
+      );
     if (outcome.hubsChanged && applier.hubs.length > 0) void this.probeNow();
   }
 
@@ -316,7 +348,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     const applier = this.#applier as ConfigApplier;
     const hubs = applier.hubs.filter((h) => h.accessPointId !== exclude);
     const active = applier.active?.accessPointId ?? null;
-    return chooseHub({ hubs, active: active === exclude ? null : active, forced: this.#forced, probes: this.#probes, margin: this.#o.switchMargin ?? { ratio: 0.2, ms: 5 } });
+    return chooseHub({
+      hubs,
+      active: active === exclude ? null : active,
+      forced: this.#forced,
+      probes: this.#probes,
+      margin: this.#o.switchMargin ?? { ratio: 0.2, ms: 5 },
+    });
   }
 
   #select(accessPointId: string | null, reason: SelectReason): void {
@@ -325,7 +363,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (accessPointId === previous) return;
     applier.select(accessPointId);
     const rttMs = accessPointId === null ? null : (this.#probes.get(accessPointId)?.rttMs ?? null);
-    this.#log('info', `agent: traffic now through ${accessPointId ?? 'no hub'} (${reason}${rttMs === null ? '' : `, ${rttMs.toFixed(1)} ms`})`);
+    this.#log(
+      'info',
+      `agent: traffic now through ${accessPointId ?? 'no hub'} (${reason}${rttMs === null ? '' : `, ${rttMs.toFixed(1)} ms`})`,
+    );
     this.emit('ap:selected', { accessPointId, previous, reason, rttMs });
     this.#reportQuietly();
   }
@@ -333,7 +374,11 @@ export class Agent extends EventEmitter<AgentEvents> {
   async #probeRound(): Promise<void> {
     const applier = this.#applier;
     if (!this.#running || !applier || !this.#prober || applier.hubs.length === 0) return;
-    const targets = applier.hubs.map((h) => ({ accessPointId: h.accessPointId, publicKey: h.publicKey, endpoint: applier.endpointOf(h) }));
+    const targets = applier.hubs.map((h) => ({
+      accessPointId: h.accessPointId,
+      publicKey: h.publicKey,
+      endpoint: applier.endpointOf(h),
+    }));
     const results = await this.#prober(targets, this.#o.probeTimeoutMs ?? 2_000);
     if (!this.#running) return;
     for (const r of results) {
@@ -352,14 +397,21 @@ export class Agent extends EventEmitter<AgentEvents> {
     const active = this.#applier?.active;
     if (!this.#running || !active || active.publicKey !== publicKey) return;
     const kept = this.#probes.get(active.accessPointId);
-    this.#probes.set(active.accessPointId, { accessPointId: active.accessPointId, endpoint: kept?.endpoint ?? active.endpoints[0]!, rttMs: null, atUnixMs: this.#clock.unixMs() });
+    this.#probes.set(active.accessPointId, {
+      accessPointId: active.accessPointId,
+      endpoint: kept?.endpoint ?? active.endpoints[0]!,
+      rttMs: null,
+      atUnixMs: this.#clock.unixMs(),
+    });
     if (this.#forced === null) this.#select(this.#choose(active.accessPointId), 'failover');
     void this.probeNow();
   };
 
   #reportQuietly(): void {
     if (!this.#running) return;
-    this.reportNow().catch((error: Error) => this.#log('debug', `agent: status report failed: ${error.message}`));
+    this.reportNow().catch((error: Error) =>
+      this.#log('debug', `agent: status report failed: ${error.message}`),
+    );
   }
 
   #every(ms: number, fn: () => void): void {

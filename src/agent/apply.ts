@@ -13,7 +13,12 @@
  * counters) belongs to the Gateway's peer, so any peer not removed keeps it.
  * An uplinks change goes to the UplinkApplier (uplinks.ts) and touches no peer.
  */
-import { diffConfigs, type ConfigChange, type DeviceConfig, type DevicePeer } from '../controller/compiler/index.js';
+import {
+  diffConfigs,
+  type ConfigChange,
+  type DeviceConfig,
+  type DevicePeer,
+} from '../controller/compiler/index.js';
 import { formatIp, parseEndpoint } from '../net/cidr.js';
 import type { Gateway } from '../gateway/index.js';
 import type { Endpoint } from '../dataplane/types.js';
@@ -89,7 +94,11 @@ export class ConfigApplier {
         const hub = change.peer as DevicePeer;
         // Keepalive 0 here and set through updatePeer on selection: the Gateway records a
         // keepalive only when updatePeer sets it, and could not turn off one given to addPeer.
-        this.#gateway.addPeer({ publicKey: hub.publicKey, endpoint: toEndpoint(hub.endpoints[0] as string), allowedIps: [] });
+        this.#gateway.addPeer({
+          publicKey: hub.publicKey,
+          endpoint: toEndpoint(hub.endpoints[0] as string),
+          allowedIps: [],
+        });
         this.#endpointIndex.set(hub.publicKey, 0);
         hubsChanged = true;
       } else if (change.op === 'peer.change') {
@@ -110,13 +119,17 @@ export class ConfigApplier {
   /** Makes `accessPointId` the active hub (null: none); a no-op if it already is. */
   select(accessPointId: string | null): void {
     const next = accessPointId === null ? undefined : this.hub(accessPointId);
-    if (accessPointId !== null && !next) throw new RangeError(`access point ${accessPointId} is not a hub of this configuration`);
+    if (accessPointId !== null && !next)
+      throw new RangeError(`access point ${accessPointId} is not a hub of this configuration`);
     if ((next?.publicKey ?? null) === this.#active) return;
     const old = this.active;
     if (old) this.#gateway.updatePeer(old.publicKey, { allowedIps: [], persistentKeepalive: 0 });
     this.#active = next?.publicKey ?? null;
     if (next && this.#config) {
-      this.#gateway.updatePeer(next.publicKey, { allowedIps: [...this.#config.allowedIps], persistentKeepalive: next.persistentKeepaliveSec });
+      this.#gateway.updatePeer(next.publicKey, {
+        allowedIps: [...this.#config.allowedIps],
+        persistentKeepalive: next.persistentKeepaliveSec,
+      });
     }
   }
 
@@ -139,7 +152,8 @@ export class ConfigApplier {
       const kept = current ? hub.endpoints.findIndex((e) => sameEndpoint(toEndpoint(e), current)) : -1;
       const index = kept >= 0 ? kept : 0;
       this.#endpointIndex.set(hub.publicKey, index);
-      if (kept < 0) this.#gateway.updatePeer(hub.publicKey, { endpoint: toEndpoint(hub.endpoints[0] as string) });
+      if (kept < 0)
+        this.#gateway.updatePeer(hub.publicKey, { endpoint: toEndpoint(hub.endpoints[0] as string) });
     }
     if (fields.includes('persistentKeepaliveSec') && hub.publicKey === this.#active) {
       this.#gateway.updatePeer(hub.publicKey, { persistentKeepalive: hub.persistentKeepaliveSec });

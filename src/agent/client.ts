@@ -11,7 +11,8 @@ import type { AccessPointConfig, DeviceConfig } from '../controller/compiler/ind
 import type { DeviceStatusReport } from '../controller/api/status.js';
 import { ControllerRefusedError, ControllerUnreachableError } from './errors.js';
 
-export type ConfigAnswer<C = DeviceConfig> = { kind: 'config'; config: C } | { kind: 'unchanged'; version: string };
+export type ConfigAnswer<C = DeviceConfig> =
+  { kind: 'config'; config: C } | { kind: 'unchanged'; version: string };
 
 export interface ConfigQuery {
   /** Content version the agent runs; with `waitSec` the controller holds the answer until it differs. */
@@ -22,11 +23,19 @@ export interface ConfigQuery {
 
 export interface ControllerClient {
   /** POST /v1/activate: no credential, the code is one. Returns the device token. */
-  activate(input: { serial: string; code: string; publicKey: string }, signal?: AbortSignal): Promise<{ token: string }>;
+  activate(
+    input: { serial: string; code: string; publicKey: string },
+    signal?: AbortSignal,
+  ): Promise<{ token: string }>;
   /** GET /v1/devices/{serial}/config, long-polling when `after` and `waitSec` are given. */
   getConfig(serial: string, token: string, query?: ConfigQuery): Promise<ConfigAnswer>;
   /** POST /v1/devices/{serial}/status. */
-  reportStatus(serial: string, token: string, report: DeviceStatusReport, signal?: AbortSignal): Promise<void>;
+  reportStatus(
+    serial: string,
+    token: string,
+    report: DeviceStatusReport,
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 export interface HttpControllerClientOptions {
@@ -48,43 +57,83 @@ export class HttpControllerClient implements ControllerClient {
     } catch (cause) {
       throw new TypeError(`controller URL ${JSON.stringify(baseUrl)} is not a URL`, { cause });
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`controller URL ${baseUrl} must be http: or https:`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new TypeError(`controller URL ${baseUrl} must be http: or https:`);
     this.baseUrl = url.href.replace(/\/+$/, '');
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.requestTimeoutMs ?? 15_000;
   }
 
-  async activate(input: { serial: string; code: string; publicKey: string }, signal?: AbortSignal): Promise<{ token: string }> {
+  async activate(
+    input: { serial: string; code: string; publicKey: string },
+    signal?: AbortSignal,
+  ): Promise<{ token: string }> {
     const body = (await this.#call('POST', '/v1/activate', { body: input, signal })) as { token?: unknown };
-    if (typeof body?.token !== 'string') throw new ControllerUnreachableError('the controller answered the activation without a token');
+    if (typeof body?.token !== 'string')
+      throw new ControllerUnreachableError('the controller answered the activation without a token');
     return { token: body.token };
   }
 
   async getConfig(serial: string, token: string, query: ConfigQuery = {}): Promise<ConfigAnswer> {
-    return this.#longPoll<DeviceConfig>(`/v1/devices/${encodeURIComponent(serial)}/config`, 'device', token, query);
+    return this.#longPoll<DeviceConfig>(
+      `/v1/devices/${encodeURIComponent(serial)}/config`,
+      'device',
+      token,
+      query,
+    );
   }
 
   /** GET /v1/access-points/{id}/config with the access point's token (`sag ap`), long-polling like getConfig. */
-  async getAccessPointConfig(id: string, token: string, query: ConfigQuery = {}): Promise<ConfigAnswer<AccessPointConfig>> {
-    return this.#longPoll<AccessPointConfig>(`/v1/access-points/${encodeURIComponent(id)}/config`, 'accessPoint', token, query);
+  async getAccessPointConfig(
+    id: string,
+    token: string,
+    query: ConfigQuery = {},
+  ): Promise<ConfigAnswer<AccessPointConfig>> {
+    return this.#longPoll<AccessPointConfig>(
+      `/v1/access-points/${encodeURIComponent(id)}/config`,
+      'accessPoint',
+      token,
+      query,
+    );
   }
 
-  async #longPoll<C>(base: string, kind: string, token: string, query: ConfigQuery): Promise<ConfigAnswer<C>> {
+  async #longPoll<C>(
+    base: string,
+    kind: string,
+    token: string,
+    query: ConfigQuery,
+  ): Promise<ConfigAnswer<C>> {
     const params = new URLSearchParams();
     if (query.after !== undefined) params.set('after', query.after);
-    if (query.after !== undefined && query.waitSec !== undefined) params.set('wait', String(Math.max(0, Math.floor(query.waitSec))));
+    if (query.after !== undefined && query.waitSec !== undefined)
+      params.set('wait', String(Math.max(0, Math.floor(query.waitSec))));
     const path = `${base}${params.size > 0 ? `?${params}` : ''}`;
     const waitMs = query.after !== undefined && query.waitSec !== undefined ? query.waitSec * 1000 : 0;
-    const body = (await this.#call('GET', path, { token, signal: query.signal, extraTimeoutMs: waitMs })) as Record<string, unknown>;
+    const body = (await this.#call('GET', path, {
+      token,
+      signal: query.signal,
+      extraTimeoutMs: waitMs,
+    })) as Record<string, unknown>;
     if (body?.['unchanged'] === true) return { kind: 'unchanged', version: String(body['version']) };
     if (body?.['kind'] !== kind || typeof body['version'] !== 'string') {
-      throw new ControllerUnreachableError(`the controller answered with something that is not ${kind === 'device' ? 'a device' : 'an access point'} configuration`);
+      throw new ControllerUnreachableError(
+        `the controller answered with something that is not ${kind === 'device' ? 'a device' : 'an access point'} configuration`,
+      );
     }
     return { kind: 'config', config: body as unknown as C };
   }
 
-  async reportStatus(serial: string, token: string, report: DeviceStatusReport, signal?: AbortSignal): Promise<void> {
-    await this.#call('POST', `/v1/devices/${encodeURIComponent(serial)}/status`, { token, body: report, signal });
+  async reportStatus(
+    serial: string,
+    token: string,
+    report: DeviceStatusReport,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.#call('POST', `/v1/devices/${encodeURIComponent(serial)}/status`, {
+      token,
+      body: report,
+      signal,
+    });
   }
 
   async #call(
@@ -118,10 +167,17 @@ export class HttpControllerClient implements ControllerClient {
     const code = typeof error?.code === 'string' ? error.code : `HTTP_${res.status}`;
     const message = typeof error?.message === 'string' ? error.message : res.statusText;
     if (res.status >= 500 || res.status === 408) {
-      throw new ControllerUnreachableError(`${method} ${path}: ${res.status} ${code}: ${message}`, { status: res.status });
+      throw new ControllerUnreachableError(`${method} ${path}: ${res.status} ${code}: ${message}`, {
+        status: res.status,
+      });
     }
     const retryAfter = Number(res.headers.get('retry-after'));
-    throw new ControllerRefusedError(res.status, code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+    throw new ControllerRefusedError(
+      res.status,
+      code,
+      message,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    );
   }
 }
 

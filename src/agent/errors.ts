@@ -24,7 +24,10 @@ export class AgentError extends SagError {
 /** start() without an identity in the state directory. */
 export class NotActivatedError extends AgentError {
   constructor(dir: string) {
-    super('ERR_AGENT_NOT_ACTIVATED', `no device identity in ${dir}; activate first with the serial number and an activation code`);
+    super(
+      'ERR_AGENT_NOT_ACTIVATED',
+      `no device identity in ${dir}; activate first with the serial number and an activation code`,
+    );
   }
 }
 

@@ -10,9 +10,21 @@ import { HttpControllerClient } from './client.js';
 import type { AgentOptions } from './types.js';
 
 export { Agent } from './agent.js';
-export { HttpControllerClient, type ConfigAnswer, type ConfigQuery, type ControllerClient, type HttpControllerClientOptions } from './client.js';
+export {
+  HttpControllerClient,
+  type ConfigAnswer,
+  type ConfigQuery,
+  type ControllerClient,
+  type HttpControllerClientOptions,
+} from './client.js';
 export { ConfigApplier, toEndpoint } from './apply.js';
-export { handshakeProber, PROBE_HOLD_OFF_MS, type ProbeResult, type ProbeTarget, type Prober } from './probe.js';
+export {
+  handshakeProber,
+  PROBE_HOLD_OFF_MS,
+  type ProbeResult,
+  type ProbeTarget,
+  type Prober,
+} from './probe.js';
 export { chooseHub, type HubChoice } from './select.js';
 export { AgentStateDir, type AgentIdentity } from './state.js';
 export { METERED_PRIORITY_BASE, parseUplinkBinding, UplinkApplier, type UplinkBinding } from './uplinks.js';
@@ -38,7 +50,10 @@ export interface RunAgentOptions {
   uplinks?: AgentOptions['uplinks'];
   logger?: Logger;
   /** Timing and policy knobs of the Agent (long poll, status period, probing, retry, switch margin). */
-  tuning?: Pick<AgentOptions, 'longPollSec' | 'statusIntervalMs' | 'probeTimeoutMs' | 'reprobeIntervalMs' | 'retry' | 'switchMargin'>;
+  tuning?: Pick<
+    AgentOptions,
+    'longPollSec' | 'statusIntervalMs' | 'probeTimeoutMs' | 'reprobeIntervalMs' | 'retry' | 'switchMargin'
+  >;
 }
 
 /**

@@ -47,7 +47,11 @@ export const PROBE_HOLD_OFF_MS = 5_500;
  * target (with its endpoint set). `previous` supplies the result kept for a hub
  * that handshook too recently to be probed again.
  */
-export function handshakeProber(gateway: Gateway, clock: Clock, previous: (accessPointId: string) => ProbeResult | undefined): Prober {
+export function handshakeProber(
+  gateway: Gateway,
+  clock: Clock,
+  previous: (accessPointId: string) => ProbeResult | undefined,
+): Prober {
   return async (targets, timeoutMs) => {
     const pending = new Map<string, (rttMs: number | null) => void>();
     const onHandshake = (ev: { publicKey: string; initiator: boolean }) => {
@@ -55,7 +59,9 @@ export function handshakeProber(gateway: Gateway, clock: Clock, previous: (acces
     };
     gateway.on('peer:handshake', onHandshake);
     try {
-      return await Promise.all(targets.map((target) => probeOne(gateway, clock, target, timeoutMs, pending, previous)));
+      return await Promise.all(
+        targets.map((target) => probeOne(gateway, clock, target, timeoutMs, pending, previous)),
+      );
     } finally {
       gateway.off('peer:handshake', onHandshake);
     }
@@ -74,10 +80,20 @@ function probeOne(
   try {
     lastHandshake = gateway.peer(target.publicKey).lastHandshakeUnixMs;
   } catch {
-    return Promise.resolve({ accessPointId: target.accessPointId, endpoint: target.endpoint, rttMs: null, atUnixMs: clock.unixMs() });
+    return Promise.resolve({
+      accessPointId: target.accessPointId,
+      endpoint: target.endpoint,
+      rttMs: null,
+      atUnixMs: clock.unixMs(),
+    });
   }
   const kept = previous(target.accessPointId);
-  if (lastHandshake > 0 && clock.unixMs() - lastHandshake < PROBE_HOLD_OFF_MS && kept?.rttMs != null && kept.endpoint === target.endpoint) {
+  if (
+    lastHandshake > 0 &&
+    clock.unixMs() - lastHandshake < PROBE_HOLD_OFF_MS &&
+    kept?.rttMs != null &&
+    kept.endpoint === target.endpoint
+  ) {
     return Promise.resolve(kept);
   }
   return new Promise<ProbeResult>((resolve) => {
@@ -85,7 +101,12 @@ function probeOne(
     const finish = (at: number | null) => {
       clearTimeout(timer);
       pending.delete(target.publicKey);
-      resolve({ accessPointId: target.accessPointId, endpoint: target.endpoint, rttMs: at === null ? null : Math.max(0, at - start), atUnixMs: clock.unixMs() });
+      resolve({
+        accessPointId: target.accessPointId,
+        endpoint: target.endpoint,
+        rttMs: at === null ? null : Math.max(0, at - start),
+        atUnixMs: clock.unixMs(),
+      });
     };
     const timer = setTimeout(() => finish(null), timeoutMs);
     pending.set(target.publicKey, finish);

@@ -28,14 +28,19 @@ export function chooseHub(c: HubChoice): string | null {
   const rtt = (id: string) => c.probes.get(id)?.rttMs ?? null;
   const answered = c.hubs.filter((h) => rtt(h.accessPointId) !== null);
   const active = c.hubs.find((h) => h.accessPointId === c.active);
-  if (answered.length === 0) return active?.accessPointId ?? [...c.hubs].sort((a, b) => a.rank - b.rank)[0]!.accessPointId;
+  if (answered.length === 0)
+    return active?.accessPointId ?? [...c.hubs].sort((a, b) => a.rank - b.rank)[0]!.accessPointId;
   const best = answered.reduce((a, b) => {
     const ra = rtt(a.accessPointId) as number;
     const rb = rtt(b.accessPointId) as number;
     return rb < ra || (rb === ra && b.rank < a.rank) ? b : a;
   });
   const activeRtt = active ? rtt(active.accessPointId) : null;
-  if (active && activeRtt !== null && activeRtt <= (rtt(best.accessPointId) as number) * (1 + c.margin.ratio) + c.margin.ms) {
+  if (
+    active &&
+    activeRtt !== null &&
+    activeRtt <= (rtt(best.accessPointId) as number) * (1 + c.margin.ratio) + c.margin.ms
+  ) {
     return active.accessPointId;
   }
   return best.accessPointId;

@@ -44,7 +44,10 @@ export class AgentStateDir {
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
     } catch (cause) {
-      throw new AgentStateError(`cannot create the state directory ${this.dir}: ${(cause as Error).message}`, { cause });
+      throw new AgentStateError(
+        `cannot create the state directory ${this.dir}: ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
 
@@ -88,7 +91,9 @@ export class AgentStateDir {
       await rename(this.path(from), this.path(to));
       await this.#syncDir();
     } catch (cause) {
-      throw new AgentStateError(`cannot rename ${this.path(from)} to ${to}: ${(cause as Error).message}`, { cause });
+      throw new AgentStateError(`cannot rename ${this.path(from)} to ${to}: ${(cause as Error).message}`, {
+        cause,
+      });
     }
   }
 
@@ -113,10 +118,19 @@ export class AgentStateDir {
     const text = await this.read(IDENTITY);
     if (text === undefined) return undefined;
     const value = parse(text, this.path(IDENTITY)) as Partial<AgentIdentity> | null;
-    if (typeof value?.serial !== 'string' || typeof value.token !== 'string' || typeof value.publicKey !== 'string') {
+    if (
+      typeof value?.serial !== 'string' ||
+      typeof value.token !== 'string' ||
+      typeof value.publicKey !== 'string'
+    ) {
       throw new AgentStateError(`${this.path(IDENTITY)} is not a device identity; activate again`);
     }
-    return { serial: value.serial, token: value.token, publicKey: value.publicKey, activatedAt: Number(value.activatedAt ?? 0) };
+    return {
+      serial: value.serial,
+      token: value.token,
+      publicKey: value.publicKey,
+      activatedAt: Number(value.activatedAt ?? 0),
+    };
   }
 
   async writeIdentity(identity: AgentIdentity): Promise<void> {

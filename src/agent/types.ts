@@ -60,7 +60,9 @@ export interface AgentEvents {
   /** The controller answered with a refusal (token revoked, device unbound, ...); retried with backoff. */
   'controller:refused': [{ error: ControllerRefusedError; retryInMs: number }];
   /** Traffic now goes through this hub (null: none). */
-  'ap:selected': [{ accessPointId: string | null; previous: string | null; reason: SelectReason; rttMs: number | null }];
+  'ap:selected': [
+    { accessPointId: string | null; previous: string | null; reason: SelectReason; rttMs: number | null },
+  ];
   'probe:completed': [{ results: ProbeResult[] }];
   'status:reported': [{ report: DeviceStatusReport }];
 }

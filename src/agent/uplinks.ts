@@ -30,12 +30,21 @@ export const METERED_PRIORITY_BASE = 1000;
 /** Parses "NAME=ADDRESS", "NAME=dev:IFACE" or "NAME=dev:IFACE@ADDRESS" (command line). */
 export function parseUplinkBinding(text: string): [string, UplinkBinding] {
   const match = /^([A-Za-z0-9_.-]{1,32})=(.+)$/.exec(text);
-  if (!match) throw new InvalidArgumentError(`uplink binding ${JSON.stringify(text)} is not NAME=ADDRESS or NAME=dev:IFACE[@ADDRESS]`);
+  if (!match)
+    throw new InvalidArgumentError(
+      `uplink binding ${JSON.stringify(text)} is not NAME=ADDRESS or NAME=dev:IFACE[@ADDRESS]`,
+    );
   const [, name, where] = match as unknown as [string, string, string];
   if (!where.startsWith('dev:')) return [name, { address: checkedAddress(where, name) }];
   const [device, address] = where.slice(4).split('@', 2) as [string, string | undefined];
   if (!device) throw new InvalidArgumentError(`uplink binding ${JSON.stringify(text)} names no interface`);
-  return [name, { device: parseInterfaceName(device, `uplink ${name} interface`), ...(address ? { address: checkedAddress(address, name) } : {}) }];
+  return [
+    name,
+    {
+      device: parseInterfaceName(device, `uplink ${name} interface`),
+      ...(address ? { address: checkedAddress(address, name) } : {}),
+    },
+  ];
 }
 
 function checkedAddress(text: string, name: string): string {
@@ -76,11 +85,18 @@ export class UplinkApplier {
     const wanted = new Map<string, Managed>();
     for (const u of compiled) {
       if (!this.#bindings.has(u.name)) {
-        this.#log('warn', `agent: uplink ${u.name} (${u.kind}) of the configuration has no local binding (--uplink ${u.name}=...); skipped`);
+        this.#log(
+          'warn',
+          `agent: uplink ${u.name} (${u.kind}) of the configuration has no local binding (--uplink ${u.name}=...); skipped`,
+        );
         continue;
       }
       const metered = u.kind === 'lte';
-      wanted.set(u.name, { priority: metered ? METERED_PRIORITY_BASE + u.priority : u.priority, weight: u.weight, metered });
+      wanted.set(u.name, {
+        priority: metered ? METERED_PRIORITY_BASE + u.priority : u.priority,
+        weight: u.weight,
+        metered,
+      });
     }
     for (const name of [...this.#managed.keys()]) {
       if (wanted.has(name)) continue;
@@ -90,17 +106,29 @@ export class UplinkApplier {
     }
     for (const [name, policy] of wanted) {
       const had = this.#managed.get(name);
-      if (had && had.priority === policy.priority && had.weight === policy.weight && had.metered === policy.metered) continue;
+      if (
+        had &&
+        had.priority === policy.priority &&
+        had.weight === policy.weight &&
+        had.metered === policy.metered
+      )
+        continue;
       try {
         if (had) this.#gateway.updateUplink(name, policy);
         else this.#gateway.addUplink({ name, ...this.#bindings.get(name), ...policy });
       } catch (error) {
         // A binding the system refuses (no such interface or address) must not stop the hubs.
-        this.#log('error', `agent: uplink ${name} not ${had ? 'updated' : 'added'}: ${(error as Error).message}`);
+        this.#log(
+          'error',
+          `agent: uplink ${name} not ${had ? 'updated' : 'added'}: ${(error as Error).message}`,
+        );
         continue;
       }
       this.#managed.set(name, policy);
-      this.#log('info', `agent: uplink ${name} ${had ? 'updated' : 'added'} (priority ${policy.priority}, weight ${policy.weight}${policy.metered ? ', metered' : ''})`);
+      this.#log(
+        'info',
+        `agent: uplink ${name} ${had ? 'updated' : 'added'} (priority ${policy.priority}, weight ${policy.weight}${policy.metered ? ', metered' : ''})`,
+      );
     }
   }
 }

@@ -21,7 +21,11 @@ import { HubApplier, type HubNames } from './hub.js';
 import { ip, netnsList } from './sys.js';
 
 export interface AccessPointClient {
-  getAccessPointConfig(id: string, token: string, query?: ConfigQuery): Promise<ConfigAnswer<AccessPointConfig>>;
+  getAccessPointConfig(
+    id: string,
+    token: string,
+    query?: ConfigQuery,
+  ): Promise<ConfigAnswer<AccessPointConfig>>;
 }
 
 export interface AccessPointOptions {
@@ -124,19 +128,34 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
       const s = gw.peer(p.publicKey);
       const stats = gw.dataplane.peerStats(p.publicKey);
       return {
-        serial: p.serial, ccnId: p.ccnId, publicKey: p.publicKey,
+        serial: p.serial,
+        ccnId: p.ccnId,
+        publicKey: p.publicKey,
         endpoint: s.endpoint ? `${s.endpoint.address}:${s.endpoint.port}` : null,
         lastHandshakeUnixMs: s.lastHandshakeUnixMs,
         rateLimitBytesPerSecond: stats.rateLimit?.bytesPerSecond ?? null,
-        rxBytes: s.counters.rxBytes, txBytes: s.counters.txBytes,
+        rxBytes: s.counters.rxBytes,
+        txBytes: s.counters.txBytes,
         drops: Object.fromEntries(Object.entries(s.counters.drops).filter(([, n]) => n > 0)),
       };
     });
     const ccns = [];
     for (const space of hub.spaces()) {
-      ccns.push({ ccnId: space.ccnId, netns: space.names.netns, tun: space.names.tun, denied: await space.denied(), vpcs: space.vpcLinks().map((l) => l.vpcId) });
+      ccns.push({
+        ccnId: space.ccnId,
+        netns: space.names.netns,
+        tun: space.names.tun,
+        denied: await space.denied(),
+        vpcs: space.vpcLinks().map((l) => l.vpcId),
+      });
     }
-    return { accessPointId: this.#o.id, configVersion: config?.version ?? null, listenPort: gw.listenPort, peers, ccns };
+    return {
+      accessPointId: this.#o.id,
+      configVersion: config?.version ?? null,
+      listenPort: gw.listenPort,
+      peers,
+      ccns,
+    };
   }
 
   async #follow(): Promise<void> {
@@ -157,8 +176,12 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
         if (signal.aborted) break;
         attempt++;
         retryInMs = backoff(attempt, this.#o.retry);
-        if (error instanceof ControllerRefusedError) retryInMs = Math.max(retryInMs, (error.retryAfterSec ?? 0) * 1000);
-        this.#log('warn', `ap: controller: ${(error as Error).message}; keeping the current configuration, retrying in ${Math.round(retryInMs)} ms`);
+        if (error instanceof ControllerRefusedError)
+          retryInMs = Math.max(retryInMs, (error.retryAfterSec ?? 0) * 1000);
+        this.#log(
+          'warn',
+          `ap: controller: ${(error as Error).message}; keeping the current configuration, retrying in ${Math.round(retryInMs)} ms`,
+        );
         this.emit('controller:unreachable', { error: error as Error, retryInMs });
       }
       if (retryInMs > 0) await sleep(retryInMs, signal);
@@ -173,7 +196,10 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
     }
     try {
       const changes = await this.#hub!.apply(config);
-      this.#log('info', `ap: configuration ${config.version.slice(0, 12)} applied (${changes.length} changes, ${config.peers.length} peers)`);
+      this.#log(
+        'info',
+        `ap: configuration ${config.version.slice(0, 12)} applied (${changes.length} changes, ${config.peers.length} peers)`,
+      );
       this.emit('config:applied', { config, changes: changes.length });
     } catch (error) {
       this.emit('config:rejected', { version: config.version, error: error as Error });
@@ -200,6 +226,13 @@ function backoff(attempt: number, retry: AccessPointOptions['retry']): number {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

@@ -77,7 +77,8 @@ export class CcnSpace {
       ['net.ipv4.conf.all.send_redirects', '0'], // hairpinning through the TUN is the design, not a misroute
       ['net.ipv4.conf.all.rp_filter', '0'],
       ['net.ipv4.conf.default.rp_filter', '0'],
-    ] as const) await sysctl(netns, key, value);
+    ] as const)
+      await sysctl(netns, key, value);
     await ip(netns, ['link', 'add', sink, 'type', 'veth', 'peer', 'name', `${sink}p`]);
     await ip(netns, ['link', 'set', `${sink}p`, 'up']);
     await ip(netns, ['link', 'set', sink, 'up']);
@@ -97,11 +98,18 @@ export class CcnSpace {
    * Makes the namespace match: members' prefixes into the TUN, a veth per reachable
    * VPC with routes both ways, and the policy for `rules`.
    */
-  async sync(memberPrefixes: readonly string[], rules: readonly ForwardingRule[], vpcs: readonly VpcLinkPlan[]): Promise<void> {
+  async sync(
+    memberPrefixes: readonly string[],
+    rules: readonly ForwardingRule[],
+    vpcs: readonly VpcLinkPlan[],
+  ): Promise<void> {
     const { netns, tun } = this.names;
-    await reconcile(this.#routes, memberPrefixes,
+    await reconcile(
+      this.#routes,
+      memberPrefixes,
       (p) => ip(netns, [family(p), 'route', 'replace', p, 'dev', tun]),
-      (p) => ip(netns, [family(p), 'route', 'del', p, 'dev', tun]));
+      (p) => ip(netns, [family(p), 'route', 'del', p, 'dev', tun]),
+    );
     const wanted = new Map(vpcs.map((v) => [v.vpcId, v]));
     for (const [id, link] of this.#links) {
       if (wanted.has(id)) continue;
@@ -114,13 +122,21 @@ export class CcnSpace {
         link = await this.#plug(plan);
         this.#links.set(plan.vpcId, link);
       }
-      const cidrs = rules.filter((r) => r.to.kind === 'vpc' && r.to.id === plan.vpcId).flatMap((r) => r.cidrs);
-      await reconcile(link.routes, cidrs,
+      const cidrs = rules
+        .filter((r) => r.to.kind === 'vpc' && r.to.id === plan.vpcId)
+        .flatMap((r) => r.cidrs);
+      await reconcile(
+        link.routes,
+        cidrs,
         (c) => ip(netns, [family(c), 'route', 'replace', c, 'via', plan.remoteAddress, 'dev', plan.local]),
-        (c) => ip(netns, [family(c), 'route', 'del', c, 'via', plan.remoteAddress, 'dev', plan.local]));
-      await reconcile(link.returns, memberPrefixes.filter((p) => !p.includes(':')),
+        (c) => ip(netns, [family(c), 'route', 'del', c, 'via', plan.remoteAddress, 'dev', plan.local]),
+      );
+      await reconcile(
+        link.returns,
+        memberPrefixes.filter((p) => !p.includes(':')),
         (p) => ip(plan.netns, ['route', 'replace', p, 'via', plan.localAddress, 'dev', plan.remote]),
-        (p) => ip(plan.netns, ['route', 'del', p, 'via', plan.localAddress, 'dev', plan.remote]));
+        (p) => ip(plan.netns, ['route', 'del', p, 'via', plan.localAddress, 'dev', plan.remote]),
+      );
     }
     const policy = renderPolicy(tun, this.names.sink, rules);
     if (policy !== this.#policy) {
@@ -140,7 +156,20 @@ export class CcnSpace {
 
   async #plug(plan: VpcLinkPlan): Promise<VpcLink> {
     const { netns } = this.names;
-    await ip(null, ['link', 'add', plan.local, 'netns', netns, 'type', 'veth', 'peer', 'name', plan.remote, 'netns', plan.netns]);
+    await ip(null, [
+      'link',
+      'add',
+      plan.local,
+      'netns',
+      netns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      plan.remote,
+      'netns',
+      plan.netns,
+    ]);
     await ip(netns, ['addr', 'add', `${plan.localAddress}/30`, 'dev', plan.local]);
     await ip(plan.netns, ['addr', 'add', `${plan.remoteAddress}/30`, 'dev', plan.remote]);
     await ip(netns, ['link', 'set', plan.local, 'up']);
@@ -153,7 +182,12 @@ function family(prefix: string): '-4' | '-6' {
   return prefix.includes(':') ? '-6' : '-4';
 }
 
-async function reconcile(current: Set<string>, wanted: readonly string[], add: (x: string) => Promise<unknown>, remove: (x: string) => Promise<unknown>): Promise<void> {
+async function reconcile(
+  current: Set<string>,
+  wanted: readonly string[],
+  add: (x: string) => Promise<unknown>,
+  remove: (x: string) => Promise<unknown>,
+): Promise<void> {
   const want = new Set(wanted);
   for (const x of [...current]) {
     if (want.has(x)) continue;

@@ -8,7 +8,12 @@
  * stays. CCN namespaces are created for the first member here and removed with
  * the last; their routes and policy are reconciled on every apply.
  */
-import { diffConfigs, type AccessPointConfig, type ConfigChange, type HubPeer } from '../controller/compiler/index.js';
+import {
+  diffConfigs,
+  type AccessPointConfig,
+  type ConfigChange,
+  type HubPeer,
+} from '../controller/compiler/index.js';
 import { mbpsToBytesPerSecond } from '../dataplane/rate-limit.js';
 import type { Gateway } from '../gateway/index.js';
 import type { Logger } from '../gateway/types.js';
@@ -61,7 +66,8 @@ export class HubApplier {
   async apply(next: AccessPointConfig): Promise<ConfigChange[]> {
     const gw = this.#o.gateway;
     const changes = diffConfigs(this.#config, next);
-    for (const ccn of new Set(next.peers.map((p) => p.ccnId))) if (!this.#spaces.has(ccn)) await this.#addSpace(ccn);
+    for (const ccn of new Set(next.peers.map((p) => p.ccnId)))
+      if (!this.#spaces.has(ccn)) await this.#addSpace(ccn);
     // Adds and removes are idempotent: an apply that failed half-way is retried from the old
     // configuration, and must then neither add a peer twice nor stop at one already gone.
     const has = (key: string) => gw.dataplane.peers().includes(key);
@@ -70,14 +76,20 @@ export class HubApplier {
         if (has(change.publicKey)) gw.removePeer(change.publicKey);
       } else if (change.op === 'peer.add') {
         const peer = change.peer as HubPeer;
-        const options = { allowedIps: [...peer.allowedIps], domain: this.#domain(peer.ccnId), rateLimit: limit(peer) };
+        const options = {
+          allowedIps: [...peer.allowedIps],
+          domain: this.#domain(peer.ccnId),
+          rateLimit: limit(peer),
+        };
         if (has(peer.publicKey)) gw.updatePeer(peer.publicKey, options);
         else gw.addPeer({ publicKey: peer.publicKey, ...options });
       } else if (change.op === 'peer.change') {
         const peer = change.peer as HubPeer;
         gw.updatePeer(peer.publicKey, {
           ...(change.fields.includes('ccnId') ? { domain: this.#domain(peer.ccnId) } : {}),
-          ...(change.fields.includes('allowedIps') || change.fields.includes('ccnId') ? { allowedIps: [...peer.allowedIps] } : {}),
+          ...(change.fields.includes('allowedIps') || change.fields.includes('ccnId')
+            ? { allowedIps: [...peer.allowedIps] }
+            : {}),
           ...(change.fields.includes('bandwidthMbps') ? { rateLimit: limit(peer) } : {}),
         });
       }
@@ -86,7 +98,12 @@ export class HubApplier {
     for (const [ccn, space] of this.#spaces) {
       const members = next.peers.filter((p) => p.ccnId === ccn);
       if (members.length === 0) await this.#removeSpace(ccn);
-      else await space.sync(members.flatMap((p) => p.allowedIps), next.policy.filter((r) => r.ccnId === ccn), this.#vpcLinks(ccn, next));
+      else
+        await space.sync(
+          members.flatMap((p) => p.allowedIps),
+          next.policy.filter((r) => r.ccnId === ccn),
+          this.#vpcLinks(ccn, next),
+        );
     }
     return changes;
   }
@@ -106,7 +123,11 @@ export class HubApplier {
     const { prefix } = this.#o.names;
     const n = this.#nextSpace++;
     const opened = this.#o.gateway.dataplane.openDomainTun(`${prefix}t${n}`);
-    const space = new CcnSpace(ccnId, { netns: `${prefix}-${ccnId}`, tun: opened.name, sink: `${prefix}s${n}` }, this.#o.mtu);
+    const space = new CcnSpace(
+      ccnId,
+      { netns: `${prefix}-${ccnId}`, tun: opened.name, sink: `${prefix}s${n}` },
+      this.#o.mtu,
+    );
     try {
       await space.create();
     } catch (err) {
@@ -116,7 +137,10 @@ export class HubApplier {
     }
     this.#domains.set(ccnId, opened.domain);
     this.#spaces.set(ccnId, space);
-    this.#o.logger('info', `ap: ${ccnId}: namespace ${space.names.netns}, domain ${opened.domain} on ${opened.name}`);
+    this.#o.logger(
+      'info',
+      `ap: ${ccnId}: namespace ${space.names.netns}, domain ${opened.domain} on ${opened.name}`,
+    );
   }
 
   async #removeSpace(ccnId: string, removeDomain = true): Promise<void> {
@@ -124,7 +148,8 @@ export class HubApplier {
     const domain = this.#domains.get(ccnId)!;
     this.#spaces.delete(ccnId);
     this.#domains.delete(ccnId);
-    for (const key of [...this.#linkSlots.keys()]) if (key.startsWith(`${ccnId} `)) this.#linkSlots.delete(key);
+    for (const key of [...this.#linkSlots.keys()])
+      if (key.startsWith(`${ccnId} `)) this.#linkSlots.delete(key);
     if (removeDomain) this.#o.gateway.dataplane.removeDomain(domain);
     await space.destroy();
     this.#o.logger('info', `ap: ${ccnId}: no member here any more, namespace removed`);
@@ -139,7 +164,11 @@ export class HubApplier {
       const netns = this.#o.vpcs.get(rule.to.id);
       if (netns === undefined) {
         const key = `${ccnId}>${rule.to.id}`;
-        if (!this.#warned.has(key)) this.#o.logger('warn', `ap: ${ccnId} may reach ${rule.to.id}, but no --vpc ${rule.to.id}=NETNS says how: its traffic is dropped here`);
+        if (!this.#warned.has(key))
+          this.#o.logger(
+            'warn',
+            `ap: ${ccnId} may reach ${rule.to.id}, but no --vpc ${rule.to.id}=NETNS says how: its traffic is dropped here`,
+          );
         this.#warned.add(key);
         continue;
       }
@@ -162,7 +191,8 @@ export class HubApplier {
     const used = new Set(this.#linkSlots.values());
     let slot = 0;
     while (used.has(slot)) slot++;
-    if (slot >= MAX_LINKS) throw new RangeError(`more than ${MAX_LINKS} CCN-to-VPC links on one access point`);
+    if (slot >= MAX_LINKS)
+      throw new RangeError(`more than ${MAX_LINKS} CCN-to-VPC links on one access point`);
     this.#linkSlots.set(key, slot);
     return slot;
   }

@@ -38,6 +38,7 @@ export function renderPolicy(tun: string, sink: string, rules: readonly Forwardi
 /** Packets the policy denied (both "denied" rules), from `nft list table inet sag` output. */
 export function deniedCount(listing: string): number {
   let n = 0;
-  for (const m of listing.matchAll(/counter packets (\d+) bytes \d+ drop comment "denied"/g)) n += Number(m[1]);
+  for (const m of listing.matchAll(/counter packets (\d+) bytes \d+ drop comment "denied"/g))
+    n += Number(m[1]);
   return n;
 }

@@ -15,12 +15,15 @@ export async function exec(cmd: string, args: string[], input?: string): Promise
     if (input === undefined) return (await run(cmd, args, { encoding: 'utf8' })).stdout;
     return await new Promise<string>((resolve, reject) => {
       const child = execFile(cmd, args, { encoding: 'utf8' }, (err, stdout, stderr) =>
-        err ? reject(Object.assign(err, { stderr })) : resolve(stdout));
+        err ? reject(Object.assign(err, { stderr })) : resolve(stdout),
+      );
       child.stdin?.end(input);
     });
   } catch (cause) {
     const stderr = String((cause as { stderr?: string }).stderr ?? '').trim();
-    throw new SystemError(`${cmd} ${args.join(' ')} failed: ${stderr || (cause as Error).message}`, { cause });
+    throw new SystemError(`${cmd} ${args.join(' ')} failed: ${stderr || (cause as Error).message}`, {
+      cause,
+    });
   }
 }
 
@@ -44,7 +47,10 @@ export function sysctl(ns: string, key: string, value: string): Promise<string> 
 
 export async function netnsList(): Promise<string[]> {
   const out = await exec('ip', ['netns', 'list']);
-  return out.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  return out
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
 }
 
 export async function netnsExists(ns: string): Promise<boolean> {

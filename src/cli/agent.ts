@@ -41,7 +41,8 @@ function parseArgs(argv: string[]): AgentArgs {
   const uplinks: Record<string, UplinkBinding> = {};
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
-    if (!flag.startsWith('--') || argv[i + 1] === undefined) throw new AgentUsageError(`bad argument '${flag}'`);
+    if (!flag.startsWith('--') || argv[i + 1] === undefined)
+      throw new AgentUsageError(`bad argument '${flag}'`);
     if (flag === '--uplink') {
       const [name, binding] = parseBinding(argv[i + 1]!);
       if (uplinks[name]) throw new AgentUsageError(`uplink ${name} is bound twice`);
@@ -53,13 +54,16 @@ function parseArgs(argv: string[]): AgentArgs {
   const controller = values.get('controller');
   const stateDir = values.get('state-dir');
   if (!controller || !stateDir) throw new AgentUsageError('--controller and --state-dir are required');
-  if (values.has('serial') !== values.has('code')) throw new AgentUsageError('--serial and --code go together');
+  if (values.has('serial') !== values.has('code'))
+    throw new AgentUsageError('--serial and --code go together');
   return {
     controller,
     stateDir,
     ...(values.has('serial') ? { serial: values.get('serial')!, code: values.get('code')! } : {}),
     tun: parseInterfaceName(values.get('tun') ?? 'sag0', '--tun'),
-    ...(values.has('listen-port') ? { listenPort: parsePort(Number(values.get('listen-port')), '--listen-port', true) } : {}),
+    ...(values.has('listen-port')
+      ? { listenPort: parsePort(Number(values.get('listen-port')), '--listen-port', true) }
+      : {}),
     mtu: Number(values.get('mtu') ?? 1420),
     uplinks,
   };
@@ -91,7 +95,10 @@ function linkFollower(tun: string, mtu: number, log: Logger): (config: DeviceCon
       await addRoute(tun, prefix);
       routes.add(prefix);
     }
-    log('info', `configuration ${config.version.slice(0, 12)} applied: ${config.allowedIps.length} prefixes via ${tun}`);
+    log(
+      'info',
+      `configuration ${config.version.slice(0, 12)} applied: ${config.allowedIps.length} prefixes via ${tun}`,
+    );
   };
 }
 
@@ -111,11 +118,15 @@ export async function agentMain(argv: string[]): Promise<number> {
   const follow = linkFollower(args.tun, args.mtu, log);
   let applying = Promise.resolve();
   const onConfig = ({ config }: { config: DeviceConfig }) => {
-    applying = applying.then(() => follow(config)).catch((err: Error) => log('error', `cannot configure ${args.tun}: ${err.message}`));
+    applying = applying
+      .then(() => follow(config))
+      .catch((err: Error) => log('error', `cannot configure ${args.tun}: ${err.message}`));
   };
   agent.on('config:applied', onConfig);
   if (agent.config) onConfig({ config: agent.config });
-  agent.on('controller:unreachable', () => log('warn', 'controller unreachable: running on the last good configuration'));
+  agent.on('controller:unreachable', () =>
+    log('warn', 'controller unreachable: running on the last good configuration'),
+  );
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });

@@ -56,14 +56,27 @@ interface ApArgs {
   statusFile?: string;
 }
 
-const SINGLE = ['controller', 'id', 'token-file', 'key-file', 'listen-port', 'listen-address', 'mtu', 'prefix', 'link-octet', 'status-file'];
+const SINGLE = [
+  'controller',
+  'id',
+  'token-file',
+  'key-file',
+  'listen-port',
+  'listen-address',
+  'mtu',
+  'prefix',
+  'link-octet',
+  'status-file',
+];
 
 function readSecret(file: string, what: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8').trim();
   } catch (cause) {
-    throw new ApUsageError(`cannot read ${what} ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`);
+    throw new ApUsageError(
+      `cannot read ${what} ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+    );
   }
   if (text === '') throw new ApUsageError(`${what} ${file} is empty`);
   return text;
@@ -75,7 +88,10 @@ export function parseApArgs(argv: string[]): ApArgs {
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
     const value = argv[i + 1];
-    if (!flag.startsWith('--') || value === undefined) throw new ApUsageError(`bad argument '${flag}'${value === undefined && flag.startsWith('--') ? ': it needs a value' : ''}`);
+    if (!flag.startsWith('--') || value === undefined)
+      throw new ApUsageError(
+        `bad argument '${flag}'${value === undefined && flag.startsWith('--') ? ': it needs a value' : ''}`,
+      );
     const name = flag.slice(2);
     if (name === 'vpc') {
       const m = /^(vpc-[a-z0-9-]+)=([A-Za-z0-9_.-]{1,64})$/.exec(value);
@@ -92,14 +108,18 @@ export function parseApArgs(argv: string[]): ApArgs {
     if (!values.has(required)) throw new ApUsageError(`--${required} is required`);
   }
   const id = values.get('id')!;
-  if (!/^[a-z]{2,3}-[a-z0-9-]+$/.test(id)) throw new ApUsageError(`--id ${id} is not an access point id (e.g. ap-hz1)`);
+  if (!/^[a-z]{2,3}-[a-z0-9-]+$/.test(id))
+    throw new ApUsageError(`--id ${id} is not an access point id (e.g. ap-hz1)`);
   const prefix = values.get('prefix') ?? 'sag';
-  if (!/^[a-z0-9]{1,6}$/.test(prefix)) throw new ApUsageError(`--prefix ${prefix}: use 1 to 6 of a-z and 0-9`);
+  if (!/^[a-z0-9]{1,6}$/.test(prefix))
+    throw new ApUsageError(`--prefix ${prefix}: use 1 to 6 of a-z and 0-9`);
   const privateKey = readSecret(values.get('key-file')!, 'key file');
   try {
     decodeKey(privateKey);
   } catch {
-    throw new ApUsageError(`key file ${values.get('key-file')} does not hold a base64 WireGuard private key (make one with sag genkey)`);
+    throw new ApUsageError(
+      `key file ${values.get('key-file')} does not hold a base64 WireGuard private key (make one with sag genkey)`,
+    );
   }
   const num = (name: string, min: number, max: number, dflt: number) => {
     const text = values.get(name);
@@ -162,8 +182,14 @@ export async function apMain(argv: string[]): Promise<number> {
     ...(args.listenAddress === undefined ? {} : { listenAddress: args.listenAddress }),
   });
   await ap.start();
-  log('info', `ap ${args.id}: listening on UDP ${ap.gateway!.listenPort}, public key ${ap.gateway!.publicKey}`);
-  const timer = args.statusFile === undefined ? undefined : setInterval(() => void writeStatus(ap, args.statusFile!), 1000);
+  log(
+    'info',
+    `ap ${args.id}: listening on UDP ${ap.gateway!.listenPort}, public key ${ap.gateway!.publicKey}`,
+  );
+  const timer =
+    args.statusFile === undefined
+      ? undefined
+      : setInterval(() => void writeStatus(ap, args.statusFile!), 1000);
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });

@@ -18,7 +18,8 @@ export function stderrLogger(prefix: string): Logger {
   const wanted = LEVELS.indexOf((process.env.LOG_LEVEL ?? 'info') as LogLevel);
   const min = wanted < 0 ? 1 : wanted;
   return (level, message) => {
-    if (!quiet && LEVELS.indexOf(level) >= min) process.stderr.write(`${level.toUpperCase()}: (${prefix}) ${message}\n`);
+    if (!quiet && LEVELS.indexOf(level) >= min)
+      process.stderr.write(`${level.toUpperCase()}: (${prefix}) ${message}\n`);
   };
 }
 
@@ -35,7 +36,12 @@ export function testRekeyOption(): { rekeyAfterTimeMs?: number } {
  * Serves the gateway's UAPI socket and resolves when the process should stop: SIGTERM/SIGINT, or
  * the interface disappearing (`ip link del`), which is how wg-quick takes a userspace device down.
  */
-export async function serveUntilDone(gateway: Gateway, iface: string, log: Logger, onReady?: () => void): Promise<string> {
+export async function serveUntilDone(
+  gateway: Gateway,
+  iface: string,
+  log: Logger,
+  onReady?: () => void,
+): Promise<string> {
   const server = new UapiServer(uapiSocketPath(iface), new GatewayUapiDevice(gateway));
   await server.start();
   const paths = new PathsStatusServer(pathsSocketPath(iface), gateway);
@@ -46,7 +52,8 @@ export async function serveUntilDone(gateway: Gateway, iface: string, log: Logge
     watch = setInterval(() => {
       if (!existsSync(`/sys/class/net/${iface}`)) resolve(`interface ${iface} was deleted`);
     }, 250);
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, () => resolve(`received ${sig}`));
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+      process.once(sig, () => resolve(`received ${sig}`));
   });
   clearInterval(watch);
   log('info', `shutting down: ${reason}`);

@@ -25,13 +25,18 @@ export function pathsSocketPath(iface: string, dir = STATUS_DIR): string {
 export class PathsStatusServer {
   #server: Server | undefined;
 
-  constructor(readonly path: string, readonly gateway: Gateway) {}
+  constructor(
+    readonly path: string,
+    readonly gateway: Gateway,
+  ) {}
 
   async start(): Promise<void> {
     mkdirSync(this.path.slice(0, this.path.lastIndexOf('/')), { recursive: true, mode: 0o755 });
     rmSync(this.path, { force: true });
     const server = createServer((sock) => {
-      const body: PeerPaths[] = this.gateway.peers().map((p) => ({ publicKey: p.publicKey, multipath: p.multipath, paths: p.paths }));
+      const body: PeerPaths[] = this.gateway
+        .peers()
+        .map((p) => ({ publicKey: p.publicKey, multipath: p.multipath, paths: p.paths }));
       sock.end(`${JSON.stringify(body)}\n`);
     });
     await new Promise<void>((resolve, reject) => {
@@ -71,10 +76,14 @@ const ms = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)} ms`);
 /** Text lines for one peer's paths, indented under the peer in `sag show`. */
 export function renderPaths(p: PeerPaths | undefined): string[] {
   if (!p || !p.paths.length) return [];
-  const lines = [`  multipath: ${p.multipath ? 'yes' : 'waiting for the peer to answer a probe (plain WireGuard until then)'}`];
+  const lines = [
+    `  multipath: ${p.multipath ? 'yes' : 'waiting for the peer to answer a probe (plain WireGuard until then)'}`,
+  ];
   for (const x of p.paths) {
     const where = `${x.uplink} -> ${x.endpoint.address.includes(':') ? `[${x.endpoint.address}]` : x.endpoint.address}:${x.endpoint.port}`;
-    lines.push(`  path ${x.id} ${where}: ${x.state}${x.active ? `, active${x.classes?.length ? ` (${x.classes.join(', ')})` : ''}` : ''}; rtt ${ms(x.rttMs)}, jitter ${ms(x.jitterMs)}, loss ${x.lossPct.toFixed(1)}%`);
+    lines.push(
+      `  path ${x.id} ${where}: ${x.state}${x.active ? `, active${x.classes?.length ? ` (${x.classes.join(', ')})` : ''}` : ''}; rtt ${ms(x.rttMs)}, jitter ${ms(x.jitterMs)}, loss ${x.lossPct.toFixed(1)}%`,
+    );
   }
   return lines;
 }

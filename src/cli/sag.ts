@@ -33,7 +33,9 @@ class UsageError extends SagError {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -46,7 +48,11 @@ async function readStdin(): Promise<string> {
 export async function main(argv: string[]): Promise<number> {
   // `sag ap run` is the access point itself; every other `sag ap ...` is the operator's.
   if (argv[0] === 'ap' && argv[1] === 'run') return apMain(argv.slice(2));
-  const operator = await runOperatorCommand(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  const operator = await runOperatorCommand(argv, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  });
   if (operator !== undefined) return operator;
   const [command, ...rest] = argv;
   switch (command) {
@@ -61,9 +67,26 @@ export async function main(argv: string[]): Promise<number> {
       const names = rest.filter((a) => a !== '--json');
       if (names.length > 1) throw new UsageError('usage: sag show [IFACE] [--json]');
       const ifaces = names.length ? names : listInterfaces();
-      const states = await Promise.all(ifaces.map(async (i) => [i, await queryInterface(i), await queryDrops(i), await queryPaths(i)] as const));
-      if (json) process.stdout.write(`${JSON.stringify(states.map(([i, s, d, p]) => ({ ...withDrops(toJson(i, s), d), ...(p.length ? { multipath: p } : {}) })), null, 2)}\n`);
-      else process.stdout.write(states.map(([i, s, d, p]) => withPaths(toText(i, s), p) + dropsText(d)).join('\n'));
+      const states = await Promise.all(
+        ifaces.map(
+          async (i) => [i, await queryInterface(i), await queryDrops(i), await queryPaths(i)] as const,
+        ),
+      );
+      if (json)
+        process.stdout.write(
+          `${JSON.stringify(
+            states.map(([i, s, d, p]) => ({
+              ...withDrops(toJson(i, s), d),
+              ...(p.length ? { multipath: p } : {}),
+            })),
+            null,
+            2,
+          )}\n`,
+        );
+      else
+        process.stdout.write(
+          states.map(([i, s, d, p]) => withPaths(toText(i, s), p) + dropsText(d)).join('\n'),
+        );
       return 0;
     }
   }

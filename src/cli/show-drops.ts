@@ -21,7 +21,9 @@ export function queryDrops(iface: string, path = uapiSocketPath(iface)): Promise
       sock.destroy();
       fn();
     };
-    sock.setTimeout(5000, () => settle(() => reject(new SystemError(`no answer from ${iface} at ${path} within 5 s`))));
+    sock.setTimeout(5000, () =>
+      settle(() => reject(new SystemError(`no answer from ${iface} at ${path} within 5 s`))),
+    );
     sock.on('data', (d) => {
       text += String(d);
       if (!/errno=-?\d+\n\n$/.test(text)) return;
@@ -34,7 +36,9 @@ export function queryDrops(iface: string, path = uapiSocketPath(iface)): Promise
       });
     });
     sock.on('end', () => settle(() => resolve(null)));
-    sock.on('error', (cause) => settle(() => reject(new SystemError(`cannot query ${iface} at ${path}: ${cause.message}`, { cause }))));
+    sock.on('error', (cause) =>
+      settle(() => reject(new SystemError(`cannot query ${iface} at ${path}: ${cause.message}`, { cause }))),
+    );
   });
 }
 
@@ -44,7 +48,10 @@ export interface DropsJson {
 }
 
 /** The JSON of `sag show --json` with the drop counters added: `drops` on the interface and on each peer. */
-export function withDrops(json: InterfaceJson, stats: UapiStats | null): InterfaceJson & DropsJson & { peers: (InterfaceJson['peers'][number] & DropsJson)[] } {
+export function withDrops(
+  json: InterfaceJson,
+  stats: UapiStats | null,
+): InterfaceJson & DropsJson & { peers: (InterfaceJson['peers'][number] & DropsJson)[] } {
   const byPeer = new Map(stats?.peers.map((p) => [p.publicKey, p.drops]));
   return {
     ...json,

@@ -11,7 +11,10 @@ import { parseGetReply, UAPI_DIR, uapiSocketPath, type UapiDeviceState } from '.
 
 export function listInterfaces(dir = UAPI_DIR): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.sock')).map((f) => f.slice(0, -5)).sort();
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.sock'))
+      .map((f) => f.slice(0, -5))
+      .sort();
   } catch {
     return [];
   }
@@ -33,7 +36,9 @@ export function queryInterface(iface: string): Promise<UapiDeviceState> {
         }
       }
     });
-    sock.on('error', (cause) => reject(new SystemError(`cannot query ${iface} at ${path}: ${cause.message}`, { cause })));
+    sock.on('error', (cause) =>
+      reject(new SystemError(`cannot query ${iface} at ${path}: ${cause.message}`, { cause })),
+    );
   });
 }
 
@@ -63,7 +68,9 @@ export function toJson(iface: string, s: UapiDeviceState): InterfaceJson {
     peers: s.peers.map((p) => ({
       publicKey: encodeKey(p.publicKey),
       presharedKey: p.presharedKey !== undefined,
-      endpoint: p.endpoint ? `${p.endpoint.address.family === 6 ? `[${formatIp(p.endpoint.address)}]` : formatIp(p.endpoint.address)}:${p.endpoint.port}` : null,
+      endpoint: p.endpoint
+        ? `${p.endpoint.address.family === 6 ? `[${formatIp(p.endpoint.address)}]` : formatIp(p.endpoint.address)}:${p.endpoint.port}`
+        : null,
       allowedIps: p.allowedIps.map(formatCidr),
       latestHandshake: p.lastHandshakeTimeSec ? new Date(p.lastHandshakeTimeSec * 1000).toISOString() : null,
       rxBytes: Number(p.rxBytes),
@@ -84,7 +91,10 @@ export function toText(iface: string, s: UapiDeviceState, nowMs = Date.now()): s
     if (p.presharedKey) lines.push('  preshared key: (hidden)');
     if (p.endpoint) lines.push(`  endpoint: ${p.endpoint}`);
     lines.push(`  allowed ips: ${p.allowedIps.join(', ') || '(none)'}`);
-    if (p.latestHandshake) lines.push(`  latest handshake: ${Math.max(0, Math.round((nowMs - Date.parse(p.latestHandshake)) / 1000))} seconds ago`);
+    if (p.latestHandshake)
+      lines.push(
+        `  latest handshake: ${Math.max(0, Math.round((nowMs - Date.parse(p.latestHandshake)) / 1000))} seconds ago`,
+      );
     if (p.rxBytes || p.txBytes) lines.push(`  transfer: ${p.rxBytes} B received, ${p.txBytes} B sent`);
     if (p.persistentKeepalive) lines.push(`  persistent keepalive: every ${p.persistentKeepalive} seconds`);
   }

@@ -7,7 +7,13 @@
 import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ConfigError, interfaceNameFromPath, parseConfig, type ConfigPeer, type WgQuickConfig } from '../config/index.js';
+import {
+  ConfigError,
+  interfaceNameFromPath,
+  parseConfig,
+  type ConfigPeer,
+  type WgQuickConfig,
+} from '../config/index.js';
 import { AlreadyExistsError } from '../errors.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../gateway/types.js';
@@ -24,21 +30,35 @@ export async function loadConfig(path: string): Promise<{ config: WgQuickConfig;
   }
   const config = parseConfig(text, basename(path));
   const iface = interfaceNameFromPath(path);
-  if (!iface) throw new ConfigError(config.file, 0, 'the file name must be INTERFACE.conf with a valid interface name (e.g. wg0.conf)');
+  if (!iface)
+    throw new ConfigError(
+      config.file,
+      0,
+      'the file name must be INTERFACE.conf with a valid interface name (e.g. wg0.conf)',
+    );
   if (!config.interface.privateKey) throw new ConfigError(config.file, 1, '[Interface] has no PrivateKey');
   return { config, iface };
 }
 
 type ConfigEndpointOf = NonNullable<ConfigPeer['endpoint']>;
 
-async function resolveEndpoint(peer: ConfigPeer, file: string, ep: ConfigEndpointOf | undefined = peer.endpoint): Promise<{ address: string; port: number } | undefined> {
+async function resolveEndpoint(
+  peer: ConfigPeer,
+  file: string,
+  ep: ConfigEndpointOf | undefined = peer.endpoint,
+): Promise<{ address: string; port: number } | undefined> {
   if (!ep) return undefined;
   if (ep.address) return { address: formatIp(ep.address), port: ep.port };
   try {
     const { address } = await lookup(ep.host);
     return { address, port: ep.port };
   } catch (cause) {
-    throw new ConfigError(file, peer.line, `cannot resolve Endpoint host ${ep.host}: ${(cause as Error).message}`, { cause });
+    throw new ConfigError(
+      file,
+      peer.line,
+      `cannot resolve Endpoint host ${ep.host}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 
@@ -47,15 +67,25 @@ export async function up(path: string, log: Logger = stderrLogger('sag')): Promi
   // Opening a TUN by name attaches to an existing (persistent) one: we would configure, and on
   // failure or exit leave behind, a device that is not ours. wg-quick refuses too.
   if (existsSync(`/sys/class/net/${iface}`)) {
-    throw new AlreadyExistsError(`interface ${iface} already exists: up under another process, or left over (remove it with \`ip link del ${iface}\`)`);
+    throw new AlreadyExistsError(
+      `interface ${iface} already exists: up under another process, or left over (remove it with \`ip link del ${iface}\`)`,
+    );
   }
   for (const w of config.warnings) log('warn', `${config.file}:${w.line}: ${w.message}`);
   const endpoints = await Promise.all(config.peers.map((p) => resolveEndpoint(p, config.file)));
   // Multipath: every endpoint of a peer, each with the uplink it is tied to.
-  const endpointLists = await Promise.all(config.peers.map((p) => p.endpoints && Promise.all(p.endpoints.map(async (e) => ({
-    ...(await resolveEndpoint(p, config.file, e))!,
-    ...(e.uplink ? { uplink: e.uplink } : {}),
-  })))));
+  const endpointLists = await Promise.all(
+    config.peers.map(
+      (p) =>
+        p.endpoints &&
+        Promise.all(
+          p.endpoints.map(async (e) => ({
+            ...(await resolveEndpoint(p, config.file, e))!,
+            ...(e.uplink ? { uplink: e.uplink } : {}),
+          })),
+        ),
+    ),
+  );
   const i = config.interface;
   const gateway = new Gateway({
     privateKey: i.privateKey!,
@@ -89,7 +119,10 @@ export async function up(path: string, log: Logger = stderrLogger('sag')): Promi
       for (const p of config.peers) {
         for (const cidr of p.allowedIps) {
           if (cidr.prefix === 0) {
-            log('warn', `${config.file}:${p.line}: no route installed for ${formatCidr(cidr)}: default routes need policy routing, which sag up does not do yet (set Table = off and route it yourself)`);
+            log(
+              'warn',
+              `${config.file}:${p.line}: no route installed for ${formatCidr(cidr)}: default routes need policy routing, which sag up does not do yet (set Table = off and route it yourself)`,
+            );
             continue;
           }
           await addRoute(iface, formatCidr(cidr));
@@ -101,5 +134,7 @@ export async function up(path: string, log: Logger = stderrLogger('sag')): Promi
     throw err;
   }
   // Said once the UAPI socket serves, so `wg show` works as soon as the line appears.
-  await serveUntilDone(gateway, iface, log, () => log('info', `${iface} is up: public key ${gateway.publicKey}, listening on port ${gateway.listenPort}`));
+  await serveUntilDone(gateway, iface, log, () =>
+    log('info', `${iface} is up: public key ${gateway.publicKey}, listening on port ${gateway.listenPort}`),
+  );
 }

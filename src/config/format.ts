@@ -11,7 +11,10 @@ import { formatBase64Key } from '../uapi/keys.js';
 import { classLines, tuningLines, uplinkLines } from './multipath-format.js';
 import type { ConfigEndpoint, ConfigInterface, ConfigPeer, WgQuickConfig } from './types.js';
 
-export function formatConfig(config: Pick<WgQuickConfig, 'interface' | 'peers'> & Partial<Pick<WgQuickConfig, 'uplinks' | 'classes' | 'pathTuning'>>): string {
+export function formatConfig(
+  config: Pick<WgQuickConfig, 'interface' | 'peers'> &
+    Partial<Pick<WgQuickConfig, 'uplinks' | 'classes' | 'pathTuning'>>,
+): string {
   const sections = [
     [...interfaceLines(config.interface), ...tuningLines(config.pathTuning)],
     ...(config.uplinks ?? []).map(uplinkLines),
@@ -38,12 +41,14 @@ function interfaceLines(iface: ConfigInterface): string[] {
   for (const [name, commands] of hooks) {
     for (const c of commands) {
       // A newline would end the line early and turn the rest of the command into config lines.
-      if (/[\r\n]/.test(c)) throw new InvalidArgumentError(`${name} command contains a line break: ${JSON.stringify(c)}`);
+      if (/[\r\n]/.test(c))
+        throw new InvalidArgumentError(`${name} command contains a line break: ${JSON.stringify(c)}`);
       out.push(`${name} = ${c}`);
     }
   }
   if (iface.listenPort !== undefined) out.push(`ListenPort = ${iface.listenPort}`);
-  if (iface.fwMark !== undefined) out.push(`FwMark = ${iface.fwMark === 0 ? 'off' : `0x${iface.fwMark.toString(16)}`}`);
+  if (iface.fwMark !== undefined)
+    out.push(`FwMark = ${iface.fwMark === 0 ? 'off' : `0x${iface.fwMark.toString(16)}`}`);
   if (iface.privateKey) out.push(`PrivateKey = ${formatBase64Key(iface.privateKey)}`);
   return out;
 }
@@ -52,7 +57,10 @@ function peerLines(peer: ConfigPeer): string[] {
   const out = ['[Peer]', `PublicKey = ${formatBase64Key(peer.publicKey)}`];
   if (peer.presharedKey) out.push(`PresharedKey = ${formatBase64Key(peer.presharedKey)}`);
   if (peer.allowedIps.length > 0) out.push(`AllowedIPs = ${peer.allowedIps.map(formatCidr).join(', ')}`);
-  if (peer.endpoints) out.push(`Endpoint = ${peer.endpoints.map((e) => formatEndpoint(e) + (e.uplink ? `@${e.uplink}` : '')).join(', ')}`);
+  if (peer.endpoints)
+    out.push(
+      `Endpoint = ${peer.endpoints.map((e) => formatEndpoint(e) + (e.uplink ? `@${e.uplink}` : '')).join(', ')}`,
+    );
   else if (peer.endpoint) out.push(`Endpoint = ${formatEndpoint(peer.endpoint)}`);
   if (peer.persistentKeepalive !== undefined) {
     out.push(`PersistentKeepalive = ${peer.persistentKeepalive === 0 ? 'off' : peer.persistentKeepalive}`);

@@ -3,8 +3,12 @@ import type { Policy, TrafficClass } from '../paths/types.js';
 import type { ConfigUplink, PathTuning } from './types.js';
 
 const TUNING_KEYS: [keyof PathTuning, string][] = [
-  ['intervalMs', 'ProbeInterval'], ['standbyIntervalMs', 'ProbeStandbyInterval'], ['timeoutMs', 'ProbeTimeout'],
-  ['holdDownMs', 'HoldDown'], ['downAfter', 'DownAfter'], ['upAfter', 'UpAfter'],
+  ['intervalMs', 'ProbeInterval'],
+  ['standbyIntervalMs', 'ProbeStandbyInterval'],
+  ['timeoutMs', 'ProbeTimeout'],
+  ['holdDownMs', 'HoldDown'],
+  ['downAfter', 'DownAfter'],
+  ['upAfter', 'UpAfter'],
 ];
 
 export function tuningLines(t: PathTuning | undefined): string[] {

@@ -25,16 +25,53 @@ export const INTERFACE_PATH_KEYS: Record<string, keyof PathTuning> = {
   upafter: 'upAfter',
 };
 export const UPLINK_KEYS: Record<string, string> = {
-  name: 'Name', address: 'Address', device: 'Device', port: 'Port', priority: 'Priority',
-  weight: 'Weight', metered: 'Metered', bandwidth: 'Bandwidth',
+  name: 'Name',
+  address: 'Address',
+  device: 'Device',
+  port: 'Port',
+  priority: 'Priority',
+  weight: 'Weight',
+  metered: 'Metered',
+  bandwidth: 'Bandwidth',
 };
 export const CLASS_KEYS: Record<string, string> = {
-  name: 'Name', dscp: 'DSCP', protocol: 'Protocol', sourceport: 'SourcePort', destinationport: 'DestinationPort',
-  sourceaddress: 'SourceAddress', destinationaddress: 'DestinationAddress', policy: 'Policy', maxloss: 'MaxLoss', maxlatency: 'MaxLatency', maxjitter: 'MaxJitter',
+  name: 'Name',
+  dscp: 'DSCP',
+  protocol: 'Protocol',
+  sourceport: 'SourcePort',
+  destinationport: 'DestinationPort',
+  sourceaddress: 'SourceAddress',
+  destinationaddress: 'DestinationAddress',
+  policy: 'Policy',
+  maxloss: 'MaxLoss',
+  maxlatency: 'MaxLatency',
+  maxjitter: 'MaxJitter',
 };
 
 const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
-const DSCP_NAMES: Record<string, number> = { cs0: 0, cs1: 8, af11: 10, af12: 12, af13: 14, cs2: 16, af21: 18, af22: 20, af23: 22, cs3: 24, af31: 26, af32: 28, af33: 30, cs4: 32, af41: 34, af42: 36, af43: 38, cs5: 40, ef: 46, cs6: 48, cs7: 56 };
+const DSCP_NAMES: Record<string, number> = {
+  cs0: 0,
+  cs1: 8,
+  af11: 10,
+  af12: 12,
+  af13: 14,
+  cs2: 16,
+  af21: 18,
+  af22: 20,
+  af23: 22,
+  cs3: 24,
+  af31: 26,
+  af32: 28,
+  af33: 30,
+  cs4: 32,
+  af41: 34,
+  af42: 36,
+  af43: 38,
+  cs5: 40,
+  ef: 46,
+  cs6: 48,
+  cs7: 56,
+};
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 };
 const POLICIES = ['active-standby', 'lowest-latency', 'weighted', 'sla', 'duplicate'] as const;
 
@@ -42,7 +79,13 @@ function int(name: string, value: string, min: number, max: number, fail: Fail):
   return decimal(value, min, max) ?? fail(`${name} must be an integer ${min}..${max}, got "${value}"`);
 }
 
-export function setPathKey(t: { -readonly [K in keyof PathTuning]?: number }, name: keyof PathTuning, key: string, value: string, fail: Fail): void {
+export function setPathKey(
+  t: { -readonly [K in keyof PathTuning]?: number },
+  name: keyof PathTuning,
+  key: string,
+  value: string,
+  fail: Fail,
+): void {
   const [min, max] = name === 'downAfter' || name === 'upAfter' ? [1, 100] : [10, 600_000];
   t[name] = int(key, value, min, max, fail);
 }
@@ -72,7 +115,8 @@ export function setUplinkKey(u: UplinkBuilder, name: string, value: string, fail
       return;
     }
     case 'Device':
-      if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(value)) fail(`uplink Device must be an interface name, got "${value}"`);
+      if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(value))
+        fail(`uplink Device must be an interface name, got "${value}"`);
       u.device = value;
       return;
     case 'Port':
@@ -100,13 +144,17 @@ export function finishUplink(u: UplinkBuilder, fail: Fail): ConfigUplink {
 
 /** `host:port[@uplink]` items separated by commas (white space already removed). */
 export function parseEndpointList(value: string, fail: Fail): ConfigEndpoint[] {
-  return value.split(',').filter((s) => s !== '').map((item) => {
-    const at = item.lastIndexOf('@');
-    const uplink = at > 0 ? item.slice(at + 1) : undefined;
-    if (uplink !== undefined && !NAME.test(uplink)) fail(`Endpoint "${item}" names a bad uplink "${uplink}"`);
-    const ep = parseConfigEndpoint(at > 0 ? item.slice(0, at) : item, fail);
-    return uplink === undefined ? ep : { ...ep, uplink };
-  });
+  return value
+    .split(',')
+    .filter((s) => s !== '')
+    .map((item) => {
+      const at = item.lastIndexOf('@');
+      const uplink = at > 0 ? item.slice(at + 1) : undefined;
+      if (uplink !== undefined && !NAME.test(uplink))
+        fail(`Endpoint "${item}" names a bad uplink "${uplink}"`);
+      const ep = parseConfigEndpoint(at > 0 ? item.slice(0, at) : item, fail);
+      return uplink === undefined ? ep : { ...ep, uplink };
+    });
 }
 
 export interface ClassBuilder {
@@ -128,7 +176,8 @@ function portRange(name: string, value: string, fail: Fail): [number, number] {
   const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(value);
   const lo = m ? decimal(m[1]!, 1, 65535) : undefined;
   const hi = m ? (m[2] === undefined ? lo : decimal(m[2], 1, 65535)) : undefined;
-  if (lo === undefined || hi === undefined || lo > hi) fail(`${name} must be a port or a range "low-high" within 1..65535, got "${value}"`);
+  if (lo === undefined || hi === undefined || lo > hi)
+    fail(`${name} must be a port or a range "low-high" within 1..65535, got "${value}"`);
   return [lo!, hi!];
 }
 
@@ -139,7 +188,8 @@ function addPrefixes(name: string, value: string, to: Cidr[], fail: Fail): Cidr[
     if (!r.ok) fail(`${name} entry "${item}": ${cidrParseError(r)}`);
     else if (!to.some((c) => formatCidr(c) === formatCidr(r.cidr))) to.push(r.cidr);
   }
-  if (to.length > MAX_CLASS_PREFIXES) fail(`${name} lists ${to.length} prefixes; at most ${MAX_CLASS_PREFIXES} per class`);
+  if (to.length > MAX_CLASS_PREFIXES)
+    fail(`${name} lists ${to.length} prefixes; at most ${MAX_CLASS_PREFIXES} per class`);
   return to;
 }
 
@@ -157,7 +207,10 @@ export function setClassKey(c: ClassBuilder, name: string, value: string, fail: 
       }
       return;
     case 'Protocol':
-      c.protocol = PROTOCOLS[value.toLowerCase()] ?? decimal(value, 1, 255) ?? fail(`Protocol must be tcp, udp, icmp, sctp or a number 1..255, got "${value}"`);
+      c.protocol =
+        PROTOCOLS[value.toLowerCase()] ??
+        decimal(value, 1, 255) ??
+        fail(`Protocol must be tcp, udp, icmp, sctp or a number 1..255, got "${value}"`);
       return;
     case 'SourcePort':
       c.srcPorts = portRange(name, value, fail);
@@ -192,13 +245,24 @@ export function finishClass(c: ClassBuilder, fail: Fail): TrafficClass & { line:
   if (!c.name) fail('[Class] section has no Name');
   const sla = c.maxLossPct !== undefined || c.maxRttMs !== undefined || c.maxJitterMs !== undefined;
   const kind = c.policy ?? (sla ? 'sla' : 'active-standby');
-  if (sla && kind !== 'sla') fail(`MaxLoss, MaxLatency and MaxJitter need Policy = sla (the class says ${kind})`);
+  if (sla && kind !== 'sla')
+    fail(`MaxLoss, MaxLatency and MaxJitter need Policy = sla (the class says ${kind})`);
   if (kind === 'sla' && !sla) fail('Policy = sla needs at least one of MaxLoss, MaxLatency, MaxJitter');
-  if ((c.srcPorts || c.dstPorts) && c.protocol !== undefined && ![6, 17, 132].includes(c.protocol)) fail('ports only apply with Protocol tcp, udp or sctp');
-  if (!familiesMeet(c.srcAddresses ?? [], c.dstAddresses ?? [])) fail('SourceAddress and DestinationAddress share no address family (IPv4 / IPv6), so no packet could match');
-  const policy: Policy = kind === 'sla'
-    ? { kind, ...(c.maxLossPct !== undefined ? { maxLossPct: c.maxLossPct } : {}), ...(c.maxRttMs !== undefined ? { maxRttMs: c.maxRttMs } : {}), ...(c.maxJitterMs !== undefined ? { maxJitterMs: c.maxJitterMs } : {}) }
-    : { kind };
+  if ((c.srcPorts || c.dstPorts) && c.protocol !== undefined && ![6, 17, 132].includes(c.protocol))
+    fail('ports only apply with Protocol tcp, udp or sctp');
+  if (!familiesMeet(c.srcAddresses ?? [], c.dstAddresses ?? []))
+    fail(
+      'SourceAddress and DestinationAddress share no address family (IPv4 / IPv6), so no packet could match',
+    );
+  const policy: Policy =
+    kind === 'sla'
+      ? {
+          kind,
+          ...(c.maxLossPct !== undefined ? { maxLossPct: c.maxLossPct } : {}),
+          ...(c.maxRttMs !== undefined ? { maxRttMs: c.maxRttMs } : {}),
+          ...(c.maxJitterMs !== undefined ? { maxJitterMs: c.maxJitterMs } : {}),
+        }
+      : { kind };
   return {
     name: c.name!,
     line: c.line,

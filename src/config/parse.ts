@@ -21,7 +21,14 @@
 import { formatCidr, type Cidr } from '../net/cidr.js';
 import { formatBase64Key } from '../uapi/keys.js';
 import { ConfigError } from './errors.js';
-import type { ConfigEndpoint, ConfigInterface, ConfigPeer, ConfigWarning, InterfaceAddress, WgQuickConfig } from './types.js';
+import type {
+  ConfigEndpoint,
+  ConfigInterface,
+  ConfigPeer,
+  ConfigWarning,
+  InterfaceAddress,
+  WgQuickConfig,
+} from './types.js';
 import {
   parseAddresses,
   parseAllowedIps,
@@ -63,7 +70,11 @@ const WG_QUICK_KEYS: Record<string, string> = {
   postdown: 'PostDown',
   saveconfig: 'SaveConfig',
 };
-const WG_INTERFACE_KEYS: Record<string, string> = { privatekey: 'PrivateKey', listenport: 'ListenPort', fwmark: 'FwMark' };
+const WG_INTERFACE_KEYS: Record<string, string> = {
+  privatekey: 'PrivateKey',
+  listenport: 'ListenPort',
+  fwmark: 'FwMark',
+};
 const WG_PEER_KEYS: Record<string, string> = {
   publickey: 'PublicKey',
   presharedkey: 'PresharedKey',
@@ -108,7 +119,16 @@ interface Scope {
 /** Parses the text of a configuration file; `file` names it in errors ("wg0.conf:7: ..."). */
 export function parseConfig(text: string, file = 'config'): WgQuickConfig {
   const warnings: ConfigWarning[] = [];
-  const iface: InterfaceBuilder = { addresses: [], dns: [], dnsSearch: [], preUp: [], postUp: [], preDown: [], postDown: [], saveConfig: false };
+  const iface: InterfaceBuilder = {
+    addresses: [],
+    dns: [],
+    dnsSearch: [],
+    preUp: [],
+    postUp: [],
+    preDown: [],
+    postDown: [],
+    saveConfig: false,
+  };
   const ifaceScope: Scope = { seen: new Map() };
   const peers: { builder: PeerBuilder; scope: Scope }[] = [];
   let section: 'none' | 'interface' | 'peer' | 'uplink' | 'class' = 'none';
@@ -132,7 +152,10 @@ export function parseConfig(text: string, file = 'config'): WgQuickConfig {
       const name = trimmed.toLowerCase();
       if (name === '[interface]') {
         if (interfaceLine) {
-          warnings.push({ line: lineNo, message: `another [Interface] section (the first is at line ${interfaceLine}); wg-quick merges them` });
+          warnings.push({
+            line: lineNo,
+            message: `another [Interface] section (the first is at line ${interfaceLine}); wg-quick merges them`,
+          });
         } else interfaceLine = lineNo;
         section = 'interface';
       } else if (name === '[peer]') {
@@ -155,7 +178,9 @@ export function parseConfig(text: string, file = 'config'): WgQuickConfig {
     const compact = key.replace(/\s+/g, '').toLowerCase();
     if (section === 'uplink' || section === 'class') {
       const title = section === 'uplink' ? 'Uplink' : 'Class';
-      const mpName = (section === 'uplink' ? UPLINK_KEYS : CLASS_KEYS)[compact] ?? fail(`unknown key "${key}" in [${title}] section`);
+      const mpName =
+        (section === 'uplink' ? UPLINK_KEYS : CLASS_KEYS)[compact] ??
+        fail(`unknown key "${key}" in [${title}] section`);
       const mpValue = value.replace(/\s+/g, '');
       if (mpValue === '') fail(`${mpName} has no value`);
       if (section === 'uplink') setUplinkKey(uplinks[uplinks.length - 1]!, mpName, mpValue, fail);
@@ -185,7 +210,11 @@ export function parseConfig(text: string, file = 'config'): WgQuickConfig {
     if (current) setPeerKey(current.builder, name, wgValue, fail, warnings, lineNo);
     else setInterfaceKey(iface, name, wgValue, fail);
   }
-  const finished = finishPeers(peers.map((p) => p.builder), file, warnings);
+  const finished = finishPeers(
+    peers.map((p) => p.builder),
+    file,
+    warnings,
+  );
   const mp = finishMultipath(uplinks, classes, finished, file);
   return { file, interface: freezeInterface(iface), peers: finished, warnings, ...mp, pathTuning: tuning };
 }
@@ -195,19 +224,29 @@ function misplacedKey(key: string, compact: string, section: 'interface' | 'peer
   if (section === 'peer' && (WG_QUICK_KEYS[lower] ?? WG_INTERFACE_KEYS[compact])) {
     return `${WG_QUICK_KEYS[lower] ?? WG_INTERFACE_KEYS[compact]} belongs in the [Interface] section, not [Peer]`;
   }
-  if (section === 'interface' && WG_PEER_KEYS[compact]) return `${WG_PEER_KEYS[compact]} belongs in a [Peer] section, not [Interface]`;
+  if (section === 'interface' && WG_PEER_KEYS[compact])
+    return `${WG_PEER_KEYS[compact]} belongs in a [Peer] section, not [Interface]`;
   return `unknown key "${key}" in [${section === 'peer' ? 'Peer' : 'Interface'}] section`;
 }
 
 function noteRepeat(scope: Scope, name: string, lineNo: number, warnings: ConfigWarning[]): void {
   const before = scope.seen.get(name);
   if (before !== undefined && !LIST_KEYS.has(name)) {
-    warnings.push({ line: lineNo, message: `${name} was already set on line ${before}; this later value wins` });
+    warnings.push({
+      line: lineNo,
+      message: `${name} was already set on line ${before}; this later value wins`,
+    });
   }
   scope.seen.set(name, lineNo);
 }
 
-function setQuickKey(iface: InterfaceBuilder, name: string, value: string, hookValue: string, fail: Fail): void {
+function setQuickKey(
+  iface: InterfaceBuilder,
+  name: string,
+  value: string,
+  hookValue: string,
+  fail: Fail,
+): void {
   switch (name) {
     case 'Address':
       iface.addresses.push(...parseAddresses(value, fail));
@@ -249,7 +288,14 @@ function setInterfaceKey(iface: InterfaceBuilder, name: string, value: string, f
   else iface.fwMark = parseFwMark(value, fail);
 }
 
-function setPeerKey(peer: PeerBuilder, name: string, value: string, fail: Fail, warnings: ConfigWarning[], lineNo: number): void {
+function setPeerKey(
+  peer: PeerBuilder,
+  name: string,
+  value: string,
+  fail: Fail,
+  warnings: ConfigWarning[],
+  lineNo: number,
+): void {
   switch (name) {
     case 'PublicKey':
       peer.publicKey = parseKey(name, value, fail);
@@ -259,7 +305,11 @@ function setPeerKey(peer: PeerBuilder, name: string, value: string, fail: Fail, 
       return;
     case 'AllowedIPs': {
       const { cidrs, masked } = parseAllowedIps(value, fail);
-      for (const m of masked) warnings.push({ line: lineNo, message: `AllowedIPs entry ${m.written} has host bits set; it means ${formatCidr(m.cidr)}` });
+      for (const m of masked)
+        warnings.push({
+          line: lineNo,
+          message: `AllowedIPs entry ${m.written} has host bits set; it means ${formatCidr(m.cidr)}`,
+        });
       peer.allowedIps.push(...cidrs);
       return;
     }
@@ -279,7 +329,16 @@ function setPeerKey(peer: PeerBuilder, name: string, value: string, fail: Fail, 
 }
 
 function freezeInterface(b: InterfaceBuilder): ConfigInterface {
-  return { ...b, addresses: [...b.addresses], dns: [...b.dns], dnsSearch: [...b.dnsSearch], preUp: [...b.preUp], postUp: [...b.postUp], preDown: [...b.preDown], postDown: [...b.postDown] };
+  return {
+    ...b,
+    addresses: [...b.addresses],
+    dns: [...b.dns],
+    dnsSearch: [...b.dnsSearch],
+    preUp: [...b.preUp],
+    postUp: [...b.postUp],
+    preDown: [...b.preDown],
+    postDown: [...b.postDown],
+  };
 }
 
 function finishPeers(builders: PeerBuilder[], file: string, warnings: ConfigWarning[]): ConfigPeer[] {
@@ -300,7 +359,10 @@ function finishPeers(builders: PeerBuilder[], file: string, warnings: ConfigWarn
       line: b.line,
       message: `PublicKey ${id} already has a [Peer] section at line ${prev.line}; they merge, and this section's AllowedIPs replace the earlier ones`,
     });
-    const merged: { -readonly [K in keyof ConfigPeer]: ConfigPeer[K] } = { ...prev, allowedIps: own.allowedIps };
+    const merged: { -readonly [K in keyof ConfigPeer]: ConfigPeer[K] } = {
+      ...prev,
+      allowedIps: own.allowedIps,
+    };
     if (own.presharedKey) merged.presharedKey = own.presharedKey;
     if (own.endpoint) merged.endpoint = own.endpoint;
     if (own.endpoint) merged.endpoints = own.endpoints;
@@ -312,10 +374,17 @@ function finishPeers(builders: PeerBuilder[], file: string, warnings: ConfigWarn
 }
 
 /** Uplink and class names are unique; an endpoint's @uplink names an [Uplink]. */
-function finishMultipath(uplinks: UplinkBuilder[], classes: ClassBuilder[], peers: ConfigPeer[], file: string): Pick<WgQuickConfig, 'uplinks' | 'classes'> {
-  const failAt = (line: number) => (reason: string): never => {
-    throw new ConfigError(file, line, reason);
-  };
+function finishMultipath(
+  uplinks: UplinkBuilder[],
+  classes: ClassBuilder[],
+  peers: ConfigPeer[],
+  file: string,
+): Pick<WgQuickConfig, 'uplinks' | 'classes'> {
+  const failAt =
+    (line: number) =>
+    (reason: string): never => {
+      throw new ConfigError(file, line, reason);
+    };
   const outUplinks = uplinks.map((u) => finishUplink(u, failAt(u.line)));
   const outClasses = classes.map((c) => finishClass(c, failAt(c.line)));
   for (const list of [outUplinks, outClasses]) {
@@ -328,7 +397,10 @@ function finishMultipath(uplinks: UplinkBuilder[], classes: ClassBuilder[], peer
   }
   for (const p of peers) {
     for (const e of p.endpoints ?? []) {
-      if (e.uplink !== undefined && !outUplinks.some((u) => u.name === e.uplink)) failAt(p.line)(`Endpoint ${e.host}:${e.port} names uplink ${e.uplink}, which no [Uplink] section defines`);
+      if (e.uplink !== undefined && !outUplinks.some((u) => u.name === e.uplink))
+        failAt(p.line)(
+          `Endpoint ${e.host}:${e.port} names uplink ${e.uplink}, which no [Uplink] section defines`,
+        );
     }
   }
   return { uplinks: outUplinks, classes: outClasses };
@@ -342,7 +414,10 @@ function warnSharedPrefixes(peers: ConfigPeer[], warnings: ConfigWarning[]): voi
       const text = formatCidr(cidr);
       const before = owner.get(text);
       if (before !== undefined && before !== peer.line) {
-        warnings.push({ line: peer.line, message: `AllowedIPs ${text} is also listed for the [Peer] at line ${before}; only this later peer gets it` });
+        warnings.push({
+          line: peer.line,
+          message: `AllowedIPs ${text} is also listed for the [Peer] at line ${before}; only this later peer gets it`,
+        });
       }
       owner.set(text, peer.line);
     }

@@ -19,7 +19,10 @@ export function decimal(value: string, min: number, max: number): number | undef
 }
 
 export function parseKey(name: string, value: string, fail: Fail): Uint8Array {
-  return parseBase64Key(value) ?? fail(`${name} is not a valid base64 key (44 characters ending in '=', as \`wg genkey\` prints)`);
+  return (
+    parseBase64Key(value) ??
+    fail(`${name} is not a valid base64 key (44 characters ending in '=', as \`wg genkey\` prints)`)
+  );
 }
 
 /** Numeric only: wg(8) would also look up a service name, which a tunnel port never is. */
@@ -39,7 +42,9 @@ export function parseFwMark(value: string, fail: Fail): number {
 
 export function parsePersistentKeepalive(value: string, fail: Fail): number {
   if (value.toLowerCase() === 'off') return 0;
-  return decimal(value, 0, 65535) ?? fail(`PersistentKeepalive must be "off" or seconds 0..65535, got "${value}"`);
+  return (
+    decimal(value, 0, 65535) ?? fail(`PersistentKeepalive must be "off" or seconds 0..65535, got "${value}"`)
+  );
 }
 
 /** 68 is the IPv4 minimum link MTU; 65535 the largest a TUN device takes. */
@@ -49,7 +54,8 @@ export function parseMtu(value: string, fail: Fail): number {
 
 /** wg-quick hands Table to `ip route ... table X`: "off", "auto", a number or a name from rt_tables. */
 export function parseTable(value: string, fail: Fail): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(value)) fail(`Table must be "off", "auto", a table number or a table name, got "${value}"`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(value))
+    fail(`Table must be "off", "auto", a table number or a table name, got "${value}"`);
   return value;
 }
 
@@ -78,7 +84,8 @@ export function parseAddresses(value: string, fail: Fail): InterfaceAddress[] {
     if (!address) return fail(`Address "${item}" is not an IP address`);
     if (slash < 0) return { address, prefix: address.family === 4 ? 32 : 128 };
     const prefix = parsePrefixLength(item.slice(slash + 1), address.family);
-    if (prefix === undefined) return fail(`Address "${item}" has a bad prefix length (0..${address.family === 4 ? 32 : 128})`);
+    if (prefix === undefined)
+      return fail(`Address "${item}" has a bad prefix length (0..${address.family === 4 ? 32 : 128})`);
     return { address, prefix };
   });
 }
@@ -116,7 +123,8 @@ export function parseAllowedIps(value: string, fail: Fail): AllowedIpsResult {
   const masked: { written: string; cidr: Cidr }[] = [];
   for (const item of value.split(',')) {
     if (item === '') fail('AllowedIPs has an empty entry (a stray comma?)');
-    if (item.startsWith('+') || item.startsWith('-')) fail(`AllowedIPs entry "${item}": incremental +/- entries are not supported in a config file`);
+    if (item.startsWith('+') || item.startsWith('-'))
+      fail(`AllowedIPs entry "${item}": incremental +/- entries are not supported in a config file`);
     const slash = item.indexOf('/');
     const ip = parseIp(slash < 0 ? item : item.slice(0, slash));
     if (!ip) fail(`AllowedIPs entry "${item}" is not an IP address or prefix`);
@@ -142,18 +150,22 @@ export function parseAllowedIps(value: string, fail: Fail): AllowedIpsResult {
  */
 export function parseConfigEndpoint(value: string, fail: Fail): ConfigEndpoint {
   const parts = splitHostPort(value);
-  if (!parts || parts.port === '') return fail(`Endpoint "${value}" needs a port: "host:port" or "[ipv6]:port"`);
+  if (!parts || parts.port === '')
+    return fail(`Endpoint "${value}" needs a port: "host:port" or "[ipv6]:port"`);
   const port = decimal(parts.port, 1, 65535) ?? fail(`Endpoint "${value}" has a bad port (1..65535)`);
   if (parts.bracketed) {
-    if (parts.host.includes('%')) return fail(`Endpoint "${value}": zone indexes ("%eth0") are not supported`);
+    if (parts.host.includes('%'))
+      return fail(`Endpoint "${value}": zone indexes ("%eth0") are not supported`);
     const address = parseIp(parts.host);
-    if (!address || address.family !== 6) return fail(`Endpoint "${value}": only an IPv6 address may go in square brackets`);
+    if (!address || address.family !== 6)
+      return fail(`Endpoint "${value}": only an IPv6 address may go in square brackets`);
     return { host: formatIp(address), port, address, needsResolution: false };
   }
   if (parts.host.includes(':')) return fail(`Endpoint "${value}": write IPv6 endpoints as [address]:port`);
   const address = parseIp(parts.host);
   if (address) return { host: formatIp(address), port, address, needsResolution: false };
-  if (!isHostname(parts.host)) return fail(`Endpoint "${value}": "${parts.host}" is neither an IP address nor a valid host name`);
+  if (!isHostname(parts.host))
+    return fail(`Endpoint "${value}": "${parts.host}" is neither an IP address nor a valid host name`);
   return { host: parts.host, port, needsResolution: true };
 }
 

@@ -70,7 +70,11 @@ export async function startController(options: StartControllerOptions): Promise<
   const store = openSqliteStore({ path: options.dbPath, ...(options.areas ? { areas: options.areas } : {}) });
   let app: FastifyInstance | undefined;
   try {
-    await ensureOperatorKey(store, { ...(options.bootstrapApiKey === undefined ? {} : { bootstrapApiKey: options.bootstrapApiKey }), at: clock(), print });
+    await ensureOperatorKey(store, {
+      ...(options.bootstrapApiKey === undefined ? {} : { bootstrapApiKey: options.bootstrapApiKey }),
+      at: clock(),
+      print,
+    });
     app = buildControllerApp({ store, clock, logger: options.logger ?? true });
     const url = await app.listen({ host: options.listen.host, port: options.listen.port });
     const running = app;

@@ -14,7 +14,13 @@ import {
   SystemError,
 } from '../errors.js';
 import { loadAddon } from '../native/binding.js';
-import { RawEventType, type ProbeSendResult, type RawCounters, type RawDataplane, type RawEvent } from '../native/types.js';
+import {
+  RawEventType,
+  type ProbeSendResult,
+  type RawCounters,
+  type RawDataplane,
+  type RawEvent,
+} from '../native/types.js';
 import { toRawSelection, type SelectionTable } from './selection.js';
 import type {
   ControlMessage,
@@ -71,15 +77,22 @@ function nativeError(cause: unknown, context: string): SagError {
   const status = (cause as { status?: number }).status;
   const message = `${context}: ${(cause as Error).message}`;
   switch (status) {
-    case -1: return new InvalidArgumentError(message, { cause });
-    case -2: return new NotFoundError(message, { cause });
-    case -3: return new AlreadyExistsError(message, { cause });
-    case -4: return new SystemError(message, { cause });
-    case -5: return new InvalidStateError(message, { cause });
-    case -9: return new SystemError(message, { cause });
-    default: return cause instanceof TypeError || cause instanceof RangeError
-      ? new InvalidArgumentError(message, { cause })
-      : new InternalError(message, { cause });
+    case -1:
+      return new InvalidArgumentError(message, { cause });
+    case -2:
+      return new NotFoundError(message, { cause });
+    case -3:
+      return new AlreadyExistsError(message, { cause });
+    case -4:
+      return new SystemError(message, { cause });
+    case -5:
+      return new InvalidStateError(message, { cause });
+    case -9:
+      return new SystemError(message, { cause });
+    default:
+      return cause instanceof TypeError || cause instanceof RangeError
+        ? new InvalidArgumentError(message, { cause })
+        : new InternalError(message, { cause });
   }
 }
 
@@ -104,15 +117,38 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   constructor(options: DataplaneOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options must be an object');
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('options must be an object');
     this.mtu = options.mtu === undefined ? 1420 : parseIntInRange(options.mtu, 'mtu', 576, 65503);
-    const stagedCapacity = options.stagedCapacity === undefined ? 128 : parseIntInRange(options.stagedCapacity, 'stagedCapacity', 1, 4096);
-    const eventCapacity = options.eventCapacity === undefined ? 1024 : parseIntInRange(options.eventCapacity, 'eventCapacity', 1, 65536);
-    const batchSize = options.batchSize === undefined ? 64 : parseIntInRange(options.batchSize, 'batchSize', 1, 256);
-    const tunQueues = options.tunQueues === undefined ? 0 : parseIntInRange(options.tunQueues, 'tunQueues', 1, 16);
-    const receiveWorkers = options.receiveWorkers === undefined ? 0 : parseIntInRange(options.receiveWorkers, 'receiveWorkers', 1, 16);
+    const stagedCapacity =
+      options.stagedCapacity === undefined
+        ? 128
+        : parseIntInRange(options.stagedCapacity, 'stagedCapacity', 1, 4096);
+    const eventCapacity =
+      options.eventCapacity === undefined
+        ? 1024
+        : parseIntInRange(options.eventCapacity, 'eventCapacity', 1, 65536);
+    const batchSize =
+      options.batchSize === undefined ? 64 : parseIntInRange(options.batchSize, 'batchSize', 1, 256);
+    const tunQueues =
+      options.tunQueues === undefined ? 0 : parseIntInRange(options.tunQueues, 'tunQueues', 1, 16);
+    const receiveWorkers =
+      options.receiveWorkers === undefined
+        ? 0
+        : parseIntInRange(options.receiveWorkers, 'receiveWorkers', 1, 16);
     const addon = loadAddon();
-    this.#raw = this.#call('creating the dataplane', () => new addon.NativeDataplane({ mtu: this.mtu, stagedCapacity, eventCapacity, batchSize, tunQueues, receiveWorkers }));
+    this.#raw = this.#call(
+      'creating the dataplane',
+      () =>
+        new addon.NativeDataplane({
+          mtu: this.mtu,
+          stagedCapacity,
+          eventCapacity,
+          batchSize,
+          tunQueues,
+          receiveWorkers,
+        }),
+    );
     this.#raw.setEventHandler(() => this.#drainEvents());
   }
 
@@ -179,7 +215,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   removeDomain(domain: number): void {
     this.#domainId(domain, 1);
     const users = [...this.#peersById.values()].filter((p) => p.domain === domain).map((p) => p.publicKey);
-    if (users.length) throw new InvalidStateError(`routing domain ${domain} still has peers: ${users.join(', ')}`);
+    if (users.length)
+      throw new InvalidStateError(`routing domain ${domain} still has peers: ${users.join(', ')}`);
     this.#call(`removing domain ${domain}`, () => this.#handle.removeDomain(domain));
     this.#domains.delete(domain);
   }
@@ -219,7 +256,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const port = parsePort(options.port ?? 0, 'uplink port', true);
     const device = options.device === undefined ? '' : parseInterfaceName(options.device, 'uplink device');
     const fwmark = options.fwmark === undefined ? 0 : parseUint32(options.fwmark, 'fwmark');
-    const bound = this.#call(`binding uplink ${address} port ${port}`, () => this.#handle.addUplink(address, port, device, fwmark));
+    const bound = this.#call(`binding uplink ${address} port ${port}`, () =>
+      this.#handle.addUplink(address, port, device, fwmark),
+    );
     const uplink = { id: bound.id, address: bound.address, port: bound.port };
     this.#uplinks.set(uplink.id, uplink);
     return { ...uplink };
@@ -241,12 +280,14 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   }
 
   addPeer(options: PeerOptions): void {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('peer options must be an object');
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('peer options must be an object');
     const key = parseKey(options.publicKey, 'publicKey');
     const publicKey = keyToBase64(key);
     if (this.#peersByKey.has(publicKey)) throw new AlreadyExistsError(`peer ${publicKey} already exists`);
     const allowed = this.#parseAllowedIps(options.allowedIps ?? []);
-    const endpoint = options.endpoint === undefined ? undefined : this.#parseEndpoint(options.endpoint, options.uplink);
+    const endpoint =
+      options.endpoint === undefined ? undefined : this.#parseEndpoint(options.endpoint, options.uplink);
     const domain = options.domain === undefined ? 0 : this.#domainId(options.domain);
     const rateLimit = options.rateLimit === undefined ? null : parseRateLimit(options.rateLimit, this.mtu);
     const id = this.#call(`adding peer ${publicKey}`, () => this.#handle.addPeer(key));
@@ -257,7 +298,10 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       this.#applyDomain(entry, domain); // before the prefixes: they must never land in domain 0
       this.#applyRateLimit(entry, rateLimit);
       this.#applyAllowedIps(entry, allowed);
-      if (endpoint) this.#call('setting the endpoint', () => this.#handle.setEndpoint(id, endpoint.address, endpoint.port, endpoint.uplink));
+      if (endpoint)
+        this.#call('setting the endpoint', () =>
+          this.#handle.setEndpoint(id, endpoint.address, endpoint.port, endpoint.uplink),
+        );
     } catch (err) {
       this.removePeer(publicKey); // never leave a half-configured peer
       throw err;
@@ -268,13 +312,18 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   updatePeer(publicKey: string | Uint8Array, changes: Omit<PeerOptions, 'publicKey'>): void {
     const entry = this.#peer(publicKey);
     const allowed = changes.allowedIps === undefined ? undefined : this.#parseAllowedIps(changes.allowedIps);
-    const endpoint = changes.endpoint === undefined ? undefined : this.#parseEndpoint(changes.endpoint, changes.uplink);
+    const endpoint =
+      changes.endpoint === undefined ? undefined : this.#parseEndpoint(changes.endpoint, changes.uplink);
     const domain = changes.domain === undefined ? undefined : this.#domainId(changes.domain);
-    const rateLimit = changes.rateLimit === undefined ? undefined : parseRateLimit(changes.rateLimit, this.mtu);
+    const rateLimit =
+      changes.rateLimit === undefined ? undefined : parseRateLimit(changes.rateLimit, this.mtu);
     if (domain !== undefined) this.#applyDomain(entry, domain);
     if (rateLimit !== undefined) this.#applyRateLimit(entry, rateLimit);
     if (allowed) this.#applyAllowedIps(entry, allowed);
-    if (endpoint) this.#call('setting the endpoint', () => this.#handle.setEndpoint(entry.id, endpoint.address, endpoint.port, endpoint.uplink));
+    if (endpoint)
+      this.#call('setting the endpoint', () =>
+        this.#handle.setEndpoint(entry.id, endpoint.address, endpoint.port, endpoint.uplink),
+      );
   }
 
   removePeer(publicKey: string | Uint8Array): void {
@@ -315,18 +364,33 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    * Installs a keypair from a completed handshake. nowNs is the monotonic time of installation
    * (default: process.hrtime), against which expireOlderThan() measures age.
    */
-  installKeypair(publicKey: string | Uint8Array, keypair: KeypairOptions, nowNs: bigint = process.hrtime.bigint()): void {
+  installKeypair(
+    publicKey: string | Uint8Array,
+    keypair: KeypairOptions,
+    nowNs: bigint = process.hrtime.bigint(),
+  ): void {
     const entry = this.#peer(publicKey);
-    if (keypair === null || typeof keypair !== 'object') throw new InvalidArgumentError('keypair must be an object');
+    if (keypair === null || typeof keypair !== 'object')
+      throw new InvalidArgumentError('keypair must be an object');
     const localIndex = parseUint32(keypair.localIndex, 'localIndex', 1);
     const remoteIndex = parseUint32(keypair.remoteIndex, 'remoteIndex');
     const sendKey = parseKey(keypair.sendKey, 'sendKey');
     const recvKey = parseKey(keypair.recvKey, 'recvKey');
     if (typeof keypair.initiator !== 'boolean') throw new InvalidArgumentError('initiator must be a boolean');
-    if (typeof nowNs !== 'bigint' || nowNs < 0n) throw new InvalidArgumentError('nowNs must be a non-negative bigint');
+    if (typeof nowNs !== 'bigint' || nowNs < 0n)
+      throw new InvalidArgumentError('nowNs must be a non-negative bigint');
     try {
       this.#call(`installing keypair ${localIndex}`, () =>
-        this.#handle.installKeypair(entry.id, localIndex, remoteIndex, sendKey, recvKey, keypair.initiator, nowNs));
+        this.#handle.installKeypair(
+          entry.id,
+          localIndex,
+          remoteIndex,
+          sendKey,
+          recvKey,
+          keypair.initiator,
+          nowNs,
+        ),
+      );
     } finally {
       sendKey.fill(0); // our copies; the caller's buffers are theirs to wipe
       recvKey.fill(0);
@@ -359,7 +423,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const { address } = parseAddress(to?.address, 'destination address');
     const port = parsePort(to?.port, 'destination port', false);
     const buf = parseBuffer(data, 'control message', 1, 65535);
-    this.#call(`sending a control message to ${address}:${port}`, () => this.#handle.sendControl(uplinkId, address, port, buf));
+    this.#call(`sending a control message to ${address}:${port}`, () =>
+      this.#handle.sendControl(uplinkId, address, port, buf),
+    );
   }
 
   sendKeepalive(publicKey: string | Uint8Array): void {
@@ -379,14 +445,19 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    * answer comes as 'probe:replied'. 'no-session': nothing to probe with yet; 'unreachable': the
    * kernel has no route from that uplink (link down, address gone); 'refused': any other refusal.
    */
-  sendProbe(publicKey: string | Uint8Array, probe: { uplinkId: number; endpoint: Endpoint; pathId: number; sequence: number }): ProbeSendResult {
+  sendProbe(
+    publicKey: string | Uint8Array,
+    probe: { uplinkId: number; endpoint: Endpoint; pathId: number; sequence: number },
+  ): ProbeSendResult {
     const entry = this.#peer(publicKey);
     const uplinkId = parseUint32(probe?.uplinkId, 'uplinkId', 1);
     const { address } = parseAddress(probe.endpoint?.address, 'probe endpoint address');
     const port = parsePort(probe.endpoint?.port, 'probe endpoint port', false);
     const pathId = parseUint32(probe.pathId, 'pathId');
     const sequence = parseIntInRange(probe.sequence, 'sequence', 0, Number.MAX_SAFE_INTEGER);
-    return this.#call('sending a probe', () => this.#handle.sendProbe(entry.id, uplinkId, address, port, pathId, BigInt(sequence)));
+    return this.#call('sending a probe', () =>
+      this.#handle.sendProbe(entry.id, uplinkId, address, port, pathId, BigInt(sequence)),
+    );
   }
 
   /** Drops the packets staged for a peer (its handshake failed); returns how many. */
@@ -415,7 +486,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   #assertMemoryTun(domain: number): void {
     if (domain === 0 ? !this.#memoryTun : this.#domains.get(this.#domainId(domain, 1)) !== '') {
-      throw new InvalidStateError(`tunInject/tunTake need a memory TUN in domain ${domain} (openMemoryTun / openMemoryDomain)`);
+      throw new InvalidStateError(
+        `tunInject/tunTake need a memory TUN in domain ${domain} (openMemoryTun / openMemoryDomain)`,
+      );
     }
   }
 
@@ -427,7 +500,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   #applyDomain(entry: PeerEntry, domain: number): void {
     if (entry.domain === domain) return;
-    this.#call(`moving peer ${entry.publicKey} to domain ${domain}`, () => this.#handle.setPeerDomain(entry.id, domain));
+    this.#call(`moving peer ${entry.publicKey} to domain ${domain}`, () =>
+      this.#handle.setPeerDomain(entry.id, domain),
+    );
     entry.domain = domain;
     this.#releasePrefixes(entry, new Set(entry.allowedIps)); // its prefixes moved along and won in the new domain
   }
@@ -435,14 +510,17 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   #applyRateLimit(entry: PeerEntry, limit: Required<RateLimit> | null): void {
     const rate = BigInt(limit?.bytesPerSecond ?? 0);
     const burst = BigInt(limit?.burstBytes ?? 0);
-    this.#call(`setting the rate limit of ${entry.publicKey}`, () => this.#handle.setRateLimit(entry.id, rate, burst));
+    this.#call(`setting the rate limit of ${entry.publicKey}`, () =>
+      this.#handle.setRateLimit(entry.id, rate, burst),
+    );
     entry.rateLimit = limit;
   }
 
   /** As in WireGuard a prefix belongs to one peer of a domain: it leaves whoever else had it there. */
   #releasePrefixes(winner: PeerEntry, texts: Set<string>): void {
     for (const other of this.#peersById.values()) {
-      if (other !== winner && other.domain === winner.domain) other.allowedIps = other.allowedIps.filter((t) => !texts.has(t));
+      if (other !== winner && other.domain === winner.domain)
+        other.allowedIps = other.allowedIps.filter((t) => !texts.has(t));
     }
   }
 
@@ -459,25 +537,39 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   }
 
   #applyAllowedIps(entry: PeerEntry, allowed: { address: string; cidr: number; text: string }[]): void {
-    this.#call('setting allowed IPs', () => this.#handle.setAllowedIps(entry.id, allowed.map(({ address, cidr }) => ({ address, cidr }))));
+    this.#call('setting allowed IPs', () =>
+      this.#handle.setAllowedIps(
+        entry.id,
+        allowed.map(({ address, cidr }) => ({ address, cidr })),
+      ),
+    );
     const texts = new Set(allowed.map((a) => a.text));
     this.#releasePrefixes(entry, texts);
     entry.allowedIps = [...texts];
   }
 
-  #parseEndpoint(endpoint: Endpoint, uplink: number | undefined): { address: string; port: number; uplink: number } {
-    if (endpoint === null || typeof endpoint !== 'object') throw new InvalidArgumentError('endpoint must be {address, port}');
+  #parseEndpoint(
+    endpoint: Endpoint,
+    uplink: number | undefined,
+  ): { address: string; port: number; uplink: number } {
+    if (endpoint === null || typeof endpoint !== 'object')
+      throw new InvalidArgumentError('endpoint must be {address, port}');
     const { address, family } = parseAddress(endpoint.address, 'endpoint address');
     const port = parsePort(endpoint.port, 'endpoint port', false);
     let id = uplink;
     if (id === undefined) {
-      if (this.#uplinks.size !== 1) throw new InvalidArgumentError(`name the uplink for endpoint ${address}: there are ${this.#uplinks.size} uplinks`);
+      if (this.#uplinks.size !== 1)
+        throw new InvalidArgumentError(
+          `name the uplink for endpoint ${address}: there are ${this.#uplinks.size} uplinks`,
+        );
       id = [...this.#uplinks.keys()][0]!;
     }
     const up = this.#uplinks.get(parseUint32(id, 'uplink id', 1));
     if (!up) throw new NotFoundError(`no uplink with id ${id}`);
     if (family === 6 && parseAddress(up.address, 'uplink').family === 4) {
-      throw new InvalidArgumentError(`IPv6 endpoint ${address} cannot be reached from IPv4 uplink ${id} (${up.address})`);
+      throw new InvalidArgumentError(
+        `IPv6 endpoint ${address} cannot be reached from IPv4 uplink ${id} (${up.address})`,
+      );
     }
     return { address, port, uplink: id };
   }
@@ -510,7 +602,11 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
         this.emit('rekey:needed', { publicKey: peer.publicKey, localIndex: ev.index });
         break;
       case RawEventType.EndpointChanged:
-        this.emit('endpoint:changed', { publicKey: peer.publicKey, endpoint: ev.from!, uplinkId: ev.uplinkId });
+        this.emit('endpoint:changed', {
+          publicKey: peer.publicKey,
+          endpoint: ev.from!,
+          uplinkId: ev.uplinkId,
+        });
         break;
       case RawEventType.ProbeReply:
         this.emit('probe:replied', {

@@ -61,7 +61,8 @@ const MODES: Record<SelectionMode, number> = { single: 0, weighted: 1, duplicate
 
 function parseRange(value: unknown, what: string): number[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length !== 2) throw new InvalidArgumentError(`${what} must be [min, max]`);
+  if (!Array.isArray(value) || value.length !== 2)
+    throw new InvalidArgumentError(`${what} must be [min, max]`);
   const min = parsePort(value[0], `${what}[0]`, true);
   const max = parsePort(value[1], `${what}[1]`, true);
   if (min > max || max === 0) throw new InvalidArgumentError(`${what}: min must be <= max and max > 0`);
@@ -72,24 +73,38 @@ type RawPrefix = RawSelection['classes'][number]['srcPrefixes'][number] & { fami
 
 function parsePrefixes(value: unknown, what: string): RawPrefix[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length > MAX_CLASS_PREFIXES) throw new InvalidArgumentError(`${what} must be an array of at most ${MAX_CLASS_PREFIXES} address prefixes`);
+  if (!Array.isArray(value) || value.length > MAX_CLASS_PREFIXES)
+    throw new InvalidArgumentError(
+      `${what} must be an array of at most ${MAX_CLASS_PREFIXES} address prefixes`,
+    );
   return value.map((text, i) => {
-    if (typeof text !== 'string') throw new InvalidArgumentError(`${what}[${i}] must be a string like "10.1.0.0/16"`);
+    if (typeof text !== 'string')
+      throw new InvalidArgumentError(`${what}[${i}] must be a string like "10.1.0.0/16"`);
     const r = parseCidrOrHost(text);
     if (!r.ok) throw new InvalidArgumentError(`${what}[${i}] ${JSON.stringify(text)}: ${cidrParseError(r)}`);
-    return { address: formatIp({ family: r.cidr.family, value: r.cidr.network }), cidr: r.cidr.prefix, family: r.cidr.family };
+    return {
+      address: formatIp({ family: r.cidr.family, value: r.cidr.network }),
+      cidr: r.cidr.prefix,
+      family: r.cidr.family,
+    };
   });
 }
 
-function parseClass(c: SelectionClass, index: Map<number, number>, what: string): RawSelection['classes'][number] {
+function parseClass(
+  c: SelectionClass,
+  index: Map<number, number>,
+  what: string,
+): RawSelection['classes'][number] {
   if (c === null || typeof c !== 'object') throw new InvalidArgumentError(`${what} must be an object`);
   const mode = MODES[c.mode];
-  if (mode === undefined) throw new InvalidArgumentError(`${what}.mode must be single, weighted or duplicate`);
+  if (mode === undefined)
+    throw new InvalidArgumentError(`${what}.mode must be single, weighted or duplicate`);
   if (!Array.isArray(c.paths) || c.paths.length < 1 || c.paths.length > MAX_PATHS) {
     throw new InvalidArgumentError(`${what}.paths must list 1..${MAX_PATHS} path ids`);
   }
   const count = { single: 1, duplicate: 2, weighted: c.paths.length }[c.mode];
-  if (c.paths.length !== count) throw new InvalidArgumentError(`${what}: mode ${c.mode} takes ${count} path(s)`);
+  if (c.paths.length !== count)
+    throw new InvalidArgumentError(`${what}: mode ${c.mode} takes ${count} path(s)`);
   const paths = c.paths.map((id) => {
     const i = index.get(id);
     if (i === undefined) throw new InvalidArgumentError(`${what}: no path with id ${String(id)}`);
@@ -97,13 +112,17 @@ function parseClass(c: SelectionClass, index: Map<number, number>, what: string)
   });
   let weights: number[] = paths.map(() => 1);
   if (c.mode === 'weighted') {
-    if (!Array.isArray(c.weights) || c.weights.length !== paths.length) throw new InvalidArgumentError(`${what}.weights must give one weight per path`);
+    if (!Array.isArray(c.weights) || c.weights.length !== paths.length)
+      throw new InvalidArgumentError(`${what}.weights must give one weight per path`);
     weights = c.weights.map((w, i) => parseIntInRange(w, `${what}.weights[${i}]`, 1, 65535));
   }
   const src = parsePrefixes(c.srcAddresses, `${what}.srcAddresses`);
   const dst = parsePrefixes(c.dstAddresses, `${what}.dstAddresses`);
   // Both sides given but of different families: no packet could match (the core refuses it too).
-  if (!familiesMeet(src, dst)) throw new InvalidArgumentError(`${what}: srcAddresses and dstAddresses share no address family, so no packet could match`);
+  if (!familiesMeet(src, dst))
+    throw new InvalidArgumentError(
+      `${what}: srcAddresses and dstAddresses share no address family, so no packet could match`,
+    );
   const raw = (ps: RawPrefix[]) => ps.map(({ address, cidr }) => ({ address, cidr }));
   let dscpMask = 0n;
   for (const d of c.dscp ?? []) dscpMask |= 1n << BigInt(parseIntInRange(d, `${what}.dscp`, 0, 63));
@@ -122,9 +141,12 @@ function parseClass(c: SelectionClass, index: Map<number, number>, what: string)
 
 /** Checks a table against the known uplinks and converts it for the addon. */
 export function toRawSelection(table: SelectionTable, uplinkExists: (id: number) => boolean): RawSelection {
-  if (table === null || typeof table !== 'object') throw new InvalidArgumentError('selection must be an object or null');
-  if (!Array.isArray(table.paths) || table.paths.length > MAX_PATHS) throw new InvalidArgumentError(`selection.paths must list at most ${MAX_PATHS} paths`);
-  if (!Array.isArray(table.classes) || table.classes.length > MAX_CLASSES) throw new InvalidArgumentError(`selection.classes must list at most ${MAX_CLASSES} classes`);
+  if (table === null || typeof table !== 'object')
+    throw new InvalidArgumentError('selection must be an object or null');
+  if (!Array.isArray(table.paths) || table.paths.length > MAX_PATHS)
+    throw new InvalidArgumentError(`selection.paths must list at most ${MAX_PATHS} paths`);
+  if (!Array.isArray(table.classes) || table.classes.length > MAX_CLASSES)
+    throw new InvalidArgumentError(`selection.classes must list at most ${MAX_CLASSES} classes`);
   const index = new Map<number, number>();
   const paths = table.paths.map((p, i) => {
     const what = `selection.paths[${i}]`;

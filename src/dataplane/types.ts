@@ -132,5 +132,7 @@ export interface DataplaneEvents {
   /** Authenticated data came from a new address (roaming). */
   'endpoint:changed': [{ publicKey: string; endpoint: Endpoint; uplinkId: number }];
   /** A path probe was answered; the RTT is measured natively (see sendProbe). */
-  'probe:replied': [{ publicKey: string; pathId: number; uplinkId: number; from: Endpoint; sequence: number; rttMs: number }];
+  'probe:replied': [
+    { publicKey: string; pathId: number; uplinkId: number; from: Endpoint; sequence: number; rttMs: number },
+  ];
 }

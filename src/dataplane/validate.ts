@@ -12,12 +12,15 @@ const IFNAMSIZ = 16;
 export function parseKey(value: unknown, what: string): Buffer {
   if (typeof value === 'string') {
     if (!/^[A-Za-z0-9+/]{43}=$/.test(value)) {
-      throw new InvalidArgumentError(`${what} must be 32 bytes in base64 (44 characters ending in '='), got ${JSON.stringify(value.slice(0, 60))}`);
+      throw new InvalidArgumentError(
+        `${what} must be 32 bytes in base64 (44 characters ending in '='), got ${JSON.stringify(value.slice(0, 60))}`,
+      );
     }
     return Buffer.from(value, 'base64');
   }
   if (value instanceof Uint8Array) {
-    if (value.length !== KEY_BYTES) throw new InvalidArgumentError(`${what} must be 32 bytes, got ${value.length}`);
+    if (value.length !== KEY_BYTES)
+      throw new InvalidArgumentError(`${what} must be 32 bytes, got ${value.length}`);
     return Buffer.from(value);
   }
   throw new InvalidArgumentError(`${what} must be a base64 string or a 32-byte Buffer`);
@@ -36,7 +39,9 @@ export function parseAddress(value: unknown, what: string): { address: string; f
 
 export function parsePort(value: unknown, what: string, allowZero: boolean): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 65535) {
-    throw new InvalidArgumentError(`${what} must be an integer port ${allowZero ? '0' : '1'}..65535, got ${String(value)}`);
+    throw new InvalidArgumentError(
+      `${what} must be an integer port ${allowZero ? '0' : '1'}..65535, got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -59,8 +64,16 @@ export function parseIntInRange(value: unknown, what: string, min: number, max: 
 export function parseInterfaceName(value: unknown, what: string, allowEmpty = false): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string`);
   if (value === '' && allowEmpty) return value;
-  if (value.length === 0 || Buffer.byteLength(value) >= IFNAMSIZ || /[\s/:]/.test(value) || value === '.' || value === '..') {
-    throw new InvalidArgumentError(`${what} is not a valid interface name (1-15 characters, no '/', ':' or spaces): ${JSON.stringify(value)}`);
+  if (
+    value.length === 0 ||
+    Buffer.byteLength(value) >= IFNAMSIZ ||
+    /[\s/:]/.test(value) ||
+    value === '.' ||
+    value === '..'
+  ) {
+    throw new InvalidArgumentError(
+      `${what} is not a valid interface name (1-15 characters, no '/', ':' or spaces): ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -69,8 +82,12 @@ export function parseInterfaceName(value: unknown, what: string, allowEmpty = fa
  * An allowed-IPs entry "address/prefix". As with `wg`, host bits are masked off rather than
  * refused: "10.0.0.1/24" means 10.0.0.0/24.
  */
-export function parseAllowedIp(value: unknown, what: string): { address: string; cidr: number; text: string } {
-  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string like "10.0.0.0/24"`);
+export function parseAllowedIp(
+  value: unknown,
+  what: string,
+): { address: string; cidr: number; text: string } {
+  if (typeof value !== 'string')
+    throw new InvalidArgumentError(`${what} must be a string like "10.0.0.0/24"`);
   const slash = value.indexOf('/');
   const ip = parseIp(slash < 0 ? value : value.slice(0, slash));
   if (!ip) throw new InvalidArgumentError(`${what} is not an IP prefix: ${JSON.stringify(value)}`);

@@ -14,12 +14,25 @@ import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundEr
 import { clampPrivateKey, publicKeyFromPrivate, type KeyPair } from '../wg/crypto.js';
 import { PeerTimers } from '../wg/timers.js';
 import { systemClock } from './clock.js';
-import { MultipathDriver, type PeerEndpoint, type UplinkPolicy, type UplinkSpec, type UplinkStatus } from './multipath.js';
+import {
+  MultipathDriver,
+  type PeerEndpoint,
+  type UplinkPolicy,
+  type UplinkSpec,
+  type UplinkStatus,
+} from './multipath.js';
 import { LinkWatch, type LinkSource } from './link-watch.js';
 import { GatewayPeer } from './peer.js';
 import type { PathStatus, TrafficClass } from '../paths/types.js';
 import { ProtocolDriver } from './protocol.js';
-import type { Clock, GatewayEvents, GatewayOptions, GatewayPeerOptions, GatewayPeerStatus, Logger } from './types.js';
+import type {
+  Clock,
+  GatewayEvents,
+  GatewayOptions,
+  GatewayPeerOptions,
+  GatewayPeerStatus,
+  Logger,
+} from './types.js';
 
 const noLog: Logger = () => {};
 
@@ -46,12 +59,16 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger ?? noLog;
     this.#tun = options.tun ?? 'sag0';
-    this.#pollMs = options.pollIntervalMs === undefined ? 100 : parseIntInRange(options.pollIntervalMs, 'pollIntervalMs', 10, 10_000);
+    this.#pollMs =
+      options.pollIntervalMs === undefined
+        ? 100
+        : parseIntInRange(options.pollIntervalMs, 'pollIntervalMs', 10, 10_000);
     this.#rekeyAfterTimeMs = options.rekeyAfterTimeMs;
     this.#listenAddress = options.listenAddress ?? '::';
     this.#fwmark = options.fwmark ?? 0;
     const watch = options.linkWatch ?? true;
-    if (typeof watch !== 'boolean' && !isLinkSource(watch)) throw new InvalidArgumentError('linkWatch must be a boolean or a link source (start, stop, on)');
+    if (typeof watch !== 'boolean' && !isLinkSource(watch))
+      throw new InvalidArgumentError('linkWatch must be a boolean or a link source (start, stop, on)');
     this.#dp = new Dataplane({ mtu: options.mtu ?? 1420 });
     this.#driver = new ProtocolDriver(
       {
@@ -67,13 +84,18 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       options.underLoadBacklog ?? 128,
     );
     try {
-      this.#uplink = this.#dp.addUplink({ address: this.#listenAddress, port: options.listenPort ?? 0, fwmark: this.#fwmark });
+      this.#uplink = this.#dp.addUplink({
+        address: this.#listenAddress,
+        port: options.listenPort ?? 0,
+        fwmark: this.#fwmark,
+      });
       if (options.privateKey !== undefined) this.setPrivateKey(options.privateKey);
     } catch (err) {
       this.#dp.close();
       throw err;
     }
-    const emit = (event: string, payload: object) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, payload);
+    const emit = (event: string, payload: object) =>
+      (this.emit as (e: string, ...a: unknown[]) => boolean)(event, payload);
     this.#multipath = new MultipathDriver(
       {
         dataplane: this.#dp,
@@ -97,18 +119,28 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
     if (watch !== false) {
       const mp = this.#multipath;
-      const host = { uplinks: () => mp.uplinks(), setUplinkLink: mp.setUplinkLink.bind(mp), rebindUplink: mp.rebindUplink.bind(mp), log: this.#log, emit };
+      const host = {
+        uplinks: () => mp.uplinks(),
+        setUplinkLink: mp.setUplinkLink.bind(mp),
+        rebindUplink: mp.rebindUplink.bind(mp),
+        log: this.#log,
+        emit,
+      };
       this.#linkWatch = watch === true ? new LinkWatch(host) : new LinkWatch(host, watch);
     }
     this.#dp.on('control:received', (m) => this.#driver.onControl(m));
-    this.#dp.on('handshake:needed', ({ publicKey }) => this.#withPeer(publicKey, (p, now) => p.timers.onStagedPackets(now)));
+    this.#dp.on('handshake:needed', ({ publicKey }) =>
+      this.#withPeer(publicKey, (p, now) => p.timers.onStagedPackets(now)),
+    );
     this.#dp.on('rekey:needed', ({ publicKey, localIndex }) =>
-      this.#withPeer(publicKey, (p, now) => p.timers.onRekeyAfterMessages(now, localIndex)));
+      this.#withPeer(publicKey, (p, now) => p.timers.onRekeyAfterMessages(now, localIndex)),
+    );
     this.#dp.on('keypair:confirmed', ({ publicKey, localIndex }) =>
       this.#withPeer(publicKey, (p, now) => {
         p.lastHandshakeUnixMs = this.#clock.unixMs(); // the responder's handshake completes here
         return p.timers.onKeypairConfirmed(now, localIndex);
-      }));
+      }),
+    );
     this.#dp.on('endpoint:changed', ({ publicKey, endpoint }) => {
       const peer = this.#peers.get(publicKey);
       if (!peer) return;
@@ -127,7 +159,10 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#timer = setInterval(() => this.#driver.poll(), this.#pollMs);
     this.#multipath.start();
     this.#linkWatch?.sync();
-    this.#log('info', `gateway up on ${this.tunName ?? 'memory TUN'}, listening on port ${this.#uplink.port}`);
+    this.#log(
+      'info',
+      `gateway up on ${this.tunName ?? 'memory TUN'}, listening on port ${this.#uplink.port}`,
+    );
   }
 
   /** Stops everything, wipes keys, releases the TUN device and the socket. Idempotent. */
@@ -187,7 +222,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const uplink = this.#dp.addUplink({ address: this.#listenAddress, port, fwmark: this.#fwmark });
     const old = this.#uplink;
     this.#uplink = uplink;
-    for (const peer of this.#peers.values()) if (peer.endpoint) this.#dp.updatePeer(peer.publicKey, { endpoint: peer.endpoint, uplink: uplink.id });
+    for (const peer of this.#peers.values())
+      if (peer.endpoint) this.#dp.updatePeer(peer.publicKey, { endpoint: peer.endpoint, uplink: uplink.id });
     this.#multipath.refresh(); // paths through the listening socket move with it
     this.#dp.removeUplink(old.id);
   }
@@ -202,8 +238,12 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const keyBytes = parseKey(options.publicKey, 'publicKey');
     const publicKey = keyToBase64(keyBytes);
     if (this.#peers.has(publicKey)) throw new AlreadyExistsError(`peer ${publicKey} already exists`);
-    const psk = options.presharedKey === undefined ? undefined : parseKey(options.presharedKey, 'presharedKey');
-    const keepalive = options.persistentKeepalive === undefined ? 0 : parseIntInRange(options.persistentKeepalive, 'persistentKeepalive', 0, 65535);
+    const psk =
+      options.presharedKey === undefined ? undefined : parseKey(options.presharedKey, 'presharedKey');
+    const keepalive =
+      options.persistentKeepalive === undefined
+        ? 0
+        : parseIntInRange(options.persistentKeepalive, 'persistentKeepalive', 0, 65535);
     options = withFirstEndpoint(options);
     this.#dp.addPeer({
       publicKey,
@@ -231,10 +271,21 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   }
 
   /** Changes what is given; omitted fields stay. `presharedKey: null` removes the key. */
-  updatePeer(publicKey: string | Uint8Array, changes: Omit<GatewayPeerOptions, 'publicKey' | 'presharedKey'> & { presharedKey?: string | Uint8Array | null }): void {
+  updatePeer(
+    publicKey: string | Uint8Array,
+    changes: Omit<GatewayPeerOptions, 'publicKey' | 'presharedKey'> & {
+      presharedKey?: string | Uint8Array | null;
+    },
+  ): void {
     const peer = this.#peer(publicKey);
-    const psk = changes.presharedKey === undefined || changes.presharedKey === null ? changes.presharedKey : parseKey(changes.presharedKey, 'presharedKey');
-    const keepalive = changes.persistentKeepalive === undefined ? undefined : parseIntInRange(changes.persistentKeepalive, 'persistentKeepalive', 0, 65535);
+    const psk =
+      changes.presharedKey === undefined || changes.presharedKey === null
+        ? changes.presharedKey
+        : parseKey(changes.presharedKey, 'presharedKey');
+    const keepalive =
+      changes.persistentKeepalive === undefined
+        ? undefined
+        : parseIntInRange(changes.persistentKeepalive, 'persistentKeepalive', 0, 65535);
     changes = withFirstEndpoint(changes);
     if (changes.endpoint) this.#multipath.setPeer(peer.publicKey, changes.endpoints ?? [changes.endpoint]);
     this.#dp.updatePeer(peer.publicKey, {
@@ -244,7 +295,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       ...(changes.endpoint ? { endpoint: changes.endpoint, uplink: this.#uplink.id } : {}),
     });
     if (changes.endpoint) peer.endpoint = { ...changes.endpoint };
-    for (const other of this.#peers.values()) other.allowedIps = this.#dp.peerStats(other.publicKey).allowedIps;
+    for (const other of this.#peers.values())
+      other.allowedIps = this.#dp.peerStats(other.publicKey).allowedIps;
     if (psk !== undefined) {
       peer.presharedKey = psk ?? undefined;
       peer.handshake?.setPresharedKey(peer.presharedKey);
@@ -328,7 +380,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   }
 
   #newTimers(): PeerTimers {
-    return new PeerTimers(this.#rekeyAfterTimeMs === undefined ? {} : { rekeyAfterTimeMs: this.#rekeyAfterTimeMs });
+    return new PeerTimers(
+      this.#rekeyAfterTimeMs === undefined ? {} : { rekeyAfterTimeMs: this.#rekeyAfterTimeMs },
+    );
   }
 
   #peer(publicKey: string | Uint8Array): GatewayPeer {
@@ -338,23 +392,35 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return peer;
   }
 
-  #withPeer(publicKey: string, input: (peer: GatewayPeer, now: number) => ReturnType<PeerTimers['tick']>): void {
+  #withPeer(
+    publicKey: string,
+    input: (peer: GatewayPeer, now: number) => ReturnType<PeerTimers['tick']>,
+  ): void {
     const peer = this.#peers.get(publicKey);
     if (peer) this.#driver.run(peer, input(peer, this.#clock.monotonicMs()));
   }
 }
 
 /** `endpoints` given: the first is also the `endpoint` (where handshakes go). */
-function withFirstEndpoint<T extends { endpoint?: { address: string; port: number }; endpoints?: PeerEndpoint[] }>(o: T): T {
+function withFirstEndpoint<
+  T extends { endpoint?: { address: string; port: number }; endpoints?: PeerEndpoint[] },
+>(o: T): T {
   if (o.endpoints === undefined) return o;
-  if (!Array.isArray(o.endpoints) || o.endpoints.length < 1) throw new InvalidArgumentError('endpoints must list at least one endpoint');
+  if (!Array.isArray(o.endpoints) || o.endpoints.length < 1)
+    throw new InvalidArgumentError('endpoints must list at least one endpoint');
   const first = o.endpoints[0]!;
   return { ...o, endpoint: { address: first.address, port: first.port } };
 }
 
 function isLinkSource(v: unknown): v is LinkSource {
   const o = v as Partial<Record<keyof LinkSource, unknown>> | null;
-  return typeof o === 'object' && o !== null && typeof o.start === 'function' && typeof o.stop === 'function' && typeof o.on === 'function';
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.start === 'function' &&
+    typeof o.stop === 'function' &&
+    typeof o.on === 'function'
+  );
 }
 
 function derive(privateKey: Buffer): KeyPair {

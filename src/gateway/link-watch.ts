@@ -45,7 +45,10 @@ export type UplinkVerdict = { up: true } | { up: false; reason: UplinkLinkReason
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
 /** The uplink's verdict, or null if it is not watched (wildcard address, no device). */
-export function judgeUplink(table: LinkTable, u: Pick<UplinkStatus, 'address' | 'device'>): UplinkVerdict | null {
+export function judgeUplink(
+  table: LinkTable,
+  u: Pick<UplinkStatus, 'address' | 'device'>,
+): UplinkVerdict | null {
   const wildcard = WILDCARDS.has(u.address);
   if (!u.device) {
     if (wildcard) return null;
@@ -97,7 +100,10 @@ export class LinkWatch {
       if (this.#synced) this.evaluate();
     });
     source.on('failure', ({ message, restartInMs }) => {
-      this.#host.log('warn', `link watcher: ${message}; restarting in ${restartInMs} ms (paths rely on probes meanwhile)`);
+      this.#host.log(
+        'warn',
+        `link watcher: ${message}; restarting in ${restartInMs} ms (paths rely on probes meanwhile)`,
+      );
       this.#host.emit('linkwatch:error', { message, restartInMs });
     });
   }
@@ -129,9 +135,11 @@ export class LinkWatch {
       }
       const index = u.device === undefined ? undefined : this.#table.byName(u.device)?.index;
       // Its device gone when first seen: the socket is bound to an index that no longer exists.
-      if (u.device !== undefined && index === undefined && !this.#boundIndex.has(u.name)) this.#boundIndex.set(u.name, 0);
+      if (u.device !== undefined && index === undefined && !this.#boundIndex.has(u.name))
+        this.#boundIndex.set(u.name, 0);
       if ('rebindTo' in verdict) this.#rebind(u, verdict.rebindTo, index);
-      else if (verdict.up && index !== undefined && this.#recreated(u.name, index)) this.#rebind(u, [u.address], index);
+      else if (verdict.up && index !== undefined && this.#recreated(u.name, index))
+        this.#rebind(u, [u.address], index);
       else this.#apply(u.name, verdict.up ? 'up' : verdict.reason);
     }
     for (const name of this.#verdicts.keys()) if (!names.has(name)) this.#verdicts.delete(name);
@@ -149,9 +157,17 @@ export class LinkWatch {
     const before = this.#verdicts.get(name);
     this.#verdicts.set(name, now);
     // Down to down (link-down, then its IPv6 addresses flushed) is one outage, not two.
-    if (before === now || (before === undefined && now === 'up') || (before !== undefined && before !== 'up' && now !== 'up')) return;
+    if (
+      before === now ||
+      (before === undefined && now === 'up') ||
+      (before !== undefined && before !== 'up' && now !== 'up')
+    )
+      return;
     this.#host.setUplinkLink(name, now === 'up' ? null : now);
-    this.#host.emit(now === 'up' ? 'uplink:up' : 'uplink:down', { uplink: name, ...(now === 'up' ? {} : { reason: now }) });
+    this.#host.emit(now === 'up' ? 'uplink:up' : 'uplink:down', {
+      uplink: name,
+      ...(now === 'up' ? {} : { reason: now }),
+    });
   }
 
   /** Gives the uplink a new socket on the first candidate address that binds; none: down, tried again on the next change. */
@@ -160,12 +176,18 @@ export class LinkWatch {
       try {
         this.#host.rebindUplink(u.name, address);
       } catch (err) {
-        this.#host.log('warn', `link watcher: uplink ${u.name} could not move to ${address}: ${(err as Error).message}`);
+        this.#host.log(
+          'warn',
+          `link watcher: uplink ${u.name} could not move to ${address}: ${(err as Error).message}`,
+        );
         continue;
       }
       if (index !== undefined) this.#boundIndex.set(u.name, index);
       const why = address === u.address ? 'its device was created again' : 'its address changed';
-      this.#host.log('info', `link watcher: uplink ${u.name} rebound from ${u.address} to ${address} on ${u.device ?? '?'} (${why})`);
+      this.#host.log(
+        'info',
+        `link watcher: uplink ${u.name} rebound from ${u.address} to ${address} on ${u.device ?? '?'} (${why})`,
+      );
       this.#host.emit('uplink:rebound', { uplink: u.name, from: u.address, to: address });
       // rebindUplink released the hold: the paths come back through probes.
       const before = this.#verdicts.get(u.name);

@@ -12,7 +12,15 @@ import { parseAddress, parseIntInRange, parseInterfaceName, parsePort } from '..
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { toRawSelection } from '../dataplane/selection.js';
 import { PeerPaths } from '../paths/peer-paths.js';
-import { defaultPathOptions, type PathEvent, type PathOptions, type PathSpec, type PathStatus, type TrafficClass, type UplinkLinkReason } from '../paths/types.js';
+import {
+  defaultPathOptions,
+  type PathEvent,
+  type PathOptions,
+  type PathSpec,
+  type PathStatus,
+  type TrafficClass,
+  type UplinkLinkReason,
+} from '../paths/types.js';
 import type { Clock, Logger } from './types.js';
 
 export interface UplinkSpec {
@@ -69,21 +77,34 @@ interface PeerState {
 export function parseUplinkSpec(spec: UplinkSpec): UplinkStatus {
   if (spec === null || typeof spec !== 'object') throw new InvalidArgumentError('uplink must be an object');
   if (typeof spec.name !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(spec.name)) {
-    throw new InvalidArgumentError(`uplink name must be 1..32 of [A-Za-z0-9_.-], got ${JSON.stringify(spec.name)}`);
+    throw new InvalidArgumentError(
+      `uplink name must be 1..32 of [A-Za-z0-9_.-], got ${JSON.stringify(spec.name)}`,
+    );
   }
   const metered = spec.metered ?? false;
-  if (typeof metered !== 'boolean') throw new InvalidArgumentError(`uplink ${spec.name}: metered must be a boolean`);
+  if (typeof metered !== 'boolean')
+    throw new InvalidArgumentError(`uplink ${spec.name}: metered must be a boolean`);
   const out: UplinkStatus = {
     id: 0,
     name: spec.name,
-    address: spec.address === undefined ? '0.0.0.0' : parseAddress(spec.address, `uplink ${spec.name} address`).address,
+    address:
+      spec.address === undefined
+        ? '0.0.0.0'
+        : parseAddress(spec.address, `uplink ${spec.name} address`).address,
     port: spec.port === undefined ? 0 : parsePort(spec.port, `uplink ${spec.name} port`, true),
-    priority: spec.priority === undefined ? (metered ? 1000 : 100) : parseIntInRange(spec.priority, `uplink ${spec.name} priority`, 0, 65535),
-    weight: spec.weight === undefined ? 1 : parseIntInRange(spec.weight, `uplink ${spec.name} weight`, 1, 65535),
+    priority:
+      spec.priority === undefined
+        ? metered
+          ? 1000
+          : 100
+        : parseIntInRange(spec.priority, `uplink ${spec.name} priority`, 0, 65535),
+    weight:
+      spec.weight === undefined ? 1 : parseIntInRange(spec.weight, `uplink ${spec.name} weight`, 1, 65535),
     metered,
   };
   if (spec.device !== undefined) out.device = parseInterfaceName(spec.device, `uplink ${spec.name} device`);
-  if (spec.bandwidthMbps !== undefined) out.bandwidthMbps = parseIntInRange(spec.bandwidthMbps, `uplink ${spec.name} bandwidth`, 1, 1_000_000);
+  if (spec.bandwidthMbps !== undefined)
+    out.bandwidthMbps = parseIntInRange(spec.bandwidthMbps, `uplink ${spec.name} bandwidth`, 1, 1_000_000);
   return out;
 }
 
@@ -94,8 +115,14 @@ export function parsePathOptions(o: Partial<PathOptions> = {}): PathOptions {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('paths must be an object');
   const out = { ...defaultPathOptions };
   const ranges: Record<keyof PathOptions, [number, number]> = {
-    intervalMs: [10, 600_000], standbyIntervalMs: [10, 600_000], timeoutMs: [10, 600_000], holdDownMs: [0, 3_600_000],
-    downAfter: [1, 100], upAfter: [1, 100], window: [2, 10_000], qualityEveryMs: [100, 3_600_000],
+    intervalMs: [10, 600_000],
+    standbyIntervalMs: [10, 600_000],
+    timeoutMs: [10, 600_000],
+    holdDownMs: [0, 3_600_000],
+    downAfter: [1, 100],
+    upAfter: [1, 100],
+    window: [2, 10_000],
+    qualityEveryMs: [100, 3_600_000],
   };
   for (const [k, v] of Object.entries(o) as [keyof PathOptions, unknown][]) {
     const range = ranges[k];
@@ -109,15 +136,29 @@ export function parsePathOptions(o: Partial<PathOptions> = {}): PathOptions {
 
 /** Checks traffic classes given through the API: names, policies, and matches (as a table would). */
 export function parseClasses(classes: TrafficClass[]): TrafficClass[] {
-  if (!Array.isArray(classes) || classes.length > 15) throw new InvalidArgumentError('classes must be an array of at most 15 classes');
+  if (!Array.isArray(classes) || classes.length > 15)
+    throw new InvalidArgumentError('classes must be an array of at most 15 classes');
   const names = new Set<string>();
   for (const [i, c] of classes.entries()) {
-    if (c === null || typeof c !== 'object' || typeof c.name !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(c.name)) throw new InvalidArgumentError(`classes[${i}].name must be 1..32 of [A-Za-z0-9_.-]`);
+    if (
+      c === null ||
+      typeof c !== 'object' ||
+      typeof c.name !== 'string' ||
+      !/^[A-Za-z0-9_.-]{1,32}$/.test(c.name)
+    )
+      throw new InvalidArgumentError(`classes[${i}].name must be 1..32 of [A-Za-z0-9_.-]`);
     if (names.has(c.name)) throw new InvalidArgumentError(`classes[${i}]: duplicate class name ${c.name}`);
     names.add(c.name);
-    if (!c.policy || !POLICY_KINDS.includes(c.policy.kind)) throw new InvalidArgumentError(`classes[${i}].policy.kind must be one of ${POLICY_KINDS.join(', ')}`);
+    if (!c.policy || !POLICY_KINDS.includes(c.policy.kind))
+      throw new InvalidArgumentError(`classes[${i}].policy.kind must be one of ${POLICY_KINDS.join(', ')}`);
     // The match is checked exactly as the dataplane will see it, against a one-path table.
-    toRawSelection({ paths: [{ id: 1, uplinkId: 1, endpoint: { address: '192.0.2.1', port: 1 } }], classes: [{ ...c.match, mode: 'single', paths: [1] }] }, () => true);
+    toRawSelection(
+      {
+        paths: [{ id: 1, uplinkId: 1, endpoint: { address: '192.0.2.1', port: 1 } }],
+        classes: [{ ...c.match, mode: 'single', paths: [1] }],
+      },
+      () => true,
+    );
   }
   return classes;
 }
@@ -159,7 +200,11 @@ export class MultipathDriver {
   addUplink(spec: UplinkSpec): UplinkStatus {
     const up = parseUplinkSpec(spec);
     if (this.#uplinks.has(up.name)) throw new AlreadyExistsError(`uplink ${up.name} already exists`);
-    const bound = this.#host.dataplane.addUplink({ address: up.address, port: up.port, ...(up.device ? { device: up.device } : {}) });
+    const bound = this.#host.dataplane.addUplink({
+      address: up.address,
+      port: up.port,
+      ...(up.device ? { device: up.device } : {}),
+    });
     up.id = bound.id;
     up.port = bound.port;
     this.#uplinks.set(up.name, up);
@@ -192,7 +237,12 @@ export class MultipathDriver {
   updateUplink(name: string, changes: UplinkPolicy): UplinkStatus {
     const up = this.#uplinks.get(name);
     if (!up) throw new NotFoundError(`no uplink named ${String(name)}`);
-    const checked = parseUplinkSpec({ name, priority: changes.priority ?? up.priority, weight: changes.weight ?? up.weight, metered: changes.metered ?? up.metered });
+    const checked = parseUplinkSpec({
+      name,
+      priority: changes.priority ?? up.priority,
+      weight: changes.weight ?? up.weight,
+      metered: changes.metered ?? up.metered,
+    });
     Object.assign(up, { priority: checked.priority, weight: checked.weight, metered: checked.metered });
     this.#refreshAll();
     return { ...up };
@@ -211,7 +261,10 @@ export class MultipathDriver {
     if (!this.#uplinks.has(name)) throw new NotFoundError(`no uplink named ${String(name)}`);
     if (down) this.#linkDown.set(name, down);
     else if (!this.#linkDown.delete(name)) return;
-    this.#host.log('info', `uplink ${name}: ${down ? `no link (${down}), its paths are down` : 'link back, its paths return through probes'}`);
+    this.#host.log(
+      'info',
+      `uplink ${name}: ${down ? `no link (${down}), its paths are down` : 'link back, its paths return through probes'}`,
+    );
     const now = this.#host.clock.monotonicMs();
     for (const [publicKey, state] of this.#peers) {
       state.paths.setUplinkLink(now, name, down);
@@ -253,7 +306,8 @@ export class MultipathDriver {
   /** A peer's endpoints changed (or it was added). */
   setPeer(publicKey: string, endpoints: PeerEndpoint[]): void {
     for (const e of endpoints) {
-      if (e.uplink !== undefined && !this.#uplinks.has(e.uplink)) throw new NotFoundError(`endpoint ${e.address}:${e.port} names unknown uplink ${e.uplink}`);
+      if (e.uplink !== undefined && !this.#uplinks.has(e.uplink))
+        throw new NotFoundError(`endpoint ${e.address}:${e.port} names unknown uplink ${e.uplink}`);
     }
     const existing = this.#peers.get(publicKey);
     const state = existing ?? { endpoints: [], paths: this.#newPeerPaths(), ids: new Map(), nextId: 1 };
@@ -322,9 +376,15 @@ export class MultipathDriver {
       return s.endpoint && s.uplinkId ? { uplinkId: s.uplinkId, endpoint: s.endpoint } : null;
     });
     for (const p of res.probes) {
-      const r = dp.sendProbe(publicKey, { uplinkId: p.uplinkId, endpoint: p.endpoint, pathId: p.pathId, sequence: p.sequence });
+      const r = dp.sendProbe(publicKey, {
+        uplinkId: p.uplinkId,
+        endpoint: p.endpoint,
+        pathId: p.pathId,
+        sequence: p.sequence,
+      });
       if (r === 'unreachable') state.paths.onUnreachable(now, p.pathId);
-      if (r === 'refused') this.#host.log('debug', `probe on path ${p.pathId} to ${p.endpoint.address} refused by the uplink`);
+      if (r === 'refused')
+        this.#host.log('debug', `probe on path ${p.pathId} to ${p.endpoint.address} refused by the uplink`);
     }
     for (const e of res.events) this.#emit(publicKey, state, e);
     if (this.#allDeadNow(state, res.events, now)) this.#host.pathsDead?.(publicKey);
@@ -337,7 +397,8 @@ export class MultipathDriver {
 
   /** A probe timeout just took the last path of a peer that answers probes down: its session is gone. */
   #allDeadNow(state: PeerState, events: PathEvent[], now: number): boolean {
-    if (!state.paths.capable || !events.some((e) => e.type === 'path:down' && e.reason === 'probe-timeout')) return false;
+    if (!state.paths.capable || !events.some((e) => e.type === 'path:down' && e.reason === 'probe-timeout'))
+      return false;
     const paths = state.paths.status(now);
     return paths.length > 0 && paths.every((p) => p.state === 'down');
   }
@@ -357,7 +418,10 @@ export class MultipathDriver {
     };
     switch (e.type) {
       case 'path:failover':
-        this.#host.log('info', `peer ${publicKey} class ${e.className}: paths [${e.from.join(',')}] -> [${e.to.join(',')}]`);
+        this.#host.log(
+          'info',
+          `peer ${publicKey} class ${e.className}: paths [${e.from.join(',')}] -> [${e.to.join(',')}]`,
+        );
         this.#host.emit(e.type, { publicKey, className: e.className, from: e.from, to: e.to });
         return;
       case 'path:quality':
@@ -383,7 +447,19 @@ export class MultipathDriver {
     // Without named uplinks, one endpoint is plain WireGuard; several are paths via the main socket.
     const uplinks: UplinkStatus[] = this.#uplinks.size
       ? [...this.#uplinks.values()]
-      : state.endpoints.length > 1 ? [{ id: main.id, name: 'default', address: main.address, port: 0, priority: 100, weight: 1, metered: false }] : [];
+      : state.endpoints.length > 1
+        ? [
+            {
+              id: main.id,
+              name: 'default',
+              address: main.address,
+              port: 0,
+              priority: 100,
+              weight: 1,
+              metered: false,
+            },
+          ]
+        : [];
     const specs: PathSpec[] = [];
     for (const up of uplinks) {
       for (const ep of state.endpoints) {
@@ -392,10 +468,21 @@ export class MultipathDriver {
         const key = `${up.name}|${ep.address}|${ep.port}`;
         let id = state.ids.get(key);
         if (id === undefined) state.ids.set(key, (id = state.nextId++));
-        specs.push({ id, uplink: up.name, uplinkId: up.id, endpoint: { address: ep.address, port: ep.port }, priority: up.priority, weight: up.weight, metered: up.metered });
+        specs.push({
+          id,
+          uplink: up.name,
+          uplinkId: up.id,
+          endpoint: { address: ep.address, port: ep.port },
+          priority: up.priority,
+          weight: up.weight,
+          metered: up.metered,
+        });
       }
     }
-    if (specs.length > 8) throw new InvalidArgumentError(`peer ${publicKey} would have ${specs.length} paths; at most 8 (tie endpoints to uplinks)`);
+    if (specs.length > 8)
+      throw new InvalidArgumentError(
+        `peer ${publicKey} would have ${specs.length} paths; at most 8 (tie endpoints to uplinks)`,
+      );
     state.paths.setPaths(specs, this.#host.clock.monotonicMs());
   }
 }

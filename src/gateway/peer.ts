@@ -55,7 +55,12 @@ export class GatewayPeer {
     const rxKa = c.rxKeepalives - s.rxKeepalives;
     const tx = c.txPackets - s.txPackets;
     const txKa = c.txKeepalives - s.txKeepalives;
-    this.#seen = { rxPackets: c.rxPackets, rxKeepalives: c.rxKeepalives, txPackets: c.txPackets, txKeepalives: c.txKeepalives };
+    this.#seen = {
+      rxPackets: c.rxPackets,
+      rxKeepalives: c.rxKeepalives,
+      txPackets: c.txPackets,
+      txKeepalives: c.txKeepalives,
+    };
     return { dataSent: tx - txKa > 0, dataReceived: rx - rxKa > 0, anyReceived: rx > 0 };
   }
 }

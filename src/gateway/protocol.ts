@@ -53,10 +53,14 @@ class RateLimitedLog {
   #windowStart = -Infinity;
   #count = 0;
   #suppressed = 0;
-  constructor(private readonly log: Logger, private readonly perSecond: number) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly perSecond: number,
+  ) {}
   write(level: LogLevel, message: string, now: number): void {
     if (now - this.#windowStart >= 1000) {
-      if (this.#suppressed) this.log(level, `(${this.#suppressed} more rejected handshake messages not logged)`);
+      if (this.#suppressed)
+        this.log(level, `(${this.#suppressed} more rejected handshake messages not logged)`);
       this.#windowStart = now;
       this.#count = 0;
       this.#suppressed = 0;
@@ -144,7 +148,10 @@ export class ProtocolDriver {
             dp.dropStaged(peer.publicKey);
             break;
           case 'handshake-failed':
-            this.host.log('warn', `peer ${peer.publicKey}: no handshake after ${a.attempts} attempts; peer down`);
+            this.host.log(
+              'warn',
+              `peer ${peer.publicKey}: no handshake after ${a.attempts} attempts; peer down`,
+            );
             this.host.emit('peer:down', { publicKey: peer.publicKey, attempts: a.attempts });
             break;
         }
@@ -168,7 +175,10 @@ export class ProtocolDriver {
 
   #sendInitiation(peer: GatewayPeer, reason: string): void {
     if (!peer.handshake || !peer.endpoint) {
-      this.host.log('debug', `peer ${peer.publicKey}: handshake wanted (${reason}) but ${peer.handshake ? 'no endpoint' : 'no private key'}`);
+      this.host.log(
+        'debug',
+        `peer ${peer.publicKey}: handshake wanted (${reason}) but ${peer.handshake ? 'no endpoint' : 'no private key'}`,
+      );
       return;
     }
     const msg = peer.handshake.createInitiation(this.host.clock.unixMs());
@@ -190,11 +200,17 @@ export class ProtocolDriver {
 
   #onInitiation(msg: ControlMessage): void {
     const local = this.host.local();
-    if (!local || !this.#checker) throw new SagError('ERR_SAG_NO_PRIVATE_KEY', 'initiation received but no private key is set');
+    if (!local || !this.#checker)
+      throw new SagError('ERR_SAG_NO_PRIVATE_KEY', 'initiation received but no private key is set');
     if (!this.#screen(msg, this.#checker)) return;
     const unixNow = this.host.clock.unixMs();
     let found: GatewayPeer | undefined;
-    const hs = Handshake.consumeInitiation(msg.data, local, (remoteStatic) => (found = this.host.peerByKey(remoteStatic))?.handshake, unixNow);
+    const hs = Handshake.consumeInitiation(
+      msg.data,
+      local,
+      (remoteStatic) => (found = this.host.peerByKey(remoteStatic))?.handshake,
+      unixNow,
+    );
     const peer = found!;
     const response = hs.createResponse(unixNow);
     const keypair = hs.beginSession(unixNow);
@@ -202,12 +218,23 @@ export class ProtocolDriver {
     this.#install(peer, keypair);
     this.#roamTo(peer, msg.from, msg.uplinkId);
     this.host.dataplane.sendControl(msg.uplinkId, msg.from, response);
-    this.run(peer, peer.timers.onHandshakeComplete(this.host.clock.monotonicMs(), { isInitiator: false, localIndex: keypair.localIndex }));
-    this.host.emit('peer:handshake', { publicKey: peer.publicKey, initiator: false, localIndex: keypair.localIndex });
+    this.run(
+      peer,
+      peer.timers.onHandshakeComplete(this.host.clock.monotonicMs(), {
+        isInitiator: false,
+        localIndex: keypair.localIndex,
+      }),
+    );
+    this.host.emit('peer:handshake', {
+      publicKey: peer.publicKey,
+      initiator: false,
+      localIndex: keypair.localIndex,
+    });
   }
 
   #onResponse(msg: ControlMessage): void {
-    if (!this.#checker) throw new SagError('ERR_SAG_NO_PRIVATE_KEY', 'response received but no private key is set');
+    if (!this.#checker)
+      throw new SagError('ERR_SAG_NO_PRIVATE_KEY', 'response received but no private key is set');
     if (!this.#screen(msg, this.#checker)) return;
     const hs = this.indices.lookup(decodeResponse(msg.data).receiver);
     const peer = hs && this.host.peerByKey(hs.remoteStatic);
@@ -219,8 +246,19 @@ export class ProtocolDriver {
     peer.lastHandshakeUnixMs = unixNow;
     this.#roamTo(peer, msg.from, msg.uplinkId);
     const staged = this.host.dataplane.peerStats(peer.publicKey).stagedPackets > 0;
-    this.run(peer, peer.timers.onHandshakeComplete(this.host.clock.monotonicMs(), { isInitiator: true, localIndex: keypair.localIndex, hasStagedPackets: staged }));
-    this.host.emit('peer:handshake', { publicKey: peer.publicKey, initiator: true, localIndex: keypair.localIndex });
+    this.run(
+      peer,
+      peer.timers.onHandshakeComplete(this.host.clock.monotonicMs(), {
+        isInitiator: true,
+        localIndex: keypair.localIndex,
+        hasStagedPackets: staged,
+      }),
+    );
+    this.host.emit('peer:handshake', {
+      publicKey: peer.publicKey,
+      initiator: true,
+      localIndex: keypair.localIndex,
+    });
   }
 
   #onCookieReply(msg: ControlMessage): void {
@@ -255,7 +293,11 @@ export class ProtocolDriver {
   #reject(from: Endpoint, err: unknown): void {
     const code = err instanceof SagError ? err.code : 'ERR_SAG_INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
-    this.#rejections.write('warn', `handshake message from ${from.address}:${from.port} rejected: ${message} (${code})`, this.host.clock.monotonicMs());
+    this.#rejections.write(
+      'warn',
+      `handshake message from ${from.address}:${from.port} rejected: ${message} (${code})`,
+      this.host.clock.monotonicMs(),
+    );
     this.host.emit('handshake:rejected', { from, code, message });
   }
 }

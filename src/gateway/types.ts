@@ -96,7 +96,9 @@ export interface GatewayEvents {
    * Multipath: a path went down: its probes went unanswered (downAfter probes, downAfter intervals),
    * a probe found no route, or its uplink lost its link or address (reason).
    */
-  'path:down': [{ publicKey: string; pathId: number; uplink?: string; endpoint?: Endpoint; reason: PathDownReason }];
+  'path:down': [
+    { publicKey: string; pathId: number; uplink?: string; endpoint?: Endpoint; reason: PathDownReason },
+  ];
   /** The link watcher: an uplink's interface went down (or lost the uplink's address). */
   'uplink:down': [{ uplink: string; reason: UplinkLinkReason }];
   /** The link watcher: the uplink's interface and address are back (its paths follow through probes). */
@@ -108,5 +110,15 @@ export interface GatewayEvents {
   /** Multipath: a traffic class moved to other path(s); [] is the roaming endpoint (no path up). */
   'path:failover': [{ publicKey: string; className: string; from: number[]; to: number[] }];
   /** Multipath: periodic quality of a path over the probe window. */
-  'path:quality': [{ publicKey: string; pathId: number; uplink?: string; endpoint?: Endpoint; rttMs: number | null; jitterMs: number | null; lossPct: number }];
+  'path:quality': [
+    {
+      publicKey: string;
+      pathId: number;
+      uplink?: string;
+      endpoint?: Endpoint;
+      rttMs: number | null;
+      jitterMs: number | null;
+      lossPct: number;
+    },
+  ];
 }

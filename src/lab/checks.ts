@@ -24,7 +24,11 @@ async function reaches(lab: Lab, from: BranchSpec, to: string, tries = 4): Promi
 
 async function reach(lab: Lab, from: BranchSpec, to: string, label: string): Promise<CheckResult> {
   const ok = await reaches(lab, from, to);
-  return { name: `${from.name} (${from.ccnId}) reaches ${label}`, ok, detail: ok ? `ping ${to}: replies` : `ping ${to}: no reply` };
+  return {
+    name: `${from.name} (${from.ccnId}) reaches ${label}`,
+    ok,
+    detail: ok ? `ping ${to}: replies` : `ping ${to}: no reply`,
+  };
 }
 
 /** ccn-b's denied counter on ap-m1 (namespace <prefix>-ccn-b). */
@@ -55,19 +59,46 @@ export async function isolation(lab: Lab): Promise<CheckResult[]> {
       ok: !toB1 && after > before,
       detail: `ping ${B1.lanHost}: ${toB1 ? 'REPLIES' : 'no reply'}; ap-m1 ${B3.ccnId} denied ${before} -> ${after}`,
     },
-    { name: `${B3.name} (${B3.ccnId}) cannot reach the VPC`, ok: !toVpc, detail: `ping ${VPC.host}: ${toVpc ? 'REPLIES' : 'no reply'}` },
+    {
+      name: `${B3.name} (${B3.ccnId}) cannot reach the VPC`,
+      ok: !toVpc,
+      detail: `ping ${VPC.host}: ${toVpc ? 'REPLIES' : 'no reply'}`,
+    },
   ];
 }
 
 /** UDP at twice the limit from b1 to b2's LAN: what arrives is b2's instance bandwidth. */
-export async function measureRateMbps(lab: Lab, seconds = 3, offeredMbps = 2 * B2.bandwidthMbps): Promise<{ mbps: number; raw: string }> {
-  const server = runIn(lab.topology.ns(`${B2.name}l`), 'iperf3', ['-s', '-1', '-B', B2.lanHost], (seconds + 15) * 1000);
+export async function measureRateMbps(
+  lab: Lab,
+  seconds = 3,
+  offeredMbps = 2 * B2.bandwidthMbps,
+): Promise<{ mbps: number; raw: string }> {
+  const server = runIn(
+    lab.topology.ns(`${B2.name}l`),
+    'iperf3',
+    ['-s', '-1', '-B', B2.lanHost],
+    (seconds + 15) * 1000,
+  );
   await new Promise((r) => setTimeout(r, 400));
-  const client = await runIn(lab.topology.ns(`${B1.name}l`), 'iperf3', ['-c', B2.lanHost, '-u', '-b', `${offeredMbps}M`, '-l', '1200', '-t', String(seconds), '-J'], (seconds + 15) * 1000);
+  const client = await runIn(
+    lab.topology.ns(`${B1.name}l`),
+    'iperf3',
+    ['-c', B2.lanHost, '-u', '-b', `${offeredMbps}M`, '-l', '1200', '-t', String(seconds), '-J'],
+    (seconds + 15) * 1000,
+  );
   await server;
-  const json = JSON.parse(client.stdout || '{}') as { end?: { sum?: { bits_per_second?: number; lost_percent?: number }; sum_received?: { bits_per_second?: number } }; error?: string };
-  if (json.error || !json.end?.sum) throw new Error(`iperf3: ${json.error ?? client.stderr.trim() ?? 'no result'}`);
-  const received = json.end.sum_received?.bits_per_second ?? (json.end.sum.bits_per_second ?? 0) * (1 - (json.end.sum.lost_percent ?? 0) / 100);
+  const json = JSON.parse(client.stdout || '{}') as {
+    end?: {
+      sum?: { bits_per_second?: number; lost_percent?: number };
+      sum_received?: { bits_per_second?: number };
+    };
+    error?: string;
+  };
+  if (json.error || !json.end?.sum)
+    throw new Error(`iperf3: ${json.error ?? client.stderr.trim() ?? 'no result'}`);
+  const received =
+    json.end.sum_received?.bits_per_second ??
+    (json.end.sum.bits_per_second ?? 0) * (1 - (json.end.sum.lost_percent ?? 0) / 100);
   return { mbps: received / 1e6, raw: client.stdout };
 }
 

@@ -14,7 +14,15 @@ import { ip, netnsList } from '../ap/sys.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
 import { Daemon, runIn, SAG_JS } from './processes.js';
 import type { Provisioned } from './provision.js';
-import { APS, AP_PORT, BRANCHES, CONTROLLER_PORT, CONTROLLER_WAN, Topology, type BranchSpec } from './topology.js';
+import {
+  APS,
+  AP_PORT,
+  BRANCHES,
+  CONTROLLER_PORT,
+  CONTROLLER_WAN,
+  Topology,
+  type BranchSpec,
+} from './topology.js';
 
 export interface LabOptions {
   /** Name tag of this run's namespaces and interfaces, [a-z][a-z0-9]{0,3}; default from the pid. */
@@ -33,7 +41,8 @@ export class Lab {
 
   constructor(options: LabOptions = {}) {
     const tag = options.tag ?? `l${(process.pid % 1296).toString(36)}`;
-    if (!/^[a-z][a-z0-9]{0,3}$/.test(tag)) throw new RangeError(`lab tag ${tag}: 1 to 4 of a-z0-9, starting with a letter`);
+    if (!/^[a-z][a-z0-9]{0,3}$/.test(tag))
+      throw new RangeError(`lab tag ${tag}: 1 to 4 of a-z0-9, starting with a letter`);
     this.topology = new Topology(tag);
     this.dir = mkdtempSync(join(tmpdir(), `sag-lab-${tag}-`));
     this.#log = options.logger ?? (() => {});
@@ -66,7 +75,16 @@ export class Lab {
   async #start(): Promise<void> {
     this.#log(`building namespaces (tag ${this.tag}) in ${this.dir}`);
     await this.topology.build();
-    const ctl = this.#daemon('controller', 'ctl', ['controller', '--db', join(this.dir, 'controller.db'), '--listen', `${CONTROLLER_WAN}:${CONTROLLER_PORT}`, '--api-key', this.apiKey, '--quiet']);
+    const ctl = this.#daemon('controller', 'ctl', [
+      'controller',
+      '--db',
+      join(this.dir, 'controller.db'),
+      '--listen',
+      `${CONTROLLER_WAN}:${CONTROLLER_PORT}`,
+      '--api-key',
+      this.apiKey,
+      '--quiet',
+    ]);
     await ctl.waitFor(/listening on/, 20_000);
     this.#log(`controller up at ${this.controllerUrl}`);
 
@@ -76,23 +94,48 @@ export class Lab {
       writeFileSync(join(this.dir, `${ap.id}.key`), `${encodeKey(priv)}\n`, { mode: 0o600 });
       keys[ap.id] = encodeKey(publicKeyFromPrivate(priv));
     }
-    const prov = await runIn(this.topology.ns('ctl'), process.execPath, [SAG_JS.replace(/cli[/\\]sag\.js$/, 'lab/provision.js')], 60_000, {
-      SAG_CONTROLLER: this.controllerUrl, SAG_API_KEY: this.apiKey, LAB_AP_KEYS: JSON.stringify(keys),
-    });
+    const prov = await runIn(
+      this.topology.ns('ctl'),
+      process.execPath,
+      [SAG_JS.replace(/cli[/\\]sag\.js$/, 'lab/provision.js')],
+      60_000,
+      {
+        SAG_CONTROLLER: this.controllerUrl,
+        SAG_API_KEY: this.apiKey,
+        LAB_AP_KEYS: JSON.stringify(keys),
+      },
+    );
     if (prov.code !== 0) throw new Error(`provisioning failed: ${prov.stderr.trim() || prov.stdout.trim()}`);
     this.#provisioned = JSON.parse(prov.stdout.trim().split('\n').pop() as string) as Provisioned;
-    this.#log('provisioned: 2 access points, 3 instances and devices, 2 CCNs, 1 CEN with ccn-a and vpc-lab, grant mainland-international');
+    this.#log(
+      'provisioned: 2 access points, 3 instances and devices, 2 CCNs, 1 CEN with ccn-a and vpc-lab, grant mainland-international',
+    );
 
-    for (const ap of APS) writeFileSync(join(this.dir, `${ap.id}.token`), `${this.provisioned.apTokens[ap.id]}\n`, { mode: 0o600 });
+    for (const ap of APS)
+      writeFileSync(join(this.dir, `${ap.id}.token`), `${this.provisioned.apTokens[ap.id]}\n`, {
+        mode: 0o600,
+      });
     for (const ap of APS) this.#startAp(ap.id);
     for (const ap of APS) await this.daemons.get(ap.id)!.waitFor(/listening on UDP/, 20_000);
     this.#log('access points up');
     for (const b of BRANCHES) {
-      this.#daemon(b.name, b.name, ['agent', '--controller', this.controllerUrl, '--state-dir', join(this.dir, b.name),
-        '--serial', b.serial, '--code', this.provisioned.codes[b.serial]!, '--tun', `${this.tag}${b.name}`,
+      this.#daemon(b.name, b.name, [
+        'agent',
+        '--controller',
+        this.controllerUrl,
+        '--state-dir',
+        join(this.dir, b.name),
+        '--serial',
+        b.serial,
+        '--code',
+        this.provisioned.codes[b.serial]!,
+        '--tun',
+        `${this.tag}${b.name}`,
         // The configuration's wired uplink, bound to the router's WAN: paths to the access point
         // are probed, so a restarted access point is noticed in a fraction of a second.
-        '--uplink', `wan0=${b.wan}`]);
+        '--uplink',
+        `wan0=${b.wan}`,
+      ]);
     }
     await this.waitForHandshakes(45_000);
     this.#log('every branch has a session with its access point');
@@ -105,8 +148,12 @@ export class Lab {
       const status = this.apStatus('ap-m1');
       const up = status?.peers.filter((p) => p.lastHandshakeUnixMs > 0).length ?? 0;
       if (up === BRANCHES.length) return;
-      for (const d of this.daemons.values()) if (!d.running) throw new Error(`${d.name} exited; its last output:\n${d.tail()}`);
-      if (Date.now() > until) throw new Error(`only ${up} of ${BRANCHES.length} branches completed a handshake with ap-m1 in ${ms} ms; see the logs in ${this.dir}`);
+      for (const d of this.daemons.values())
+        if (!d.running) throw new Error(`${d.name} exited; its last output:\n${d.tail()}`);
+      if (Date.now() > until)
+        throw new Error(
+          `only ${up} of ${BRANCHES.length} branches completed a handshake with ap-m1 in ${ms} ms; see the logs in ${this.dir}`,
+        );
       await sleep(300);
     }
   }
@@ -122,14 +169,22 @@ export class Lab {
 
   /** Runs the operator CLI inside the controller's namespace (how checks change the model). */
   async operator(args: string[]): Promise<string> {
-    const out = await runIn(this.topology.ns('ctl'), process.execPath, [SAG_JS, ...args], 30_000, { SAG_CONTROLLER: this.controllerUrl, SAG_API_KEY: this.apiKey });
+    const out = await runIn(this.topology.ns('ctl'), process.execPath, [SAG_JS, ...args], 30_000, {
+      SAG_CONTROLLER: this.controllerUrl,
+      SAG_API_KEY: this.apiKey,
+    });
     if (out.code !== 0) throw new Error(`sag ${args.join(' ')}: ${out.stderr.trim()}`);
     return out.stdout;
   }
 
   /** ping from a branch's LAN host; true if any of `count` echoes came back. */
   async ping(from: BranchSpec, to: string, count = 3): Promise<boolean> {
-    const r = await runIn(this.topology.ns(`${from.name}l`), 'ping', ['-n', '-q', '-c', String(count), '-i', '0.2', '-W', '1', to], 15_000);
+    const r = await runIn(
+      this.topology.ns(`${from.name}l`),
+      'ping',
+      ['-n', '-q', '-c', String(count), '-i', '0.2', '-W', '1', to],
+      15_000,
+    );
     return r.code === 0;
   }
 
@@ -140,7 +195,8 @@ export class Lab {
     this.daemons.clear();
     // What a killed access point left: its CCN namespaces carry its prefix.
     for (const ns of await netnsList().catch(() => [] as string[])) {
-      if (APS.some((_, i) => ns.startsWith(`${this.apPrefix(i + 1)}-`))) await ip(null, ['netns', 'del', ns]).catch(() => {});
+      if (APS.some((_, i) => ns.startsWith(`${this.apPrefix(i + 1)}-`)))
+        await ip(null, ['netns', 'del', ns]).catch(() => {});
     }
     await this.topology.teardown();
     if (!options.keepLogs) rmSync(this.dir, { recursive: true, force: true });
@@ -159,14 +215,44 @@ export class Lab {
   #startAp(apId: string): Daemon {
     const i = APS.findIndex((a) => a.id === apId);
     const ap = APS[i]!;
-    return this.#daemon(ap.id, `ap${i + 1}`, ['ap', 'run', '--controller', this.controllerUrl, '--id', ap.id,
-      '--token-file', join(this.dir, `${ap.id}.token`), '--key-file', join(this.dir, `${ap.id}.key`),
-      '--listen-port', String(AP_PORT), '--prefix', this.apPrefix(i + 1), '--link-octet', String(ap.linkOctet),
-      '--vpc', `vpc-lab=${this.topology.ns('vpc')}`, '--status-file', this.apStatusFile(ap.id)], true);
+    return this.#daemon(
+      ap.id,
+      `ap${i + 1}`,
+      [
+        'ap',
+        'run',
+        '--controller',
+        this.controllerUrl,
+        '--id',
+        ap.id,
+        '--token-file',
+        join(this.dir, `${ap.id}.token`),
+        '--key-file',
+        join(this.dir, `${ap.id}.key`),
+        '--listen-port',
+        String(AP_PORT),
+        '--prefix',
+        this.apPrefix(i + 1),
+        '--link-octet',
+        String(ap.linkOctet),
+        '--vpc',
+        `vpc-lab=${this.topology.ns('vpc')}`,
+        '--status-file',
+        this.apStatusFile(ap.id),
+      ],
+      true,
+    );
   }
 
   #daemon(name: string, role: string, args: string[], netOnly = false): Daemon {
-    const d = new Daemon(name, this.topology.ns(role), [SAG_JS, ...args], this.dir, { LOG_LEVEL: 'info' }, netOnly);
+    const d = new Daemon(
+      name,
+      this.topology.ns(role),
+      [SAG_JS, ...args],
+      this.dir,
+      { LOG_LEVEL: 'info' },
+      netOnly,
+    );
     this.daemons.set(name, d);
     return d;
   }

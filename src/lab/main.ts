@@ -13,9 +13,13 @@ const TOOLS = ['ip', 'nft', 'ping', 'iperf3', 'nsenter'];
 
 function preflight(): string | undefined {
   if (process.platform !== 'linux') return 'the lab needs Linux (network namespaces, TUN devices)';
-  if (process.getuid?.() !== 0) return 'the lab needs root: it creates network namespaces, veth links and TUN devices (run: sudo npm start)';
-  const missing = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0);
-  if (missing.length) return `the lab needs ${missing.join(', ')} (apt-get install iproute2 nftables iputils-ping iperf3)`;
+  if (process.getuid?.() !== 0)
+    return 'the lab needs root: it creates network namespaces, veth links and TUN devices (run: sudo npm start)';
+  const missing = TOOLS.filter(
+    (t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0,
+  );
+  if (missing.length)
+    return `the lab needs ${missing.join(', ')} (apt-get install iproute2 nftables iputils-ping iperf3)`;
   if (spawnSync('test', ['-c', '/dev/net/tun']).status !== 0) return 'the lab needs /dev/net/tun';
   return undefined;
 }

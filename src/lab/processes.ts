@@ -23,12 +23,24 @@ export class Daemon {
    * namespace `ip netns exec` makes. A process that itself creates named namespaces
    * (sag ap run) needs that, or its /run/netns mounts would be visible to it alone.
    */
-  constructor(name: string, ns: string, args: string[], logDir: string, env: NodeJS.ProcessEnv = {}, netOnly = false) {
+  constructor(
+    name: string,
+    ns: string,
+    args: string[],
+    logDir: string,
+    env: NodeJS.ProcessEnv = {},
+    netOnly = false,
+  ) {
     this.name = name;
     this.log = join(logDir, `${name}.log`);
     this.#out = createWriteStream(this.log);
-    const [cmd, prefix] = netOnly ? ['nsenter', [`--net=/run/netns/${ns}`, '--']] : ['ip', ['netns', 'exec', ns]];
-    this.child = spawn(cmd, [...prefix, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const [cmd, prefix] = netOnly
+      ? ['nsenter', [`--net=/run/netns/${ns}`, '--']]
+      : ['ip', ['netns', 'exec', ns]];
+    this.child = spawn(cmd, [...prefix, process.execPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       let partial = '';
       stream.on('data', (chunk: Buffer) => {
@@ -54,8 +66,21 @@ export class Daemon {
     const seen = this.#lines.find((l) => pattern.test(l));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no line matching ${pattern} within ${ms} ms; its last output:\n${this.tail()}`)), ms);
-      const onExit = () => reject(new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}); its last output:\n${this.tail()}`));
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${this.name}: no line matching ${pattern} within ${ms} ms; its last output:\n${this.tail()}`,
+            ),
+          ),
+        ms,
+      );
+      const onExit = () =>
+        reject(
+          new Error(
+            `${this.name} exited (${this.child.exitCode ?? this.child.signalCode}); its last output:\n${this.tail()}`,
+          ),
+        );
       this.child.once('exit', onExit);
       this.#waiters.push({
         pattern,
@@ -93,9 +118,18 @@ export class Daemon {
 }
 
 /** Runs a command inside a namespace to completion; resolves with its exit status and output. */
-export function runIn(ns: string, cmd: string, args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runIn(
+  ns: string,
+  cmd: string,
+  args: string[],
+  timeoutMs = 30_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));

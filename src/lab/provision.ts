@@ -25,19 +25,32 @@ export const GRANT_MBPS = 100;
 export async function provision(api: ApiClient, apKeys: Record<string, string>): Promise<Provisioned> {
   const apTokens: Record<string, string> = {};
   for (const ap of APS) {
-    await api.post('/v1/access-points', { id: ap.id, area: ap.area, endpoints: [`${ap.wan}:${AP_PORT}`], maxInstances: 10, publicKey: apKeys[ap.id] });
+    await api.post('/v1/access-points', {
+      id: ap.id,
+      area: ap.area,
+      endpoints: [`${ap.wan}:${AP_PORT}`],
+      maxInstances: 10,
+      publicKey: apKeys[ap.id],
+    });
     apTokens[ap.id] = (await api.post<{ token: string }>(`/v1/access-points/${ap.id}/token`)).token;
   }
   for (const ccn of CCNS) await api.post('/v1/ccns', { ...ccn, cidrs: [...ccn.cidrs] });
   const codes: Record<string, string> = {};
   for (const b of BRANCHES) {
     await api.post('/v1/instances', {
-      id: b.instanceId, name: `Branch ${b.name}`, area: 'mainland', model: 'app', bandwidthMbps: b.bandwidthMbps,
-      lanCidrs: [b.lan], uplinks: [{ name: 'wan0', kind: 'wired', priority: 1, weight: 100 }],
+      id: b.instanceId,
+      name: `Branch ${b.name}`,
+      area: 'mainland',
+      model: 'app',
+      bandwidthMbps: b.bandwidthMbps,
+      lanCidrs: [b.lan],
+      uplinks: [{ name: 'wan0', kind: 'wired', priority: 1, weight: 100 }],
     });
     await api.post('/v1/devices', { serial: b.serial, model: 'app', softwareVersion: '0.1.0' });
     await api.post(`/v1/devices/${b.serial}/bind`, { instanceId: b.instanceId });
-    codes[b.serial] = (await api.post<{ code: string }>(`/v1/devices/${b.serial}/activation`, { ttlSeconds: 3600 })).code;
+    codes[b.serial] = (
+      await api.post<{ code: string }>(`/v1/devices/${b.serial}/activation`, { ttlSeconds: 3600 })
+    ).code;
     await api.put(`/v1/ccns/${b.ccnId}/members/${b.instanceId}`);
   }
   await api.post('/v1/vpcs', { id: VPC.id, name: 'Lab VPC', region: VPC.region, cidrs: [VPC.cidr] });

@@ -46,9 +46,39 @@ export const APS: readonly ApSpec[] = [
 ];
 
 export const BRANCHES: readonly BranchSpec[] = [
-  { name: 'b1', serial: 'LAB-B1', instanceId: 'sag-b1', ccnId: 'ccn-a', wan: '10.200.0.21', lan: '192.168.1.0/24', lanGateway: '192.168.1.1', lanHost: '192.168.1.10', bandwidthMbps: 50 },
-  { name: 'b2', serial: 'LAB-B2', instanceId: 'sag-b2', ccnId: 'ccn-a', wan: '10.200.0.22', lan: '192.168.2.0/24', lanGateway: '192.168.2.1', lanHost: '192.168.2.10', bandwidthMbps: 8 },
-  { name: 'b3', serial: 'LAB-B3', instanceId: 'sag-b3', ccnId: 'ccn-b', wan: '10.200.0.23', lan: '172.20.3.0/24', lanGateway: '172.20.3.1', lanHost: '172.20.3.10', bandwidthMbps: 50 },
+  {
+    name: 'b1',
+    serial: 'LAB-B1',
+    instanceId: 'sag-b1',
+    ccnId: 'ccn-a',
+    wan: '10.200.0.21',
+    lan: '192.168.1.0/24',
+    lanGateway: '192.168.1.1',
+    lanHost: '192.168.1.10',
+    bandwidthMbps: 50,
+  },
+  {
+    name: 'b2',
+    serial: 'LAB-B2',
+    instanceId: 'sag-b2',
+    ccnId: 'ccn-a',
+    wan: '10.200.0.22',
+    lan: '192.168.2.0/24',
+    lanGateway: '192.168.2.1',
+    lanHost: '192.168.2.10',
+    bandwidthMbps: 8,
+  },
+  {
+    name: 'b3',
+    serial: 'LAB-B3',
+    instanceId: 'sag-b3',
+    ccnId: 'ccn-b',
+    wan: '10.200.0.23',
+    lan: '172.20.3.0/24',
+    lanGateway: '172.20.3.1',
+    lanHost: '172.20.3.10',
+    bandwidthMbps: 50,
+  },
 ];
 
 /** CCN address spaces: ccn-b reuses ccn-a's LAN range on purpose (CCNs are isolated, so they may). */
@@ -62,7 +92,8 @@ export class Topology {
   readonly #made: string[] = [];
 
   constructor(tag: string) {
-    if (!/^[a-z][a-z0-9]{0,5}$/.test(tag)) throw new RangeError(`lab tag ${tag}: 1 to 6 of a-z0-9, starting with a letter`);
+    if (!/^[a-z][a-z0-9]{0,5}$/.test(tag))
+      throw new RangeError(`lab tag ${tag}: 1 to 6 of a-z0-9, starting with a letter`);
     this.tag = tag;
   }
 
@@ -86,7 +117,20 @@ export class Topology {
         await sysctl(router, 'net.ipv4.ip_forward', '1');
         const lan = await this.#netns(`${b.name}l`);
         const len = b.lan.split('/')[1];
-        await ip(null, ['link', 'add', 'lan0', 'netns', router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', lan]);
+        await ip(null, [
+          'link',
+          'add',
+          'lan0',
+          'netns',
+          router,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'eth0',
+          'netns',
+          lan,
+        ]);
         await ip(router, ['addr', 'add', `${b.lanGateway}/${len}`, 'dev', 'lan0']);
         await ip(lan, ['addr', 'add', `${b.lanHost}/${len}`, 'dev', 'eth0']);
         await ip(router, ['link', 'set', 'lan0', 'up']);
@@ -107,7 +151,10 @@ export class Topology {
   /** Namespaces a killed lab with this tag left behind. */
   async leftovers(): Promise<string[]> {
     const out = await exec('ip', ['netns', 'list']);
-    return out.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${this.tag}-`));
+    return out
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter((n) => n.startsWith(`${this.tag}-`));
   }
 
   async #netns(role: string): Promise<string> {
@@ -122,7 +169,20 @@ export class Topology {
   async #wanLink(role: string, address: string, index: number): Promise<string> {
     const ns = await this.#netns(role);
     const port = `p${index}`;
-    await ip(null, ['link', 'add', 'wan0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', this.ns('wan')]);
+    await ip(null, [
+      'link',
+      'add',
+      'wan0',
+      'netns',
+      ns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      port,
+      'netns',
+      this.ns('wan'),
+    ]);
     await ip(ns, ['addr', 'add', `${address}/24`, 'dev', 'wan0']);
     await ip(ns, ['link', 'set', 'wan0', 'up']);
     await ip(this.ns('wan'), ['link', 'set', port, 'master', 'br0']);

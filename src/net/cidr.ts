@@ -103,7 +103,7 @@ export function formatIp(ip: IpAddress): string {
   for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -126,9 +126,7 @@ function hostMask(family: IpFamily, prefix: number): bigint {
   return (1n << BigInt(WIDTH[family] - prefix)) - 1n;
 }
 
-export type CidrParse =
-  | { ok: true; cidr: Cidr }
-  | { ok: false; reason: string; canonical?: string };
+export type CidrParse = { ok: true; cidr: Cidr } | { ok: false; reason: string; canonical?: string };
 
 /**
  * Parses "address/prefix". Host bits set is refused rather than silently
@@ -162,11 +160,16 @@ export function parseCidrOrHost(text: string): CidrParse {
 
 /** The reason a parse failed, with the canonical prefix when only host bits were wrong. */
 export function cidrParseError(result: Extract<CidrParse, { ok: false }>): string {
-  return result.canonical === undefined ? result.reason : `${result.reason} (did you mean ${result.canonical}?)`;
+  return result.canonical === undefined
+    ? result.reason
+    : `${result.reason} (did you mean ${result.canonical}?)`;
 }
 
 /** Two lists of prefixes that both constrain a packet can both hold only if they share a family. */
-export function familiesMeet(a: readonly { family: IpFamily }[], b: readonly { family: IpFamily }[]): boolean {
+export function familiesMeet(
+  a: readonly { family: IpFamily }[],
+  b: readonly { family: IpFamily }[],
+): boolean {
   return a.length === 0 || b.length === 0 || a.some((x) => b.some((y) => x.family === y.family));
 }
 
@@ -186,7 +189,12 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 
 /** True when `inner` lies entirely inside `outer`. */
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
-  return outer.family === inner.family && outer.prefix <= inner.prefix && inner.network >= outer.network && cidrEnd(inner) <= cidrEnd(outer);
+  return (
+    outer.family === inner.family &&
+    outer.prefix <= inner.prefix &&
+    inner.network >= outer.network &&
+    cidrEnd(inner) <= cidrEnd(outer)
+  );
 }
 
 export interface LabelledCidr<L> {
@@ -200,7 +208,9 @@ export interface LabelledCidr<L> {
  * comparing each block with the widest block still open is exact. Ties are broken
  * by input order so the reported pair is deterministic.
  */
-export function findOverlap<L>(items: readonly LabelledCidr<L>[]): [LabelledCidr<L>, LabelledCidr<L>] | undefined {
+export function findOverlap<L>(
+  items: readonly LabelledCidr<L>[],
+): [LabelledCidr<L>, LabelledCidr<L>] | undefined {
   const order = items.map((item, index) => ({ item, index }));
   order.sort((x, y) => {
     const a = x.item.cidr;

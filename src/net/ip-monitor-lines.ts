@@ -68,5 +68,12 @@ function addressLine(m: RegExpExecArray): AddressLine | null {
   }
   if (parsed.family !== (m[4] === 'inet' ? 4 : 6)) return null;
   const tentative = / (tentative|dadfailed)\b/.test(m.input);
-  return { kind: 'address', deleted: m[1] !== undefined, index, family: parsed.family, address: parsed.address, tentative };
+  return {
+    kind: 'address',
+    deleted: m[1] !== undefined,
+    index,
+    family: parsed.family,
+    address: parsed.address,
+    tentative,
+  };
 }

@@ -117,7 +117,9 @@ export class IpMonitor extends EventEmitter<IpMonitorEvents> {
   #spawn(): void {
     const generation = ++this.#generation;
     const startedAt = this.#timers.now();
-    const child = spawn(this.#command, ['-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.#command, ['-o', 'monitor', 'link', 'address'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.#child = child;
     this.#pending = [];
     let stderr = '';
@@ -128,11 +130,14 @@ export class IpMonitor extends EventEmitter<IpMonitorEvents> {
     const died = (why: string) => {
       if (failed) return;
       failed = true;
-      if (this.#generation === generation && this.#timers.now() - startedAt >= this.#stableAfterMs) this.#backoffMs = this.#initialBackoffMs;
+      if (this.#generation === generation && this.#timers.now() - startedAt >= this.#stableAfterMs)
+        this.#backoffMs = this.#initialBackoffMs;
       this.#onDeath(generation, `${why}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
     };
     child.once('error', (err) => died(`${this.#command} monitor could not run (${err.message})`));
-    child.once('close', (code, signal) => died(`${this.#command} monitor exited (${signal ?? `code ${code}`})`));
+    child.once('close', (code, signal) =>
+      died(`${this.#command} monitor exited (${signal ?? `code ${code}`})`),
+    );
   }
 
   async #dump(generation: number): Promise<void> {

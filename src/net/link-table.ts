@@ -45,7 +45,13 @@ export class LinkTable {
     const had = this.#byIndex.get(l.index);
     if (l.deleted) return this.#byIndex.delete(l.index);
     if (had && had.name === l.name && had.state === l.state && had.usable === l.usable) return false;
-    this.#byIndex.set(l.index, { index: l.index, name: l.name, state: l.state, usable: l.usable, addresses: had?.addresses ?? [] });
+    this.#byIndex.set(l.index, {
+      index: l.index,
+      name: l.name,
+      state: l.state,
+      usable: l.usable,
+      addresses: had?.addresses ?? [],
+    });
     return true;
   }
 

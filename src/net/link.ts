@@ -29,7 +29,13 @@ export async function addAddress(dev: string, cidr: string): Promise<void> {
 }
 
 export async function setMtu(dev: string, mtu: number): Promise<void> {
-  await ip(['link', 'set', parseInterfaceName(dev, 'interface'), 'mtu', String(parseIntInRange(mtu, 'mtu', 576, 65535))]);
+  await ip([
+    'link',
+    'set',
+    parseInterfaceName(dev, 'interface'),
+    'mtu',
+    String(parseIntInRange(mtu, 'mtu', 576, 65535)),
+  ]);
 }
 
 export async function setUp(dev: string, up = true): Promise<void> {
@@ -39,7 +45,14 @@ export async function setUp(dev: string, up = true): Promise<void> {
 /** Routes a prefix into the interface (for a peer's allowed IPs). */
 export async function addRoute(dev: string, prefix: string, table?: number): Promise<void> {
   const { text } = parseAllowedIp(prefix, 'route');
-  const args = [text.includes(':') ? '-6' : '-4', 'route', 'replace', text, 'dev', parseInterfaceName(dev, 'interface')];
+  const args = [
+    text.includes(':') ? '-6' : '-4',
+    'route',
+    'replace',
+    text,
+    'dev',
+    parseInterfaceName(dev, 'interface'),
+  ];
   if (table !== undefined) args.push('table', String(parseIntInRange(table, 'table', 1, 0xffffffff)));
   await ip(args);
 }

@@ -38,7 +38,9 @@ export class PathMonitor {
   /** A probe to send now, if one is due at this rate; it is recorded as sent. */
   probeDue(now: number, intervalMs: number): number | undefined {
     // A faster rate (a standby path that now carries traffic) applies from the last probe on.
-    const due = Number.isFinite(this.#nextProbeMs) ? Math.min(this.#nextProbeMs, this.#lastSentMs + intervalMs) : now;
+    const due = Number.isFinite(this.#nextProbeMs)
+      ? Math.min(this.#nextProbeMs, this.#lastSentMs + intervalMs)
+      : now;
     if (now < due) return undefined;
     this.#lastSentMs = now;
     // Keep the phase: a late timer does not shift the schedule, but never bunches probes either.

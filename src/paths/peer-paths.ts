@@ -11,7 +11,16 @@ import type { SelectionClass, SelectionTable } from '../dataplane/selection.js';
 import type { Endpoint } from '../dataplane/types.js';
 import { PathMonitor } from './path-monitor.js';
 import { choose, type Candidate, type Choice } from './policy.js';
-import type { PathEvent, PathOptions, PathSpec, PathStatus, ProbeRequest, TickResult, TrafficClass, UplinkLinkReason } from './types.js';
+import type {
+  PathEvent,
+  PathOptions,
+  PathSpec,
+  PathStatus,
+  ProbeRequest,
+  TickResult,
+  TrafficClass,
+  UplinkLinkReason,
+} from './types.js';
 
 /** Path id of the capability probe (on the roaming endpoint, before the peer is known capable). */
 export const CAPABILITY_PATH_ID = 0;
@@ -48,7 +57,11 @@ export class PeerPaths {
   /** Replaces the path set; paths with a known id keep their state. */
   setPaths(specs: PathSpec[], now = 0): void {
     const next = new Map<number, Entry>();
-    for (const spec of specs) next.set(spec.id, { spec, monitor: this.#paths.get(spec.id)?.monitor ?? new PathMonitor(this.#options) });
+    for (const spec of specs)
+      next.set(spec.id, {
+        spec,
+        monitor: this.#paths.get(spec.id)?.monitor ?? new PathMonitor(this.#options),
+      });
     this.#paths.clear();
     for (const [id, e] of next) this.#paths.set(id, e);
     for (const [uplink, reason] of this.#linkDown) this.#hold(uplink, reason, now);
@@ -71,7 +84,8 @@ export class PeerPaths {
 
   #hold(uplink: string, reason: UplinkLinkReason, now: number): void {
     for (const { spec, monitor } of this.#paths.values()) {
-      if (spec.uplink === uplink && monitor.hold(now)) this.#events.push({ type: 'path:down', pathId: spec.id, reason });
+      if (spec.uplink === uplink && monitor.hold(now))
+        this.#events.push({ type: 'path:down', pathId: spec.id, reason });
     }
   }
 
@@ -92,7 +106,8 @@ export class PeerPaths {
   /** The path's uplink has no route to it (a probe could not even be sent): down now. */
   onUnreachable(now: number, pathId: number): void {
     const e = this.#paths.get(pathId);
-    if (e && e.monitor.onLocalFailure(now)) this.#events.push({ type: 'path:down', pathId, reason: 'unreachable' });
+    if (e && e.monitor.onLocalFailure(now))
+      this.#events.push({ type: 'path:down', pathId, reason: 'unreachable' });
   }
 
   /** Runs the schedule: probes to send now, events, and a new table when the decision changed. */
@@ -108,11 +123,15 @@ export class PeerPaths {
     }
     const active = this.#activePaths();
     for (const { spec, monitor } of this.#paths.values()) {
-      if (monitor.tick(now)) this.#events.push({ type: 'path:down', pathId: spec.id, reason: 'probe-timeout' });
-      const rate = spec.metered && !active.has(spec.id) ? this.#options.standbyIntervalMs : this.#options.intervalMs;
+      if (monitor.tick(now))
+        this.#events.push({ type: 'path:down', pathId: spec.id, reason: 'probe-timeout' });
+      const rate =
+        spec.metered && !active.has(spec.id) ? this.#options.standbyIntervalMs : this.#options.intervalMs;
       const seq = monitor.probeDue(now, rate);
-      if (seq !== undefined) probes.push({ pathId: spec.id, uplinkId: spec.uplinkId, endpoint: spec.endpoint, sequence: seq });
-      if (monitor.qualityDue(now)) this.#events.push({ type: 'path:quality', pathId: spec.id, quality: monitor.quality(now) });
+      if (seq !== undefined)
+        probes.push({ pathId: spec.id, uplinkId: spec.uplinkId, endpoint: spec.endpoint, sequence: seq });
+      if (monitor.qualityDue(now))
+        this.#events.push({ type: 'path:quality', pathId: spec.id, quality: monitor.quality(now) });
     }
     this.#decide(now);
     const table = this.#table();
@@ -154,7 +173,8 @@ export class PeerPaths {
       this.#choices.set(cls.name, after);
       const from = before?.paths ?? [];
       const to = after?.paths ?? [];
-      if (from.join() !== to.join()) this.#events.push({ type: 'path:failover', className: cls.name, from, to });
+      if (from.join() !== to.join())
+        this.#events.push({ type: 'path:failover', className: cls.name, from, to });
     }
   }
 
@@ -162,10 +182,20 @@ export class PeerPaths {
     const classes: SelectionClass[] = [];
     for (const cls of this.#classes) {
       const c = this.#choices.get(cls.name);
-      if (c) classes.push({ ...cls.match, mode: c.mode, paths: c.paths, ...(c.weights ? { weights: c.weights } : {}) });
+      if (c)
+        classes.push({
+          ...cls.match,
+          mode: c.mode,
+          paths: c.paths,
+          ...(c.weights ? { weights: c.weights } : {}),
+        });
     }
     if (!classes.length) return null;
-    const paths = [...this.#paths.values()].map(({ spec }) => ({ id: spec.id, uplinkId: spec.uplinkId, endpoint: spec.endpoint }));
+    const paths = [...this.#paths.values()].map(({ spec }) => ({
+      id: spec.id,
+      uplinkId: spec.uplinkId,
+      endpoint: spec.endpoint,
+    }));
     return { paths, classes };
   }
 

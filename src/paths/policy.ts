@@ -79,7 +79,8 @@ export function choose(policy: Policy, all: Candidate[], current: number[] | und
       return spread(paths);
     case 'lowest-latency': {
       const best = [...paths].sort((a, b) => rttOf(a) - rttOf(b) || a.spec.id - b.spec.id)[0]!;
-      if (keep && rttOf(keep) <= rttOf(best) * (1 + RTT_HYSTERESIS_FRACTION) + RTT_HYSTERESIS_MS) return single(keep);
+      if (keep && rttOf(keep) <= rttOf(best) * (1 + RTT_HYSTERESIS_FRACTION) + RTT_HYSTERESIS_MS)
+        return single(keep);
       return single(best);
     }
     case 'sla': {
@@ -87,7 +88,9 @@ export function choose(policy: Policy, all: Candidate[], current: number[] | und
       const meeting = paths.filter((c) => meetsSla(c, policy)).sort(byPreference);
       if (meeting.length) return single(meeting[0]!);
       // Nobody meets it: the best available, by loss then latency.
-      const best = [...paths].sort((a, b) => a.quality.lossPct - b.quality.lossPct || rttOf(a) - rttOf(b) || a.spec.id - b.spec.id);
+      const best = [...paths].sort(
+        (a, b) => a.quality.lossPct - b.quality.lossPct || rttOf(a) - rttOf(b) || a.spec.id - b.spec.id,
+      );
       return single(best[0]!);
     }
     case 'duplicate': {

@@ -17,7 +17,13 @@
 import { clampPrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
 import type { Cidr } from '../net/cidr.js';
 import { keysEqual } from './keys.js';
-import type { MutableUapiPeer, UapiDeviceState, UapiPeerChange, UapiPeerState, UapiSetCommand } from './types.js';
+import type {
+  MutableUapiPeer,
+  UapiDeviceState,
+  UapiPeerChange,
+  UapiPeerState,
+  UapiSetCommand,
+} from './types.js';
 
 type MutablePeer = MutableUapiPeer;
 
@@ -67,7 +73,8 @@ function applyPeerChange(peers: MutablePeer[], change: UapiPeerChange): MutableP
   if (change.presharedKey === null) delete peer.presharedKey;
   else if (change.presharedKey) peer.presharedKey = new Uint8Array(change.presharedKey);
   if (change.endpoint) peer.endpoint = change.endpoint;
-  if (change.persistentKeepaliveInterval !== undefined) peer.persistentKeepaliveInterval = change.persistentKeepaliveInterval;
+  if (change.persistentKeepaliveInterval !== undefined)
+    peer.persistentKeepaliveInterval = change.persistentKeepaliveInterval;
   for (const step of change.allowedIps) {
     if (step.op === 'replace') {
       peer.allowedIps = [];

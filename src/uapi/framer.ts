@@ -58,8 +58,12 @@ export class UapiFramer {
   constructor(options: UapiFramerOptions = {}) {
     this.#maxRequest = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.#maxLine = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    for (const [name, v] of [['maxRequestBytes', this.#maxRequest], ['maxLineBytes', this.#maxLine]] as const) {
-      if (!Number.isSafeInteger(v) || v < 16) throw new RangeError(`${name} must be an integer >= 16, got ${v}`);
+    for (const [name, v] of [
+      ['maxRequestBytes', this.#maxRequest],
+      ['maxLineBytes', this.#maxLine],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < 16)
+        throw new RangeError(`${name} must be an integer >= 16, got ${v}`);
     }
   }
 
@@ -70,12 +74,16 @@ export class UapiFramer {
 
   /** Feeds the next bytes; returns the frames they complete, in order. */
   push(chunk: Uint8Array | string): UapiFrame[] {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, 'utf8')
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const frames: UapiFrame[] = [];
     let pos = 0;
     while (pos < buf.length && this.#state !== 'closed') {
       if (this.#state === 'op') pos = this.#readOp(buf, pos, frames);
-      else if (this.#state === 'get-newline' || this.#state === 'stats-newline') pos = this.#readGetNewline(buf, pos, frames);
+      else if (this.#state === 'get-newline' || this.#state === 'stats-newline')
+        pos = this.#readGetNewline(buf, pos, frames);
       else pos = this.#readSet(buf, pos, frames);
     }
     return frames;
@@ -86,7 +94,11 @@ export class UapiFramer {
    * apply the lines it got, but a half-sent configuration is more likely an accident than a wish.
    */
   end(): UapiFrame[] {
-    const midRequest = this.#state === 'get-newline' || this.#state === 'stats-newline' || this.#state === 'set' || (this.#state === 'op' && this.#op !== '');
+    const midRequest =
+      this.#state === 'get-newline' ||
+      this.#state === 'stats-newline' ||
+      this.#state === 'set' ||
+      (this.#state === 'op' && this.#op !== '');
     this.#close();
     return midRequest ? [{ kind: 'close', reason: 'connection ended in the middle of a request' }] : [];
   }
@@ -107,7 +119,10 @@ export class UapiFramer {
   }
 
   #refuseOp(frames: UapiFrame[], op = this.#op): number {
-    frames.push({ kind: 'close', reason: `invalid UAPI operation ${JSON.stringify(op.slice(0, MAX_OP_BYTES + 1))}` });
+    frames.push({
+      kind: 'close',
+      reason: `invalid UAPI operation ${JSON.stringify(op.slice(0, MAX_OP_BYTES + 1))}`,
+    });
     this.#close();
     return Number.MAX_SAFE_INTEGER;
   }
@@ -117,7 +132,10 @@ export class UapiFramer {
     this.#state = 'op';
     if (buf[pos] === NL) frames.push({ kind });
     else {
-      const error = new UapiError(Errno.EINVAL, `trailing character ${JSON.stringify(String.fromCharCode(buf[pos]!))} in UAPI ${kind}`);
+      const error = new UapiError(
+        Errno.EINVAL,
+        `trailing character ${JSON.stringify(String.fromCharCode(buf[pos]!))} in UAPI ${kind}`,
+      );
       frames.push({ kind: 'error', error, close: false });
     }
     return pos + 1;
@@ -142,10 +160,18 @@ export class UapiFramer {
       this.#lineLen += end - pos;
       this.#size += end - pos + (nl < 0 ? 0 : 1);
       if (this.#lineLen > this.#maxLine) {
-        return this.#refuseSet(frames, Errno.EIO, `a line of the set request is longer than ${this.#maxLine} bytes`);
+        return this.#refuseSet(
+          frames,
+          Errno.EIO,
+          `a line of the set request is longer than ${this.#maxLine} bytes`,
+        );
       }
       if (this.#size > this.#maxRequest) {
-        return this.#refuseSet(frames, Errno.EMSGSIZE, `the set request is larger than ${this.#maxRequest} bytes`);
+        return this.#refuseSet(
+          frames,
+          Errno.EMSGSIZE,
+          `the set request is larger than ${this.#maxRequest} bytes`,
+        );
       }
       if (nl < 0) break;
       const blank = this.#lineLen === 0 || (this.#lineLen === 1 && this.#lineFirst === CR);

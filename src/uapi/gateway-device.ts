@@ -42,9 +42,13 @@ export class GatewayUapiDevice implements UapiDevice {
     const dp = this.gateway.dataplane;
     const drops: Record<string, number> = { ...dp.stats().drops };
     for (const u of dp.uplinks()) {
-      for (const [reason, n] of Object.entries(dp.uplinkStats(u.id).drops)) drops[reason] = (drops[reason] ?? 0) + n;
+      for (const [reason, n] of Object.entries(dp.uplinkStats(u.id).drops))
+        drops[reason] = (drops[reason] ?? 0) + n;
     }
-    return { drops, peers: this.gateway.peers().map((p) => ({ publicKey: p.publicKey, drops: p.counters.drops })) };
+    return {
+      drops,
+      peers: this.gateway.peers().map((p) => ({ publicKey: p.publicKey, drops: p.counters.drops })),
+    };
   }
 
   set(command: UapiSetCommand): void {
@@ -90,7 +94,9 @@ export class GatewayUapiDevice implements UapiDevice {
       g.updatePeer(key, {
         ...(allowedIps.join() !== prevAllowed.join() ? { allowedIps } : {}),
         ...(endpoint && !sameEndpoint(prev.endpoint, p.endpoint) ? { endpoint } : {}),
-        ...(p.persistentKeepaliveInterval !== prev.persistentKeepaliveInterval ? { persistentKeepalive: p.persistentKeepaliveInterval } : {}),
+        ...(p.persistentKeepaliveInterval !== prev.persistentKeepaliveInterval
+          ? { persistentKeepalive: p.persistentKeepaliveInterval }
+          : {}),
         ...(!sameBytes(prev.presharedKey, p.presharedKey) ? { presharedKey: p.presharedKey ?? null } : {}),
       });
     }
@@ -114,7 +120,9 @@ function fromUapiEndpoint(e: Endpoint): { address: string; port: number } {
 }
 
 function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
-  return a?.port === b?.port && a?.address.family === b?.address.family && a?.address.value === b?.address.value;
+  return (
+    a?.port === b?.port && a?.address.family === b?.address.family && a?.address.value === b?.address.value
+  );
 }
 
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {

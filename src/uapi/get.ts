@@ -10,7 +10,14 @@
  */
 import { Errno, UapiError } from './errors.js';
 import { formatHexKey, isZeroKey, parseHexKey } from './keys.js';
-import { formatGoEndpoint, formatGoPrefix, parseDecimal, parseUapiEndpoint, parseUapiPrefix, quote } from './text.js';
+import {
+  formatGoEndpoint,
+  formatGoPrefix,
+  parseDecimal,
+  parseUapiEndpoint,
+  parseUapiPrefix,
+  quote,
+} from './text.js';
 import type { MutableUapiPeer, UapiDeviceState, UapiPeerState } from './types.js';
 
 const ZERO_KEY_HEX = '0'.repeat(64);
@@ -18,7 +25,8 @@ const U64_MAX = (1n << 64n) - 1n;
 
 export function formatGetReply(device: UapiDeviceState): string {
   const out: string[] = [];
-  if (device.privateKey && !isZeroKey(device.privateKey)) out.push(`private_key=${formatHexKey(device.privateKey)}`);
+  if (device.privateKey && !isZeroKey(device.privateKey))
+    out.push(`private_key=${formatHexKey(device.privateKey)}`);
   if (device.listenPort !== 0) out.push(`listen_port=${device.listenPort}`);
   if (device.fwmark !== 0) out.push(`fwmark=${device.fwmark}`);
   for (const peer of device.peers) {
@@ -43,7 +51,8 @@ export function formatGetReply(device: UapiDeviceState): string {
  * "Invalid argument".
  */
 export function formatErrorReply(errno: number): string {
-  if (!Number.isInteger(errno) || errno < 0) throw new RangeError(`errno must be a non-negative integer, got ${errno}`);
+  if (!Number.isInteger(errno) || errno < 0)
+    throw new RangeError(`errno must be a non-negative integer, got ${errno}`);
   return errno === 0 ? 'errno=0\n\n' : `errno=-${errno}\n\n`;
 }
 
@@ -70,10 +79,13 @@ export function parseGetReply(text: string): UapiDeviceState {
     if (eq < 0) bad(`no '=' in ${quote(line)}`);
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
-    const num = (max: number): number => parseDecimal(value, max) ?? bad(`${key} ${quote(value)} is not an integer 0..${max}`);
+    const num = (max: number): number =>
+      parseDecimal(value, max) ?? bad(`${key} ${quote(value)} is not an integer 0..${max}`);
     const key32 = (): Uint8Array => parseHexKey(value) ?? bad(`${key} is not 64 hexadecimal digits`);
     if (key === 'errno') {
-      const errno = /^-?[0-9]{1,10}$/.test(value) ? Math.abs(Number(value)) : bad(`errno ${quote(value)} is not an integer`);
+      const errno = /^-?[0-9]{1,10}$/.test(value)
+        ? Math.abs(Number(value))
+        : bad(`errno ${quote(value)} is not an integer`);
       if (errno !== 0) throw new UapiError(errno, `the daemon answered errno=${value}`);
       return { ...(privateKey ? { privateKey } : {}), listenPort, fwmark, peers: peers.map(freezePeer) };
     }
@@ -83,7 +95,15 @@ export function parseGetReply(text: string): UapiDeviceState {
     } else if (key === 'listen_port') listenPort = num(0xffff);
     else if (key === 'fwmark') fwmark = num(0xffffffff);
     else if (key === 'public_key') {
-      peers.push({ publicKey: key32(), lastHandshakeTimeSec: 0, lastHandshakeTimeNsec: 0, txBytes: 0n, rxBytes: 0n, persistentKeepaliveInterval: 0, allowedIps: [] });
+      peers.push({
+        publicKey: key32(),
+        lastHandshakeTimeSec: 0,
+        lastHandshakeTimeNsec: 0,
+        txBytes: 0n,
+        rxBytes: 0n,
+        persistentKeepaliveInterval: 0,
+        allowedIps: [],
+      });
     } else {
       const peer = peers[peers.length - 1];
       if (!peer) continue; // unknown interface key (another daemon's extension): skipped
@@ -97,8 +117,10 @@ export function parseGetReply(text: string): UapiDeviceState {
         else peer.endpoint = endpoint;
       } else if (key === 'last_handshake_time_sec') peer.lastHandshakeTimeSec = num(Number.MAX_SAFE_INTEGER);
       else if (key === 'last_handshake_time_nsec') peer.lastHandshakeTimeNsec = num(999_999_999);
-      else if (key === 'tx_bytes') peer.txBytes = u64(value) ?? bad(`tx_bytes ${quote(value)} is not a 64-bit count`);
-      else if (key === 'rx_bytes') peer.rxBytes = u64(value) ?? bad(`rx_bytes ${quote(value)} is not a 64-bit count`);
+      else if (key === 'tx_bytes')
+        peer.txBytes = u64(value) ?? bad(`tx_bytes ${quote(value)} is not a 64-bit count`);
+      else if (key === 'rx_bytes')
+        peer.rxBytes = u64(value) ?? bad(`rx_bytes ${quote(value)} is not a 64-bit count`);
       else if (key === 'persistent_keepalive_interval') peer.persistentKeepaliveInterval = num(0xffff);
       else if (key === 'allowed_ip') {
         const cidr = parseUapiPrefix(value);

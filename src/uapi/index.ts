@@ -9,4 +9,11 @@ export * from './framer.js';
 export { formatStatsReply, parseStatsReply, STATS_OP, type DropCounts, type UapiStats } from './stats.js';
 export { GatewayUapiDevice } from './gateway-device.js';
 export { UapiServer, UapiSocketInUseError, uapiSocketPath, UAPI_DIR, type UapiDevice } from './server.js';
-export { formatGoAddr, formatGoEndpoint, formatGoPrefix, parseUapiEndpoint, parseUapiPrefix, splitHostPort } from './text.js';
+export {
+  formatGoAddr,
+  formatGoEndpoint,
+  formatGoPrefix,
+  parseUapiEndpoint,
+  parseUapiPrefix,
+  splitHostPort,
+} from './text.js';

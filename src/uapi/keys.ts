@@ -20,7 +20,8 @@ export function parseHexKey(text: string): Uint8Array | undefined {
 }
 
 export function formatHexKey(key: Uint8Array): string {
-  if (key.length !== KEY_BYTES) throw new InvalidKeyError(`key must be ${KEY_BYTES} bytes, got ${key.length}`);
+  if (key.length !== KEY_BYTES)
+    throw new InvalidKeyError(`key must be ${KEY_BYTES} bytes, got ${key.length}`);
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
 }
 

@@ -52,7 +52,9 @@ export class UapiServer {
     }
     const server = createServer((socket) => this.#serve(socket));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (cause) => reject(new SystemError(`cannot listen on ${this.path}: ${cause.message}`, { cause })));
+      server.once('error', (cause) =>
+        reject(new SystemError(`cannot listen on ${this.path}: ${cause.message}`, { cause })),
+      );
       server.listen(this.path, () => resolve());
     });
     chmodSync(this.path, 0o600); // only root may configure the interface, as with wireguard-go
@@ -94,16 +96,20 @@ export class UapiServer {
         socket.write(await this.#reply(async () => formatGetReply(await this.device.get())));
         return;
       case 'stats':
-        socket.write(await this.#reply(async () => {
-          if (!this.device.stats) throw new UapiError(Errno.EINVAL, 'this device keeps no drop counters');
-          return formatStatsReply(await this.device.stats());
-        }));
+        socket.write(
+          await this.#reply(async () => {
+            if (!this.device.stats) throw new UapiError(Errno.EINVAL, 'this device keeps no drop counters');
+            return formatStatsReply(await this.device.stats());
+          }),
+        );
         return;
       case 'set':
-        socket.write(await this.#reply(async () => {
-          await this.device.set(parseSetRequest(frame.text));
-          return formatErrorReply(0);
-        }));
+        socket.write(
+          await this.#reply(async () => {
+            await this.device.set(parseSetRequest(frame.text));
+            return formatErrorReply(0);
+          }),
+        );
         return;
       case 'error':
         socket.write(formatErrorReply(frame.error.errno));

@@ -13,7 +13,14 @@
 import type { Endpoint } from '../net/cidr.js';
 import { Errno, UapiError } from './errors.js';
 import { formatHexKey, isZeroKey, parseHexKey } from './keys.js';
-import { formatGoEndpoint, formatGoPrefix, parseDecimal, parseUapiEndpoint, parseUapiPrefix, quote } from './text.js';
+import {
+  formatGoEndpoint,
+  formatGoPrefix,
+  parseDecimal,
+  parseUapiEndpoint,
+  parseUapiPrefix,
+  quote,
+} from './text.js';
 import type { AllowedIpOp, UapiPeerChange, UapiSetCommand } from './types.js';
 
 const SET_LINE = 'set=1\n';
@@ -54,11 +61,13 @@ export function parseSetRequest(text: string): UapiSetCommand {
     const line = stripCr(lines[i]!);
     const lineNo = i + 2; // the set=1 line is line 1
     if (line === '') {
-      if (i !== lines.length - 1) throw new UapiError(Errno.EPROTO, `line ${lineNo + 1}: data after the request's closing empty line`);
+      if (i !== lines.length - 1)
+        throw new UapiError(Errno.EPROTO, `line ${lineNo + 1}: data after the request's closing empty line`);
       break;
     }
     const eq = line.indexOf('=');
-    if (eq < 0) throw new UapiError(Errno.EPROTO, `line ${lineNo}: failed to parse line ${quote(line)}: no '='`);
+    if (eq < 0)
+      throw new UapiError(Errno.EPROTO, `line ${lineNo}: failed to parse line ${quote(line)}: no '='`);
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
     const fail = (what: string): never => {
@@ -90,16 +99,20 @@ function parseInterfaceLine(iface: InterfaceBuilder, key: string, value: string,
       return;
     }
     case 'listen_port':
-      iface.listenPort = parseDecimal(value, 0xffff) ?? fail(`listen_port ${quote(value)} is not an integer 0..65535`);
+      iface.listenPort =
+        parseDecimal(value, 0xffff) ?? fail(`listen_port ${quote(value)} is not an integer 0..65535`);
       return;
     case 'fwmark':
-      iface.fwmark = parseDecimal(value, 0xffffffff) ?? fail(`fwmark ${quote(value)} is not an integer 0..4294967295`);
+      iface.fwmark =
+        parseDecimal(value, 0xffffffff) ?? fail(`fwmark ${quote(value)} is not an integer 0..4294967295`);
       return;
     case 'replace_peers':
       iface.replacePeers = parseTrue(key, value, fail);
       return;
     default:
-      fail(`invalid UAPI device key ${quote(key)}${PEER_KEYS.has(key) ? ' (peer keys must follow a public_key line)' : ''}`);
+      fail(
+        `invalid UAPI device key ${quote(key)}${PEER_KEYS.has(key) ? ' (peer keys must follow a public_key line)' : ''}`,
+      );
   }
 }
 
@@ -136,7 +149,8 @@ function parsePeerLine(peer: PeerBuilder, key: string, value: string, fail: Fail
     }
     case 'persistent_keepalive_interval':
       peer.persistentKeepaliveInterval =
-        parseDecimal(value, 0xffff) ?? fail(`persistent_keepalive_interval ${quote(value)} is not an integer 0..65535`);
+        parseDecimal(value, 0xffff) ??
+        fail(`persistent_keepalive_interval ${quote(value)} is not an integer 0..65535`);
       return;
     case 'replace_allowed_ips':
       parseTrue(key, value, fail);
@@ -153,7 +167,9 @@ function parsePeerLine(peer: PeerBuilder, key: string, value: string, fail: Fail
       if (value !== '1') fail(`invalid protocol version ${quote(value)} (only 1 exists)`);
       return;
     default:
-      fail(`invalid UAPI peer key ${quote(key)}${INTERFACE_KEYS.has(key) ? ' (interface keys must come before the first public_key)' : ''}`);
+      fail(
+        `invalid UAPI peer key ${quote(key)}${INTERFACE_KEYS.has(key) ? ' (interface keys must come before the first public_key)' : ''}`,
+      );
   }
 }
 
@@ -170,7 +186,8 @@ function parseTrue(key: string, value: string, fail: Fail): true {
 export function formatSetRequest(command: UapiSetCommand): string {
   const out: string[] = ['set=1'];
   const iface = command.interface;
-  if (iface.privateKey !== undefined) out.push(`private_key=${iface.privateKey ? formatHexKey(iface.privateKey) : ZERO_KEY_HEX}`);
+  if (iface.privateKey !== undefined)
+    out.push(`private_key=${iface.privateKey ? formatHexKey(iface.privateKey) : ZERO_KEY_HEX}`);
   if (iface.listenPort !== undefined) out.push(`listen_port=${iface.listenPort}`);
   if (iface.fwmark !== undefined) out.push(`fwmark=${iface.fwmark}`);
   if (iface.replacePeers) out.push('replace_peers=true');
@@ -182,9 +199,11 @@ function peerLines(peer: UapiPeerChange): string[] {
   const out = [`public_key=${formatHexKey(peer.publicKey)}`];
   if (peer.updateOnly) out.push('update_only=true');
   if (peer.remove) out.push('remove=true');
-  if (peer.presharedKey !== undefined) out.push(`preshared_key=${peer.presharedKey ? formatHexKey(peer.presharedKey) : ZERO_KEY_HEX}`);
+  if (peer.presharedKey !== undefined)
+    out.push(`preshared_key=${peer.presharedKey ? formatHexKey(peer.presharedKey) : ZERO_KEY_HEX}`);
   if (peer.endpoint) out.push(`endpoint=${formatGoEndpoint(peer.endpoint)}`);
-  if (peer.persistentKeepaliveInterval !== undefined) out.push(`persistent_keepalive_interval=${peer.persistentKeepaliveInterval}`);
+  if (peer.persistentKeepaliveInterval !== undefined)
+    out.push(`persistent_keepalive_interval=${peer.persistentKeepaliveInterval}`);
   for (const step of peer.allowedIps) out.push(allowedIpLine(step));
   return out;
 }

@@ -34,7 +34,8 @@ function dropLines(drops: DropCounts): string {
 
 export function formatStatsReply(stats: UapiStats): string {
   let out = dropLines(stats.drops);
-  for (const p of stats.peers) out += `public_key=${Buffer.from(decodeKey(p.publicKey)).toString('hex')}\n${dropLines(p.drops)}`;
+  for (const p of stats.peers)
+    out += `public_key=${Buffer.from(decodeKey(p.publicKey)).toString('hex')}\n${dropLines(p.drops)}`;
   return `${out}errno=0\n\n`;
 }
 
@@ -48,13 +49,19 @@ export function parseStatsReply(text: string): UapiStats {
     const eq = line.indexOf('=');
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
-    if (eq < 0) throw new UapiError(Errno.EPROTO, `bad line in a stats reply: ${JSON.stringify(line.slice(0, 80))}`);
+    if (eq < 0)
+      throw new UapiError(Errno.EPROTO, `bad line in a stats reply: ${JSON.stringify(line.slice(0, 80))}`);
     if (key === 'errno') {
-      if (value !== '0') throw new UapiError(Number(value) || Errno.EPROTO, `the interface refused the stats request (errno=${value})`);
+      if (value !== '0')
+        throw new UapiError(
+          Number(value) || Errno.EPROTO,
+          `the interface refused the stats request (errno=${value})`,
+        );
       return { drops, peers };
     }
     if (key === 'public_key') {
-      if (!/^[0-9a-f]{64}$/.test(value)) throw new UapiError(Errno.EPROTO, `bad public_key in a stats reply: ${value.slice(0, 80)}`);
+      if (!/^[0-9a-f]{64}$/.test(value))
+        throw new UapiError(Errno.EPROTO, `bad public_key in a stats reply: ${value.slice(0, 80)}`);
       const peer = { publicKey: encodeKey(Buffer.from(value, 'hex')), drops: {} };
       peers.push(peer);
       into = peer.drops;

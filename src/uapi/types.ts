@@ -62,7 +62,9 @@ export interface UapiPeerState {
 }
 
 /** A peer under construction: while a get reply is parsed or a set command applied. */
-export type MutableUapiPeer = { -readonly [K in keyof UapiPeerState]: UapiPeerState[K] } & { allowedIps: Cidr[] };
+export type MutableUapiPeer = { -readonly [K in keyof UapiPeerState]: UapiPeerState[K] } & {
+  allowedIps: Cidr[];
+};
 
 export interface UapiDeviceState {
   /** Absent (or all zero) when the device has no private key; `get` then omits the line. */

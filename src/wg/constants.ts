@@ -53,8 +53,7 @@ export const REKEY_TIMEOUT_JITTER_MAX_MS = 334;
 export const KEEPALIVE_TIMEOUT_MS = 10_000;
 export const COOKIE_REFRESH_TIME_MS = 120_000;
 /** The initiator also rekeys when it receives on a keypair this old (REJECT - KEEPALIVE - REKEY_TIMEOUT). */
-export const REKEY_ON_RECEIVE_AFTER_TIME_MS =
-  REJECT_AFTER_TIME_MS - KEEPALIVE_TIMEOUT_MS - REKEY_TIMEOUT_MS;
+export const REKEY_ON_RECEIVE_AFTER_TIME_MS = REJECT_AFTER_TIME_MS - KEEPALIVE_TIMEOUT_MS - REKEY_TIMEOUT_MS;
 /** An initiation this soon after the last one consumed from the same peer is dropped (1 s / 50). */
 export const HANDSHAKE_INITIATION_RATE_MS = 20;
 export const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME_MS / REKEY_TIMEOUT_MS;

@@ -21,7 +21,16 @@ import {
   TUNING_RATELIMIT_MAX_ENTRIES,
   XNONCE_SIZE,
 } from './constants.js';
-import { equalBytes, hash, mac, randomBytes, xaeadDecrypt, xaeadEncrypt, zeroize, type RandomBytes } from './crypto.js';
+import {
+  equalBytes,
+  hash,
+  mac,
+  randomBytes,
+  xaeadDecrypt,
+  xaeadEncrypt,
+  zeroize,
+  type RandomBytes,
+} from './crypto.js';
 import { decodeCookieReply, encodeCookieReply, type CookieReplyMessage } from './messages.js';
 import {
   CookieDecryptError,
@@ -58,7 +67,9 @@ export function ipBytes(address: string): Uint8Array {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     const b = v4[1]!.split('.').map(Number);
-    text = text.slice(0, -v4[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+    text =
+      text.slice(0, -v4[1]!.length) +
+      `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
   }
   const [head, tail] = text.split('::') as [string, string | undefined];
   const parse = (s: string): number[] => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
@@ -96,11 +107,15 @@ function macOffsets(msg: Uint8Array): { mac1: number; mac2: number } {
   const ok =
     (msg[0] === MESSAGE_INITIATION && msg.length === INITIATION_SIZE) ||
     (msg[0] === MESSAGE_RESPONSE && msg.length === RESPONSE_SIZE);
-  if (!ok) throw new MessageFormatError('MACs exist only on handshake initiations (148 bytes) and responses (92 bytes)');
+  if (!ok)
+    throw new MessageFormatError(
+      'MACs exist only on handshake initiations (148 bytes) and responses (92 bytes)',
+    );
   return { mac1: msg.length - 2 * MAC_SIZE, mac2: msg.length - MAC_SIZE };
 }
 
-export type ScreenResult = { readonly action: 'accept' } | { readonly action: 'cookie-reply'; readonly reply: Uint8Array };
+export type ScreenResult =
+  { readonly action: 'accept' } | { readonly action: 'cookie-reply'; readonly reply: Uint8Array };
 
 export interface ScreenOptions {
   readonly now: number;

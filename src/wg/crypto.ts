@@ -122,11 +122,17 @@ export function aeadNonce(counter: bigint): Uint8Array {
 }
 
 function checkKey(key: Uint8Array, what: string): void {
-  if (key.length !== KEY_SIZE) throw new InvalidKeyError(`${what} must be ${KEY_SIZE} bytes, got ${key.length}`);
+  if (key.length !== KEY_SIZE)
+    throw new InvalidKeyError(`${what} must be ${KEY_SIZE} bytes, got ${key.length}`);
 }
 
 /** ChaCha20-Poly1305 (RFC 8439) with an explicit 12-byte nonce; returns ciphertext || 16-byte tag. */
-export function chachaPolySeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+export function chachaPolySeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array {
   checkKey(key, 'AEAD key');
   const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: AEAD_TAG_SIZE });
   c.setAAD(ad, { plaintextLength: plaintext.length });
@@ -159,16 +165,31 @@ export function chachaPolyOpen(
 }
 
 /** AEAD(key, counter, plaintext, ad) of the whitepaper: the nonce is the counter. */
-export function aeadEncrypt(key: Uint8Array, counter: bigint, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+export function aeadEncrypt(
+  key: Uint8Array,
+  counter: bigint,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array {
   return chachaPolySeal(key, aeadNonce(counter), plaintext, ad);
 }
 
-export function aeadDecrypt(key: Uint8Array, counter: bigint, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array | null {
+export function aeadDecrypt(
+  key: Uint8Array,
+  counter: bigint,
+  ciphertext: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array | null {
   return chachaPolyOpen(key, aeadNonce(counter), ciphertext, ad);
 }
 
 /** XChaCha20-Poly1305 seal (used only for cookie replies). */
-export function xaeadEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+export function xaeadEncrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array {
   checkKey(key, 'XAEAD key');
   if (nonce.length !== XNONCE_SIZE) throw new RangeError(`XChaCha20 nonce must be ${XNONCE_SIZE} bytes`);
   return xchacha20poly1305(key, nonce, ad).encrypt(plaintext);
@@ -200,12 +221,18 @@ const PLACEHOLDER_X = Buffer.alloc(KEY_SIZE).toString('base64url');
 
 function privateKeyObject(priv: Uint8Array): KeyObject {
   checkKey(priv, 'X25519 private key');
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(priv).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
+  return createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(priv).toString('base64url'), x: PLACEHOLDER_X },
+    format: 'jwk',
+  });
 }
 
 function publicKeyObject(pub: Uint8Array): KeyObject {
   checkKey(pub, 'X25519 public key');
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(pub).toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(pub).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 /** Clamp as RFC 7748 / `wg genkey`: clear the low 3 bits, clear bit 255, set bit 254. */

@@ -15,7 +15,10 @@ export class MessageFormatError extends SagError {
 }
 
 export class InvalidMac1Error extends SagError {
-  constructor(message = 'handshake message has an invalid mac1: it is not addressed to our public key (the sender has a wrong key for us) or it was corrupted', options?: Options) {
+  constructor(
+    message = 'handshake message has an invalid mac1: it is not addressed to our public key (the sender has a wrong key for us) or it was corrupted',
+    options?: Options,
+  ) {
     super('ERR_WG_MAC1', message, options);
   }
 }
@@ -35,7 +38,10 @@ export class HandshakeDecryptError extends SagError {
 
 /** The initiation's TAI64N timestamp is not newer than the last accepted from that peer. */
 export class HandshakeReplayError extends SagError {
-  constructor(message = 'handshake initiation replayed (timestamp not newer than the last)', options?: Options) {
+  constructor(
+    message = 'handshake initiation replayed (timestamp not newer than the last)',
+    options?: Options,
+  ) {
     super('ERR_WG_HANDSHAKE_REPLAY', message, options);
   }
 }

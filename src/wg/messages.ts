@@ -87,7 +87,8 @@ class Cursor {
     return v;
   }
   putU32(v: number, what: string): this {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new MessageFormatError(`${what} must be a 32-bit unsigned integer`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+      throw new MessageFormatError(`${what} must be a 32-bit unsigned integer`);
     this.view.setUint32(this.off, v, true);
     this.off += 4;
     return this;
@@ -117,10 +118,13 @@ function expect(buf: Uint8Array, type: MessageType, size: number, exact = true):
   if (!(buf instanceof Uint8Array)) throw new MessageFormatError('message must be a Uint8Array');
   const ok = exact ? buf.length === size : buf.length >= size;
   if (!ok) {
-    throw new MessageFormatError(`message type ${type} must be ${exact ? '' : 'at least '}${size} bytes, got ${buf.length}`);
+    throw new MessageFormatError(
+      `message type ${type} must be ${exact ? '' : 'at least '}${size} bytes, got ${buf.length}`,
+    );
   }
   if (buf[0] !== type) throw new MessageFormatError(`expected message type ${type}, got ${buf[0]}`);
-  if (buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) throw new MessageFormatError('reserved bytes must be zero');
+  if (buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0)
+    throw new MessageFormatError('reserved bytes must be zero');
   return new Cursor(buf);
 }
 
@@ -147,7 +151,9 @@ export function messageType(buf: Uint8Array): MessageType | undefined {
 // mac1 and mac2 default to zero so the cookie layer can fill them in over the encoded bytes.
 const ZERO_MAC = new Uint8Array(MAC_SIZE);
 
-export function encodeInitiation(m: Omit<InitiationMessage, 'type' | 'mac1' | 'mac2'> & Partial<InitiationMessage>): Uint8Array {
+export function encodeInitiation(
+  m: Omit<InitiationMessage, 'type' | 'mac1' | 'mac2'> & Partial<InitiationMessage>,
+): Uint8Array {
   return start(MESSAGE_INITIATION, INITIATION_SIZE)
     .putU32(m.sender, 'sender')
     .put(m.ephemeral, KEY_SIZE, 'ephemeral')
@@ -170,7 +176,9 @@ export function decodeInitiation(buf: Uint8Array): InitiationMessage {
   };
 }
 
-export function encodeResponse(m: Omit<ResponseMessage, 'type' | 'mac1' | 'mac2'> & Partial<ResponseMessage>): Uint8Array {
+export function encodeResponse(
+  m: Omit<ResponseMessage, 'type' | 'mac1' | 'mac2'> & Partial<ResponseMessage>,
+): Uint8Array {
   return start(MESSAGE_RESPONSE, RESPONSE_SIZE)
     .putU32(m.sender, 'sender')
     .putU32(m.receiver, 'receiver')
@@ -218,7 +226,12 @@ export function encodeTransportHeader(receiver: number, counter: bigint): Uint8A
 /** Accepts any transport message of at least keepalive size (header + tag). */
 export function decodeTransport(buf: Uint8Array): TransportMessage {
   const c = expect(buf, MESSAGE_TRANSPORT, KEEPALIVE_SIZE, false);
-  return { type: MESSAGE_TRANSPORT, receiver: c.u32(), counter: c.u64(), content: c.bytes(buf.length - TRANSPORT_HEADER_SIZE) };
+  return {
+    type: MESSAGE_TRANSPORT,
+    receiver: c.u32(),
+    counter: c.u64(),
+    content: c.bytes(buf.length - TRANSPORT_HEADER_SIZE),
+  };
 }
 
 /**
@@ -226,7 +239,12 @@ export function decodeTransport(buf: Uint8Array): TransportMessage {
  * (it knows the MTU); the hot path lives in the native dataplane, this is for control-plane use
  * (keepalives, tests).
  */
-export function sealTransport(key: Uint8Array, receiver: number, counter: bigint, plaintext: Uint8Array): Uint8Array {
+export function sealTransport(
+  key: Uint8Array,
+  receiver: number,
+  counter: bigint,
+  plaintext: Uint8Array,
+): Uint8Array {
   const header = encodeTransportHeader(receiver, counter);
   const body = aeadEncrypt(key, counter, plaintext, new Uint8Array(0));
   const out = new Uint8Array(header.length + body.length);
@@ -236,7 +254,10 @@ export function sealTransport(key: Uint8Array, receiver: number, counter: bigint
 }
 
 /** Open a transport message; replay protection is the caller's (it owns the window). */
-export function openTransport(key: Uint8Array, buf: Uint8Array): { receiver: number; counter: bigint; plaintext: Uint8Array } {
+export function openTransport(
+  key: Uint8Array,
+  buf: Uint8Array,
+): { receiver: number; counter: bigint; plaintext: Uint8Array } {
   const m = decodeTransport(buf);
   const plaintext = aeadDecrypt(key, m.counter, m.content, new Uint8Array(0));
   if (!plaintext) throw new TransportDecryptError();

@@ -80,7 +80,7 @@ export class RandomIndexAllocator implements IndexAllocator {
   allocate(owner: Handshake): number {
     for (;;) {
       const b = this.random(4);
-      const index = ((b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0);
+      const index = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
       // 0 is our "no index" marker.
       if (index !== 0 && !this.owners.has(index)) {
         this.owners.set(index, owner);
@@ -120,14 +120,11 @@ export interface HandshakeOptions {
 }
 
 export type HandshakeState =
-  | 'zeroed'
-  | 'initiation-created'
-  | 'initiation-consumed'
-  | 'response-created'
-  | 'response-consumed';
+  'zeroed' | 'initiation-created' | 'initiation-consumed' | 'response-created' | 'response-consumed';
 
 function checkKeySize(key: Uint8Array, what: string): void {
-  if (!(key instanceof Uint8Array) || key.length !== KEY_SIZE) throw new InvalidKeyError(`${what} must be ${KEY_SIZE} bytes`);
+  if (!(key instanceof Uint8Array) || key.length !== KEY_SIZE)
+    throw new InvalidKeyError(`${what} must be ${KEY_SIZE} bytes`);
 }
 
 export class Handshake {
@@ -189,7 +186,8 @@ export class Handshake {
   }
 
   private requireStaticStatic(): Uint8Array {
-    if (!this.staticStatic) throw new LowOrderPointError('peer static key is a low-order point; no handshake possible');
+    if (!this.staticStatic)
+      throw new LowOrderPointError('peer static key is a low-order point; no handshake possible');
     return this.staticStatic;
   }
 
@@ -218,7 +216,12 @@ export class Handshake {
     h = hash(h, encryptedTimestamp);
     zeroize(k);
 
-    const msg = encodeInitiation({ sender: this.assignIndex(), ephemeral: eph.publicKey, encryptedStatic, encryptedTimestamp });
+    const msg = encodeInitiation({
+      sender: this.assignIndex(),
+      ephemeral: eph.publicKey,
+      encryptedStatic,
+      encryptedTimestamp,
+    });
     this.cookies.addMacs(msg, now);
     this.hash = h;
     this.chainKey = c;
@@ -246,7 +249,10 @@ export class Handshake {
     let k: Uint8Array;
     [c, k] = kdf2(c, dh(local.privateKey, m.ephemeral));
     const remoteStatic = aeadDecrypt(k, 0n, m.encryptedStatic, h);
-    if (!remoteStatic) throw new HandshakeDecryptError('initiation: static key failed to decrypt (not for our key, or tampered)');
+    if (!remoteStatic)
+      throw new HandshakeDecryptError(
+        'initiation: static key failed to decrypt (not for our key, or tampered)',
+      );
     h = hash(h, m.encryptedStatic);
 
     const hs = lookup(remoteStatic);
@@ -255,7 +261,10 @@ export class Handshake {
     [c, k] = kdf2(c, hs.requireStaticStatic());
     const timestamp = aeadDecrypt(k, 0n, m.encryptedTimestamp, h);
     zeroize(k);
-    if (!timestamp) throw new HandshakeDecryptError('initiation: timestamp failed to decrypt (wrong static key or tampered)');
+    if (!timestamp)
+      throw new HandshakeDecryptError(
+        'initiation: timestamp failed to decrypt (wrong static key or tampered)',
+      );
     h = hash(h, m.encryptedTimestamp);
 
     if (!isAfter(timestamp, hs.lastTimestamp)) throw new HandshakeReplayError();
@@ -324,7 +333,10 @@ export class Handshake {
     h = hash(h, tau);
     const ok = aeadDecrypt(k, 0n, m.encryptedNothing, h);
     zeroize(tau, k, c);
-    if (!ok) throw new HandshakeDecryptError('response failed to authenticate (wrong keys, wrong pre-shared key or tampered)');
+    if (!ok)
+      throw new HandshakeDecryptError(
+        'response failed to authenticate (wrong keys, wrong pre-shared key or tampered)',
+      );
     h = hash(h, m.encryptedNothing);
 
     this.hash = h;

@@ -30,14 +30,16 @@ export interface Tai64n {
 }
 
 export function decodeTai64n(buf: Uint8Array): Tai64n {
-  if (buf.length !== TAI64N_SIZE) throw new MessageFormatError(`TAI64N must be ${TAI64N_SIZE} bytes, got ${buf.length}`);
+  if (buf.length !== TAI64N_SIZE)
+    throw new MessageFormatError(`TAI64N must be ${TAI64N_SIZE} bytes, got ${buf.length}`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   return { unixSeconds: view.getBigUint64(0, false) - TAI64_BASE, nanoseconds: view.getUint32(8, false) };
 }
 
 /** Big-endian fields make byte order equal time order, so a bytewise compare suffices. */
 export function compareTai64n(a: Uint8Array, b: Uint8Array): -1 | 0 | 1 {
-  if (a.length !== TAI64N_SIZE || b.length !== TAI64N_SIZE) throw new MessageFormatError('TAI64N must be 12 bytes');
+  if (a.length !== TAI64N_SIZE || b.length !== TAI64N_SIZE)
+    throw new MessageFormatError('TAI64N must be 12 bytes');
   for (let i = 0; i < TAI64N_SIZE; i++) {
     if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
   }

@@ -58,7 +58,12 @@ interface Keypair {
 
 /** Fixed order for timers due at the same instant, so runs are reproducible. */
 const TIMER_ORDER: readonly NamedTimer[] = [
-  'zero-keys', 'retransmit-handshake', 'dead-path', 'deferred-initiation', 'passive-keepalive', 'persistent-keepalive',
+  'zero-keys',
+  'retransmit-handshake',
+  'dead-path',
+  'deferred-initiation',
+  'passive-keepalive',
+  'persistent-keepalive',
 ];
 const SLOTS: readonly Slot[] = ['previous', 'current', 'next'];
 
@@ -90,7 +95,8 @@ export class PeerTimers {
     return this.#run(now, (out) => {
       this.#anyAuthenticatedSent(now);
       // 6.5 dead path: sent data arms KEEPALIVE_TIMEOUT + REKEY_TIMEOUT unless already armed.
-      if (!this.#timers.has('dead-path')) this.#timers.set('dead-path', now + DEAD_PATH_TIMEOUT_MS + this.#jitter());
+      if (!this.#timers.has('dead-path'))
+        this.#timers.set('dead-path', now + DEAD_PATH_TIMEOUT_MS + this.#jitter());
       this.#keepKeyFreshSending(now, out);
     });
   }
@@ -120,7 +126,8 @@ export class PeerTimers {
     return this.#run(now, (out) => {
       this.#anyAuthenticatedReceived(now, out, true);
       // 6.5 passive keepalive: received data must be answered within KEEPALIVE_TIMEOUT; armed once.
-      if (!this.#timers.has('passive-keepalive')) this.#timers.set('passive-keepalive', now + KEEPALIVE_TIMEOUT_MS);
+      if (!this.#timers.has('passive-keepalive'))
+        this.#timers.set('passive-keepalive', now + KEEPALIVE_TIMEOUT_MS);
     });
   }
 
@@ -135,7 +142,12 @@ export class PeerTimers {
     return this.#run(now, (out) => {
       // The initiation or response we just consumed was itself an authenticated packet received.
       this.#anyAuthenticatedReceived(now, out, false);
-      const keypair: Keypair = { localIndex, createdAt: now, isInitiator: info.isInitiator === true, expired: false };
+      const keypair: Keypair = {
+        localIndex,
+        createdAt: now,
+        isInitiator: info.isInitiator === true,
+        expired: false,
+      };
       // 6.3 key rotation; 6.3 zeroing: a new session postpones erasure by 3 × REJECT_AFTER_TIME.
       this.#timers.set('zero-keys', now + ZERO_KEYS_AFTER_MS);
       this.#install(keypair, out);
@@ -188,7 +200,9 @@ export class PeerTimers {
   /** Persistent keepalive in seconds (0 = off). Turning it on sends one at once, as wireguard-go does. */
   setPersistentKeepalive(now: number, seconds: number): TimerAction[] {
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_PERSISTENT_KEEPALIVE_S) {
-      throw new InvalidArgumentError(`persistent keepalive must be an integer 0..${MAX_PERSISTENT_KEEPALIVE_S} seconds, got ${seconds}`);
+      throw new InvalidArgumentError(
+        `persistent keepalive must be an integer 0..${MAX_PERSISTENT_KEEPALIVE_S} seconds, got ${seconds}`,
+      );
     }
     return this.#run(now, (out) => {
       const wasOff = this.#persistentKeepaliveMs === 0;
@@ -220,14 +234,24 @@ export class PeerTimers {
     }
     for (const slot of SLOTS) {
       const kp = this.#slots[slot];
-      if (kp && !kp.expired) list.push({ name: 'keypair-expiry', at: kp.createdAt + REJECT_AFTER_TIME_MS, localIndex: kp.localIndex });
+      if (kp && !kp.expired)
+        list.push({
+          name: 'keypair-expiry',
+          at: kp.createdAt + REJECT_AFTER_TIME_MS,
+          localIndex: kp.localIndex,
+        });
     }
     return list;
   }
 
   get keypairs(): KeypairSlots {
-    const copy = (kp: Keypair | undefined): KeypairInfo | undefined => (kp ? Object.freeze({ ...kp }) : undefined);
-    return { previous: copy(this.#slots.previous), current: copy(this.#slots.current), next: copy(this.#slots.next) };
+    const copy = (kp: Keypair | undefined): KeypairInfo | undefined =>
+      kp ? Object.freeze({ ...kp }) : undefined;
+    return {
+      previous: copy(this.#slots.previous),
+      current: copy(this.#slots.current),
+      next: copy(this.#slots.next),
+    };
   }
 
   /** Retransmissions in the current handshake cycle (0 after the first initiation). */
@@ -238,8 +262,10 @@ export class PeerTimers {
   // ---- Rules ----
 
   #run(now: number, event: (out: TimerAction[]) => void): TimerAction[] {
-    if (typeof now !== 'number' || !Number.isFinite(now)) throw new InvalidArgumentError(`now must be a finite number of milliseconds, got ${now}`);
-    if (now < this.#now) throw new InvalidArgumentError(`now went backwards: ${now} < ${this.#now}; pass a monotonic clock`);
+    if (typeof now !== 'number' || !Number.isFinite(now))
+      throw new InvalidArgumentError(`now must be a finite number of milliseconds, got ${now}`);
+    if (now < this.#now)
+      throw new InvalidArgumentError(`now went backwards: ${now} < ${this.#now}; pass a monotonic clock`);
     this.#now = now;
     const out: TimerAction[] = [];
     event(out);
@@ -253,7 +279,8 @@ export class PeerTimers {
     for (let fired = 0; ; fired++) {
       if (fired > 64) throw new InternalError(`peer timers did not settle at ${now}`);
       let due: PendingDeadline | undefined;
-      for (const d of this.pendingDeadlines()) if (d.at <= now && (due === undefined || d.at < due.at)) due = d;
+      for (const d of this.pendingDeadlines())
+        if (d.at <= now && (due === undefined || d.at < due.at)) due = d;
       if (!due) return;
       if (due.name === 'keypair-expiry') this.#expire(due.localIndex!, out);
       else {
@@ -382,7 +409,8 @@ export class PeerTimers {
   }
 
   #traversal(now: number): void {
-    if (this.#persistentKeepaliveMs > 0) this.#timers.set('persistent-keepalive', now + this.#persistentKeepaliveMs);
+    if (this.#persistentKeepaliveMs > 0)
+      this.#timers.set('persistent-keepalive', now + this.#persistentKeepaliveMs);
   }
 
   /** 6.4: a completed handshake stops retransmission and restarts the rekey bookkeeping. */

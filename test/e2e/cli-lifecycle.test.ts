@@ -16,8 +16,10 @@ const skip = e2eSkipReason(['ip', 'wg']);
 if (skip) console.log(`[skip] CLI lifecycle tests: ${skip}`);
 const e2e = skip ? test.skip : test.serial;
 
-const linkIn = (ns: string, dev: string) => spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0;
-const pidsIn = (ns: string) => execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+const linkIn = (ns: string, dev: string) =>
+  spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0;
+const pidsIn = (ns: string) =>
+  execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
 
 async function namespace(t: import('ava').ExecutionContext): Promise<string> {
   const ns = new Namespaces();
@@ -52,7 +54,10 @@ e2e('2 SIGTERM takes the interface down; after kill -9 the next start succeeds',
   for (const pid of pidsIn(ns)) process.kill(Number(pid), 'SIGKILL');
   t.true(await waitFor(() => pidsIn(ns).length === 0 && !linkIn(ns, dev), 5000));
   t.true(existsSync(sock), 'kill -9 leaves a stale socket behind');
-  t.notThrows(() => execFileSync('ip', ['netns', 'exec', ns, SAG_WG, dev], { stdio: 'pipe' }), 'which does not block the next start');
+  t.notThrows(
+    () => execFileSync('ip', ['netns', 'exec', ns, SAG_WG, dev], { stdio: 'pipe' }),
+    'which does not block the next start',
+  );
   t.regex(sh('wg', ['show', dev], { ns }), /listening port/);
 });
 
@@ -63,7 +68,10 @@ e2e('3 sag up refuses a broken file with file and line, and creates nothing', as
   const dev = `su${uniqueTag()}`;
   const conf = join(dir, `${dev}.conf`);
   const key = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
-  writeFileSync(conf, `[Interface]\nPrivateKey = ${key}\nAddress = 10.70.0.1/24\n\n[Peer]\nPublicKey = not-a-key\nAllowedIPs = 10.70.0.2/32\n`);
+  writeFileSync(
+    conf,
+    `[Interface]\nPrivateKey = ${key}\nAddress = 10.70.0.1/24\n\n[Peer]\nPublicKey = not-a-key\nAllowedIPs = 10.70.0.2/32\n`,
+  );
   const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, SAG, 'up', conf], { encoding: 'utf8' });
   t.is(r.status, 1);
   t.regex(r.stderr, new RegExp(`^sag: ${dev}\\.conf:6: .*PublicKey`, 'm'));
@@ -79,7 +87,10 @@ e2e('4 sag up that fails half-way removes the interface it made', async (t) => {
   const [k1, k2] = [0, 1].map(() => execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim());
   const peer = execFileSync('wg', ['pubkey'], { input: k2, encoding: 'utf8' }).trim();
   // The same address twice: the second `ip addr add` fails after the TUN exists.
-  writeFileSync(conf, `[Interface]\nPrivateKey = ${k1}\nAddress = 10.70.0.1/24\nAddress = 10.70.0.1/24\n\n[Peer]\nPublicKey = ${peer}\nAllowedIPs = 10.70.0.2/32\n`);
+  writeFileSync(
+    conf,
+    `[Interface]\nPrivateKey = ${k1}\nAddress = 10.70.0.1/24\nAddress = 10.70.0.1/24\n\n[Peer]\nPublicKey = ${peer}\nAllowedIPs = 10.70.0.2/32\n`,
+  );
   const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, SAG, 'up', conf], { encoding: 'utf8' });
   t.is(r.status, 1, r.stderr);
   t.regex(r.stderr, /ip -4 addr add 10\.70\.0\.1\/24 .*failed/);

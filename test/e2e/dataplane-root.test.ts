@@ -19,7 +19,10 @@ const e2e = skip ? test.skip : test.serial;
 const script = fileURLToPath(new URL('../fixtures/dataplane-root.ts', import.meta.url));
 
 function runIn(ns: string, scenario: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', script, scenario], { encoding: 'utf8', timeout: 30000 });
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', script, scenario], {
+    encoding: 'utf8',
+    timeout: 30000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -40,7 +43,9 @@ e2e('2 an uplink fwmark marks every datagram it sends', async (t) => {
   // A file, not stdin: nft reads "-" through /dev/stdin, which is a socket under Node's spawn.
   const rules = join(mkdtempSync(join(tmpdir(), 'sag-nft-')), 'rules.nft');
   t.teardown(() => rmSync(dirname(rules), { recursive: true, force: true }));
-  writeFileSync(rules, [
+  writeFileSync(
+    rules,
+    [
       'table inet sagt {',
       '  counter marked { }',
       '  chain out {',
@@ -49,7 +54,8 @@ e2e('2 an uplink fwmark marks every datagram it sends', async (t) => {
       '  }',
       '}',
       '',
-    ].join('\n'));
+    ].join('\n'),
+  );
   sh(NFT, ['-f', rules], { ns: name });
   const r = runIn(name, 'fwmark');
   t.is(r.status, 0, r.stderr);

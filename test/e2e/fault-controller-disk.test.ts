@@ -10,7 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { failedControllerStart, killAtTeardown, startControllerChild, type ControllerChild } from '../helpers/controller-process.js';
+import {
+  failedControllerStart,
+  killAtTeardown,
+  startControllerChild,
+  type ControllerChild,
+} from '../helpers/controller-process.js';
 import { e2eSkipReason } from '../helpers/netns.js';
 
 const skip = e2eSkipReason(['mount', 'umount']);
@@ -34,7 +39,12 @@ function smallDisk(t: import('ava').ExecutionContext, size: string): string {
   return dir;
 }
 
-async function call(c: ControllerChild, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function call(
+  c: ControllerChild,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${c.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -52,62 +62,76 @@ function integrity(path: string): string {
   }
 }
 
-const start = (db: string) => startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY, '--quiet']);
+const start = (db: string) =>
+  startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY, '--quiet']);
 
-e2e('1 a full disk: writes answer 503 ERR_STORE_FULL, reads still work, nothing is corrupted, writes resume once there is space', async (t) => {
-  const disk = smallDisk(t, '4m');
-  const db = join(disk, 'controller.db');
-  const c = await start(db);
-  killAtTeardown(t, c);
-  t.is((await call(c, 'POST', '/v1/cens', { name: 'before' })).status, 201);
-  // Fill the rest of the filesystem.
-  spawnSync('dd', ['if=/dev/zero', `of=${join(disk, 'filler')}`, 'bs=64k'], { stdio: 'ignore' });
-  let res = { status: 0, body: undefined as any };
-  let acked = 1;
-  for (let n = 0; n < 2000; n++) {
-    res = await call(c, 'POST', '/v1/cens', { name: `fill-${n}-${'x'.repeat(100)}` });
-    if (res.status !== 201) break;
-    acked++;
-  }
-  t.is(res.status, 503, JSON.stringify(res.body));
-  t.is(res.body?.error?.code, 'ERR_STORE_FULL');
-  t.regex(res.body.error.message, /disk is full/);
-  const list = await call(c, 'GET', '/v1/cens');
-  t.is(list.status, 200, 'reads keep working');
-  t.is(list.body.items.length, acked, 'every acknowledged write and nothing else');
-  t.is((await call(c, 'GET', '/v1/health')).status, 200);
+e2e(
+  '1 a full disk: writes answer 503 ERR_STORE_FULL, reads still work, nothing is corrupted, writes resume once there is space',
+  async (t) => {
+    const disk = smallDisk(t, '4m');
+    const db = join(disk, 'controller.db');
+    const c = await start(db);
+    killAtTeardown(t, c);
+    t.is((await call(c, 'POST', '/v1/cens', { name: 'before' })).status, 201);
+    // Fill the rest of the filesystem.
+    spawnSync('dd', ['if=/dev/zero', `of=${join(disk, 'filler')}`, 'bs=64k'], { stdio: 'ignore' });
+    let res = { status: 0, body: undefined as any };
+    let acked = 1;
+    for (let n = 0; n < 2000; n++) {
+      res = await call(c, 'POST', '/v1/cens', { name: `fill-${n}-${'x'.repeat(100)}` });
+      if (res.status !== 201) break;
+      acked++;
+    }
+    t.is(res.status, 503, JSON.stringify(res.body));
+    t.is(res.body?.error?.code, 'ERR_STORE_FULL');
+    t.regex(res.body.error.message, /disk is full/);
+    const list = await call(c, 'GET', '/v1/cens');
+    t.is(list.status, 200, 'reads keep working');
+    t.is(list.body.items.length, acked, 'every acknowledged write and nothing else');
+    t.is((await call(c, 'GET', '/v1/health')).status, 200);
 
-  rmSync(join(disk, 'filler'));
-  t.is((await call(c, 'POST', '/v1/cens', { name: 'after' })).status, 201, 'writes resume once there is space');
-  c.proc.kill('SIGTERM');
-  t.is(await c.exit, 0);
-  t.is(integrity(db), 'ok');
-});
+    rmSync(join(disk, 'filler'));
+    t.is(
+      (await call(c, 'POST', '/v1/cens', { name: 'after' })).status,
+      201,
+      'writes resume once there is space',
+    );
+    c.proc.kill('SIGTERM');
+    t.is(await c.exit, 0);
+    t.is(integrity(db), 'ok');
+  },
+);
 
-e2e('2 a read-only mount: a clear startup error naming the file, no corruption, and a clean start once writable', async (t) => {
-  const disk = smallDisk(t, '8m');
-  const db = join(disk, 'controller.db');
-  const c = await start(db);
-  killAtTeardown(t, c);
-  t.is((await call(c, 'POST', '/v1/cens', { name: 'before' })).status, 201);
-  c.proc.kill('SIGTERM');
-  t.is(await c.exit, 0, c.stderr());
-  run('mount', ['-o', 'remount,ro', disk]);
+e2e(
+  '2 a read-only mount: a clear startup error naming the file, no corruption, and a clean start once writable',
+  async (t) => {
+    const disk = smallDisk(t, '8m');
+    const db = join(disk, 'controller.db');
+    const c = await start(db);
+    killAtTeardown(t, c);
+    t.is((await call(c, 'POST', '/v1/cens', { name: 'before' })).status, 201);
+    c.proc.kill('SIGTERM');
+    t.is(await c.exit, 0, c.stderr());
+    run('mount', ['-o', 'remount,ro', disk]);
 
-  const refused = await failedControllerStart(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY]);
-  t.is(refused.code, 1);
-  t.regex(refused.stderr, /^sag: .*controller\.db.*read-only.*\(ERR_STORE_READ_ONLY\)\n$/m, refused.stderr);
-  t.notRegex(refused.stderr, /\n\s+at /, 'no stack trace');
+    const refused = await failedControllerStart(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY]);
+    t.is(refused.code, 1);
+    t.regex(refused.stderr, /^sag: .*controller\.db.*read-only.*\(ERR_STORE_READ_ONLY\)\n$/m, refused.stderr);
+    t.notRegex(refused.stderr, /\n\s+at /, 'no stack trace');
 
-  run('mount', ['-o', 'remount,rw', disk]);
-  t.is(integrity(db), 'ok');
-  const back = await start(db);
-  killAtTeardown(t, back);
-  t.deepEqual((await call(back, 'GET', '/v1/cens')).body.items.map((x: { name: string }) => x.name), ['before']);
-  t.is((await call(back, 'POST', '/v1/cens', { name: 'after' })).status, 201);
-  back.proc.kill('SIGTERM');
-  t.is(await back.exit, 0);
-});
+    run('mount', ['-o', 'remount,rw', disk]);
+    t.is(integrity(db), 'ok');
+    const back = await start(db);
+    killAtTeardown(t, back);
+    t.deepEqual(
+      (await call(back, 'GET', '/v1/cens')).body.items.map((x: { name: string }) => x.name),
+      ['before'],
+    );
+    t.is((await call(back, 'POST', '/v1/cens', { name: 'after' })).status, 201);
+    back.proc.kill('SIGTERM');
+    t.is(await back.exit, 0);
+  },
+);
 
 e2e('3 a file that is not a database: a clear startup error, and the file is left as it was', async (t) => {
   const disk = smallDisk(t, '1m');

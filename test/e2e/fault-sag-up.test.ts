@@ -18,7 +18,8 @@ const skip = e2eSkipReason(['ip', 'wg']);
 if (skip) console.log(`[skip] sag up fault tests: ${skip}`);
 const e2e = skip ? test.skip : test.serial;
 
-const linkIn = (ns: string, dev: string) => spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0;
+const linkIn = (ns: string, dev: string) =>
+  spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0;
 
 interface Running {
   child: ChildProcess;
@@ -28,7 +29,9 @@ interface Running {
 
 /** Starts `sag up CONF` in `ns` and resolves once it says the interface is up. */
 async function sagUp(ns: string, conf: string): Promise<Running> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, SAG, 'up', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, SAG, 'up', conf], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d) => (err += String(d)));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
@@ -51,7 +54,10 @@ function setup(t: import('ava').ExecutionContext): { ns: string; dev: string; co
   const [k1, k2] = [0, 1].map(() => execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim());
   const peer = execFileSync('wg', ['pubkey'], { input: k2, encoding: 'utf8' }).trim();
   const conf = join(dir, `${dev}.conf`);
-  writeFileSync(conf, `[Interface]\nPrivateKey = ${k1}\nAddress = 10.71.0.1/24\nListenPort = 51871\n\n[Peer]\nPublicKey = ${peer}\nAllowedIPs = 10.71.0.2/32\n`);
+  writeFileSync(
+    conf,
+    `[Interface]\nPrivateKey = ${k1}\nAddress = 10.71.0.1/24\nListenPort = 51871\n\n[Peer]\nPublicKey = ${peer}\nAllowedIPs = 10.71.0.2/32\n`,
+  );
   return { ns, dev, conf, sock };
 }
 
@@ -72,10 +78,15 @@ e2e('1 sag up killed with kill -9 leaves nothing that blocks the next start', as
   t.regex(sh('wg', ['show', dev], { ns }), /listening port: 51871/, 'the same port is free again');
   t.regex(sh('ip', ['-4', 'addr', 'show', dev], { ns }), /10\.71\.0\.1\/24/);
   // sag show reads the drop counters of the restarted interface (human and JSON).
-  const [shown] = JSON.parse(sh('ip', ['netns', 'exec', ns, process.execPath, SAG, 'show', dev, '--json'])) as { drops: Record<string, number>; peers: { drops: Record<string, number> }[] }[];
+  const [shown] = JSON.parse(
+    sh('ip', ['netns', 'exec', ns, process.execPath, SAG, 'show', dev, '--json']),
+  ) as { drops: Record<string, number>; peers: { drops: Record<string, number> }[] }[];
   t.is(shown!.drops.replay, 0, JSON.stringify(shown));
   t.is(shown!.peers[0]!.drops.badAuth, 0);
-  t.regex(sh('ip', ['netns', 'exec', ns, process.execPath, SAG, 'show', dev]), /^drops \(packets refused, by reason\):\n {2}interface: none\n {2}peer \S+: none$/m);
+  t.regex(
+    sh('ip', ['netns', 'exec', ns, process.execPath, SAG, 'show', dev]),
+    /^drops \(packets refused, by reason\):\n {2}interface: none\n {2}peer \S+: none$/m,
+  );
   second.child.kill('SIGTERM');
   const [code] = await second.exited;
   t.is(code, 0, second.stderr());
@@ -98,7 +109,10 @@ e2e('2 an interface deleted under a running sag up ends it cleanly with a clear 
 e2e('3 a leftover persistent TUN of the same name is refused, named, and left untouched', async (t) => {
   const { ns, dev, conf, sock } = setup(t);
   sh('ip', ['tuntap', 'add', 'dev', dev, 'mode', 'tun'], { ns }); // persistent: outlives its creator
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, SAG, 'up', conf], { encoding: 'utf8', timeout: 20000 });
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, SAG, 'up', conf], {
+    encoding: 'utf8',
+    timeout: 20000,
+  });
   t.is(r.status, 1, r.stderr);
   t.regex(r.stderr, new RegExp(`^sag: interface ${dev} already exists: .*ip link del ${dev}`, 'm'));
   t.notRegex(sh('ip', ['addr', 'show', dev], { ns }), /10\.71\.0\.1/, 'no address was put on it');

@@ -40,10 +40,13 @@ function transfer(wgOut: string): [number, number] {
 
 /** Pids in a namespace whose command line contains `needle`. */
 function pidsIn(ns: string, needle: string): number[] {
-  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
+  const pids =
+    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
   return pids.map(Number).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.includes(needle));
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .some((a) => a.includes(needle));
     } catch {
       return false;
     }
@@ -118,7 +121,9 @@ const vethB = (i: Interop) => `vb${i.vethA.slice(2)}`;
 
 /** Transport datagrams A sent to B while pinging B `count` times. */
 async function captureTransport(i: Interop, count: number): Promise<Buffer[]> {
-  const cap = await startCapture(i.namespaces, i.nsB, vethB(i), { filter: `udp and src host ${UNDER_A} and dst port 51820` });
+  const cap = await startCapture(i.namespaces, i.nsB, vethB(i), {
+    filter: `udp and src host ${UNDER_A} and dst port 51820`,
+  });
   const ok = ping(i.nsA, IP_B, count);
   const { pcap } = await cap.stop();
   if (!ok) throw new Error('ping A -> B failed while capturing');
@@ -187,18 +192,36 @@ if (skip) {
       const captured = await captureTransport(i, 20);
       t.true(captured.length >= 20, `captured ${captured.length} transport datagrams`);
       await settle(i);
-      const before = { a: transfer(i.wgA('show', i.ifA, 'transfer')), b: transfer(i.wgB('show', i.ifB, 'transfer')) };
+      const before = {
+        a: transfer(i.wgA('show', i.ifA, 'transfer')),
+        b: transfer(i.wgB('show', i.ifB, 'transfer')),
+      };
       const replayBytes = captured.reduce((s, p) => s + p.length, 0) * 5;
       // From another source port: replays from elsewhere are still replays (and must not roam B).
-      const res = await send(i.nsA, { host: UNDER_B, port: 51820, packets: captured, rounds: 5, listenMs: 500 });
+      const res = await send(i.nsA, {
+        host: UNDER_B,
+        port: 51820,
+        packets: captured,
+        rounds: 5,
+        listenMs: 500,
+      });
       t.is(res.sent, captured.length * 5);
-      const after = { a: transfer(i.wgA('show', i.ifA, 'transfer')), b: transfer(i.wgB('show', i.ifB, 'transfer')) };
-      t.log(`replayed ${res.sent} datagrams (${replayBytes} B); B rx +${after.b[0] - before.b[0]}, B tx +${after.b[1] - before.b[1]}`);
+      const after = {
+        a: transfer(i.wgA('show', i.ifA, 'transfer')),
+        b: transfer(i.wgB('show', i.ifB, 'transfer')),
+      };
+      t.log(
+        `replayed ${res.sent} datagrams (${replayBytes} B); B rx +${after.b[0] - before.b[0]}, B tx +${after.b[1] - before.b[1]}`,
+      );
       // At most a keepalive (32 B) or two may have moved; a single accepted replay is >= 128 B of ICMP.
       t.true(after.b[0] - before.b[0] <= 64, `B accepted replays: rx ${before.b[0]} -> ${after.b[0]}`);
       t.true(after.b[1] - before.b[1] <= 64, `B answered replays: tx ${before.b[1]} -> ${after.b[1]}`);
       t.deepEqual(Object.keys(res.replies), [], `B answered the replayer: ${JSON.stringify(res.replies)}`);
-      t.regex(i.wgB('show', i.ifB, 'endpoints'), new RegExp(`${UNDER_A.replaceAll('.', '\\.')}:51820`), 'B did not roam to the replayer');
+      t.regex(
+        i.wgB('show', i.ifB, 'endpoints'),
+        new RegExp(`${UNDER_A.replaceAll('.', '\\.')}:51820`),
+        'B did not roam to the replayer',
+      );
       t.true(ping(i.nsA, IP_B), 'ping A -> B after the replays');
       t.true(ping(i.nsB, IP_A), 'ping B -> A after the replays');
       t.true(alive(pids.a) && alive(pids.b), 'both sag processes alive');
@@ -219,7 +242,13 @@ if (skip) {
         for (const type of [0, 1, 2, 3, 4, 5, 127, 255]) {
           const full = sizes[type] ?? 64;
           // Right size, every truncation, one byte long, and a few random lengths.
-          for (const n of [full, full + 1, full + 16, ...Array.from({ length: full }, (_, k) => k), ...Array.from({ length: 8 }, () => 1 + Math.floor(Math.random() * 1400))]) {
+          for (const n of [
+            full,
+            full + 1,
+            full + 16,
+            ...Array.from({ length: full }, (_, k) => k),
+            ...Array.from({ length: 8 }, () => 1 + Math.floor(Math.random() * 1400)),
+          ]) {
             out.push(random(n, type));
           }
           // Non-zero reserved bytes on an otherwise well-sized message.
@@ -228,7 +257,8 @@ if (skip) {
           out.push(r);
         }
         // Handshake messages that pass the mac1 gate and then fail inside Noise.
-        for (let k = 0; k < 32; k++) out.push(initiationWithMac1(responderPub), responseWithMac1(responderPub));
+        for (let k = 0; k < 32; k++)
+          out.push(initiationWithMac1(responderPub), responseWithMac1(responderPub));
         // Real transport headers (receiver index, counter) with tampered ciphertext, and truncated.
         for (const p of captured) {
           const flipped = Buffer.from(p);
@@ -241,20 +271,34 @@ if (skip) {
         return out;
       };
       await settle(i);
-      const before = { a: transfer(i.wgA('show', i.ifA, 'transfer')), b: transfer(i.wgB('show', i.ifB, 'transfer')) };
+      const before = {
+        a: transfer(i.wgA('show', i.ifA, 'transfer')),
+        b: transfer(i.wgB('show', i.ifB, 'transfer')),
+      };
       const toB = forged(pubB);
       const toA = forged(pubA);
       const [rb, ra] = await Promise.all([
         send(i.nsA, { host: UNDER_B, port: 51820, packets: toB, rounds: 3, listenMs: 500 }),
         send(i.nsB, { host: UNDER_A, port: 51820, packets: toA, rounds: 3, listenMs: 500 }),
       ]);
-      t.log(`forged ${rb.sent} datagrams at B, ${ra.sent} at A; replies at B's sender ${JSON.stringify(rb.replies)}, at A's ${JSON.stringify(ra.replies)}`);
+      t.log(
+        `forged ${rb.sent} datagrams at B, ${ra.sent} at A; replies at B's sender ${JSON.stringify(rb.replies)}, at A's ${JSON.stringify(ra.replies)}`,
+      );
       t.is(rb.sent, toB.length * 3);
       t.is(ra.sent, toA.length * 3);
-      const after = { a: transfer(i.wgA('show', i.ifA, 'transfer')), b: transfer(i.wgB('show', i.ifB, 'transfer')) };
+      const after = {
+        a: transfer(i.wgA('show', i.ifA, 'transfer')),
+        b: transfer(i.wgB('show', i.ifB, 'transfer')),
+      };
       for (const side of ['a', 'b'] as const) {
-        t.true(after[side][0] - before[side][0] <= 64, `${side.toUpperCase()} counted forged datagrams as received: ${before[side][0]} -> ${after[side][0]}`);
-        t.true(after[side][1] - before[side][1] <= 64, `${side.toUpperCase()} sent on forged datagrams: ${before[side][1]} -> ${after[side][1]}`);
+        t.true(
+          after[side][0] - before[side][0] <= 64,
+          `${side.toUpperCase()} counted forged datagrams as received: ${before[side][0]} -> ${after[side][0]}`,
+        );
+        t.true(
+          after[side][1] - before[side][1] <= 64,
+          `${side.toUpperCase()} sent on forged datagrams: ${before[side][1]} -> ${after[side][1]}`,
+        );
       }
       // Nothing forged may be answered with a handshake response (no cookie: not under load).
       t.falsy(rb.replies['2'] ?? ra.replies['2'], 'a forged initiation got a response');
@@ -286,50 +330,74 @@ if (skip) {
       const leaked = lines.filter((l) => l.includes(`${spoofed} >`));
       t.log(`B rx +${mid[0] - before[0]} B for the spoofed pings; TUN saw ${lines.length} ICMP lines`);
       t.not(spoofPing.code, 0, 'the spoofed ping got no reply');
-      t.true(mid[0] - before[0] >= 5 * 32, 'the spoofed packets did reach B, sealed (so the drop is B’s allowed-IPs check)');
+      t.true(
+        mid[0] - before[0] >= 5 * 32,
+        'the spoofed packets did reach B, sealed (so the drop is B’s allowed-IPs check)',
+      );
       t.deepEqual(leaked, [], 'no packet from the spoofed source reached B’s TUN device');
       t.true(legit, 'legitimate ping A -> B keeps working');
-      t.true(lines.some((l) => l.includes(`${IP_A} > ${IP_B}`)), 'legitimate packets did reach the TUN device');
+      t.true(
+        lines.some((l) => l.includes(`${IP_A} > ${IP_B}`)),
+        'legitimate packets did reach the TUN device',
+      );
       t.true(ping(i.nsB, IP_A), 'ping B -> A');
       t.true(alive(pids.a) && alive(pids.b), 'both sag processes alive');
     });
   });
 
-  test.serial('an initiation flood from many sources gets cookie replies; the tunnel keeps working; memory bounded', async (t) => {
-    t.timeout(40000);
-    await withTopo(t, async (i) => {
-      const pids = sagPids(i);
-      t.true(ping(i.nsA, IP_B, 1));
-      const pubB = decodeKey(i.wgB('show', i.ifB, 'public-key').trim());
-      const extra = ['10.81.0.3', '10.81.0.4', '10.81.0.5', '10.81.0.6'];
-      for (const a of extra) spawnSync('ip', ['netns', 'exec', i.nsA, 'ip', 'addr', 'add', `${a}/29`, 'dev', i.vethA]);
-      const sources = [UNDER_A, ...extra].flatMap((address) => Array.from({ length: 8 }, () => ({ address, port: 0 })));
-      const pool = Array.from({ length: 512 }, () => initiationWithMac1(pubB));
-      const rssBefore = rssKiB(pids.b);
-      let rssPeak = rssBefore;
-      const sampler = setInterval(() => {
-        if (alive(pids.b)) rssPeak = Math.max(rssPeak, rssKiB(pids.b));
-      }, 200);
-      const flood = send(i.nsA, { host: UNDER_B, port: 51820, packets: pool, sources, seconds: 10, listenMs: 1500 });
-      await new Promise((r) => setTimeout(r, 1500));
-      const pingDuring = run(i.nsA, 'ping', ['-c', '20', '-i', '0.2', '-W', '2', IP_B]);
-      const tcp = await tcpTransfer(i.namespaces, i.nsA, i.nsB, IP_B, 16);
-      const [res, pd] = await Promise.all([flood, pingDuring]);
-      clearInterval(sampler);
-      const received = /(\d+) received/.exec(pd.stdout);
-      t.log(`flood: ${res.sent} initiations from ${sources.length} sources, ${res.errors} send errors; replies ${JSON.stringify(res.replies)} sizes ${JSON.stringify(res.replySizes)}`);
-      t.log(`ping during the flood: ${received?.[1]}/20; B RSS ${rssBefore} KiB -> peak ${rssPeak} KiB`);
-      t.true(res.sent > 10000, `the flood sent ${res.sent}`);
-      t.true((res.replies['3'] ?? 0) > 0, 'the flood (valid mac1, no mac2) got cookie replies');
-      t.is(res.replySizes['64'] ?? 0, res.replies['3'] ?? 0, 'cookie replies are 64 bytes');
-      t.falsy(res.replies['2'], 'no handshake response to garbage initiations');
-      t.true(Number(received?.[1] ?? 0) >= 18, `ping through the tunnel during the flood: ${pd.stdout.split('\n').slice(-3).join(' ')}`);
-      t.is(tcp.got, tcp.sent, '16 MiB TCP during the flood, checksums equal');
-      t.true(rssPeak - rssBefore < 200 * 1024, `B RSS grew by ${rssPeak - rssBefore} KiB`);
-      t.true(ping(i.nsA, IP_B), 'ping after the flood');
-      t.true(alive(pids.a) && alive(pids.b), 'both sag processes alive');
-    });
-  });
+  test.serial(
+    'an initiation flood from many sources gets cookie replies; the tunnel keeps working; memory bounded',
+    async (t) => {
+      t.timeout(40000);
+      await withTopo(t, async (i) => {
+        const pids = sagPids(i);
+        t.true(ping(i.nsA, IP_B, 1));
+        const pubB = decodeKey(i.wgB('show', i.ifB, 'public-key').trim());
+        const extra = ['10.81.0.3', '10.81.0.4', '10.81.0.5', '10.81.0.6'];
+        for (const a of extra)
+          spawnSync('ip', ['netns', 'exec', i.nsA, 'ip', 'addr', 'add', `${a}/29`, 'dev', i.vethA]);
+        const sources = [UNDER_A, ...extra].flatMap((address) =>
+          Array.from({ length: 8 }, () => ({ address, port: 0 })),
+        );
+        const pool = Array.from({ length: 512 }, () => initiationWithMac1(pubB));
+        const rssBefore = rssKiB(pids.b);
+        let rssPeak = rssBefore;
+        const sampler = setInterval(() => {
+          if (alive(pids.b)) rssPeak = Math.max(rssPeak, rssKiB(pids.b));
+        }, 200);
+        const flood = send(i.nsA, {
+          host: UNDER_B,
+          port: 51820,
+          packets: pool,
+          sources,
+          seconds: 10,
+          listenMs: 1500,
+        });
+        await new Promise((r) => setTimeout(r, 1500));
+        const pingDuring = run(i.nsA, 'ping', ['-c', '20', '-i', '0.2', '-W', '2', IP_B]);
+        const tcp = await tcpTransfer(i.namespaces, i.nsA, i.nsB, IP_B, 16);
+        const [res, pd] = await Promise.all([flood, pingDuring]);
+        clearInterval(sampler);
+        const received = /(\d+) received/.exec(pd.stdout);
+        t.log(
+          `flood: ${res.sent} initiations from ${sources.length} sources, ${res.errors} send errors; replies ${JSON.stringify(res.replies)} sizes ${JSON.stringify(res.replySizes)}`,
+        );
+        t.log(`ping during the flood: ${received?.[1]}/20; B RSS ${rssBefore} KiB -> peak ${rssPeak} KiB`);
+        t.true(res.sent > 10000, `the flood sent ${res.sent}`);
+        t.true((res.replies['3'] ?? 0) > 0, 'the flood (valid mac1, no mac2) got cookie replies');
+        t.is(res.replySizes['64'] ?? 0, res.replies['3'] ?? 0, 'cookie replies are 64 bytes');
+        t.falsy(res.replies['2'], 'no handshake response to garbage initiations');
+        t.true(
+          Number(received?.[1] ?? 0) >= 18,
+          `ping through the tunnel during the flood: ${pd.stdout.split('\n').slice(-3).join(' ')}`,
+        );
+        t.is(tcp.got, tcp.sent, '16 MiB TCP during the flood, checksums equal');
+        t.true(rssPeak - rssBefore < 200 * 1024, `B RSS grew by ${rssPeak - rssBefore} KiB`);
+        t.true(ping(i.nsA, IP_B), 'ping after the flood');
+        t.true(alive(pids.a) && alive(pids.b), 'both sag processes alive');
+      });
+    },
+  );
 
   test.serial('oversized datagrams (1500..65507 bytes) are dropped; traffic keeps flowing', async (t) => {
     t.timeout(40000);
@@ -343,65 +411,112 @@ if (skip) {
         return [random(n, 1), random(n, 2), random(n, 3), random(n, 4), random(n), grown];
       });
       await settle(i);
-      const before = { a: transfer(i.wgA('show', i.ifA, 'transfer')), b: transfer(i.wgB('show', i.ifB, 'transfer')) };
+      const before = {
+        a: transfer(i.wgA('show', i.ifA, 'transfer')),
+        b: transfer(i.wgB('show', i.ifB, 'transfer')),
+      };
       const [rb, ra] = await Promise.all([
         send(i.nsA, { host: UNDER_B, port: 51820, packets, rounds: 20, listenMs: 500 }),
         send(i.nsB, { host: UNDER_A, port: 51820, packets, rounds: 20, listenMs: 500 }),
       ]);
-      t.log(`sent ${rb.sent} oversized datagrams at B (${rb.errors} errors), ${ra.sent} at A (${ra.errors} errors)`);
+      t.log(
+        `sent ${rb.sent} oversized datagrams at B (${rb.errors} errors), ${ra.sent} at A (${ra.errors} errors)`,
+      );
       t.is(rb.sent, packets.length * 20);
       t.is(ra.sent, packets.length * 20);
-      const after = { a: transfer(i.wgA('show', i.ifA, 'transfer')), b: transfer(i.wgB('show', i.ifB, 'transfer')) };
+      const after = {
+        a: transfer(i.wgA('show', i.ifA, 'transfer')),
+        b: transfer(i.wgB('show', i.ifB, 'transfer')),
+      };
       for (const side of ['a', 'b'] as const) {
-        t.true(after[side][0] - before[side][0] <= 64, `${side.toUpperCase()} counted oversized datagrams: ${before[side][0]} -> ${after[side][0]}`);
+        t.true(
+          after[side][0] - before[side][0] <= 64,
+          `${side.toUpperCase()} counted oversized datagrams: ${before[side][0]} -> ${after[side][0]}`,
+        );
       }
       t.deepEqual({ ...rb.replies, ...ra.replies }, {}, 'nothing answered');
       t.true(ping(i.nsA, IP_B), 'ping A -> B');
       t.true(ping(i.nsB, IP_A), 'ping B -> A');
       // Full-MTU traffic still passes.
-      t.true(spawnSync('ip', ['netns', 'exec', i.nsA, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '-s', '1392', '-M', 'do', IP_B]).status === 0, 'full-size ping');
+      t.true(
+        spawnSync('ip', [
+          'netns',
+          'exec',
+          i.nsA,
+          'ping',
+          '-c',
+          '3',
+          '-i',
+          '0.2',
+          '-W',
+          '2',
+          '-s',
+          '1392',
+          '-M',
+          'do',
+          IP_B,
+        ]).status === 0,
+        'full-size ping',
+      );
       t.true(alive(pids.a) && alive(pids.b), 'both sag processes alive');
     });
   });
 
-  test.serial('a peer that vanishes mid-transfer leaves the other healthy, and comes back with the same config', async (t) => {
-    t.timeout(40000);
-    await withTopo(t, async (i) => {
-      const pids = sagPids(i);
-      const conf = readFileSync(`/proc/${pids.a}/cmdline`, 'utf8').split('\0').find((a) => a.endsWith('.conf'));
-      t.truthy(conf, 'found the config sag up runs with');
-      t.true(ping(i.nsA, IP_B, 1));
-      const rssBefore = rssKiB(pids.b);
-      // A long transfer A -> B; A's sag is killed while it runs.
-      const sink = i.namespaces.spawn(i.nsB, process.execPath, [fileURLToPath(new URL('../fixtures/tcp-sink.mjs', import.meta.url)), IP_B, '5301']);
-      await waitForLine(sink, /^LISTENING/);
-      const source = i.namespaces.spawn(i.nsA, process.execPath, [fileURLToPath(new URL('../fixtures/tcp-source.mjs', import.meta.url)), IP_B, '5301', '100000']);
-      t.true(await waitFor(() => transfer(i.wgB('show', i.ifB, 'transfer'))[0] > 8 * 2 ** 20, 15000, 100), 'the transfer was running');
-      process.kill(pids.a, 'SIGKILL');
-      t.true(await waitFor(() => !alive(pids.a), 5000, 50), 'A is gone');
-      source.kill('SIGKILL');
-      // B keeps trying to reach A for a while (ACKs, handshakes): it must stay responsive.
-      const rssPeak = { v: rssBefore };
-      for (let k = 0; k < 10; k++) {
-        await new Promise((r) => setTimeout(r, 300));
-        t.true(alive(pids.b), 'B alive');
-        rssPeak.v = Math.max(rssPeak.v, rssKiB(pids.b));
-        t.regex(i.wgB('show', i.ifB, 'transfer'), /\t\d+\t\d+/, 'B answers wg show');
-      }
-      t.true(rssPeak.v - rssBefore < 100 * 1024, `B RSS ${rssBefore} -> ${rssPeak.v} KiB`);
-      sink.kill('SIGKILL');
-      // A comes back from the same file; the tunnel is re-established.
-      const again = i.namespaces.spawn(i.nsA, process.execPath, [SAG, 'up', conf!]);
-      let log = '';
-      again.stderr!.on('data', (d) => (log += String(d)));
-      const up = await waitFor(() => /is up/.test(log) || again.exitCode !== null, 15000, 50);
-      t.true(up && again.exitCode === null, `sag up again: ${log}`);
-      t.true(ping(i.nsA, IP_B, 5), 'ping A -> B with the new sag');
-      t.true(ping(i.nsB, IP_A), 'ping B -> A');
-      const tcp = await tcpTransfer(i.namespaces, i.nsA, i.nsB, IP_B, 8);
-      t.is(tcp.got, tcp.sent, '8 MiB TCP through the re-established tunnel');
-      t.regex(i.wgB('show', i.ifB, 'endpoints'), new RegExp(`${UNDER_A.replaceAll('.', '\\.')}:51820`));
-      t.true(alive(pids.b), 'B alive throughout');
-    });
-  });
+  test.serial(
+    'a peer that vanishes mid-transfer leaves the other healthy, and comes back with the same config',
+    async (t) => {
+      t.timeout(40000);
+      await withTopo(t, async (i) => {
+        const pids = sagPids(i);
+        const conf = readFileSync(`/proc/${pids.a}/cmdline`, 'utf8')
+          .split('\0')
+          .find((a) => a.endsWith('.conf'));
+        t.truthy(conf, 'found the config sag up runs with');
+        t.true(ping(i.nsA, IP_B, 1));
+        const rssBefore = rssKiB(pids.b);
+        // A long transfer A -> B; A's sag is killed while it runs.
+        const sink = i.namespaces.spawn(i.nsB, process.execPath, [
+          fileURLToPath(new URL('../fixtures/tcp-sink.mjs', import.meta.url)),
+          IP_B,
+          '5301',
+        ]);
+        await waitForLine(sink, /^LISTENING/);
+        const source = i.namespaces.spawn(i.nsA, process.execPath, [
+          fileURLToPath(new URL('../fixtures/tcp-source.mjs', import.meta.url)),
+          IP_B,
+          '5301',
+          '100000',
+        ]);
+        t.true(
+          await waitFor(() => transfer(i.wgB('show', i.ifB, 'transfer'))[0] > 8 * 2 ** 20, 15000, 100),
+          'the transfer was running',
+        );
+        process.kill(pids.a, 'SIGKILL');
+        t.true(await waitFor(() => !alive(pids.a), 5000, 50), 'A is gone');
+        source.kill('SIGKILL');
+        // B keeps trying to reach A for a while (ACKs, handshakes): it must stay responsive.
+        const rssPeak = { v: rssBefore };
+        for (let k = 0; k < 10; k++) {
+          await new Promise((r) => setTimeout(r, 300));
+          t.true(alive(pids.b), 'B alive');
+          rssPeak.v = Math.max(rssPeak.v, rssKiB(pids.b));
+          t.regex(i.wgB('show', i.ifB, 'transfer'), /\t\d+\t\d+/, 'B answers wg show');
+        }
+        t.true(rssPeak.v - rssBefore < 100 * 1024, `B RSS ${rssBefore} -> ${rssPeak.v} KiB`);
+        sink.kill('SIGKILL');
+        // A comes back from the same file; the tunnel is re-established.
+        const again = i.namespaces.spawn(i.nsA, process.execPath, [SAG, 'up', conf!]);
+        let log = '';
+        again.stderr!.on('data', (d) => (log += String(d)));
+        const up = await waitFor(() => /is up/.test(log) || again.exitCode !== null, 15000, 50);
+        t.true(up && again.exitCode === null, `sag up again: ${log}`);
+        t.true(ping(i.nsA, IP_B, 5), 'ping A -> B with the new sag');
+        t.true(ping(i.nsB, IP_A), 'ping B -> A');
+        const tcp = await tcpTransfer(i.namespaces, i.nsA, i.nsB, IP_B, 8);
+        t.is(tcp.got, tcp.sent, '8 MiB TCP through the re-established tunnel');
+        t.regex(i.wgB('show', i.ifB, 'endpoints'), new RegExp(`${UNDER_A.replaceAll('.', '\\.')}:51820`));
+        t.true(alive(pids.b), 'B alive throughout');
+      });
+    },
+  );
 }

@@ -11,7 +11,8 @@ import { nsSpawner, ProbeReceiverChild, ProbeSenderChild, RelayChild } from '../
 import { wallNow } from '../harness/clock.js';
 import { NFT, nftBlackhole, nftLoss, nftRemoveAll } from '../harness/nft.js';
 
-const skip = e2eSkipReason(['ip']) ?? (existsSync(NFT) ? undefined : `missing ${NFT} (Debian package nftables)`);
+const skip =
+  e2eSkipReason(['ip']) ?? (existsSync(NFT) ? undefined : `missing ${NFT} (Debian package nftables)`);
 if (skip) console.log(`[skip] e2e link emulation tests: ${skip}`);
 const e2e = skip ? test.skip : test.serial;
 
@@ -25,16 +26,32 @@ const PORT = 47000;
 
 const namespaces = new Namespaces();
 const ns = { branch: `sagle-b-${tag}`, hub: `sagle-h-${tag}`, mid: `sagle-m-${tag}` };
-const dev = { branch: `leb${tag}`, hub: `leh${tag}`, bm: `lebm${tag}`, mb: `lemb${tag}`, mh: `lemh${tag}`, hm: `lehm${tag}` };
+const dev = {
+  branch: `leb${tag}`,
+  hub: `leh${tag}`,
+  bm: `lebm${tag}`,
+  mb: `lemb${tag}`,
+  mh: `lemh${tag}`,
+  hm: `lehm${tag}`,
+};
 
 test.before(() => {
   if (skip) return;
   for (const n of Object.values(ns)) namespaces.add(n);
   // branch <-> hub directly, for nft and link-down impairments.
-  namespaces.link({ ns: ns.branch, dev: dev.branch, addr: `${BRANCH_IP}/24` }, { ns: ns.hub, dev: dev.hub, addr: `${HUB_IP}/24` });
+  namespaces.link(
+    { ns: ns.branch, dev: dev.branch, addr: `${BRANCH_IP}/24` },
+    { ns: ns.hub, dev: dev.hub, addr: `${HUB_IP}/24` },
+  );
   // branch <-> mid <-> hub, for the relay (no forwarding in mid: the relay is the only way across).
-  namespaces.link({ ns: ns.branch, dev: dev.bm, addr: '10.231.2.1/24' }, { ns: ns.mid, dev: dev.mb, addr: `${MID_LEFT_IP}/24` });
-  namespaces.link({ ns: ns.mid, dev: dev.mh, addr: '10.231.3.1/24' }, { ns: ns.hub, dev: dev.hm, addr: `${HUB2_IP}/24` });
+  namespaces.link(
+    { ns: ns.branch, dev: dev.bm, addr: '10.231.2.1/24' },
+    { ns: ns.mid, dev: dev.mb, addr: `${MID_LEFT_IP}/24` },
+  );
+  namespaces.link(
+    { ns: ns.mid, dev: dev.mh, addr: '10.231.3.1/24' },
+    { ns: ns.hub, dev: dev.hm, addr: `${HUB2_IP}/24` },
+  );
 });
 
 test.after.always(async () => {
@@ -42,11 +59,24 @@ test.after.always(async () => {
 });
 
 /** A receiver in the hub, a sender in the branch; both closed at teardown. */
-async function probes(t: import('ava').ExecutionContext, opts: { port: number; to?: string; ratePps: number; durationMs?: number; count?: number; beforeSend?: () => void }) {
+async function probes(
+  t: import('ava').ExecutionContext,
+  opts: {
+    port: number;
+    to?: string;
+    ratePps: number;
+    durationMs?: number;
+    count?: number;
+    beforeSend?: () => void;
+  },
+) {
   const rx = await ProbeReceiverChild.spawn({ port: opts.port }, nsSpawner(namespaces, ns.hub));
   const { port: _port, to, beforeSend, ...rate } = opts;
   beforeSend?.(); // the sender starts sending as soon as it is up
-  const tx = await ProbeSenderChild.spawn({ host: to ?? HUB_IP, port: opts.port, ...rate }, nsSpawner(namespaces, ns.branch));
+  const tx = await ProbeSenderChild.spawn(
+    { host: to ?? HUB_IP, port: opts.port, ...rate },
+    nsSpawner(namespaces, ns.branch),
+  );
   t.teardown(() => Promise.all([tx.close(), rx.close()]).then(() => undefined));
   return { rx, tx };
 }
@@ -73,20 +103,30 @@ e2e('an nft blackhole (link up) shows as an outage of its duration', async (t) =
   const o = r.outage!;
   const shortest = off.before - on.after;
   const longest = off.after - on.before;
-  t.log(`blackhole ${shortest.toFixed(1)}..${longest.toFixed(1)} ms; outage ${o.ms.toFixed(1)} ms, ${o.lost} lost, nft counted ${dropped}+`);
+  t.log(
+    `blackhole ${shortest.toFixed(1)}..${longest.toFixed(1)} ms; outage ${o.ms.toFixed(1)} ms, ${o.lost} lost, nft counted ${dropped}+`,
+  );
   // Each nft call is a process start (~50 ms here), so the blackhole is only known to within that
   // bracket; a sender stalled at the end (a busy host) can stretch the hole a little past it.
   t.true(o.ms >= shortest - 3 && o.ms <= longest + 50, `outage ${o.ms}`);
   t.true(o.recovered);
   // The counter was read before the removal: at 1 per ms, what came after can add that many.
-  t.true(o.lost >= dropped && o.lost <= dropped + (off.after - readAt) + 10, `the nft counter saw the lost packets: ${JSON.stringify(o)}`);
+  t.true(
+    o.lost >= dropped && o.lost <= dropped + (off.after - readAt) + 10,
+    `the nft counter saw the lost packets: ${JSON.stringify(o)}`,
+  );
   t.is(r.lost, o.lost, 'no other loss');
 });
 
 e2e('nft random loss of 20 % drops about 20 % of probes', async (t) => {
   let loss: ReturnType<typeof nftLoss> | undefined;
   t.teardown(() => loss?.remove());
-  const { rx, tx } = await probes(t, { port: PORT + 1, ratePps: 2500, count: 5000, beforeSend: () => (loss = nftLoss(ns.hub, dev.hub, 20, 'in')) });
+  const { rx, tx } = await probes(t, {
+    port: PORT + 1,
+    ratePps: 2500,
+    count: 5000,
+    beforeSend: () => (loss = nftLoss(ns.hub, dev.hub, 20, 'in')),
+  });
   const stats = await tx.done();
   await sleep(100);
   const dropped = loss!.dropped();
@@ -115,7 +155,9 @@ e2e('ip link set down shows as an outage and the sender survives its send errors
   const stats = await tx.done();
   await sleep(100);
   const o = (await rx.report({ cutAtMs: down.before, sent: stats })).outage!;
-  t.log(`link down ${(up.before - down.after).toFixed(1)}..${(up.after - down.before).toFixed(1)} ms; outage ${o.ms.toFixed(1)} ms, back ${(o.endTs - up.after).toFixed(1)} ms after "up"; send errors ${stats.sendErrors}`);
+  t.log(
+    `link down ${(up.before - down.after).toFixed(1)}..${(up.after - down.before).toFixed(1)} ms; outage ${o.ms.toFixed(1)} ms, back ${(o.endTs - up.after).toFixed(1)} ms after "up"; send errors ${stats.sendErrors}`,
+  );
   // Back up, traffic waits for carrier (the kernel's linkwatch, which can defer an event by up
   // to a second) and for the neighbour to be resolved again: recovery lags "up" by 0–1100 ms.
   t.true(o.ms >= up.before - down.after - 3 && o.ms <= up.after - down.before + 1100, `outage ${o.ms}`);
@@ -125,7 +167,11 @@ e2e('ip link set down shows as an outage and the sender survives its send errors
 
 e2e('the relay in a middle namespace adds its delay and its cut shows as an outage', async (t) => {
   const relay = await RelayChild.spawn(
-    { listen: { host: MID_LEFT_IP, port: PORT + 3 }, target: { host: HUB2_IP, port: PORT + 3 }, impairment: { delayMs: 30 } },
+    {
+      listen: { host: MID_LEFT_IP, port: PORT + 3 },
+      target: { host: HUB2_IP, port: PORT + 3 },
+      impairment: { delayMs: 30 },
+    },
     nsSpawner(namespaces, ns.mid),
   );
   t.teardown(() => relay.close());
@@ -139,7 +185,9 @@ e2e('the relay in a middle namespace adds its delay and its cut shows as an outa
   const r = await rx.report({ cutAtMs: cut.at, sent: stats });
   const o = r.outage!;
   const cutMs = restored.at - cut.at;
-  t.log(`relay cut ${cutMs.toFixed(1)} ms; outage ${o.ms.toFixed(1)} ms; one-way p50 ${r.latency!.p50.toFixed(2)} p95 ${r.latency!.p95.toFixed(2)} ms`);
+  t.log(
+    `relay cut ${cutMs.toFixed(1)} ms; outage ${o.ms.toFixed(1)} ms; one-way p50 ${r.latency!.p50.toFixed(2)} p95 ${r.latency!.p95.toFixed(2)} ms`,
+  );
   // Exact: the hole is what the relay dropped. In time: the cut also catches packets that were
   // waiting to be read when it began (1–4 ms on a quiet host; up to ~100 on a loaded one).
   const dropped = (await relay.counters()).counters.leftToRight.dropped.cut;

@@ -39,10 +39,20 @@ e2e('1 ping crosses the tunnel both ways', async (t) => {
  */
 async function transfer(t: ExecutionContext, topo: TunnelTopology, mb: number): Promise<number> {
   const capture = await startCapture(topo.namespaces, topo.nsA, topo.vethA, { immediate: false });
-  const sink = topo.namespaces.spawn(topo.nsB, process.execPath, [fixture('tcp-sink.mjs'), TUNNEL_IP_B, '5201']);
+  const sink = topo.namespaces.spawn(topo.nsB, process.execPath, [
+    fixture('tcp-sink.mjs'),
+    TUNNEL_IP_B,
+    '5201',
+  ]);
   await waitForLine(sink, /^LISTENING/);
   const sinkDone = waitForLine(sink, /^SINK /, 120000);
-  const source = topo.namespaces.spawn(topo.nsA, process.execPath, [fixture('tcp-source.mjs'), TUNNEL_IP_B, '5201', String(mb), MARKER]);
+  const source = topo.namespaces.spawn(topo.nsA, process.execPath, [
+    fixture('tcp-source.mjs'),
+    TUNNEL_IP_B,
+    '5201',
+    String(mb),
+    MARKER,
+  ]);
   const [sourceLine, sinkLine] = await Promise.all([waitForLine(source, /^SOURCE /, 120000), sinkDone]);
   const [, sentBytes, sentHash] = sourceLine.split(' ');
   const [, gotBytes, gotHash] = sinkLine.split(' ');
@@ -80,30 +90,39 @@ async function transfer(t: ExecutionContext, topo: TunnelTopology, mb: number): 
   return largest;
 }
 
-e2e('2 a 50 MiB TCP transfer arrives intact and the wire carries only type-4 datagrams (2 TUN queues)', async (t) => {
-  topo ??= await buildTunnelTopology({ tunQueues: 2 });
-  // Two queues, so two send workers: the device really is multi-queue.
-  t.regex(sh('ip', ['-d', 'link', 'show', topo.tunA], { ns: topo.nsA }), /multi_queue numqueues 2\b/);
-  const largest = await transfer(t, topo, 50);
-  // Unless offloads were forced off for this run, the sender used UDP GSO (README: SAG_OFFLOADS).
-  if (process.env.SAG_OFFLOADS === undefined) t.true(largest > 1, 'UDP GSO frames on the underlay');
-});
+e2e(
+  '2 a 50 MiB TCP transfer arrives intact and the wire carries only type-4 datagrams (2 TUN queues)',
+  async (t) => {
+    topo ??= await buildTunnelTopology({ tunQueues: 2 });
+    // Two queues, so two send workers: the device really is multi-queue.
+    t.regex(sh('ip', ['-d', 'link', 'show', topo.tunA], { ns: topo.nsA }), /multi_queue numqueues 2\b/);
+    const largest = await transfer(t, topo, 50);
+    // Unless offloads were forced off for this run, the sender used UDP GSO (README: SAG_OFFLOADS).
+    if (process.env.SAG_OFFLOADS === undefined) t.true(largest > 1, 'UDP GSO frames on the underlay');
+  },
+);
 
-e2e('3 with every offload forced off (SAG_OFFLOADS=off) a 20 MiB transfer arrives intact, one datagram per frame', async (t) => {
-  const off = await buildTunnelTopology({ offloads: 'off' });
-  try {
-    t.is(await transfer(t, off, 20), 1);
-  } finally {
-    await off.cleanup();
-  }
-});
+e2e(
+  '3 with every offload forced off (SAG_OFFLOADS=off) a 20 MiB transfer arrives intact, one datagram per frame',
+  async (t) => {
+    const off = await buildTunnelTopology({ offloads: 'off' });
+    try {
+      t.is(await transfer(t, off, 20), 1);
+    } finally {
+      await off.cleanup();
+    }
+  },
+);
 
-e2e('4 with one TUN queue (one send worker, as before multi-queue) a 20 MiB transfer arrives intact', async (t) => {
-  const one = await buildTunnelTopology({ tunQueues: 1 });
-  try {
-    t.notRegex(sh('ip', ['-d', 'link', 'show', one.tunA], { ns: one.nsA }), /multi_queue/);
-    await transfer(t, one, 20);
-  } finally {
-    await one.cleanup();
-  }
-});
+e2e(
+  '4 with one TUN queue (one send worker, as before multi-queue) a 20 MiB transfer arrives intact',
+  async (t) => {
+    const one = await buildTunnelTopology({ tunQueues: 1 });
+    try {
+      t.notRegex(sh('ip', ['-d', 'link', 'show', one.tunA], { ns: one.nsA }), /multi_queue/);
+      await transfer(t, one, 20);
+    } finally {
+      await one.cleanup();
+    }
+  },
+);

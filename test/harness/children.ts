@@ -5,7 +5,13 @@
  */
 import type { Namespaces } from '../helpers/netns.js';
 import { HarnessChild, harnessCommand, localSpawner, type Json, type Spawner } from './json-lines.js';
-import type { ProbeReceiverOptions, ProbeReport, ProbeSenderOptions, ReportOptions, SenderStats } from './probe-traffic.js';
+import type {
+  ProbeReceiverOptions,
+  ProbeReport,
+  ProbeSenderOptions,
+  ReportOptions,
+  SenderStats,
+} from './probe-traffic.js';
 import type { Direction, Impairment, RelayCounters, UdpRelayOptions } from './udp-relay.js';
 
 export type { Spawner } from './json-lines.js';
@@ -76,7 +82,10 @@ export class ProbeReceiverChild {
     this.proc = proc;
   }
 
-  static async spawn(opts: ProbeReceiverOptions = {}, spawner: Spawner = localSpawner): Promise<ProbeReceiverChild> {
+  static async spawn(
+    opts: ProbeReceiverOptions = {},
+    spawner: Spawner = localSpawner,
+  ): Promise<ProbeReceiverChild> {
     const r = new ProbeReceiverChild(start('probe-cli.ts', ['recv', JSON.stringify(opts)], spawner));
     r.port = (await r.proc.ready).port as number;
     return r;

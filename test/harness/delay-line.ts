@@ -48,7 +48,8 @@ export const NO_IMPAIRMENT: Readonly<Impairment> = Object.freeze({
 
 /** Checks a patch (typically JSON from a test or stdin): unknown keys and bad values throw, so a typo fails loudly. */
 export function validateImpairment(patch: unknown): Partial<Impairment> {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new Error('impairment must be an object');
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+    throw new Error('impairment must be an object');
   const out: Partial<Impairment> = {};
   for (const [k, v] of Object.entries(patch)) {
     if (!(k in NO_IMPAIRMENT)) throw new Error(`unknown impairment "${k}"`);

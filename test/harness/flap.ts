@@ -30,11 +30,17 @@ export class Flapper {
   /** Cuts done so far, by kind. */
   readonly cuts: Record<'link' | 'blackhole', number> = { link: 0, blackhole: 0 };
 
-  constructor(readonly options: FlapOptions, readonly cut: Record<'link' | 'blackhole', Cut>) {
+  constructor(
+    readonly options: FlapOptions,
+    readonly cut: Record<'link' | 'blackhole', Cut>,
+  ) {
     if (options.periodMs > 0 && !(options.downMs > 0 && options.downMs < options.periodMs)) {
-      throw new Error(`flap: the down time (${options.downMs} ms) must be above 0 and below the period (${options.periodMs} ms)`);
+      throw new Error(
+        `flap: the down time (${options.downMs} ms) must be above 0 and below the period (${options.periodMs} ms)`,
+      );
     }
-    if (!FLAP_MODES.includes(options.mode)) throw new Error(`flap: bad mode "${String(options.mode)}" (${FLAP_MODES.join(', ')})`);
+    if (!FLAP_MODES.includes(options.mode))
+      throw new Error(`flap: bad mode "${String(options.mode)}" (${FLAP_MODES.join(', ')})`);
   }
 
   get total(): number {
@@ -66,7 +72,8 @@ export class Flapper {
 
   #goDown(): void {
     if (this.#restore) return;
-    const kind = this.options.mode === 'alternate' ? (this.total % 2 === 0 ? 'link' : 'blackhole') : this.options.mode;
+    const kind =
+      this.options.mode === 'alternate' ? (this.total % 2 === 0 ? 'link' : 'blackhole') : this.options.mode;
     this.#restore = this.cut[kind]();
     this.cuts[kind]++;
     this.#touched = true;

@@ -20,7 +20,10 @@ export function emit(obj: Json): void {
 }
 
 /** Serves requests from stdin one at a time (so acks come back in order); `onClose` when stdin ends. */
-export function serveStdin(handler: (req: Json) => Json | void | Promise<Json | void>, onClose: () => void): void {
+export function serveStdin(
+  handler: (req: Json) => Json | void | Promise<Json | void>,
+  onClose: () => void,
+): void {
   const rl = createInterface({ input: process.stdin });
   let chain = Promise.resolve();
   rl.on('line', (line) => {
@@ -29,7 +32,8 @@ export function serveStdin(handler: (req: Json) => Json | void | Promise<Json | 
       let id: unknown = null;
       try {
         const req = JSON.parse(line) as unknown;
-        if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new Error('a request must be a JSON object');
+        if (typeof req !== 'object' || req === null || Array.isArray(req))
+          throw new Error('a request must be a JSON object');
         id = (req as Json).id ?? null;
         const result = (await handler(req as Json)) ?? {};
         emit({ id, ok: true, at: wallNow(), ...result });
@@ -87,7 +91,9 @@ export class HarnessChild {
     this.ready = this.event('ready', 20000);
     this.ready.catch(() => undefined);
     void this.#exited.then(() => {
-      const err = new Error(`harness child exited (${child.exitCode ?? child.signalCode}); stderr: ${this.#stderr}`);
+      const err = new Error(
+        `harness child exited (${child.exitCode ?? child.signalCode}); stderr: ${this.#stderr}`,
+      );
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
     });
@@ -126,7 +132,10 @@ export class HarnessChild {
     const seen = this.#events.find((e) => e.event === name);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${name}" event in ${timeoutMs} ms; stderr: ${this.#stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no "${name}" event in ${timeoutMs} ms; stderr: ${this.#stderr}`)),
+        timeoutMs,
+      );
       const w = { event: name, resolve: (v: Json) => (clearTimeout(timer), resolve(v)) };
       this.#waiters.push(w);
       void this.#exited.then(() => {

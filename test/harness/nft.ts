@@ -38,7 +38,9 @@ function run(ns: string | undefined, args: string[]): string {
     return execFileSync(file, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`nft ${args.join(' ')}${ns ? ` in ${ns}` : ''} failed: ${err.stderr?.trim() || err.message}`);
+    throw new Error(
+      `nft ${args.join(' ')}${ns ? ` in ${ns}` : ''} failed: ${err.stderr?.trim() || err.message}`,
+    );
   }
 }
 
@@ -65,13 +67,25 @@ function quoteIface(iface: string): string {
   return `"${iface}"`;
 }
 
-function install(ns: string | undefined, kind: string, iface: string, dir: NftDirection, match: string): NftImpairment {
+function install(
+  ns: string | undefined,
+  kind: string,
+  iface: string,
+  dir: NftDirection,
+  match: string,
+): NftImpairment {
   if (dir !== 'in' && dir !== 'out' && dir !== 'both') throw new Error(`bad direction "${String(dir)}"`);
   const table = tableName(kind, iface);
   const q = quoteIface(iface);
   const chains: string[] = [];
-  if (dir !== 'out') chains.push(`  chain in { type filter hook prerouting priority raw; policy accept; iifname ${q} ${match} counter drop; }`);
-  if (dir !== 'in') chains.push(`  chain out { type filter hook postrouting priority raw; policy accept; oifname ${q} ${match} counter drop; }`);
+  if (dir !== 'out')
+    chains.push(
+      `  chain in { type filter hook prerouting priority raw; policy accept; iifname ${q} ${match} counter drop; }`,
+    );
+  if (dir !== 'in')
+    chains.push(
+      `  chain out { type filter hook postrouting priority raw; policy accept; oifname ${q} ${match} counter drop; }`,
+    );
   nftApply(ns, `table inet ${table} {\n${chains.join('\n')}\n}\n`);
   let removed = false;
   return {
@@ -87,19 +101,31 @@ function install(ns: string | undefined, kind: string, iface: string, dir: NftDi
 }
 
 /** Drops every IP packet through `iface` (the link stays up) until remove(). */
-export function nftBlackhole(ns: string | undefined, iface: string, dir: NftDirection = 'both'): NftImpairment {
+export function nftBlackhole(
+  ns: string | undefined,
+  iface: string,
+  dir: NftDirection = 'both',
+): NftImpairment {
   return install(ns, 'bh', iface, dir, '');
 }
 
 /** Drops `pct` percent (integer 0–100) of IP packets through `iface`, at random, until remove(). */
-export function nftLoss(ns: string | undefined, iface: string, pct: number, dir: NftDirection = 'both'): NftImpairment {
-  if (!Number.isInteger(pct) || pct < 0 || pct > 100) throw new Error('loss percent must be an integer 0..100 (numgen mod 100)');
+export function nftLoss(
+  ns: string | undefined,
+  iface: string,
+  pct: number,
+  dir: NftDirection = 'both',
+): NftImpairment {
+  if (!Number.isInteger(pct) || pct < 0 || pct > 100)
+    throw new Error('loss percent must be an integer 0..100 (numgen mod 100)');
   return install(ns, 'loss', iface, dir, `numgen random mod 100 < ${pct}`);
 }
 
 /** Sum of the packet counters of a table's rules (from `nft -j`). */
 export function nftDropped(ns: string | undefined, table: string): number {
-  const out = JSON.parse(run(ns, ['-j', 'list', 'table', 'inet', table])) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] };
+  const out = JSON.parse(run(ns, ['-j', 'list', 'table', 'inet', table])) as {
+    nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[];
+  };
   let n = 0;
   for (const item of out.nftables) for (const e of item.rule?.expr ?? []) n += e.counter?.packets ?? 0;
   return n;
@@ -107,7 +133,9 @@ export function nftDropped(ns: string | undefined, table: string): number {
 
 /** Deletes every impairment table in a namespace (a safety net for teardown; deleting the namespace also does). */
 export function nftRemoveAll(ns: string | undefined): number {
-  const out = JSON.parse(run(ns, ['-j', 'list', 'tables'])) as { nftables: { table?: { family: string; name: string } }[] };
+  const out = JSON.parse(run(ns, ['-j', 'list', 'tables'])) as {
+    nftables: { table?: { family: string; name: string } }[];
+  };
   let n = 0;
   for (const item of out.nftables) {
     const t = item.table;

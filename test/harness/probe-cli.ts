@@ -9,7 +9,13 @@
  * stdin closing or SIGTERM stops the process (a receiver prints {"event":"final","report":..} first).
  */
 import { emit, parseArgJson, serveStdin, type Json } from './json-lines.js';
-import { ProbeReceiver, ProbeSender, type ProbeReceiverOptions, type ProbeSenderOptions, type ReportOptions } from './probe-traffic.js';
+import {
+  ProbeReceiver,
+  ProbeSender,
+  type ProbeReceiverOptions,
+  type ProbeSenderOptions,
+  type ReportOptions,
+} from './probe-traffic.js';
 
 const USAGE = `probe-cli.ts send '{"host","port","ratePps"?,"size"?,"durationMs"?,"count"?,"flowId"?}' | recv '{"host"?,"port"?,"flowId"?}'`;
 const mode = process.argv[2];

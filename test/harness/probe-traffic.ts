@@ -70,7 +70,8 @@ export class ProbeSender {
   constructor(o: ProbeSenderOptions) {
     const ratePps = o.ratePps ?? 1000;
     if (!(ratePps > 0)) throw new Error('ratePps must be > 0');
-    const limit = o.count ?? (o.durationMs !== undefined ? Math.round((o.durationMs * ratePps) / 1000) : Infinity);
+    const limit =
+      o.count ?? (o.durationMs !== undefined ? Math.round((o.durationMs * ratePps) / 1000) : Infinity);
     this.#o = { host: o.host, port: o.port, ratePps, size: o.size ?? 64, flowId: o.flowId ?? 0, limit };
     this.#bind = o.bind;
   }
@@ -90,7 +91,13 @@ export class ProbeSender {
   }
 
   stats(): SenderStats {
-    return { sent: this.#sent, sendErrors: this.#errors, firstSendTs: this.#first, lastSendTs: this.#last, ratePps: this.#o.ratePps };
+    return {
+      sent: this.#sent,
+      sendErrors: this.#errors,
+      firstSendTs: this.#first,
+      lastSendTs: this.#last,
+      ratePps: this.#o.ratePps,
+    };
   }
 
   async stop(): Promise<SenderStats> {
@@ -245,17 +252,43 @@ export function analyzeProbe(samples: readonly ProbeSample[], opts: ReportOption
     if (opts.sent && last && last.seq < opts.sent.sent - 1 && last.sendTs <= horizon) {
       // Nothing after `last` arrived: the hole runs to the end of sending.
       const end = opts.sent.lastSendTs;
-      candidates.push({ fromSeq: last.seq, toSeq: opts.sent.sent, lost: opts.sent.sent - 1 - last.seq, ms: end - last.sendTs, recvMs: NaN, startTs: last.sendTs, endTs: end, sinceCutMs: end - cut, recovered: false });
+      candidates.push({
+        fromSeq: last.seq,
+        toSeq: opts.sent.sent,
+        lost: opts.sent.sent - 1 - last.seq,
+        ms: end - last.sendTs,
+        recvMs: NaN,
+        startTs: last.sendTs,
+        endTs: end,
+        sinceCutMs: end - cut,
+        recovered: false,
+      });
     }
     report.outage = candidates.reduce<ProbeOutage>((m, g) => (g.ms > m.ms ? g : m), {
-      fromSeq: -1, toSeq: -1, lost: 0, ms: 0, recvMs: 0, startTs: cut, endTs: cut, sinceCutMs: 0, recovered: true,
+      fromSeq: -1,
+      toSeq: -1,
+      lost: 0,
+      ms: 0,
+      recvMs: 0,
+      startTs: cut,
+      endTs: cut,
+      sinceCutMs: 0,
+      recovered: true,
     });
   }
   return report;
 }
 
 function gapOf(a: ProbeSample, b: ProbeSample): ProbeGap {
-  return { fromSeq: a.seq, toSeq: b.seq, lost: b.seq - a.seq - 1, ms: b.sendTs - a.sendTs, recvMs: b.recvTs - a.recvTs, startTs: a.sendTs, endTs: b.sendTs };
+  return {
+    fromSeq: a.seq,
+    toSeq: b.seq,
+    lost: b.seq - a.seq - 1,
+    ms: b.sendTs - a.sendTs,
+    recvMs: b.recvTs - a.recvTs,
+    startTs: a.sendTs,
+    endTs: b.sendTs,
+  };
 }
 
 function perSecond(samples: readonly ProbeSample[]): ProbeReport['perSecond'] {

@@ -52,9 +52,11 @@ export function rssMb(pid: number): number {
 }
 
 function branchConfig(own: string, hub: string, holdDownMs: number): string {
-  return `[Interface]\nPrivateKey = ${own}\nListenPort = 51820\nAddress = ${BRANCH_IP}/24\nHoldDown = ${holdDownMs}\n\n` +
+  return (
+    `[Interface]\nPrivateKey = ${own}\nListenPort = 51820\nAddress = ${BRANCH_IP}/24\nHoldDown = ${holdDownMs}\n\n` +
     `[Uplink]\nName = ${FLAPPING}\nAddress = 10.83.1.1\nPriority = 1\n\n[Uplink]\nName = ${STEADY}\nAddress = 10.83.2.1\nPriority = 2\n\n` +
-    `[Peer]\nPublicKey = ${pub(hub)}\nAllowedIPs = ${HUB_IP}/32\nEndpoint = 10.83.1.2:51820@${FLAPPING}, 10.83.2.2:51820@${STEADY}\n`;
+    `[Peer]\nPublicKey = ${pub(hub)}\nAllowedIPs = ${HUB_IP}/32\nEndpoint = 10.83.1.2:51820@${FLAPPING}, 10.83.2.2:51820@${STEADY}\n`
+  );
 }
 
 function hubConfig(own: string, branch: string): string {
@@ -62,7 +64,10 @@ function hubConfig(own: string, branch: string): string {
 }
 
 /** Counts "class default: paths [a] -> [b]" lines by where they lead; lines may arrive split. */
-function moveCounter(moves: SoakGateways['moves'], uplinkOf: () => Map<number, string>): (chunk: string) => void {
+function moveCounter(
+  moves: SoakGateways['moves'],
+  uplinkOf: () => Map<number, string>,
+): (chunk: string) => void {
   let partial = '';
   return (chunk) => {
     const lines = (partial + chunk).split('\n');
@@ -92,8 +97,14 @@ export async function startSoakGateways(rekeyMs: number, holdDownMs: number): Pr
     const nsA = ns.add(`hds${tag}a`);
     const nsB = ns.add(`hds${tag}b`);
     const dev = { 1: `hdva${tag}`, 2: `hdwa${tag}` } as const;
-    ns.link({ ns: nsA, dev: dev[1], addr: '10.83.1.1/30' }, { ns: nsB, dev: `hdvb${tag}`, addr: '10.83.1.2/30' });
-    ns.link({ ns: nsA, dev: dev[2], addr: '10.83.2.1/30' }, { ns: nsB, dev: `hdwb${tag}`, addr: '10.83.2.2/30' });
+    ns.link(
+      { ns: nsA, dev: dev[1], addr: '10.83.1.1/30' },
+      { ns: nsB, dev: `hdvb${tag}`, addr: '10.83.1.2/30' },
+    );
+    ns.link(
+      { ns: nsA, dev: dev[2], addr: '10.83.2.1/30' },
+      { ns: nsB, dev: `hdwb${tag}`, addr: '10.83.2.2/30' },
+    );
     const [ka, kb] = [key(), key()];
     const files = { a: join(dir, `${ifs.a}.conf`), b: join(dir, `${ifs.b}.conf`) };
     writeFileSync(files.a, branchConfig(ka, kb, holdDownMs), { mode: 0o600 });
@@ -104,15 +115,27 @@ export async function startSoakGateways(rekeyMs: number, holdDownMs: number): Pr
     const countMoves = moveCounter(moves, () => uplinkOf);
     const procs: Record<string, ChildProcess> = {};
     const logs: Record<string, () => string> = {};
-    for (const [side, n] of [['b', nsB], ['a', nsA]] as const) {
-      const child = ns.spawn(n, 'env', [`SAG_TEST_REKEY_AFTER_MS=${rekeyMs}`, process.execPath, SAG, 'up', files[side]]);
+    for (const [side, n] of [
+      ['b', nsB],
+      ['a', nsA],
+    ] as const) {
+      const child = ns.spawn(n, 'env', [
+        `SAG_TEST_REKEY_AFTER_MS=${rekeyMs}`,
+        process.execPath,
+        SAG,
+        'up',
+        files[side],
+      ]);
       let err = '';
       child.stderr!.on('data', (d) => {
         err = (err + String(d)).slice(-20_000);
         if (side === 'a') countMoves(String(d));
       });
       child.stdout!.resume();
-      if (!(await waitFor(() => / is up: /.test(err) || child.exitCode !== null, 20_000, 50)) || child.exitCode !== null) {
+      if (
+        !(await waitFor(() => / is up: /.test(err) || child.exitCode !== null, 20_000, 50)) ||
+        child.exitCode !== null
+      ) {
         throw new Error(`sag up (${side}) did not come up: ${err}`);
       }
       procs[`sag-${side}`] = child;
@@ -125,7 +148,10 @@ export async function startSoakGateways(rekeyMs: number, holdDownMs: number): Pr
       };
       const until = Date.now() + timeoutMs;
       while (!(await on())) {
-        if (Date.now() > until) throw new Error(`the branch did not go multipath on ${FLAPPING}: ${JSON.stringify(await queryPaths(ifs.a))}\n${logs['sag-a']!()}`);
+        if (Date.now() > until)
+          throw new Error(
+            `the branch did not go multipath on ${FLAPPING}: ${JSON.stringify(await queryPaths(ifs.a))}\n${logs['sag-a']!()}`,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
       uplinkOf = new Map((await paths()).map((p) => [p.id, p.uplink]));

@@ -86,7 +86,11 @@ function median(xs: readonly number[]): number {
   return s.length ? s[Math.floor(s.length / 2)]! : 0;
 }
 
-export function memoryTrend(samples: readonly SoakSample[], proc: string, opts: VerdictOptions = {}): MemoryTrend {
+export function memoryTrend(
+  samples: readonly SoakSample[],
+  proc: string,
+  opts: VerdictOptions = {},
+): MemoryTrend {
   const half = samples.slice(Math.floor(samples.length / 2)).filter((s) => proc in s.rssMb);
   const xs = half.map((s) => s.t);
   const ys = half.map((s) => s.rssMb[proc]!);
@@ -104,21 +108,29 @@ export function judgeSoak(samples: readonly SoakSample[], opts: VerdictOptions =
   if (samples.length < 4) reasons.push(`only ${samples.length} samples: too short to judge`);
   const maxGapMs = Math.max(0, ...samples.map((s) => s.maxGapMs));
   for (const s of samples) {
-    if (s.maxGapMs > maxStall) reasons.push(`traffic stalled for ${Math.round(s.maxGapMs)} ms in the window ending at ${s.t.toFixed(0)} s`);
+    if (s.maxGapMs > maxStall)
+      reasons.push(
+        `traffic stalled for ${Math.round(s.maxGapMs)} ms in the window ending at ${s.t.toFixed(0)} s`,
+      );
     if (s.mbps === 0) reasons.push(`no traffic at all in the window ending at ${s.t.toFixed(0)} s`);
   }
   const procs = [...new Set(samples.flatMap((s) => Object.keys(s.rssMb)))];
   const memory: Record<string, MemoryTrend> = {};
   for (const p of procs) {
     const m = (memory[p] = memoryTrend(samples, p, opts));
-    if (m.growing) reasons.push(`${p}: RSS keeps growing, ${m.growthMb.toFixed(1)} MB over the second half (${m.mbPerMin.toFixed(2)} MB/min; allowed ${m.allowedMb.toFixed(1)} MB)`);
+    if (m.growing)
+      reasons.push(
+        `${p}: RSS keeps growing, ${m.growthMb.toFixed(1)} MB over the second half (${m.mbPerMin.toFixed(2)} MB/min; allowed ${m.allowedMb.toFixed(1)} MB)`,
+      );
   }
   const handshakes = samples.at(-1)?.handshakes ?? 0;
-  if (opts.minHandshakes !== undefined && handshakes < opts.minHandshakes) reasons.push(`only ${handshakes} handshakes; forced rekeys expected at least ${opts.minHandshakes}`);
+  if (opts.minHandshakes !== undefined && handshakes < opts.minHandshakes)
+    reasons.push(`only ${handshakes} handshakes; forced rekeys expected at least ${opts.minHandshakes}`);
   for (const kind of ['failovers', 'failbacks'] as const) {
     const want = kind === 'failovers' ? opts.minFailovers : opts.minFailbacks;
     const seen = samples.at(-1)?.[kind] ?? 0;
-    if (want !== undefined && seen < want) reasons.push(`only ${seen} ${kind}; the flapping link should have caused at least ${want}`);
+    if (want !== undefined && seen < want)
+      reasons.push(`only ${seen} ${kind}; the flapping link should have caused at least ${want}`);
   }
   return { ok: reasons.length === 0, reasons, memory, maxGapMs };
 }

@@ -78,7 +78,11 @@ class LossBursts {
   count = 0;
   dropped = 0;
 
-  constructor(readonly o: SoakOptions, readonly nsA: string, readonly devs: string[]) {}
+  constructor(
+    readonly o: SoakOptions,
+    readonly nsA: string,
+    readonly devs: string[],
+  ) {}
 
   start(): void {
     if (this.o.lossEveryMs <= 0) return;
@@ -115,21 +119,30 @@ class LossBursts {
 }
 
 /** Runs the soak; `onSample` sees each window as it ends (for a live table). */
-export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) => void = () => {}): Promise<SoakResult> {
+export async function runSoak(
+  options: SoakOptions,
+  onSample: (s: SoakSample) => void = () => {},
+): Promise<SoakResult> {
   const o = options;
   const startedAt = new Date().toISOString();
   const gw = await startSoakGateways(o.rekeyMs, o.holdDownMs);
-  const flapper = new Flapper({ periodMs: o.flapEveryMs, downMs: o.flapDownMs, mode: o.flapMode }, {
-    link: () => linkDown(gw, 1),
-    blackhole: () => {
-      const hole = nftBlackhole(gw.nsA, gw.dev[1]);
-      return () => hole.remove();
+  const flapper = new Flapper(
+    { periodMs: o.flapEveryMs, downMs: o.flapDownMs, mode: o.flapMode },
+    {
+      link: () => linkDown(gw, 1),
+      blackhole: () => {
+        const hole = nftBlackhole(gw.nsA, gw.dev[1]);
+        return () => hole.remove();
+      },
     },
-  });
+  );
   const bursts = new LossBursts(o, gw.nsA, [gw.dev[1], gw.dev[2]]);
   try {
     const rx = await ProbeReceiverChild.spawn({ host: HUB_IP, port: 0 }, nsSpawner(gw.ns, gw.nsB));
-    const tx = await ProbeSenderChild.spawn({ host: HUB_IP, port: rx.port, ratePps: o.ratePps, size: o.size }, nsSpawner(gw.ns, gw.nsA));
+    const tx = await ProbeSenderChild.spawn(
+      { host: HUB_IP, port: rx.port, ratePps: o.ratePps, size: o.size },
+      nsSpawner(gw.ns, gw.nsA),
+    );
     await gw.waitMultipath(20_000);
     await rx.reset(); // the run starts with traffic on the flapping link
     flapper.start();
@@ -150,7 +163,8 @@ export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) =>
       let gap = report.maxGap?.ms ?? 0;
       if (report.unique > 0) {
         // A hole across the window boundary, from sequence numbers at the fixed send rate.
-        if (lastSeq >= 0 && report.firstSeq > lastSeq + 1) gap = Math.max(gap, ((report.firstSeq - lastSeq) * 1000) / o.ratePps);
+        if (lastSeq >= 0 && report.firstSeq > lastSeq + 1)
+          gap = Math.max(gap, ((report.firstSeq - lastSeq) * 1000) / o.ratePps);
         lastSeq = report.lastSeq;
         lastSeqAt = now;
       } else {
@@ -162,7 +176,10 @@ export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) =>
       }
       const rss: Record<string, number> = {};
       for (const [name, p] of Object.entries(gw.procs)) {
-        if (p.exitCode !== null || p.signalCode !== null) throw new Error(`${name} exited (${p.exitCode ?? p.signalCode}) during the soak: ${gw.logs[name]!().slice(-2000)}`);
+        if (p.exitCode !== null || p.signalCode !== null)
+          throw new Error(
+            `${name} exited (${p.exitCode ?? p.signalCode}) during the soak: ${gw.logs[name]!().slice(-2000)}`,
+          );
         rss[name] = rssMb(p.pid!);
       }
       const sample: SoakSample = {
@@ -174,7 +191,11 @@ export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) =>
         handshakes: handshakes.size,
         impaired: bursts.takeTouched(),
         flapped: flapper.takeTouched(),
-        activeUplink: (await gw.paths()).filter((p) => p.active).map((p) => p.uplink).join('+') || '-',
+        activeUplink:
+          (await gw.paths())
+            .filter((p) => p.active)
+            .map((p) => p.uplink)
+            .join('+') || '-',
         failovers: gw.moves.failovers,
         failbacks: gw.moves.failbacks,
       };
@@ -196,8 +217,16 @@ export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) =>
       ...o.verdict,
     });
     return {
-      options: o, startedAt, samples, verdict, flaps: { ...flapper.cuts }, failovers: gw.moves.failovers, failbacks: gw.moves.failbacks,
-      lossBursts: bursts.count, impairedDrops: bursts.dropped, sent,
+      options: o,
+      startedAt,
+      samples,
+      verdict,
+      flaps: { ...flapper.cuts },
+      failovers: gw.moves.failovers,
+      failbacks: gw.moves.failbacks,
+      lossBursts: bursts.count,
+      impairedDrops: bursts.dropped,
+      sent,
     };
   } finally {
     flapper.stop();
@@ -208,12 +237,35 @@ export async function runSoak(options: SoakOptions, onSample: (s: SoakSample) =>
 
 /** The samples as a fixed-width table, one row per window. */
 export function soakTableHeader(procs: readonly string[]): string {
-  return ['t s', 'Mbit/s', 'loss %', 'gap ms', ...procs.map((p) => `${p} MB`), 'handshakes', 'on', 'fail/back', 'impaired'].map((h) => h.padStart(12)).join('');
+  return [
+    't s',
+    'Mbit/s',
+    'loss %',
+    'gap ms',
+    ...procs.map((p) => `${p} MB`),
+    'handshakes',
+    'on',
+    'fail/back',
+    'impaired',
+  ]
+    .map((h) => h.padStart(12))
+    .join('');
 }
 
 export function soakTableRow(s: SoakSample): string {
-  const marks = [s.flapped ? `${FLAPPING} flap` : '', s.impaired ? 'loss burst' : ''].filter(Boolean).join(', ');
-  const cells = [s.t.toFixed(0), s.mbps.toFixed(2), s.lossPct.toFixed(2), s.maxGapMs.toFixed(0), ...Object.values(s.rssMb).map((v) => v.toFixed(1)), String(s.handshakes),
-    s.activeUplink ?? '-', `${s.failovers ?? 0}/${s.failbacks ?? 0}`, marks];
+  const marks = [s.flapped ? `${FLAPPING} flap` : '', s.impaired ? 'loss burst' : '']
+    .filter(Boolean)
+    .join(', ');
+  const cells = [
+    s.t.toFixed(0),
+    s.mbps.toFixed(2),
+    s.lossPct.toFixed(2),
+    s.maxGapMs.toFixed(0),
+    ...Object.values(s.rssMb).map((v) => v.toFixed(1)),
+    String(s.handshakes),
+    s.activeUplink ?? '-',
+    `${s.failovers ?? 0}/${s.failbacks ?? 0}`,
+    marks,
+  ];
   return cells.map((c) => c.padStart(12)).join('');
 }

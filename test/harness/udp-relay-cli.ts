@@ -26,35 +26,44 @@ process.on('SIGTERM', () => void shutdown());
 process.on('SIGINT', () => void shutdown());
 
 function state(): Json {
-  return { impairment: { leftToRight: relay.impairment('leftToRight'), rightToLeft: relay.impairment('rightToLeft') }, counters: relay.counters() };
+  return {
+    impairment: {
+      leftToRight: relay.impairment('leftToRight'),
+      rightToLeft: relay.impairment('rightToLeft'),
+    },
+    counters: relay.counters(),
+  };
 }
 
-serveStdin((req) => {
-  const { id: _id, op = 'set', dir = 'both', impairment, flush, ...rest } = req;
-  const d = dir as Direction;
-  switch (op) {
-    case 'set':
-      relay.set((impairment ?? rest) as Json, d);
-      break;
-    case 'cut':
-      relay.cut({ dir: d, flush: flush === true });
-      break;
-    case 'restore':
-      relay.restore(d);
-      break;
-    case 'clear':
-      relay.clear(d);
-      break;
-    case 'counters':
-      break;
-    case 'stop':
-      setImmediate(() => void shutdown()); // after the ack is written
-      break;
-    default:
-      throw new Error(`unknown op "${String(op)}"`);
-  }
-  // Dated here, right after the change: building the reply can take ms (the first time, lazy compilation).
-  return { at: wallNow(), ...state() };
-}, () => void shutdown());
+serveStdin(
+  (req) => {
+    const { id: _id, op = 'set', dir = 'both', impairment, flush, ...rest } = req;
+    const d = dir as Direction;
+    switch (op) {
+      case 'set':
+        relay.set((impairment ?? rest) as Json, d);
+        break;
+      case 'cut':
+        relay.cut({ dir: d, flush: flush === true });
+        break;
+      case 'restore':
+        relay.restore(d);
+        break;
+      case 'clear':
+        relay.clear(d);
+        break;
+      case 'counters':
+        break;
+      case 'stop':
+        setImmediate(() => void shutdown()); // after the ack is written
+        break;
+      default:
+        throw new Error(`unknown op "${String(op)}"`);
+    }
+    // Dated here, right after the change: building the reply can take ms (the first time, lazy compilation).
+    return { at: wallNow(), ...state() };
+  },
+  () => void shutdown(),
+);
 
 emit({ event: 'ready', ...ports });

@@ -12,7 +12,13 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { DelayLine, NO_IMPAIRMENT, validateImpairment, type Impairment, type LaneCounters } from './delay-line.js';
+import {
+  DelayLine,
+  NO_IMPAIRMENT,
+  validateImpairment,
+  type Impairment,
+  type LaneCounters,
+} from './delay-line.js';
 
 export type { Impairment, LaneCounters } from './delay-line.js';
 
@@ -52,9 +58,12 @@ export interface RelayCounters {
 export function validateRelayOptions(raw: unknown): UdpRelayOptions {
   if (typeof raw !== 'object' || raw === null) throw new Error('relay options must be an object');
   const o = raw as UdpRelayOptions;
-  if (typeof o.listen !== 'object' || o.listen === null) throw new Error('listen: { host?, port? } is required');
-  if (typeof o.target?.host !== 'string' || typeof o.target.port !== 'number') throw new Error('target: { host, port } is required');
-  for (const k of ['impairment', 'leftToRight', 'rightToLeft'] as const) if (o[k] !== undefined) validateImpairment(o[k]);
+  if (typeof o.listen !== 'object' || o.listen === null)
+    throw new Error('listen: { host?, port? } is required');
+  if (typeof o.target?.host !== 'string' || typeof o.target.port !== 'number')
+    throw new Error('target: { host, port } is required');
+  for (const k of ['impairment', 'leftToRight', 'rightToLeft'] as const)
+    if (o[k] !== undefined) validateImpairment(o[k]);
   return o;
 }
 
@@ -72,7 +81,11 @@ export class UdpRelay {
     const both = opts.impairment ?? {};
     const common = { ...(opts.spinMs !== undefined ? { spinMs: opts.spinMs } : {}) };
     this.#lanes = {
-      leftToRight: new DelayLine((d) => this.#toTarget(d), { ...common, seed, impairment: { ...both, ...opts.leftToRight } }),
+      leftToRight: new DelayLine((d) => this.#toTarget(d), {
+        ...common,
+        seed,
+        impairment: { ...both, ...opts.leftToRight },
+      }),
       rightToLeft: new DelayLine((d) => this.#toClient(d), {
         ...common,
         seed: (seed * 2654435761) >>> 0, // a different stream, so the two directions' losses are independent
@@ -148,7 +161,9 @@ export class UdpRelay {
     this.#stopped = true;
     this.#lanes.leftToRight.close();
     this.#lanes.rightToLeft.close();
-    await Promise.all([this.#left, this.#right].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : undefined)));
+    await Promise.all(
+      [this.#left, this.#right].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : undefined)),
+    );
   }
 
   #select(dir: Direction): DelayLine[] {
@@ -158,7 +173,10 @@ export class UdpRelay {
   }
 
   #fromClient(msg: Buffer, rinfo: RemoteInfo): void {
-    if (!this.#client || (this.#opts.relearn && (this.#client.host !== rinfo.address || this.#client.port !== rinfo.port))) {
+    if (
+      !this.#client ||
+      (this.#opts.relearn && (this.#client.host !== rinfo.address || this.#client.port !== rinfo.port))
+    ) {
       this.#client = { host: rinfo.address, port: rinfo.port };
     }
     this.#lanes.leftToRight.push(msg);

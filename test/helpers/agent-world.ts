@@ -68,7 +68,12 @@ export function keypair() {
 export const gatewayOptions = { tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20 } as const;
 
 /** Resolves with the next `event` whose payload passes `when`. */
-export function next<E extends keyof AgentEvents>(agent: Agent, event: E, when: (...args: AgentEvents[E]) => boolean = () => true, ms = 15_000): Promise<AgentEvents[E][0]> {
+export function next<E extends keyof AgentEvents>(
+  agent: Agent,
+  event: E,
+  when: (...args: AgentEvents[E]) => boolean = () => true,
+  ms = 15_000,
+): Promise<AgentEvents[E][0]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       agent.off(event, listener as never);
@@ -115,7 +120,10 @@ export async function world(t: ExecutionContext, gatewayExtra: Partial<GatewayOp
     b: new Gateway({ ...gatewayOptions, privateKey: keys.b.priv }),
   };
   const relays = { a: new Relay(), b: new Relay() };
-  const endpoints = { a: await relays.a.start(hubs.a.listenPort), b: await relays.b.start(hubs.b.listenPort) };
+  const endpoints = {
+    a: await relays.a.start(hubs.a.listenPort),
+    b: await relays.b.start(hubs.b.listenPort),
+  };
   await hubs.a.start();
   await hubs.b.start();
   const agents: Agent[] = [];
@@ -132,7 +140,10 @@ export async function world(t: ExecutionContext, gatewayExtra: Partial<GatewayOp
   const operator = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`http://127.0.0.1:${controller.port}${path}`, {
       method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -143,9 +154,13 @@ export async function world(t: ExecutionContext, gatewayExtra: Partial<GatewayOp
   /** What a hub agent would do: run the access point's compiled peers on its Gateway. */
   const syncHubs = async () => {
     const state = await store.load();
-    for (const [id, hub] of [['ap-a', hubs.a], ['ap-b', hubs.b]] as const) {
+    for (const [id, hub] of [
+      ['ap-a', hubs.a],
+      ['ap-b', hubs.b],
+    ] as const) {
       for (const peer of compileAccessPointConfig(state, id).peers) {
-        if (hub.peers().some((p) => p.publicKey === peer.publicKey)) hub.updatePeer(peer.publicKey, { allowedIps: peer.allowedIps });
+        if (hub.peers().some((p) => p.publicKey === peer.publicKey))
+          hub.updatePeer(peer.publicKey, { allowedIps: peer.allowedIps });
         else hub.addPeer({ publicKey: peer.publicKey, allowedIps: peer.allowedIps });
       }
     }
@@ -168,17 +183,62 @@ export async function world(t: ExecutionContext, gatewayExtra: Partial<GatewayOp
     return agent;
   };
 
-  return { dir, store, controller, startController, keys, hubs, relays, endpoints, operator, syncHubs, newAgent };
+  return {
+    dir,
+    store,
+    controller,
+    startController,
+    keys,
+    hubs,
+    relays,
+    endpoints,
+    operator,
+    syncHubs,
+    newAgent,
+  };
 }
 
 /** The operator's side: two hubs with known keys, two branches in one CCN, device SN-1 bound to sag-1 awaiting activation; returns its activation code. */
 export async function provisionTwoHubs(w: World): Promise<string> {
-  await w.operator('POST', '/v1/access-points', { id: 'ap-a', area: 'mainland', endpoints: [w.endpoints.a], maxInstances: 10, publicKey: w.keys.a.pub });
-  await w.operator('POST', '/v1/access-points', { id: 'ap-b', area: 'mainland', endpoints: [w.endpoints.b], maxInstances: 10, publicKey: w.keys.b.pub });
+  await w.operator('POST', '/v1/access-points', {
+    id: 'ap-a',
+    area: 'mainland',
+    endpoints: [w.endpoints.a],
+    maxInstances: 10,
+    publicKey: w.keys.a.pub,
+  });
+  await w.operator('POST', '/v1/access-points', {
+    id: 'ap-b',
+    area: 'mainland',
+    endpoints: [w.endpoints.b],
+    maxInstances: 10,
+    publicKey: w.keys.b.pub,
+  });
   const wan = [{ name: 'wan1', kind: 'wired', priority: 1, weight: 100 }];
-  await w.operator('POST', '/v1/instances', { id: 'sag-1', name: 'One', area: 'mainland', model: 'app', bandwidthMbps: 50, lanCidrs: ['192.168.1.0/24'], uplinks: wan });
-  await w.operator('POST', '/v1/instances', { id: 'sag-2', name: 'Two', area: 'mainland', model: 'app', bandwidthMbps: 50, lanCidrs: ['192.168.2.0/24'], uplinks: wan });
-  await w.operator('POST', '/v1/ccns', { id: 'ccn-main', name: 'Main', area: 'mainland', cidrs: ['10.10.0.0/16'] });
+  await w.operator('POST', '/v1/instances', {
+    id: 'sag-1',
+    name: 'One',
+    area: 'mainland',
+    model: 'app',
+    bandwidthMbps: 50,
+    lanCidrs: ['192.168.1.0/24'],
+    uplinks: wan,
+  });
+  await w.operator('POST', '/v1/instances', {
+    id: 'sag-2',
+    name: 'Two',
+    area: 'mainland',
+    model: 'app',
+    bandwidthMbps: 50,
+    lanCidrs: ['192.168.2.0/24'],
+    uplinks: wan,
+  });
+  await w.operator('POST', '/v1/ccns', {
+    id: 'ccn-main',
+    name: 'Main',
+    area: 'mainland',
+    cidrs: ['10.10.0.0/16'],
+  });
   await w.operator('PUT', '/v1/ccns/ccn-main/members/sag-1');
   await w.operator('PUT', '/v1/ccns/ccn-main/members/sag-2');
   await w.operator('POST', '/v1/devices', { serial: 'SN-1', model: 'app', softwareVersion: '1.0' });

@@ -25,12 +25,22 @@ export async function startCapture(
   const dir = mkdtempSync(join(tmpdir(), 'sag-capture-'));
   const file = join(dir, 'cap.pcap');
   const output = opts.text ? ['-l'] : ['-U', '-s', '0', '-w', file];
-  const child = ns.spawn(nsName, 'tcpdump', ['-i', dev, '-n', ...(opts.immediate === false ? [] : ['--immediate-mode']), ...output, ...(opts.filter ? [opts.filter] : [])]);
+  const child = ns.spawn(nsName, 'tcpdump', [
+    '-i',
+    dev,
+    '-n',
+    ...(opts.immediate === false ? [] : ['--immediate-mode']),
+    ...output,
+    ...(opts.filter ? [opts.filter] : []),
+  ]);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += String(d)));
   child.stderr!.on('data', (d) => (err += String(d)));
-  if (!(await waitFor(() => /listening on/.test(err) || child.exitCode !== null, 10000)) || child.exitCode !== null) {
+  if (
+    !(await waitFor(() => /listening on/.test(err) || child.exitCode !== null, 10000)) ||
+    child.exitCode !== null
+  ) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`tcpdump did not start: ${err}`);
   }

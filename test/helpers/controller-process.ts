@@ -17,17 +17,27 @@ export interface ControllerChild {
 }
 
 /** Starts `sag controller ARGS` and waits until it prints its URL (rejects if it exits first). */
-export async function startControllerChild(args: string[], env: Record<string, string> = {}): Promise<ControllerChild> {
+export async function startControllerChild(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ControllerChild> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (!('SAG_API_KEY' in env)) delete childEnv['SAG_API_KEY'];
-  const proc = spawn(process.execPath, ['--import', 'tsx', '-e', SCRIPT, '--', entry, 'controller', ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', '-e', SCRIPT, '--', entry, 'controller', ...args],
+    { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in 30 s; stdout: ${out} stderr: ${err}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no "listening" line in 30 s; stdout: ${out} stderr: ${err}`)),
+      30_000,
+    );
     const check = () => {
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
@@ -52,13 +62,18 @@ export function killAtTeardown(t: { teardown(fn: () => void): void }, child: Con
 }
 
 /** Runs `sag controller ARGS` expecting it to fail at startup: its exit status and output. */
-export async function failedControllerStart(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function failedControllerStart(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   try {
     const child = await startControllerChild(args, env);
     child.proc.kill('SIGKILL');
     throw new Error(`the controller started at ${child.url}; expected a startup failure`);
   } catch (err) {
-    const m = /^exited with (\S+) before listening; stdout: ([\s\S]*) stderr: ([\s\S]*)$/.exec((err as Error).message);
+    const m = /^exited with (\S+) before listening; stdout: ([\s\S]*) stderr: ([\s\S]*)$/.exec(
+      (err as Error).message,
+    );
     if (!m) throw err;
     return { code: m[1] === 'null' ? null : Number(m[1]), stdout: m[2]!, stderr: m[3]! };
   }

@@ -6,7 +6,16 @@
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
 import { e2eSkipReason, sh, waitForLine, type Namespaces } from './netns.js';
-import { buildInterop, IP_A, IP_B, latestHandshake, type AMode, type BImpl, type Interop, type InteropOptions } from './interop.js';
+import {
+  buildInterop,
+  IP_A,
+  IP_B,
+  latestHandshake,
+  type AMode,
+  type BImpl,
+  type Interop,
+  type InteropOptions,
+} from './interop.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -14,7 +23,13 @@ export function interopSkipReason(): string | undefined {
   return e2eSkipReason(['ip', 'ping', 'wg', 'wg-quick', 'wireguard-go', 'iperf3']);
 }
 
-export async function tcpTransfer(ns: Namespaces, from: string, to: string, toIp: string, mib: number): Promise<{ sent: string; got: string }> {
+export async function tcpTransfer(
+  ns: Namespaces,
+  from: string,
+  to: string,
+  toIp: string,
+  mib: number,
+): Promise<{ sent: string; got: string }> {
   const sink = ns.spawn(to, process.execPath, [fixture('tcp-sink.mjs'), toIp, '5301']);
   await waitForLine(sink, /^LISTENING/);
   const done = waitForLine(sink, /^SINK /, 180000);
@@ -39,7 +54,11 @@ export function interopSuite(aMode: AMode, bImpl: BImpl, extra: Partial<InteropO
     test(`[skip] ${name}: ${skip}`, (t) => t.pass());
     return;
   }
-  const withTopo = async (t: import('ava').ExecutionContext, opts: Partial<InteropOptions>, body: (i: Interop) => Promise<void>) => {
+  const withTopo = async (
+    t: import('ava').ExecutionContext,
+    opts: Partial<InteropOptions>,
+    body: (i: Interop) => Promise<void>,
+  ) => {
     const topo = await buildInterop({ aMode, bImpl, ...extra, ...opts });
     t.teardown(() => topo.cleanup());
     try {
@@ -60,7 +79,10 @@ export function interopSuite(aMode: AMode, bImpl: BImpl, extra: Partial<InteropO
       const ba = await tcpTransfer(i.namespaces, i.nsB, i.nsA, IP_A, 100);
       t.is(ba.got, ba.sent);
       // Stock wg(8) reads sag's state through its userspace API socket.
-      t.true(latestHandshake(i.wgA('show', i.ifA, 'latest-handshakes')) > 0, 'wg show on sag reports the handshake');
+      t.true(
+        latestHandshake(i.wgA('show', i.ifA, 'latest-handshakes')) > 0,
+        'wg show on sag reports the handshake',
+      );
       const [, rx, tx] = i.wgA('show', i.ifA, 'transfer').trim().split('\t').map(Number);
       t.true(rx! > 100 * 2 ** 20 && tx! > 100 * 2 ** 20, `wg show transfer on sag: rx ${rx} tx ${tx}`);
       t.regex(i.wgA('showconf', i.ifA), /\[Peer\]\nPublicKey = /);

@@ -70,19 +70,41 @@ export async function buildInterop(opts: InteropOptions): Promise<Interop> {
     const nsA = ns.add(`sagi${tag}a`);
     const nsB = ns.add(`sagi${tag}b`);
     const vethA = `va${tag}`;
-    ns.link({ ns: nsA, dev: vethA, addr: `${UNDER_A}/29` }, { ns: nsB, dev: `vb${tag}`, addr: `${UNDER_B}/29` });
+    ns.link(
+      { ns: nsA, dev: vethA, addr: `${UNDER_A}/29` },
+      { ns: nsB, dev: `vb${tag}`, addr: `${UNDER_B}/29` },
+    );
     const [ka, kb] = [key(), key()];
     const pskA = opts.psk === 'same' || opts.psk === 'mismatch' ? key() : undefined;
     const pskB = opts.psk === 'same' ? pskA : opts.psk === 'mismatch' ? key() : undefined;
     const aPubAsSeenByB = opts.wrongKey ? pub(key()) : pub(ka);
-    const env = { ...process.env, ...(opts.rekeyAfterMs ? { SAG_TEST_REKEY_AFTER_MS: String(opts.rekeyAfterMs) } : {}) };
+    const env = {
+      ...process.env,
+      ...(opts.rekeyAfterMs ? { SAG_TEST_REKEY_AFTER_MS: String(opts.rekeyAfterMs) } : {}),
+    };
 
     // B: the peer under test, configured with stock wg(8).
     const bBinary = opts.bImpl === 'wireguard-go' ? 'wireguard-go' : SAG_WG;
-    execFileSync('ip', ['netns', 'exec', nsB, bBinary, ifB], { env: { ...process.env, LOG_LEVEL: 'error' }, stdio: 'ignore' });
+    execFileSync('ip', ['netns', 'exec', nsB, bBinary, ifB], {
+      env: { ...process.env, LOG_LEVEL: 'error' },
+      stdio: 'ignore',
+    });
     const keyFileB = join(dir, 'b.key');
     writeFileSync(keyFileB, kb, { mode: 0o600 });
-    const setB = ['set', ifB, 'private-key', keyFileB, 'listen-port', '51820', 'peer', aPubAsSeenByB, 'allowed-ips', `${IP_A}/32`, 'endpoint', `${UNDER_A}:51820`];
+    const setB = [
+      'set',
+      ifB,
+      'private-key',
+      keyFileB,
+      'listen-port',
+      '51820',
+      'peer',
+      aPubAsSeenByB,
+      'allowed-ips',
+      `${IP_A}/32`,
+      'endpoint',
+      `${UNDER_A}:51820`,
+    ];
     if (pskB) {
       writeFileSync(join(dir, 'b.psk'), pskB, { mode: 0o600 });
       setB.push('preshared-key', join(dir, 'b.psk'));
@@ -93,15 +115,38 @@ export async function buildInterop(opts: InteropOptions): Promise<Interop> {
 
     // A: sag, from a wg-quick style file.
     const conf = join(dir, `${ifA}.conf`);
-    writeFileSync(conf, [
-      '[Interface]', `PrivateKey = ${ka}`, 'ListenPort = 51820', `Address = ${IP_A}/24`, '',
-      '[Peer]', `PublicKey = ${pub(kb)}`, ...(pskA ? [`PresharedKey = ${pskA}`] : []),
-      `AllowedIPs = ${IP_B}/32`, `Endpoint = ${UNDER_B}:51820`, '',
-    ].join('\n'), { mode: 0o600 });
+    writeFileSync(
+      conf,
+      [
+        '[Interface]',
+        `PrivateKey = ${ka}`,
+        'ListenPort = 51820',
+        `Address = ${IP_A}/24`,
+        '',
+        '[Peer]',
+        `PublicKey = ${pub(kb)}`,
+        ...(pskA ? [`PresharedKey = ${pskA}`] : []),
+        `AllowedIPs = ${IP_B}/32`,
+        `Endpoint = ${UNDER_B}:51820`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
     if (opts.aMode === 'sag-up') {
-      child = ns.spawn(nsA, 'env', [...Object.entries(env).filter(([k]) => k.startsWith('SAG_')).map(([k, v]) => `${k}=${v}`), process.execPath, SAG, 'up', conf]);
+      child = ns.spawn(nsA, 'env', [
+        ...Object.entries(env)
+          .filter(([k]) => k.startsWith('SAG_'))
+          .map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        SAG,
+        'up',
+        conf,
+      ]);
       child.stderr!.on('data', (d) => (stderrA += String(d)));
-      if (!(await waitFor(() => /is up/.test(stderrA) || child!.exitCode !== null, 15000)) || child.exitCode !== null) {
+      if (
+        !(await waitFor(() => /is up/.test(stderrA) || child!.exitCode !== null, 15000)) ||
+        child.exitCode !== null
+      ) {
         throw new Error(`sag up did not come up: ${stderrA}`);
       }
     } else {
@@ -112,7 +157,12 @@ export async function buildInterop(opts: InteropOptions): Promise<Interop> {
       });
     }
     return {
-      nsA, nsB, ifA, ifB, vethA, namespaces: ns,
+      nsA,
+      nsB,
+      ifA,
+      ifB,
+      vethA,
+      namespaces: ns,
       logA: () => stderrA,
       wgA: (...args) => sh('wg', args, { ns: nsA }),
       wgB: (...args) => sh('wg', args, { ns: nsB }),

@@ -87,7 +87,22 @@ function stockHub(ns: Namespaces, nsHub: string, dev: string, key: Buffer, branc
   const dir = mkdtempSync(join(tmpdir(), 'sag-mp-'));
   try {
     writeFileSync(join(dir, 'key'), key.toString('base64'), { mode: 0o600 });
-    sh('wg', ['set', dev, 'private-key', join(dir, 'key'), 'listen-port', String(PORT), 'peer', branchPub, 'allowed-ips', `${BRANCH_IP}/32`], { ns: nsHub });
+    sh(
+      'wg',
+      [
+        'set',
+        dev,
+        'private-key',
+        join(dir, 'key'),
+        'listen-port',
+        String(PORT),
+        'peer',
+        branchPub,
+        'allowed-ips',
+        `${BRANCH_IP}/32`,
+      ],
+      { ns: nsHub },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -115,33 +130,54 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
     const nsHub = ns.add(`mp${tag}h`);
     const dev = { 1: `mp${tag}b1`, 2: `mp${tag}b2` } as const;
     const hubDev = { 1: `mp${tag}h1`, 2: `mp${tag}h2` } as const;
-    ns.link({ ns: nsBranch, dev: dev[1], addr: '10.91.1.1/30' }, { ns: nsHub, dev: hubDev[1], addr: '10.91.1.2/30' });
-    ns.link({ ns: nsBranch, dev: dev[2], addr: '10.91.2.1/30' }, { ns: nsHub, dev: hubDev[2], addr: '10.91.2.2/30' });
+    ns.link(
+      { ns: nsBranch, dev: dev[1], addr: '10.91.1.1/30' },
+      { ns: nsHub, dev: hubDev[1], addr: '10.91.1.2/30' },
+    );
+    ns.link(
+      { ns: nsBranch, dev: dev[2], addr: '10.91.2.1/30' },
+      { ns: nsHub, dev: hubDev[2], addr: '10.91.2.2/30' },
+    );
     const keyB = randomBytes(32);
     const keyH = randomBytes(32);
     const pub = (k: Buffer) => Buffer.from(publicKeyFromPrivate(k)).toString('base64');
     const multipath = opts.multipath ?? true;
     if (!multipath) {
       sh('ip', ['addr', 'add', `${REFERENCE_ENDPOINT}/32`, 'dev', 'lo'], { ns: nsHub });
-      sh('ip', ['route', 'add', `${REFERENCE_ENDPOINT}/32`, 'via', '10.91.1.2', 'metric', '10'], { ns: nsBranch });
-      sh('ip', ['route', 'add', `${REFERENCE_ENDPOINT}/32`, 'via', '10.91.2.2', 'metric', '20'], { ns: nsBranch });
+      sh('ip', ['route', 'add', `${REFERENCE_ENDPOINT}/32`, 'via', '10.91.1.2', 'metric', '10'], {
+        ns: nsBranch,
+      });
+      sh('ip', ['route', 'add', `${REFERENCE_ENDPOINT}/32`, 'via', '10.91.2.2', 'metric', '20'], {
+        ns: nsBranch,
+      });
     }
     const hubTun = `mp${tag}w`;
-    const hub = opts.stockHub ? stockHub(ns, nsHub, hubTun, keyH, pub(keyB)) : spawnNode(ns, nsHub, {
-      tun: `mp${tag}t`,
-      address: `${HUB_IP}/24`,
-      // The reference hub answers from its loopback address, as a server with one public address
-      // does (bound to it, so replies never leave from a link address the branch would roam to).
-      gateway: { privateKey: keyH.toString('base64'), listenPort: PORT, listenAddress: multipath ? '0.0.0.0' : REFERENCE_ENDPOINT },
-      peer: { publicKey: pub(keyB), allowedIps: [`${BRANCH_IP}/32`] },
-    });
+    const hub = opts.stockHub
+      ? stockHub(ns, nsHub, hubTun, keyH, pub(keyB))
+      : spawnNode(ns, nsHub, {
+          tun: `mp${tag}t`,
+          address: `${HUB_IP}/24`,
+          // The reference hub answers from its loopback address, as a server with one public address
+          // does (bound to it, so replies never leave from a link address the branch would roam to).
+          gateway: {
+            privateKey: keyH.toString('base64'),
+            listenPort: PORT,
+            listenAddress: multipath ? '0.0.0.0' : REFERENCE_ENDPOINT,
+          },
+          peer: { publicKey: pub(keyB), allowedIps: [`${BRANCH_IP}/32`] },
+        });
     await hub.ready; // the branch may initiate at once (persistent keepalive): the hub must know it
     const relay: Partial<Record<1 | 2, RelayChild>> = {};
     const hubPort: Record<1 | 2, number> = { 1: PORT, 2: PORT };
     if (opts.relays) {
       for (const n of [1, 2] as const) {
         relay[n] = await RelayChild.spawn(
-          { listen: { host: `10.91.${n}.2`, port: 0 }, target: { host: '127.0.0.1', port: PORT }, relearn: true, impairment: { delayMs: 5 } },
+          {
+            listen: { host: `10.91.${n}.2`, port: 0 },
+            target: { host: '127.0.0.1', port: PORT },
+            relearn: true,
+            impairment: { delayMs: 5 },
+          },
           nsSpawner(ns, nsHub),
         );
         hubPort[n] = relay[n]!.listenPort;
@@ -155,30 +191,59 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
         privateKey: keyB.toString('base64'),
         listenAddress: '0.0.0.0',
         ...(multipath
-          ? { uplinks: opts.uplinks ?? [1, 2].map((n) => ({ name: `wan${n}`, address: `10.91.${n}.1`, priority: n, ...(opts.uplinksOnDevices ? { device: dev[n as 1 | 2] } : {}) })) }
+          ? {
+              uplinks:
+                opts.uplinks ??
+                [1, 2].map((n) => ({
+                  name: `wan${n}`,
+                  address: `10.91.${n}.1`,
+                  priority: n,
+                  ...(opts.uplinksOnDevices ? { device: dev[n as 1 | 2] } : {}),
+                })),
+            }
           : {}),
         ...opts.branch,
       },
       peer: multipath
         ? {
-          publicKey: pub(keyH),
-          allowedIps: [`${HUB_IP}/32`],
-          endpoints: [{ address: '10.91.1.2', port: hubPort[1], uplink: 'wan1' }, { address: '10.91.2.2', port: hubPort[2], uplink: 'wan2' }],
-          ...keepalive,
-        }
-        : { publicKey: pub(keyH), allowedIps: [`${HUB_IP}/32`], endpoint: { address: REFERENCE_ENDPOINT, port: PORT }, ...keepalive },
+            publicKey: pub(keyH),
+            allowedIps: [`${HUB_IP}/32`],
+            endpoints: [
+              { address: '10.91.1.2', port: hubPort[1], uplink: 'wan1' },
+              { address: '10.91.2.2', port: hubPort[2], uplink: 'wan2' },
+            ],
+            ...keepalive,
+          }
+        : {
+            publicKey: pub(keyH),
+            allowedIps: [`${HUB_IP}/32`],
+            endpoint: { address: REFERENCE_ENDPOINT, port: PORT },
+            ...keepalive,
+          },
     });
     await Promise.all([hub.ready, branch.ready]);
     const status = async () => (await branch.request({ op: 'status' })).peer as never;
     return {
-      ns, branch, hub, nsBranch, nsHub, dev, hubDev, status, multipath, relay,
+      ns,
+      branch,
+      hub,
+      nsBranch,
+      nsHub,
+      dev,
+      hubDev,
+      status,
+      multipath,
+      relay,
       async waitActive(uplink, timeoutMs = 15000) {
         const until = Date.now() + timeoutMs;
         for (;;) {
           const s = (await status()) as { paths: PathInfo[] };
           const carrying = s.paths.filter((p) => p.classes.includes('default'));
           if (carrying.length === 1 && carrying[0]!.uplink === uplink) return;
-          if (Date.now() > until) throw new Error(`default class not on ${uplink} after ${timeoutMs} ms: ${JSON.stringify(s.paths)}`);
+          if (Date.now() > until)
+            throw new Error(
+              `default class not on ${uplink} after ${timeoutMs} ms: ${JSON.stringify(s.paths)}`,
+            );
           await new Promise((r) => setTimeout(r, 50));
         }
       },
@@ -187,7 +252,11 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
       blackhole: (n) => nftBlackhole(nsBranch, dev[n]),
       loss: (n, pct) => nftLoss(nsBranch, dev[n], pct),
       async cleanup() {
-        await Promise.allSettled([branch.close(), hub.close(), ...Object.values(relay).map((r) => r.close())]);
+        await Promise.allSettled([
+          branch.close(),
+          hub.close(),
+          ...Object.values(relay).map((r) => r.close()),
+        ]);
         await ns.cleanup();
       },
     };

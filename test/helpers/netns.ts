@@ -38,7 +38,9 @@ export class Namespaces {
     this.names.push(name);
     sh('ip', ['link', 'set', 'lo', 'up'], { ns: name });
     // No IPv6 autoconfiguration chatter on the links we capture.
-    sh('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], { ns: name });
+    sh('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], {
+      ns: name,
+    });
     return name;
   }
 
@@ -68,7 +70,9 @@ export class Namespaces {
     }
     for (const name of this.names.splice(0)) {
       // Anything still running inside (a daemonized wireguard-go, say) goes with its namespace.
-      const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
+      const pids =
+        spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ??
+        [];
       for (const pid of pids) spawnSync('kill', ['-9', pid], { stdio: 'ignore' });
       spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
     }
@@ -81,7 +85,10 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, ms = 15000): P
     const lines = createInterface({ input: child.stdout! });
     let stderr = '';
     child.stderr?.on('data', (d) => (stderr += String(d)));
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; stderr: ${stderr}`)), ms);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}; stderr: ${stderr}`)),
+      ms,
+    );
     lines.on('line', (line) => {
       if (pattern.test(line)) {
         clearTimeout(timer);

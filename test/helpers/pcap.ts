@@ -10,12 +10,13 @@ export function readPcap(file: Buffer): Frame[] {
   if (file.length < 24) throw new Error('pcap file too short');
   const magic = file.readUInt32LE(0);
   const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  if (!le && file.readUInt32BE(0) !== 0xa1b2c3d4 && file.readUInt32BE(0) !== 0xa1b23c4d) throw new Error('not a pcap file');
+  if (!le && file.readUInt32BE(0) !== 0xa1b2c3d4 && file.readUInt32BE(0) !== 0xa1b23c4d)
+    throw new Error('not a pcap file');
   const u32 = (o: number) => (le ? file.readUInt32LE(o) : file.readUInt32BE(o));
   const linkType = u32(20);
   if (linkType !== 1) throw new Error(`link type ${linkType} is not Ethernet`);
   const frames: Frame[] = [];
-  for (let off = 24; off + 16 <= file.length; ) {
+  for (let off = 24; off + 16 <= file.length;) {
     const caplen = u32(off + 8);
     const data = file.subarray(off + 16, off + 16 + caplen);
     off += 16 + caplen;
@@ -59,7 +60,9 @@ export function udpPayloads(file: Buffer): Buffer[] {
  */
 export function wireguardDatagrams(payload: Buffer): Buffer[] {
   const isTransport = (at: number) =>
-    at + 32 <= payload.length && payload.readUInt32LE(at) === 4 && payload.readUInt32LE(at + 4) === payload.readUInt32LE(4);
+    at + 32 <= payload.length &&
+    payload.readUInt32LE(at) === 4 &&
+    payload.readUInt32LE(at + 4) === payload.readUInt32LE(4);
   if (!isTransport(0)) return [payload];
   let size = payload.length;
   for (let s = 32; s + 32 <= payload.length; s++) {
@@ -69,6 +72,7 @@ export function wireguardDatagrams(payload: Buffer): Buffer[] {
     }
   }
   const out: Buffer[] = [];
-  for (let at = 0; at < payload.length; at += size) out.push(payload.subarray(at, Math.min(at + size, payload.length)));
+  for (let at = 0; at < payload.length; at += size)
+    out.push(payload.subarray(at, Math.min(at + size, payload.length)));
   return out;
 }

@@ -25,7 +25,12 @@ export interface TunnelTopology {
   vethA: string;
   underlayPort: number;
   /** Per-side dataplane statistics as the fixture reports them. */
-  stats(side: 'a' | 'b'): Promise<{ peer: { counters: { rxPackets: number; txPackets: number; drops: Record<string, number> } }; global: unknown }>;
+  stats(
+    side: 'a' | 'b',
+  ): Promise<{
+    peer: { counters: { rxPackets: number; txPackets: number; drops: Record<string, number> } };
+    global: unknown;
+  }>;
   cleanup(): Promise<void>;
   namespaces: Namespaces;
 }
@@ -38,14 +43,19 @@ export const TUNNEL_IP_B = '10.77.0.2';
  * as "tun,gso"); unset, they inherit this process's SAG_OFFLOADS. `tunQueues` is the dataplanes'
  * tunQueues option (one send worker per TUN queue); unset, their default.
  */
-export async function buildTunnelTopology(opts: { mtu?: number; offloads?: string; tunQueues?: number } = {}): Promise<TunnelTopology> {
+export async function buildTunnelTopology(
+  opts: { mtu?: number; offloads?: string; tunQueues?: number } = {},
+): Promise<TunnelTopology> {
   const tag = uniqueTag();
   const ns = new Namespaces();
   try {
     const nsA = ns.add(`sagt${tag}a`);
     const nsB = ns.add(`sagt${tag}b`);
     const vethA = `va${tag}`;
-    ns.link({ ns: nsA, dev: vethA, addr: '10.78.0.1/30' }, { ns: nsB, dev: `vb${tag}`, addr: '10.78.0.2/30' });
+    ns.link(
+      { ns: nsA, dev: vethA, addr: '10.78.0.1/30' },
+      { ns: nsB, dev: `vb${tag}`, addr: '10.78.0.2/30' },
+    );
     const keyA = randomBytes(32).toString('base64');
     const keyB = randomBytes(32).toString('base64');
     const k1 = randomBytes(32).toString('base64');
@@ -64,9 +74,10 @@ export async function buildTunnelTopology(opts: { mtu?: number; offloads?: strin
         allowedIps: [me === 'a' ? `${TUNNEL_IP_B}/32` : `${TUNNEL_IP_A}/32`],
         endpoint: { address: me === 'a' ? '10.78.0.2' : '10.78.0.1', port },
       },
-      keypair: me === 'a'
-        ? { localIndex: 1001, remoteIndex: 2002, sendKey: k1, recvKey: k2, initiator: true }
-        : { localIndex: 2002, remoteIndex: 1001, sendKey: k2, recvKey: k1, initiator: false },
+      keypair:
+        me === 'a'
+          ? { localIndex: 1001, remoteIndex: 2002, sendKey: k1, recvKey: k2, initiator: true }
+          : { localIndex: 2002, remoteIndex: 1001, sendKey: k2, recvKey: k1, initiator: false },
     });
     const children: Record<'a' | 'b', ChildProcess> = {
       b: ns.spawn(nsB, process.execPath, ['--import', 'tsx', fixture, JSON.stringify(side('b'))]),
@@ -74,7 +85,13 @@ export async function buildTunnelTopology(opts: { mtu?: number; offloads?: strin
     };
     await Promise.all([waitForLine(children.a, /^READY/), waitForLine(children.b, /^READY/)]);
     return {
-      nsA, nsB, tunA: 'sagt0', tunB: 'sagt0', vethA, underlayPort: port, namespaces: ns,
+      nsA,
+      nsB,
+      tunA: 'sagt0',
+      tunB: 'sagt0',
+      vethA,
+      underlayPort: port,
+      namespaces: ns,
       async stats(which) {
         const child = children[which];
         const line = waitForLine(child, /^STATS /);

@@ -49,7 +49,11 @@ function hasCommand(cmd: string): boolean {
 
 const missing = ['wireguard-go', 'wg', 'ip'].filter((c) => !hasCommand(c));
 const skipReason =
-  process.getuid?.() !== 0 ? 'not running as root' : missing.length > 0 ? `missing tools: ${missing.join(', ')}` : undefined;
+  process.getuid?.() !== 0
+    ? 'not running as root'
+    : missing.length > 0
+      ? `missing tools: ${missing.join(', ')}`
+      : undefined;
 
 function run(...args: string[]): string {
   return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -135,14 +139,25 @@ async function makeTopology(t: ExecutionContext): Promise<Topology> {
   t.teardown(() => {
     if (t.passed === false) t.log(`wireguard-go output:\n${stderr}`);
   });
-  await until('the wireguard-go UAPI socket', () => (existsSync(`/var/run/wireguard/${iface}.sock`) ? true : undefined));
+  await until('the wireguard-go UAPI socket', () =>
+    existsSync(`/var/run/wireguard/${iface}.sock`) ? true : undefined,
+  );
 
   const wgKeys = generateKeyPair();
   const wg = (...a: string[]): string => run('ip', 'netns', 'exec', ns, 'wg', ...a);
   const configure = (ourPublicKey: Uint8Array, opts: { psk?: Uint8Array; endpoint?: string }): void => {
     const keyFile = join(dir, 'private');
     writeFileSync(keyFile, encodeKey(wgKeys.privateKey) + '\n', { mode: 0o600 });
-    const args = ['set', iface, 'private-key', keyFile, 'listen-port', String(WG_PORT), 'peer', encodeKey(ourPublicKey)];
+    const args = [
+      'set',
+      iface,
+      'private-key',
+      keyFile,
+      'listen-port',
+      String(WG_PORT),
+      'peer',
+      encodeKey(ourPublicKey),
+    ];
     args.push('allowed-ips', `${OUR_TUNNEL_ADDR}/32`);
     if (opts.psk) {
       const pskFile = join(dir, 'psk');
@@ -250,48 +265,74 @@ if (skipReason) {
   test.skip(`wireguard-go interop skipped: ${skipReason}`, () => {});
 } else {
   for (const withPsk of [false, true]) {
-    test.serial(`we initiate, wireguard-go responds, transport keys work both ways (${withPsk ? 'with' : 'no'} PSK)`, async (t) => {
-      const ours = generateKeyPair();
-      const psk = withPsk ? randomBytes(32) : undefined;
-      const topo = await makeTopology(t);
-      topo.configure(ours.publicKey, { psk });
-      // wg derives the public key from the private key we generated: an independent X25519 check.
-      t.deepEqual(decodeKey(topo.wg('show', topo.iface, 'public-key').trim()), topo.wgKeys.publicKey);
+    test.serial(
+      `we initiate, wireguard-go responds, transport keys work both ways (${withPsk ? 'with' : 'no'} PSK)`,
+      async (t) => {
+        const ours = generateKeyPair();
+        const psk = withPsk ? randomBytes(32) : undefined;
+        const topo = await makeTopology(t);
+        topo.configure(ours.publicKey, { psk });
+        // wg derives the public key from the private key we generated: an independent X25519 check.
+        t.deepEqual(decodeKey(topo.wg('show', topo.iface, 'public-key').trim()), topo.wgKeys.publicKey);
 
-      const sock = await openSocket(t, topo.hostAddr);
-      const hs = new Handshake({ local: ours, remoteStatic: topo.wgKeys.publicKey, presharedKey: psk, indices: new RandomIndexAllocator() });
-      await sock.send(hs.createInitiation(Date.now()), WG_PORT, topo.nsAddr);
+        const sock = await openSocket(t, topo.hostAddr);
+        const hs = new Handshake({
+          local: ours,
+          remoteStatic: topo.wgKeys.publicKey,
+          presharedKey: psk,
+          indices: new RandomIndexAllocator(),
+        });
+        await sock.send(hs.createInitiation(Date.now()), WG_PORT, topo.nsAddr);
 
-      const resp = await sock.next('the handshake response', isType(2));
-      t.is(resp.msg.length, 92);
-      t.true(new CookieChecker(ours.publicKey).checkMac1(resp.msg), 'wireguard-go computed mac1 over our key as we do');
-      hs.consumeResponse(resp.msg);
-      const keys: TransportKeypair = hs.beginSession(Date.now());
-      t.is(latestHandshake(topo, ours.publicKey), 0, 'a responder confirms the session only on the first data');
+        const resp = await sock.next('the handshake response', isType(2));
+        t.is(resp.msg.length, 92);
+        t.true(
+          new CookieChecker(ours.publicKey).checkMac1(resp.msg),
+          'wireguard-go computed mac1 over our key as we do',
+        );
+        hs.consumeResponse(resp.msg);
+        const keys: TransportKeypair = hs.beginSession(Date.now());
+        t.is(
+          latestHandshake(topo, ours.publicKey),
+          0,
+          'a responder confirms the session only on the first data',
+        );
 
-      const before = transfer(topo, ours.publicKey);
-      await sock.send(sealTransport(keys.sendKey, keys.remoteIndex, 0n, new Uint8Array(0)), WG_PORT, topo.nsAddr);
-      const when = await until('latest-handshakes to become non-zero', () => latestHandshake(topo, ours.publicKey) || undefined);
-      t.true(Math.abs(when - Date.now() / 1000) < 30);
-      t.true(transfer(topo, ours.publicKey).rx > before.rx, 'the keepalive was counted as received');
+        const before = transfer(topo, ours.publicKey);
+        await sock.send(
+          sealTransport(keys.sendKey, keys.remoteIndex, 0n, new Uint8Array(0)),
+          WG_PORT,
+          topo.nsAddr,
+        );
+        const when = await until(
+          'latest-handshakes to become non-zero',
+          () => latestHandshake(topo, ours.publicKey) || undefined,
+        );
+        t.true(Math.abs(when - Date.now() / 1000) < 30);
+        t.true(transfer(topo, ours.publicKey).rx > before.rx, 'the keepalive was counted as received');
 
-      // Real data: the namespace's kernel answers our ping through wireguard-go with its send key.
-      await sock.send(sealTransport(keys.sendKey, keys.remoteIndex, 1n, icmpEcho(OUR_TUNNEL_ADDR, WG_ADDR, 0x5a6, 1)), WG_PORT, topo.nsAddr);
-      const reply = await sock.next('an encrypted echo reply', (d) => {
-        if (messageType(d.msg) !== 4) return false;
-        try {
-          const p = openTransport(keys.recvKey, d.msg).plaintext;
-          return p.length >= 28 && p[9] === 1 && p[20] === 0; // ICMP echo reply (keepalives are skipped)
-        } catch {
-          return false;
-        }
-      });
-      const { receiver, plaintext } = openTransport(keys.recvKey, reply.msg);
-      t.is(receiver, keys.localIndex);
-      t.deepEqual([...plaintext.subarray(12, 16)], ipv4(WG_ADDR));
-      t.deepEqual([...plaintext.subarray(16, 20)], ipv4(OUR_TUNNEL_ADDR));
-      t.deepEqual([...plaintext.subarray(24, 28)], [0x05, 0xa6, 0, 1], 'echo id and sequence');
-    });
+        // Real data: the namespace's kernel answers our ping through wireguard-go with its send key.
+        await sock.send(
+          sealTransport(keys.sendKey, keys.remoteIndex, 1n, icmpEcho(OUR_TUNNEL_ADDR, WG_ADDR, 0x5a6, 1)),
+          WG_PORT,
+          topo.nsAddr,
+        );
+        const reply = await sock.next('an encrypted echo reply', (d) => {
+          if (messageType(d.msg) !== 4) return false;
+          try {
+            const p = openTransport(keys.recvKey, d.msg).plaintext;
+            return p.length >= 28 && p[9] === 1 && p[20] === 0; // ICMP echo reply (keepalives are skipped)
+          } catch {
+            return false;
+          }
+        });
+        const { receiver, plaintext } = openTransport(keys.recvKey, reply.msg);
+        t.is(receiver, keys.localIndex);
+        t.deepEqual([...plaintext.subarray(12, 16)], ipv4(WG_ADDR));
+        t.deepEqual([...plaintext.subarray(16, 20)], ipv4(OUR_TUNNEL_ADDR));
+        t.deepEqual([...plaintext.subarray(24, 28)], [0x05, 0xa6, 0, 1], 'echo id and sequence');
+      },
+    );
   }
 
   test.serial('a PSK mismatch with wireguard-go is detected on the response', async (t) => {
@@ -299,48 +340,78 @@ if (skipReason) {
     const topo = await makeTopology(t);
     topo.configure(ours.publicKey, { psk: randomBytes(32) });
     const sock = await openSocket(t, topo.hostAddr);
-    const hs = new Handshake({ local: ours, remoteStatic: topo.wgKeys.publicKey, presharedKey: randomBytes(32), indices: new RandomIndexAllocator() });
+    const hs = new Handshake({
+      local: ours,
+      remoteStatic: topo.wgKeys.publicKey,
+      presharedKey: randomBytes(32),
+      indices: new RandomIndexAllocator(),
+    });
     await sock.send(hs.createInitiation(Date.now()), WG_PORT, topo.nsAddr);
     const resp = await sock.next('the handshake response', isType(2));
     t.throws(() => hs.consumeResponse(resp.msg), { instanceOf: HandshakeDecryptError });
   });
 
   for (const withPsk of [false, true]) {
-    test.serial(`wireguard-go initiates, we respond, its keepalive decrypts (${withPsk ? 'with' : 'no'} PSK)`, async (t) => {
-      const ours = generateKeyPair();
-      const psk = withPsk ? randomBytes(32) : undefined;
-      const topo = await makeTopology(t);
-      const sock = await openSocket(t, topo.hostAddr);
-      topo.configure(ours.publicKey, { psk, endpoint: `${topo.hostAddr}:${sock.port}` });
+    test.serial(
+      `wireguard-go initiates, we respond, its keepalive decrypts (${withPsk ? 'with' : 'no'} PSK)`,
+      async (t) => {
+        const ours = generateKeyPair();
+        const psk = withPsk ? randomBytes(32) : undefined;
+        const topo = await makeTopology(t);
+        const sock = await openSocket(t, topo.hostAddr);
+        topo.configure(ours.publicKey, { psk, endpoint: `${topo.hostAddr}:${sock.port}` });
 
-      const peer = new Handshake({ local: ours, remoteStatic: topo.wgKeys.publicKey, presharedKey: psk, indices: new RandomIndexAllocator() });
-      const init = await sock.next('a handshake initiation from wireguard-go', isType(1), 10_000);
-      t.is(init.address, topo.nsAddr);
-      const screen = new CookieChecker(ours.publicKey).screen(init.msg, init, { now: Date.now(), underLoad: false });
-      t.is(screen.action, 'accept', 'wireguard-go mac1 verifies with our key');
-      const hs = Handshake.consumeInitiation(init.msg, ours, (k) => (equalBytes(k, topo.wgKeys.publicKey) ? peer : undefined), Date.now());
-      t.is(hs, peer);
-      const resp = hs.createResponse(Date.now());
-      const keys = hs.beginSession(Date.now());
-      await sock.send(resp, init.port, init.address);
+        const peer = new Handshake({
+          local: ours,
+          remoteStatic: topo.wgKeys.publicKey,
+          presharedKey: psk,
+          indices: new RandomIndexAllocator(),
+        });
+        const init = await sock.next('a handshake initiation from wireguard-go', isType(1), 10_000);
+        t.is(init.address, topo.nsAddr);
+        const screen = new CookieChecker(ours.publicKey).screen(init.msg, init, {
+          now: Date.now(),
+          underLoad: false,
+        });
+        t.is(screen.action, 'accept', 'wireguard-go mac1 verifies with our key');
+        const hs = Handshake.consumeInitiation(
+          init.msg,
+          ours,
+          (k) => (equalBytes(k, topo.wgKeys.publicKey) ? peer : undefined),
+          Date.now(),
+        );
+        t.is(hs, peer);
+        const resp = hs.createResponse(Date.now());
+        const keys = hs.beginSession(Date.now());
+        await sock.send(resp, init.port, init.address);
 
-      // wireguard-go, as initiator, answers a consumed response with a keepalive on the new keys.
-      const ka = await sock.next('a keepalive on the new session', (d) => {
-        if (messageType(d.msg) !== 4) return false;
-        try {
-          return openTransport(keys.recvKey, d.msg).plaintext.length === 0;
-        } catch {
-          return false;
-        }
-      });
-      t.is(openTransport(keys.recvKey, ka.msg).receiver, keys.localIndex);
-      const when = await until('latest-handshakes to become non-zero', () => latestHandshake(topo, ours.publicKey) || undefined);
-      t.true(Math.abs(when - Date.now() / 1000) < 30);
-      // And our send key works the other way: wireguard-go counts our keepalive.
-      const before = transfer(topo, ours.publicKey).rx;
-      await sock.send(sealTransport(keys.sendKey, keys.remoteIndex, 0n, new Uint8Array(0)), init.port, init.address);
-      await until('our keepalive to be counted', () => (transfer(topo, ours.publicKey).rx > before ? true : undefined));
-      t.pass();
-    });
+        // wireguard-go, as initiator, answers a consumed response with a keepalive on the new keys.
+        const ka = await sock.next('a keepalive on the new session', (d) => {
+          if (messageType(d.msg) !== 4) return false;
+          try {
+            return openTransport(keys.recvKey, d.msg).plaintext.length === 0;
+          } catch {
+            return false;
+          }
+        });
+        t.is(openTransport(keys.recvKey, ka.msg).receiver, keys.localIndex);
+        const when = await until(
+          'latest-handshakes to become non-zero',
+          () => latestHandshake(topo, ours.publicKey) || undefined,
+        );
+        t.true(Math.abs(when - Date.now() / 1000) < 30);
+        // And our send key works the other way: wireguard-go counts our keepalive.
+        const before = transfer(topo, ours.publicKey).rx;
+        await sock.send(
+          sealTransport(keys.sendKey, keys.remoteIndex, 0n, new Uint8Array(0)),
+          init.port,
+          init.address,
+        );
+        await until('our keepalive to be counted', () =>
+          transfer(topo, ours.publicKey).rx > before ? true : undefined,
+        );
+        t.pass();
+      },
+    );
   }
 }

@@ -14,7 +14,9 @@ import type { NativeAddon } from '../../src/native/types.js';
 
 const fixture = new URL('../fixtures/worker-dataplane.ts', import.meta.url);
 
-function runWorker(leaveRunning: boolean): Promise<{ message: { port: number; running: boolean }; exitCode: number }> {
+function runWorker(
+  leaveRunning: boolean,
+): Promise<{ message: { port: number; running: boolean }; exitCode: number }> {
   return new Promise((resolve, reject) => {
     // Workers do not inherit tsx's loader on Node 20: register it, then import the fixture.
     const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(fixture.href)}); })`;
@@ -25,7 +27,11 @@ function runWorker(leaveRunning: boolean): Promise<{ message: { port: number; ru
       if (leaveRunning) void worker.terminate();
     });
     worker.on('error', reject);
-    worker.on('exit', (exitCode) => (message ? resolve({ message, exitCode }) : reject(new Error(`worker exited ${exitCode} without reporting`))));
+    worker.on('exit', (exitCode) =>
+      message
+        ? resolve({ message, exitCode })
+        : reject(new Error(`worker exited ${exitCode} without reporting`)),
+    );
   });
 }
 

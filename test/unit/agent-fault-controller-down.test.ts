@@ -47,20 +47,34 @@ test(`the agent rides out a controller outage of ${DOWN_MS / 1000} s with its tu
     if (!(await delivered(hub(), gw, '192.168.2.7', me))) failures.push(`hub -> branch at ${at}`);
     if (!changed && Date.now() - startedAt > DOWN_MS / 2) {
       // The model moves on meanwhile (another controller process, say).
-      await w.store.apply({ kind: 'instance.update', id: 'sag-2', lanCidrs: ['192.168.2.0/24', '192.168.4.0/24'] }, CTX);
+      await w.store.apply(
+        { kind: 'instance.update', id: 'sag-2', lanCidrs: ['192.168.2.0/24', '192.168.4.0/24'] },
+        CTX,
+      );
       changed = true;
     }
   }
   t.deepEqual(failures, [], `${failures.length} of ${checks * 2} checks failed during the outage`);
   t.false(agent.controllerReachable);
   t.true(outages.length >= 3, `the agent kept retrying (${outages.length} attempts)`);
-  t.true(outages.every((ms) => ms <= 400 * 1.25), `retry waits stay capped: ${outages.join(', ')}`);
-  t.true(handshakes >= Math.floor(DOWN_MS / REKEY_MS) - 1, `sessions rotated without the controller (${handshakes} handshakes)`);
+  t.true(
+    outages.every((ms) => ms <= 400 * 1.25),
+    `retry waits stay capped: ${outages.join(', ')}`,
+  );
+  t.true(
+    handshakes >= Math.floor(DOWN_MS / REKEY_MS) - 1,
+    `sessions rotated without the controller (${handshakes} handshakes)`,
+  );
   t.false(agent.config?.allowedIps.includes('192.168.4.0/24'), 'still on the last good configuration');
 
   // ---- the controller returns: the agent converges on what changed meanwhile
   const back = next(agent, 'controller:reachable');
-  const converged = next(agent, 'config:applied', (e) => e.config.allowedIps.includes('192.168.4.0/24'), 15_000);
+  const converged = next(
+    agent,
+    'config:applied',
+    (e) => e.config.allowedIps.includes('192.168.4.0/24'),
+    15_000,
+  );
   await w.startController();
   // The agent counts its outage from its first failed request, which can come a while after the
   // close (a long poll in flight ends when the server drops it): most of DOWN_MS, not all of it.

@@ -7,7 +7,14 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, ControllerRefusedError, ControllerUnreachableError, type AgentEvents, type ConfigAnswer, type ControllerClient } from '../../src/agent/index.js';
+import {
+  Agent,
+  ControllerRefusedError,
+  ControllerUnreachableError,
+  type AgentEvents,
+  type ConfigAnswer,
+  type ControllerClient,
+} from '../../src/agent/index.js';
 import type { DeviceStatusReport } from '../../src/controller/api/index.js';
 import { contentVersion, type DeviceConfig } from '../../src/controller/compiler/index.js';
 import { Gateway } from '../../src/gateway/index.js';
@@ -23,13 +30,23 @@ class ScriptedController implements ControllerClient {
 
   async activate(input: { serial: string; code: string; publicKey: string }) {
     this.activations.push(input);
-    if (input.code !== 'GOOD') throw new ControllerRefusedError(401, 'ERR_ACTIVATION_INVALID', 'serial number and code do not match');
+    if (input.code !== 'GOOD')
+      throw new ControllerRefusedError(401, 'ERR_ACTIVATION_INVALID', 'serial number and code do not match');
     return { token: `sagd_token${this.activations.length}` };
   }
 
-  async getConfig(_serial: string, _token: string, query: { after?: string; signal?: AbortSignal } = {}): Promise<ConfigAnswer> {
+  async getConfig(
+    _serial: string,
+    _token: string,
+    query: { after?: string; signal?: AbortSignal } = {},
+  ): Promise<ConfigAnswer> {
     if (this.mode === 'down') throw new ControllerUnreachableError('connect ECONNREFUSED');
-    if (this.mode === 'refuse') throw new ControllerRefusedError(409, 'ERR_COMPILER_DEVICE_NOT_BOUND', 'device is bound to no instance');
+    if (this.mode === 'refuse')
+      throw new ControllerRefusedError(
+        409,
+        'ERR_COMPILER_DEVICE_NOT_BOUND',
+        'device is bound to no instance',
+      );
     if (this.config && this.config.version !== query.after) return { kind: 'config', config: this.config };
     await new Promise((r) => setTimeout(r, 50));
     return { kind: 'unchanged', version: query.after ?? '' };
@@ -53,7 +70,8 @@ function setup(t: ExecutionContext) {
     const agent = new Agent({
       stateDir: join(dir, 'state'),
       controller,
-      gatewayFactory: ({ privateKey }) => new Gateway({ privateKey, tun: 'memory', listenAddress: '127.0.0.1' }),
+      gatewayFactory: ({ privateKey }) =>
+        new Gateway({ privateKey, tun: 'memory', listenAddress: '127.0.0.1' }),
       retry: { initialMs: 20, maxMs: 80 },
       statusIntervalMs: 60_000,
       reprobeIntervalMs: 0,
@@ -72,9 +90,16 @@ function collect<E extends keyof AgentEvents>(agent: Agent, event: E): AgentEven
 
 function deviceConfig(publicKey: string, serial = 'SN-1'): DeviceConfig {
   const body = {
-    kind: 'device' as const, serial, publicKey,
+    kind: 'device' as const,
+    serial,
+    publicKey,
     instance: { id: 'sag-1', area: 'mainland', model: 'app' as const, bandwidthMbps: 10 },
-    ccnId: null, address: '100.96.0.9/32', uplinks: [], allowedIps: [], routes: [], peers: [],
+    ccnId: null,
+    address: '100.96.0.9/32',
+    uplinks: [],
+    allowedIps: [],
+    routes: [],
+    peers: [],
   };
   return { ...body, version: contentVersion(body), modelVersion: 1 };
 }
@@ -89,7 +114,8 @@ test('activation generates the key here, uploads only the public key and stores 
   t.is(encodeKey(publicKeyFromPrivate(decodeKey(privateKey))), publicKey);
   t.false(JSON.stringify(controller.activations).includes(privateKey));
   t.is(statSync(dir).mode & 0o777, 0o700);
-  for (const file of ['private.key', 'identity.json']) t.is(statSync(join(dir, file)).mode & 0o777, 0o600, file);
+  for (const file of ['private.key', 'identity.json'])
+    t.is(statSync(join(dir, file)).mode & 0o777, 0o600, file);
   t.is(JSON.parse(readFileSync(join(dir, 'identity.json'), 'utf8')).token, 'sagd_token1');
 });
 
@@ -115,9 +141,15 @@ test('with the controller down and nothing on disk the agent runs, retries with 
   const back = collect(agent, 'controller:reachable');
   await agent.start();
   t.true(await waitFor(() => down.length >= 4, 3000));
-  t.deepEqual(down.slice(0, 4).map((e) => e.attempt), [1, 2, 3, 4]);
+  t.deepEqual(
+    down.slice(0, 4).map((e) => e.attempt),
+    [1, 2, 3, 4],
+  );
   t.true(down[3]!.retryInMs > down[0]!.retryInMs, 'the wait grows');
-  t.true(down.every((e) => e.retryInMs <= 80 * 1.2), 'up to the cap');
+  t.true(
+    down.every((e) => e.retryInMs <= 80 * 1.2),
+    'up to the cap',
+  );
   t.false(agent.controllerReachable);
   t.is(agent.config, null);
   await t.throwsAsync(agent.reportNow(), { instanceOf: ControllerUnreachableError });

@@ -6,8 +6,18 @@
  * change moves the active one.
  */
 import test, { type ExecutionContext } from 'ava';
-import { ConfigApplier, METERED_PRIORITY_BASE, parseUplinkBinding, UplinkApplier, type UplinkBinding } from '../../src/agent/index.js';
-import { contentVersion, type CompiledUplink, type DeviceConfig } from '../../src/controller/compiler/index.js';
+import {
+  ConfigApplier,
+  METERED_PRIORITY_BASE,
+  parseUplinkBinding,
+  UplinkApplier,
+  type UplinkBinding,
+} from '../../src/agent/index.js';
+import {
+  contentVersion,
+  type CompiledUplink,
+  type DeviceConfig,
+} from '../../src/controller/compiler/index.js';
 import { InvalidArgumentError, NotFoundError } from '../../src/errors.js';
 import { Gateway } from '../../src/gateway/index.js';
 import type { LogLevel } from '../../src/gateway/types.js';
@@ -16,15 +26,38 @@ import { gatewayOptions, keypair, world } from '../helpers/agent-world.js';
 import { waitFor } from '../helpers/wait.js';
 
 const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');
-const HUB = { accessPointId: 'ap-1', publicKey: KEY(1), endpoints: ['127.0.0.1:9'], persistentKeepaliveSec: 25, rank: 0 };
-const up = (name: string, priority: number, kind: 'wired' | 'lte' = 'wired', weight = 1): CompiledUplink => ({ name, kind, priority, weight });
+const HUB = {
+  accessPointId: 'ap-1',
+  publicKey: KEY(1),
+  endpoints: ['127.0.0.1:9'],
+  persistentKeepaliveSec: 25,
+  rank: 0,
+};
+const up = (name: string, priority: number, kind: 'wired' | 'lte' = 'wired', weight = 1): CompiledUplink => ({
+  name,
+  kind,
+  priority,
+  weight,
+});
 
 function config(uplinks: CompiledUplink[], deviceKey: string): DeviceConfig {
   const body = {
-    kind: 'device' as const, serial: 'SN-1', publicKey: deviceKey,
+    kind: 'device' as const,
+    serial: 'SN-1',
+    publicKey: deviceKey,
     instance: { id: 'sag-1', area: 'mainland', model: 'app' as const, bandwidthMbps: 10 },
-    ccnId: 'ccn-1', address: '100.96.0.9/32', uplinks, allowedIps: ['10.1.0.0/16'],
-    routes: [{ cidr: '10.1.0.0/16', target: { kind: 'ccn' as const, id: 'ccn-1' }, area: 'mainland', grantMbps: null }],
+    ccnId: 'ccn-1',
+    address: '100.96.0.9/32',
+    uplinks,
+    allowedIps: ['10.1.0.0/16'],
+    routes: [
+      {
+        cidr: '10.1.0.0/16',
+        target: { kind: 'ccn' as const, id: 'ccn-1' },
+        area: 'mainland',
+        grantMbps: null,
+      },
+    ],
     peers: [HUB],
   };
   return { ...body, version: contentVersion(body), modelVersion: 1 };
@@ -36,7 +69,10 @@ async function setup(t: ExecutionContext, bindings: Record<string, UplinkBinding
   await gw.start();
   t.teardown(() => gw.stop());
   const logs: [LogLevel, string][] = [];
-  const applier = new ConfigApplier(gw, new UplinkApplier(gw, new Map(Object.entries(bindings)), (level, message) => logs.push([level, message])));
+  const applier = new ConfigApplier(
+    gw,
+    new UplinkApplier(gw, new Map(Object.entries(bindings)), (level, message) => logs.push([level, message])),
+  );
   return { gw, applier, logs, me: encodeKey(publicKeyFromPrivate(priv)) };
 }
 
@@ -46,8 +82,19 @@ const uplinksOf = (gw: Gateway) => gw.uplinks().map((u) => [u.name, u.priority, 
 test('bindings parse from the command line; bad ones are refused', (t) => {
   t.deepEqual(parseUplinkBinding('wan1=10.0.1.2'), ['wan1', { address: '10.0.1.2' }]);
   t.deepEqual(parseUplinkBinding('lte=dev:wwan0'), ['lte', { device: 'wwan0' }]);
-  t.deepEqual(parseUplinkBinding('wan2=dev:eth1@2001:db8::2'), ['wan2', { device: 'eth1', address: '2001:db8::2' }]);
-  for (const bad of ['wan1', '=10.0.0.1', 'wan1=', 'wan1=not-an-ip', 'wan1=dev:', 'bad name!=10.0.0.1', `wan1=dev:${'x'.repeat(20)}`]) {
+  t.deepEqual(parseUplinkBinding('wan2=dev:eth1@2001:db8::2'), [
+    'wan2',
+    { device: 'eth1', address: '2001:db8::2' },
+  ]);
+  for (const bad of [
+    'wan1',
+    '=10.0.0.1',
+    'wan1=',
+    'wan1=not-an-ip',
+    'wan1=dev:',
+    'bad name!=10.0.0.1',
+    `wan1=dev:${'x'.repeat(20)}`,
+  ]) {
     t.throws(() => parseUplinkBinding(bad), { instanceOf: InvalidArgumentError }, bad);
   }
 });
@@ -55,13 +102,20 @@ test('bindings parse from the command line; bad ones are refused', (t) => {
 test('bound uplinks become Gateway uplinks (LTE metered and last); an unbound one is skipped with one log line', async (t) => {
   const { gw, applier, logs, me } = await setup(t, { wan1: local, lte: local });
   const out = applier.apply(config([up('wan1', 1, 'wired', 50), up('wan2', 2), up('lte', 1, 'lte')], me));
-  t.deepEqual(uplinksOf(gw), [['wan1', 1, 50, false], ['lte', METERED_PRIORITY_BASE + 1, 1, true]]);
+  t.deepEqual(uplinksOf(gw), [
+    ['wan1', 1, 50, false],
+    ['lte', METERED_PRIORITY_BASE + 1, 1, true],
+  ]);
   const skipped = logs.filter(([, m]) => m.includes('wan2'));
   t.is(skipped.length, 1);
   t.is(skipped[0]![0], 'warn');
   t.regex(skipped[0]![1], /no local binding/);
   t.true(out.hubsChanged, 'the first configuration adds the hub');
-  t.deepEqual(gw.paths(HUB.publicKey).map((p) => p.uplink), ['wan1', 'lte'], 'the hub has a path per uplink');
+  t.deepEqual(
+    gw.paths(HUB.publicKey).map((p) => p.uplink),
+    ['wan1', 'lte'],
+    'the hub has a path per uplink',
+  );
 });
 
 test('an uplinks change re-weighs, removes and adds uplinks without touching peers', async (t) => {
@@ -72,17 +126,29 @@ test('an uplinks change re-weighs, removes and adds uplinks without touching pee
   const ports = new Map(gw.uplinks().map((u) => [u.name, u.port]));
 
   const swapped = applier.apply(config([up('wan2', 1), up('wan1', 2, 'wired', 7)], me));
-  t.deepEqual(swapped.changes.map((c) => c.op), ['uplinks.change']);
+  t.deepEqual(
+    swapped.changes.map((c) => c.op),
+    ['uplinks.change'],
+  );
   t.false(swapped.hubsChanged);
-  t.deepEqual(uplinksOf(gw), [['wan1', 2, 7, false], ['wan2', 1, 1, false]]);
+  t.deepEqual(uplinksOf(gw), [
+    ['wan1', 2, 7, false],
+    ['wan2', 1, 1, false],
+  ]);
   t.deepEqual(new Map(gw.uplinks().map((u) => [u.name, u.port])), ports, 'updated in place: same sockets');
   t.deepEqual(gw.peer(HUB.publicKey), peer, 'the peer, its allowed IPs and keepalive stay');
 
   applier.apply(config([up('wan2', 1)], me));
   t.deepEqual(uplinksOf(gw), [['wan2', 1, 1, false]]);
-  t.deepEqual(gw.paths(HUB.publicKey).map((p) => p.uplink), ['wan2']);
+  t.deepEqual(
+    gw.paths(HUB.publicKey).map((p) => p.uplink),
+    ['wan2'],
+  );
   applier.apply(config([up('wan2', 1), up('wan1', 3)], me));
-  t.deepEqual(uplinksOf(gw), [['wan2', 1, 1, false], ['wan1', 3, 1, false]]);
+  t.deepEqual(uplinksOf(gw), [
+    ['wan2', 1, 1, false],
+    ['wan1', 3, 1, false],
+  ]);
   t.deepEqual(gw.peer(HUB.publicKey).allowedIps, ['10.1.0.0/16']);
   t.throws(() => gw.updateUplink('nope', { priority: 1 }), { instanceOf: NotFoundError });
   t.throws(() => gw.updateUplink('wan1', { weight: 0 }), { instanceOf: InvalidArgumentError });
@@ -94,8 +160,14 @@ test('an uplink the system refuses is logged and left out; the hubs still apply'
   const out = applier.apply(config([up('wan1', 1), up('wan2', 2)], me));
   t.is(out.changes.length > 0, true);
   t.deepEqual(uplinksOf(gw), [['wan1', 1, 1, false]]);
-  t.true(logs.some(([level, m]) => level === 'error' && m.includes('uplink wan2 not added')), JSON.stringify(logs));
-  t.deepEqual(gw.peers().map((p) => p.publicKey), [HUB.publicKey]);
+  t.true(
+    logs.some(([level, m]) => level === 'error' && m.includes('uplink wan2 not added')),
+    JSON.stringify(logs),
+  );
+  t.deepEqual(
+    gw.peers().map((p) => p.publicKey),
+    [HUB.publicKey],
+  );
 });
 
 test('with no bindings the uplinks of the configuration change nothing', async (t) => {
@@ -114,10 +186,32 @@ test('an agent with two bound uplinks gets a path on each; an operator priority 
   const direct = new Gateway({ ...gatewayOptions, privateKey: hubKey.priv });
   await direct.start();
   t.teardown(() => direct.stop());
-  await w.operator('POST', '/v1/access-points', { id: 'ap-d', area: 'mainland', endpoints: [`127.0.0.1:${direct.listenPort}`], maxInstances: 10, publicKey: hubKey.pub });
-  const wans = (p1: number, p2: number) => [{ name: 'wan1', kind: 'wired', priority: p1, weight: 1 }, { name: 'wan2', kind: 'wired', priority: p2, weight: 1 }];
-  await w.operator('POST', '/v1/instances', { id: 'sag-1', name: 'One', area: 'mainland', model: 'app', bandwidthMbps: 50, lanCidrs: ['192.168.1.0/24'], uplinks: wans(1, 2) });
-  await w.operator('POST', '/v1/ccns', { id: 'ccn-main', name: 'Main', area: 'mainland', cidrs: ['10.10.0.0/16'] });
+  await w.operator('POST', '/v1/access-points', {
+    id: 'ap-d',
+    area: 'mainland',
+    endpoints: [`127.0.0.1:${direct.listenPort}`],
+    maxInstances: 10,
+    publicKey: hubKey.pub,
+  });
+  const wans = (p1: number, p2: number) => [
+    { name: 'wan1', kind: 'wired', priority: p1, weight: 1 },
+    { name: 'wan2', kind: 'wired', priority: p2, weight: 1 },
+  ];
+  await w.operator('POST', '/v1/instances', {
+    id: 'sag-1',
+    name: 'One',
+    area: 'mainland',
+    model: 'app',
+    bandwidthMbps: 50,
+    lanCidrs: ['192.168.1.0/24'],
+    uplinks: wans(1, 2),
+  });
+  await w.operator('POST', '/v1/ccns', {
+    id: 'ccn-main',
+    name: 'Main',
+    area: 'mainland',
+    cidrs: ['10.10.0.0/16'],
+  });
   await w.operator('PUT', '/v1/ccns/ccn-main/members/sag-1');
   await w.operator('POST', '/v1/devices', { serial: 'SN-1', model: 'app', softwareVersion: '1.0' });
   await w.operator('POST', '/v1/devices/SN-1/bind', { instanceId: 'sag-1' });
@@ -128,16 +222,30 @@ test('an agent with two bound uplinks gets a path on each; an operator priority 
   direct.addPeer({ publicKey, allowedIps: ['192.168.1.0/24'] });
   await agent.start();
   const gw = agent.gateway as Gateway;
-  const active = () => gw.paths(hubKey.pub).filter((p) => p.active).map((p) => p.uplink).join();
+  const active = () =>
+    gw
+      .paths(hubKey.pub)
+      .filter((p) => p.active)
+      .map((p) => p.uplink)
+      .join();
   const state = () => JSON.stringify(gw.paths(hubKey.pub));
   t.true(await waitFor(() => gw.uplinks().length === 2, 10_000), 'the configuration arrived');
   // The agent's probe is a handshake; paths then answer multipath probes.
-  t.true(await waitFor(() => gw.paths(hubKey.pub).filter((p) => p.state === 'up').length === 2, 10_000), state());
+  t.true(
+    await waitFor(() => gw.paths(hubKey.pub).filter((p) => p.state === 'up').length === 2, 10_000),
+    state(),
+  );
   t.true(await waitFor(() => active() === 'wan1', 5_000), state());
 
   const report = agent.statusReport();
   const paths = report.peers.find((p) => p.accessPointId === 'ap-d')?.paths ?? [];
-  t.deepEqual(paths.map((p) => [p.uplink, p.state, p.active]), [['wan1', 'up', true], ['wan2', 'up', false]]);
+  t.deepEqual(
+    paths.map((p) => [p.uplink, p.state, p.active]),
+    [
+      ['wan1', 'up', true],
+      ['wan2', 'up', false],
+    ],
+  );
   t.true(paths.every((p) => typeof p.rttMs === 'number' && p.endpoint === `127.0.0.1:${direct.listenPort}`));
   await agent.reportNow(); // the controller's schema accepts it
   const stored = await w.operator('GET', '/v1/devices/SN-1/status');
@@ -146,7 +254,17 @@ test('an agent with two bound uplinks gets a path on each; an operator priority 
   const ports = gw.uplinks().map((u) => u.port);
   await w.operator('PATCH', '/v1/instances/sag-1', { uplinks: wans(2, 1) });
   t.true(await waitFor(() => active() === 'wan2', 10_000), state());
-  t.deepEqual(gw.uplinks().map((u) => [u.name, u.priority]), [['wan1', 2], ['wan2', 1]]);
-  t.deepEqual(gw.uplinks().map((u) => u.port), ports, 'the same sockets, re-weighed');
+  t.deepEqual(
+    gw.uplinks().map((u) => [u.name, u.priority]),
+    [
+      ['wan1', 2],
+      ['wan2', 1],
+    ],
+  );
+  t.deepEqual(
+    gw.uplinks().map((u) => u.port),
+    ports,
+    'the same sockets, re-weighed',
+  );
   t.deepEqual(gw.peer(hubKey.pub).allowedIps, ['10.10.0.0/16'], 'the hub peer kept its routes');
 });

@@ -35,7 +35,10 @@ test('the agent activates, follows its configuration, tunnels to the nearest hub
   const privateKey = readFileSync(keyFile, 'utf8').trim();
   t.is(encodeKey(publicKeyFromPrivate(decodeKey(privateKey))), publicKey);
   t.is((await w.store.get('devices', 'SN-1'))?.publicKey, publicKey);
-  t.false(JSON.stringify([await w.store.load(), await w.store.audit()]).includes(privateKey), 'the controller never saw the private key');
+  t.false(
+    JSON.stringify([await w.store.load(), await w.store.audit()]).includes(privateKey),
+    'the controller never saw the private key',
+  );
   await w.syncHubs();
 
   // The hub ranked first is made the far one.
@@ -74,7 +77,10 @@ test('the agent activates, follows its configuration, tunnels to the nearest hub
   t.is(status.report.accessPointId, near);
   t.is(status.report.configVersion, agent.config?.version);
   t.is(status.report.peers.length, 2);
-  t.true(status.report.peers.find((p: { accessPointId: string }) => p.accessPointId === near).lastHandshakeUnixMs > 0);
+  t.true(
+    status.report.peers.find((p: { accessPointId: string }) => p.accessPointId === near).lastHandshakeUnixMs >
+      0,
+  );
   t.true(status.report.peers.find((p: { accessPointId: string }) => p.accessPointId === near).txBytes > 0);
   t.is((await w.operator('GET', '/v1/instances/sag-1')).state, 'online');
   t.is((await w.operator('GET', '/v1/devices/SN-1')).softwareVersion, '1.2.3');
@@ -89,7 +95,10 @@ test('the agent activates, follows its configuration, tunnels to the nearest hub
   t.is((await routeChange).changes, 1, 'one route added');
   await w.syncHubs();
   t.deepEqual(gw.peer(keyOf(near)).allowedIps, ['10.10.0.0/16', '192.168.2.0/24', '192.168.3.0/24']);
-  t.true(await delivered(gw, hubOf(near), me, '192.168.3.9'), 'the new prefix goes through the tunnel at once');
+  t.true(
+    await delivered(gw, hubOf(near), me, '192.168.3.9'),
+    'the new prefix goes through the tunnel at once',
+  );
   await new Promise((r) => setTimeout(r, 500));
   gw.off('peer:handshake', count);
   t.is(handshakes, 0, 'no handshake on either hub session');
@@ -113,7 +122,14 @@ test('the agent activates, follows its configuration, tunnels to the nearest hub
   t.false(agent.controllerReachable);
   t.true(await delivered(gw, hubOf(near), me, '192.168.2.7'), 'the tunnel works without the controller');
   // The model moves on meanwhile (another controller process, say).
-  await w.store.apply({ kind: 'instance.update', id: 'sag-2', lanCidrs: ['192.168.2.0/24', '192.168.3.0/24', '192.168.4.0/24'] }, CTX);
+  await w.store.apply(
+    {
+      kind: 'instance.update',
+      id: 'sag-2',
+      lanCidrs: ['192.168.2.0/24', '192.168.3.0/24', '192.168.4.0/24'],
+    },
+    CTX,
+  );
 
   // ---- and comes back: the agent converges
   const back = next(agent, 'controller:reachable');

@@ -22,7 +22,16 @@ writeFileSync(KEY, `${Buffer.alloc(32, 7).toString('base64')}\n`);
 writeFileSync(TOKEN, 'saga_x\n');
 writeFileSync(EMPTY, '');
 writeFileSync(BADKEY, 'not a key\n');
-const BASE = ['--controller', 'http://127.0.0.1:1', '--id', 'ap-hz', '--token-file', TOKEN, '--key-file', KEY];
+const BASE = [
+  '--controller',
+  'http://127.0.0.1:1',
+  '--id',
+  'ap-hz',
+  '--token-file',
+  TOKEN,
+  '--key-file',
+  KEY,
+];
 
 const refusals: [string, string[], RegExp][] = [
   ['1 a required flag missing', BASE.slice(0, 6), /--key-file is required/],
@@ -31,13 +40,33 @@ const refusals: [string, string[], RegExp][] = [
   ['4 a flag twice', [...BASE, '--mtu', '1400', '--mtu', '1300'], /--mtu given twice/],
   ['5 a malformed --vpc', [...BASE, '--vpc', 'prod'], /--vpc prod: expected VPC_ID=NETNS/],
   ['6 the same VPC twice', [...BASE, '--vpc', 'vpc-a=ns1', '--vpc', 'vpc-a=ns2'], /--vpc vpc-a given twice/],
-  ['7 a prefix that would not fit interface names', [...BASE, '--prefix', 'toolongname'], /--prefix toolongname/],
+  [
+    '7 a prefix that would not fit interface names',
+    [...BASE, '--prefix', 'toolongname'],
+    /--prefix toolongname/,
+  ],
   ['8 a port out of range', [...BASE, '--listen-port', '70000'], /--listen-port/],
   ['9 a non-numeric MTU', [...BASE, '--mtu', 'big'], /--mtu big is not a number/],
-  ['10 a bad access point id', [...BASE.slice(0, 2), '--id', 'AP 1', ...BASE.slice(4)], /--id AP 1 is not an access point id/],
-  ['11 a missing key file', [...BASE.slice(0, 6), '--key-file', join(dir, 'nope')], /cannot read key file .*ENOENT/],
-  ['12 an empty token file', [...BASE.slice(0, 4), '--token-file', EMPTY, ...BASE.slice(6)], /token file .* is empty/],
-  ['13 a key file without a key', [...BASE.slice(0, 6), '--key-file', BADKEY], /does not hold a base64 WireGuard private key/],
+  [
+    '10 a bad access point id',
+    [...BASE.slice(0, 2), '--id', 'AP 1', ...BASE.slice(4)],
+    /--id AP 1 is not an access point id/,
+  ],
+  [
+    '11 a missing key file',
+    [...BASE.slice(0, 6), '--key-file', join(dir, 'nope')],
+    /cannot read key file .*ENOENT/,
+  ],
+  [
+    '12 an empty token file',
+    [...BASE.slice(0, 4), '--token-file', EMPTY, ...BASE.slice(6)],
+    /token file .* is empty/,
+  ],
+  [
+    '13 a key file without a key',
+    [...BASE.slice(0, 6), '--key-file', BADKEY],
+    /does not hold a base64 WireGuard private key/,
+  ],
   ['14 a bad listen address', [...BASE, '--listen-address', 'here'], /listen-address/],
   ['15 a link octet out of range', [...BASE, '--link-octet', '256'], /--link-octet/],
 ];
@@ -50,8 +79,24 @@ for (const [name, argv, message] of refusals) {
 }
 
 test('16 good flags parse, --vpc repeats', (t) => {
-  const args = parseApArgs([...BASE, '--vpc', 'vpc-a=ns1', '--vpc', 'vpc-b=ns2', '--prefix', 'hz1', '--link-octet', '3']);
-  t.deepEqual([...args.vpcs], [['vpc-a', 'ns1'], ['vpc-b', 'ns2']]);
+  const args = parseApArgs([
+    ...BASE,
+    '--vpc',
+    'vpc-a=ns1',
+    '--vpc',
+    'vpc-b=ns2',
+    '--prefix',
+    'hz1',
+    '--link-octet',
+    '3',
+  ]);
+  t.deepEqual(
+    [...args.vpcs],
+    [
+      ['vpc-a', 'ns1'],
+      ['vpc-b', 'ns2'],
+    ],
+  );
   t.is(args.token, 'saga_x');
   t.is(args.listenPort, 51820);
   t.is(args.linkOctet, 3);
@@ -70,17 +115,36 @@ test('17 the CLI exits 2 with the usage on a bad flag, 0 with --help', (t) => {
 
 test('18 the policy: default drop, established return traffic, one accept per rule and family, counted denials', (t) => {
   const text = renderPolicy('hzt0', 'hzs0', [
-    { ccnId: 'ccn-a', to: { kind: 'ccn', id: 'ccn-a' }, reason: 'same-ccn', cidrs: ['10.10.0.0/16', '192.168.1.0/24'], grantMbps: null },
-    { ccnId: 'ccn-a', to: { kind: 'vpc', id: 'vpc-x' }, reason: 'granted', cidrs: ['172.16.0.0/16', 'fd00::/64'], grantMbps: 100 },
+    {
+      ccnId: 'ccn-a',
+      to: { kind: 'ccn', id: 'ccn-a' },
+      reason: 'same-ccn',
+      cidrs: ['10.10.0.0/16', '192.168.1.0/24'],
+      grantMbps: null,
+    },
+    {
+      ccnId: 'ccn-a',
+      to: { kind: 'vpc', id: 'vpc-x' },
+      reason: 'granted',
+      cidrs: ['172.16.0.0/16', 'fd00::/64'],
+      grantMbps: 100,
+    },
   ]);
   t.regex(text, /policy drop;/);
   t.regex(text, /ct state established,related accept/);
   t.regex(text, /oifname "hzs0" counter drop comment "denied"/);
-  t.regex(text, /iifname "hzt0" ip daddr \{ 10\.10\.0\.0\/16, 192\.168\.1\.0\/24 \} counter accept comment "ccn-a to ccn ccn-a"/);
+  t.regex(
+    text,
+    /iifname "hzt0" ip daddr \{ 10\.10\.0\.0\/16, 192\.168\.1\.0\/24 \} counter accept comment "ccn-a to ccn ccn-a"/,
+  );
   t.regex(text, /iifname "hzt0" ip6 daddr \{ fd00::\/64 \} counter accept comment "ccn-a to vpc vpc-x"/);
-  t.true(text.indexOf('delete table inet sag') < text.indexOf('table inet sag {'), 'replaced atomically in one file');
+  t.true(
+    text.indexOf('delete table inet sag') < text.indexOf('table inet sag {'),
+    'replaced atomically in one file',
+  );
   t.true(text.trimEnd().endsWith('}'));
-  const listing = 'oifname "hzs0" counter packets 3 bytes 252 drop comment "denied"\n counter packets 4 bytes 336 drop comment "denied"';
+  const listing =
+    'oifname "hzs0" counter packets 3 bytes 252 drop comment "denied"\n counter packets 4 bytes 336 drop comment "denied"';
   t.is(deniedCount(listing), 7);
   t.is(deniedCount(''), 0);
 });

@@ -11,7 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOperatorCommand } from '../../src/cli/operator/index.js';
-import { killAtTeardown as cleanup, startControllerChild as startChild } from '../helpers/controller-process.js';
+import {
+  killAtTeardown as cleanup,
+  startControllerChild as startChild,
+} from '../helpers/controller-process.js';
 
 const KEY = 'sagk_child_controller_key_0123456789abcdef';
 
@@ -35,20 +38,36 @@ test('1 runs in the foreground, serves the API, keeps its data, stops on SIGTERM
   cleanup(t, first);
   t.regex(first.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.regex(first.stdout(), /Installed the given bootstrap API key/);
-  t.regex(first.stdout(), new RegExp(`listening on ${first.url} \\(database ${db.replace(/[.]/g, '\\.')}\\)`));
+  t.regex(
+    first.stdout(),
+    new RegExp(`listening on ${first.url} \\(database ${db.replace(/[.]/g, '\\.')}\\)`),
+  );
 
   const health = await fetch(`${first.url}/v1/health`);
   t.is(health.status, 200);
   t.is(((await health.json()) as { status: string }).status, 'ok');
-  const created = await sag(['ccn', 'create', '--id', 'ccn-kept', '--name', 'kept', '--area', 'mainland'], first.url);
+  const created = await sag(
+    ['ccn', 'create', '--id', 'ccn-kept', '--name', 'kept', '--area', 'mainland'],
+    first.url,
+  );
   t.is(created.code, 0, created.stderr);
-  t.regex(first.stderr(), /INFO +req-\S+ GET \/v1\/health 200 [\d.]+ ms/, 'one log line per request, on stderr');
+  t.regex(
+    first.stderr(),
+    /INFO +req-\S+ GET \/v1\/health 200 [\d.]+ ms/,
+    'one log line per request, on stderr',
+  );
 
   // Same port taken: the second controller fails at once with a clear reason.
   const port = new URL(first.url).port;
-  const clash = await sag(['controller', '--db', join(dir, 'other.db'), '--listen', `127.0.0.1:${port}`, '--api-key', KEY], first.url);
+  const clash = await sag(
+    ['controller', '--db', join(dir, 'other.db'), '--listen', `127.0.0.1:${port}`, '--api-key', KEY],
+    first.url,
+  );
   t.is(clash.code, 1);
-  t.regex(clash.stderr, /^sag: cannot start the controller on 127\.0\.0\.1:\d+ .*EADDRINUSE.* \(ERR_CONTROLLER_START\)\n$/);
+  t.regex(
+    clash.stderr,
+    /^sag: cannot start the controller on 127\.0\.0\.1:\d+ .*EADDRINUSE.* \(ERR_CONTROLLER_START\)\n$/,
+  );
 
   first.proc.kill('SIGTERM');
   t.is(await first.exit, 0);
@@ -86,13 +105,18 @@ test('2 a new database without a chosen key: one is generated and printed once, 
 test('3 SAG_API_KEY bootstraps the controller when --api-key is absent; a short key is refused', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sag-controller-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const child = await startChild(['--db', join(dir, 'c.db'), '--listen', '127.0.0.1:0'], { SAG_API_KEY: KEY });
+  const child = await startChild(['--db', join(dir, 'c.db'), '--listen', '127.0.0.1:0'], {
+    SAG_API_KEY: KEY,
+  });
   cleanup(t, child);
   t.is((await sag(['vpc', 'list'], child.url)).code, 0);
   child.proc.kill('SIGTERM');
   t.is(await child.exit, 0);
 
-  const short = await sag(['controller', '--db', join(dir, 'short.db'), '--listen', '127.0.0.1:0', '--api-key', 'short'], child.url);
+  const short = await sag(
+    ['controller', '--db', join(dir, 'short.db'), '--listen', '127.0.0.1:0', '--api-key', 'short'],
+    child.url,
+  );
   t.is(short.code, 1);
   t.regex(short.stderr, /^sag: a chosen API key must be 32 to 256 characters.* \(ERR_STORE_INVALID\)\n$/);
 });

@@ -50,7 +50,10 @@ async function sag(argv: string[], env: Record<string, string | undefined> = {})
 }
 
 /** Runs a command that must succeed; on failure the assertion shows its stderr. */
-async function ok(t: { is: (a: unknown, b: unknown, m?: string) => void }, ...argv: string[]): Promise<string> {
+async function ok(
+  t: { is: (a: unknown, b: unknown, m?: string) => void },
+  ...argv: string[]
+): Promise<string> {
   const r = await sag(argv);
   t.is(r.code, 0, `sag ${argv.join(' ')}: ${r.stderr}`);
   t.is(r.stderr, '');
@@ -67,7 +70,21 @@ test('1 commands that are not operator commands are left to the caller', async (
 });
 
 test('2 access points and instances: create, list and show as tables and JSON', async (t) => {
-  const ap = await ok(t, 'ap', 'create', '--id', 'ap-t2', '--area', 'mainland', '--endpoint', '198.51.100.1:51820', '--endpoint', '198.51.100.2:51820', '--max-instances', '10');
+  const ap = await ok(
+    t,
+    'ap',
+    'create',
+    '--id',
+    'ap-t2',
+    '--area',
+    'mainland',
+    '--endpoint',
+    '198.51.100.1:51820',
+    '--endpoint',
+    '198.51.100.2:51820',
+    '--max-instances',
+    '10',
+  );
   t.regex(ap, /^id: +ap-t2$/m);
   t.regex(ap, /^endpoints: +198\.51\.100\.1:51820,198\.51\.100\.2:51820$/m);
 
@@ -75,12 +92,35 @@ test('2 access points and instances: create, list and show as tables and JSON', 
   t.is(apList.items.find((i) => i.id === 'ap-t2')?.maxInstances, 10);
 
   const created = json<{ id: string; uplinks: unknown[]; lanCidrs: string[] }>(
-    await ok(t, 'instance', 'create', '--json', '--id', 'sag-t2', '--name', 'hz branch', '--area', 'mainland', '--model', 'vcpe', '--bandwidth', '100',
-      '--cidr', '192.168.2.0/24', '--uplink', 'wan1:wired', '--uplink', 'lte:lte:2:10'),
+    await ok(
+      t,
+      'instance',
+      'create',
+      '--json',
+      '--id',
+      'sag-t2',
+      '--name',
+      'hz branch',
+      '--area',
+      'mainland',
+      '--model',
+      'vcpe',
+      '--bandwidth',
+      '100',
+      '--cidr',
+      '192.168.2.0/24',
+      '--uplink',
+      'wan1:wired',
+      '--uplink',
+      'lte:lte:2:10',
+    ),
   );
   t.is(created.id, 'sag-t2');
   t.deepEqual(created.lanCidrs, ['192.168.2.0/24']);
-  t.deepEqual(created.uplinks, [{ name: 'wan1', kind: 'wired', priority: 1, weight: 50 }, { name: 'lte', kind: 'lte', priority: 2, weight: 10 }]);
+  t.deepEqual(created.uplinks, [
+    { name: 'wan1', kind: 'wired', priority: 1, weight: 50 },
+    { name: 'lte', kind: 'lte', priority: 2, weight: 10 },
+  ]);
 
   const list = await ok(t, 'instance', 'list');
   const lines = list.trimEnd().split('\n');
@@ -90,13 +130,18 @@ test('2 access points and instances: create, list and show as tables and JSON', 
   // Aligned: every column of the row starts where its header does.
   t.is(row!.indexOf('mainland'), lines[0]!.indexOf('AREA'));
   t.is(row!.indexOf('100 Mbit/s'), lines[0]!.indexOf('BANDWIDTH'));
-  t.false(lines.some((l) => / $/.test(l)), 'no trailing spaces');
+  t.false(
+    lines.some((l) => / $/.test(l)),
+    'no trailing spaces',
+  );
 
   const show = await ok(t, 'instance', 'show', 'sag-t2');
   t.regex(show, /^state: +unbound$/m);
   t.regex(show, /^lte +lte +2 +10$/m);
 
-  const updated = json<{ name: string; bandwidthMbps: number; uplinks: unknown[] }>(await ok(t, 'instance', 'update', 'sag-t2', '--bandwidth', '200', '--uplink', 'wan2:wired:-1', '--json'));
+  const updated = json<{ name: string; bandwidthMbps: number; uplinks: unknown[] }>(
+    await ok(t, 'instance', 'update', 'sag-t2', '--bandwidth', '200', '--uplink', 'wan2:wired:-1', '--json'),
+  );
   t.is(updated.bandwidthMbps, 200);
   t.is(updated.name, 'hz branch');
   t.deepEqual(updated.uplinks, [{ name: 'wan2', kind: 'wired', priority: -1, weight: 50 }]);
@@ -106,23 +151,97 @@ test('2 access points and instances: create, list and show as tables and JSON', 
 });
 
 test('3 CCN, CEN and VPC: join, attach, grant, then show and list', async (t) => {
-  await ok(t, 'instance', 'create', '--id', 'sag-t3a', '--name', 'a', '--area', 'mainland', '--model', 'app', '--bandwidth', '10', '--cidr', '192.168.30.0/24');
-  await ok(t, 'instance', 'create', '--id', 'sag-t3b', '--name', 'b', '--area', 'international', '--model', 'app', '--bandwidth', '10');
-  await ok(t, 'ccn', 'create', '--id', 'ccn-t3m', '--name', 'main', '--area', 'mainland', '--cidr', '10.30.0.0/16');
+  await ok(
+    t,
+    'instance',
+    'create',
+    '--id',
+    'sag-t3a',
+    '--name',
+    'a',
+    '--area',
+    'mainland',
+    '--model',
+    'app',
+    '--bandwidth',
+    '10',
+    '--cidr',
+    '192.168.30.0/24',
+  );
+  await ok(
+    t,
+    'instance',
+    'create',
+    '--id',
+    'sag-t3b',
+    '--name',
+    'b',
+    '--area',
+    'international',
+    '--model',
+    'app',
+    '--bandwidth',
+    '10',
+  );
+  await ok(
+    t,
+    'ccn',
+    'create',
+    '--id',
+    'ccn-t3m',
+    '--name',
+    'main',
+    '--area',
+    'mainland',
+    '--cidr',
+    '10.30.0.0/16',
+  );
   await ok(t, 'ccn', 'create', '--id', 'ccn-t3i', '--name', 'intl', '--area', 'international');
-  t.regex(await ok(t, 'ccn', 'join', 'ccn-t3m', '--instance', 'sag-t3a'), /instance sag-t3a joined ccn ccn-t3m/);
-  t.is(json<{ ccnId: string }>(await ok(t, 'ccn', 'join', 'ccn-t3i', '--instance', 'sag-t3b', '--json')).ccnId, 'ccn-t3i');
+  t.regex(
+    await ok(t, 'ccn', 'join', 'ccn-t3m', '--instance', 'sag-t3a'),
+    /instance sag-t3a joined ccn ccn-t3m/,
+  );
+  t.is(
+    json<{ ccnId: string }>(await ok(t, 'ccn', 'join', 'ccn-t3i', '--instance', 'sag-t3b', '--json')).ccnId,
+    'ccn-t3i',
+  );
 
   const ccnShow = await ok(t, 'ccn', 'show', 'ccn-t3m');
   t.regex(ccnShow, /^cidrs: +10\.30\.0\.0\/16$/m);
   t.regex(ccnShow, /^sag-t3a +a +mainland /m, 'members listed');
 
-  await ok(t, 'vpc', 'create', '--id', 'vpc-t3', '--name', 'hz vpc', '--region', 'cn-hangzhou', '--cidr', '172.30.0.0/16');
+  await ok(
+    t,
+    'vpc',
+    'create',
+    '--id',
+    'vpc-t3',
+    '--name',
+    'hz vpc',
+    '--region',
+    'cn-hangzhou',
+    '--cidr',
+    '172.30.0.0/16',
+  );
   await ok(t, 'cen', 'create', '--id', 'cen-t3', '--name', 'corp');
   t.regex(await ok(t, 'cen', 'attach', 'cen-t3', '--ccn', 'ccn-t3m'), /attached ccn ccn-t3m to cen cen-t3/);
   await ok(t, 'cen', 'attach', 'cen-t3', '--ccn', 'ccn-t3i');
-  t.is(json<{ cenId: string }>(await ok(t, 'cen', 'attach', 'cen-t3', '--vpc', 'vpc-t3', '--json')).cenId, 'cen-t3');
-  const granted = await ok(t, 'cen', 'grant', 'cen-t3', '--area', 'mainland', '--area', 'international', '--bandwidth', '20');
+  t.is(
+    json<{ cenId: string }>(await ok(t, 'cen', 'attach', 'cen-t3', '--vpc', 'vpc-t3', '--json')).cenId,
+    'cen-t3',
+  );
+  const granted = await ok(
+    t,
+    'cen',
+    'grant',
+    'cen-t3',
+    '--area',
+    'mainland',
+    '--area',
+    'international',
+    '--bandwidth',
+    '20',
+  );
   t.regex(granted, /^international +mainland +20 Mbit\/s$/m, 'grants are stored with the areas sorted');
 
   const cenShow = await ok(t, 'cen', 'show', 'cen-t3');
@@ -130,9 +249,13 @@ test('3 CCN, CEN and VPC: join, attach, grant, then show and list', async (t) =>
   t.regex(cenShow, /^vpc-t3 +hz vpc +cn-hangzhou +cen-t3 +172\.30\.0\.0\/16$/m);
   t.regex(await ok(t, 'cen', 'list'), /^cen-t3 +corp +international<->mainland 20 Mbit\/s$/m);
 
-  const cen = json<{ grants: { areas: string[]; mbps: number }[] }>(await ok(t, 'cen', 'show', 'cen-t3', '--json'));
+  const cen = json<{ grants: { areas: string[]; mbps: number }[] }>(
+    await ok(t, 'cen', 'show', 'cen-t3', '--json'),
+  );
   t.deepEqual(cen.grants, [{ areas: ['international', 'mainland'], mbps: 20 }]);
-  const vpcs = json<{ version: number; items: { id: string; cenId: string }[] }>(await ok(t, 'vpc', 'list', '--json'));
+  const vpcs = json<{ version: number; items: { id: string; cenId: string }[] }>(
+    await ok(t, 'vpc', 'list', '--json'),
+  );
   t.true(Number.isInteger(vpcs.version));
   t.is(vpcs.items.find((v) => v.id === 'vpc-t3')?.cenId, 'cen-t3');
   t.is(json<{ ccnId: string }>(await ok(t, 'instance', 'show', 'sag-t3a', '--json')).ccnId, 'ccn-t3m');
@@ -147,7 +270,21 @@ test('3 CCN, CEN and VPC: join, attach, grant, then show and list', async (t) =>
 });
 
 test('4 a refusal by the model: exit 1, the message and its code on stderr, nothing on stdout', async (t) => {
-  await ok(t, 'instance', 'create', '--id', 'sag-t4', '--name', 'sg', '--area', 'international', '--model', 'app', '--bandwidth', '10');
+  await ok(
+    t,
+    'instance',
+    'create',
+    '--id',
+    'sag-t4',
+    '--name',
+    'sg',
+    '--area',
+    'international',
+    '--model',
+    'app',
+    '--bandwidth',
+    '10',
+  );
   await ok(t, 'ccn', 'create', '--id', 'ccn-t4', '--name', 'main', '--area', 'mainland');
   const mismatch = await sag(['ccn', 'join', 'ccn-t4', '--instance', 'sag-t4']);
   t.is(mismatch.code, 1);
@@ -163,15 +300,65 @@ test('4 a refusal by the model: exit 1, the message and its code on stderr, noth
   const inUse = await sag(['instance', 'delete', 'sag-t4']);
   t.is(inUse.code, 1);
   t.regex(inUse.stderr, /still a member of .*remove it from the CCN first \(ERR_MODEL_IN_USE\)\n$/);
-  const schema = await sag(['instance', 'create', '--name', 'x', '--area', 'mainland', '--model', 'router', '--bandwidth', '10']);
+  const schema = await sag([
+    'instance',
+    'create',
+    '--name',
+    'x',
+    '--area',
+    'mainland',
+    '--model',
+    'router',
+    '--bandwidth',
+    '10',
+  ]);
   t.is(schema.code, 1);
   t.regex(schema.stderr, /model must be one of .* \(ERR_VALIDATION\)\n$/);
 });
 
 test('5 devices: register prints the token once, bind needs the same model, unbind, delete', async (t) => {
-  await ok(t, 'instance', 'create', '--id', 'sag-t5', '--name', 'hw', '--area', 'mainland', '--model', 'hardware', '--bandwidth', '10');
-  await ok(t, 'instance', 'create', '--id', 'sag-t5v', '--name', 'v', '--area', 'mainland', '--model', 'vcpe', '--bandwidth', '10');
-  const reg = await ok(t, 'device', 'register', 'SN-T5', '--model', 'hardware', '--public-key', publicKey(), '--software-version', '2.1.0');
+  await ok(
+    t,
+    'instance',
+    'create',
+    '--id',
+    'sag-t5',
+    '--name',
+    'hw',
+    '--area',
+    'mainland',
+    '--model',
+    'hardware',
+    '--bandwidth',
+    '10',
+  );
+  await ok(
+    t,
+    'instance',
+    'create',
+    '--id',
+    'sag-t5v',
+    '--name',
+    'v',
+    '--area',
+    'mainland',
+    '--model',
+    'vcpe',
+    '--bandwidth',
+    '10',
+  );
+  const reg = await ok(
+    t,
+    'device',
+    'register',
+    'SN-T5',
+    '--model',
+    'hardware',
+    '--public-key',
+    publicKey(),
+    '--software-version',
+    '2.1.0',
+  );
   t.regex(reg, /shown only this once/);
   t.regex(reg, /^ {2}sagd_[A-Za-z0-9_-]+$/m);
 
@@ -179,7 +366,9 @@ test('5 devices: register prints the token once, bind needs the same model, unbi
   t.is(wrong.code, 1);
   t.regex(wrong.stderr, /\(ERR_MODEL_DEVICE_MODEL_MISMATCH\)\n$/);
 
-  const bound = json<{ device: { instanceId: string }; instance: { state: string } }>(await ok(t, 'device', 'bind', 'SN-T5', '--instance', 'sag-t5', '--json'));
+  const bound = json<{ device: { instanceId: string }; instance: { state: string } }>(
+    await ok(t, 'device', 'bind', 'SN-T5', '--instance', 'sag-t5', '--json'),
+  );
   t.is(bound.device.instanceId, 'sag-t5');
   t.is(bound.instance.state, 'bound');
   t.regex(await ok(t, 'device', 'list'), /^SN-T5 +hardware +sag-t5 +2\.1\.0 +never$/m);
@@ -197,13 +386,42 @@ const USAGE: [number, string[], RegExp][] = [
   [4, ['ccn', 'show', 'a', 'b'], /unexpected argument "b"/],
   [5, ['ccn', 'list', '--frob'], /unknown option --frob/],
   [6, ['ccn', 'frob'], /unknown command 'frob' for 'sag ccn'/],
-  [7, ['instance', 'create', '--name', 'x', '--area', 'a', '--model', 'app', '--bandwidth', 'ten'], /--bandwidth must be an integer, got "ten"/],
-  [8, ['instance', 'create', '--name', 'x', '--area', 'a', '--model', 'app', '--bandwidth', '1', '--uplink', 'wan1:fibre'], /--uplink "wan1:fibre" must be NAME:KIND/],
+  [
+    7,
+    ['instance', 'create', '--name', 'x', '--area', 'a', '--model', 'app', '--bandwidth', 'ten'],
+    /--bandwidth must be an integer, got "ten"/,
+  ],
+  [
+    8,
+    [
+      'instance',
+      'create',
+      '--name',
+      'x',
+      '--area',
+      'a',
+      '--model',
+      'app',
+      '--bandwidth',
+      '1',
+      '--uplink',
+      'wan1:fibre',
+    ],
+    /--uplink "wan1:fibre" must be NAME:KIND/,
+  ],
   [9, ['instance', 'update', 'sag-x'], /nothing to change/],
-  [10, ['cen', 'grant', 'cen-x', '--area', 'mainland', '--bandwidth', '5'], /give --area exactly twice \(got 1\)/],
+  [
+    10,
+    ['cen', 'grant', 'cen-x', '--area', 'mainland', '--bandwidth', '5'],
+    /give --area exactly twice \(got 1\)/,
+  ],
   [11, ['cen', 'attach', 'cen-x', '--ccn', 'a', '--vpc', 'b'], /exactly one of --ccn and --vpc/],
   [12, ['cen', 'detach', 'cen-x'], /exactly one of --ccn and --vpc/],
-  [13, ['vpc', 'create', '--name', 'n', '--name', 'm', '--region', 'r', '--cidr', '10.0.0.0/8'], /--name given twice/],
+  [
+    13,
+    ['vpc', 'create', '--name', 'n', '--name', 'm', '--region', 'r', '--cidr', '10.0.0.0/8'],
+    /--name given twice/,
+  ],
   [14, ['ap', 'list', '--json=yes'], /--json takes no value/],
   [15, ['ap', 'list', '--controller', 'not a url'], /controller URL "not a url" is not a URL/],
   [16, ['controller', '--listen', 'localhost'], /--listen "localhost" must be HOST:PORT/],
@@ -222,7 +440,8 @@ for (const [n, argv, pattern] of USAGE) {
 test('6 help: for a group, for a command, --help wins over missing flags', async (t) => {
   const group = await sag(['ccn', '--help']);
   t.is(group.code, 0);
-  for (const action of ['create', 'list', 'show', 'join', 'leave', 'delete']) t.regex(group.stdout, new RegExp(`^  ${action} +\\S`, 'm'));
+  for (const action of ['create', 'list', 'show', 'join', 'leave', 'delete'])
+    t.regex(group.stdout, new RegExp(`^  ${action} +\\S`, 'm'));
   const create = await sag(['ccn', 'create', '--help']);
   t.is(create.code, 0);
   t.regex(create.stdout, /^usage: sag ccn create --name NAME --area AREA \[options\]$/m);
@@ -237,7 +456,10 @@ test('6 help: for a group, for a command, --help wins over missing flags', async
 test('7 a wrong or missing API key: exit 1 with the 401 message', async (t) => {
   const wrong = await sag(['ccn', 'list'], { SAG_API_KEY: 'sagk_wrong' });
   t.is(wrong.code, 1);
-  t.regex(wrong.stderr, /^sag: the bearer token is not a valid API key or device token \(ERR_UNAUTHENTICATED\)\n$/);
+  t.regex(
+    wrong.stderr,
+    /^sag: the bearer token is not a valid API key or device token \(ERR_UNAUTHENTICATED\)\n$/,
+  );
   const flag = await sag(['ccn', 'list', '--api-key', 'sagk_wrong'], { SAG_API_KEY: KEY });
   t.is(flag.code, 1, '--api-key wins over SAG_API_KEY');
   const none = await sag(['ccn', 'list'], { SAG_API_KEY: '' });
@@ -254,7 +476,10 @@ test('8 an unreachable controller: exit 1, a message naming the URL, no stack tr
   const url = `http://127.0.0.1:${port}`;
   const r = await sag(['ccn', 'list', '--controller', url]);
   t.is(r.code, 1);
-  t.is(r.stderr, `sag: cannot reach the controller at ${url} (ECONNREFUSED); is it running? Set --controller or SAG_CONTROLLER to its URL (ERR_CONTROLLER_UNREACHABLE)\n`);
+  t.is(
+    r.stderr,
+    `sag: cannot reach the controller at ${url} (ECONNREFUSED); is it running? Set --controller or SAG_CONTROLLER to its URL (ERR_CONTROLLER_UNREACHABLE)\n`,
+  );
   const viaEnv = await sag(['instance', 'list'], { SAG_CONTROLLER: `${url}/` });
   t.regex(viaEnv.stderr, new RegExp(`at ${url} \\(`), 'a trailing slash is dropped');
 });
@@ -269,7 +494,10 @@ test('9 something that is not the controller answering: exit 1 with a clear mess
   try {
     const r = await sag(['vpc', 'list', '--controller', url]);
     t.is(r.code, 1);
-    t.is(r.stderr, `sag: ${url} answered GET /v1/vpcs with HTTP 502 and a body that is not JSON; is it a sag controller? (ERR_HTTP_502)\n`);
+    t.is(
+      r.stderr,
+      `sag: ${url} answered GET /v1/vpcs with HTTP 502 and a body that is not JSON; is it a sag controller? (ERR_HTTP_502)\n`,
+    );
   } finally {
     await new Promise((r) => server.close(r));
   }
@@ -278,11 +506,31 @@ test('9 something that is not the controller answering: exit 1 with a clear mess
 test('10 access point key and token, device activation code: create --public-key, update, token, activation', async (t) => {
   const pub = encodeKey(publicKeyFromPrivate(generatePrivateKey()));
   const created = json<{ publicKey: string | null }>(
-    await ok(t, 'ap', 'create', '--id', 'ap-key1', '--area', 'mainland', '--endpoint', '198.51.100.9:51820', '--max-instances', '5', '--public-key', pub, '--json'),
+    await ok(
+      t,
+      'ap',
+      'create',
+      '--id',
+      'ap-key1',
+      '--area',
+      'mainland',
+      '--endpoint',
+      '198.51.100.9:51820',
+      '--max-instances',
+      '5',
+      '--public-key',
+      pub,
+      '--json',
+    ),
   );
   t.is(created.publicKey, pub);
   const other = encodeKey(publicKeyFromPrivate(generatePrivateKey()));
-  t.is(json<{ publicKey: string; maxInstances: number }>(await ok(t, 'ap', 'update', 'ap-key1', '--public-key', other, '--max-instances', '7', '--json')).publicKey, other);
+  t.is(
+    json<{ publicKey: string; maxInstances: number }>(
+      await ok(t, 'ap', 'update', 'ap-key1', '--public-key', other, '--max-instances', '7', '--json'),
+    ).publicKey,
+    other,
+  );
   const token = await ok(t, 'ap', 'token', 'ap-key1');
   t.regex(token, /shown only this once[\s\S]*saga_/);
   const bad = await sag(['ap', 'update', 'ap-key1', '--public-key', 'nope']);
@@ -291,8 +539,13 @@ test('10 access point key and token, device activation code: create --public-key
 
   await ok(t, 'device', 'register', 'SN-ACT1', '--model', 'app', '--software-version', '1.0');
   const code = await ok(t, 'device', 'activation', 'SN-ACT1', '--ttl', '600');
-  t.regex(code, /Activation code for SN-ACT1[\s\S]*sag agent --controller URL --state-dir DIR --serial SN-ACT1 --code /);
-  const asJson = json<{ serial: string; code: string; expiresAt: number }>(await ok(t, 'device', 'activation', 'SN-ACT1', '--json'));
+  t.regex(
+    code,
+    /Activation code for SN-ACT1[\s\S]*sag agent --controller URL --state-dir DIR --serial SN-ACT1 --code /,
+  );
+  const asJson = json<{ serial: string; code: string; expiresAt: number }>(
+    await ok(t, 'device', 'activation', 'SN-ACT1', '--json'),
+  );
   t.is(asJson.serial, 'SN-ACT1');
   t.true(asJson.code.length > 8);
   t.is((await sag(['device', 'activation', 'SN-NOPE'])).code, 1);

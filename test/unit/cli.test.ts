@@ -15,7 +15,8 @@ test('1 genkey then pubkey gives a 32-byte key pair, and wg agrees on the public
   const pub = sag(['pubkey'], priv.stdout);
   t.is(pub.status, 0);
   t.regex(pub.stdout, /^[A-Za-z0-9+/]{43}=\n$/);
-  if (hasCommand('wg')) t.is(execFileSync('wg', ['pubkey'], { input: priv.stdout, encoding: 'utf8' }), pub.stdout);
+  if (hasCommand('wg'))
+    t.is(execFileSync('wg', ['pubkey'], { input: priv.stdout, encoding: 'utf8' }), pub.stdout);
 });
 
 test('2 errors are one clear line and a non-zero status', (t) => {
@@ -32,7 +33,15 @@ test('3 sag agent refuses incomplete arguments with usage (exit 2) before touchi
   const missing = sag(['agent', '--controller', 'http://127.0.0.1:1']);
   t.is(missing.status, 2);
   t.regex(missing.stderr, /--controller and --state-dir are required/);
-  const half = sag(['agent', '--controller', 'http://127.0.0.1:1', '--state-dir', '/nonexistent', '--serial', 'S1']);
+  const half = sag([
+    'agent',
+    '--controller',
+    'http://127.0.0.1:1',
+    '--state-dir',
+    '/nonexistent',
+    '--serial',
+    'S1',
+  ]);
   t.is(half.status, 2);
   t.regex(half.stderr, /--serial and --code go together/);
 });

@@ -15,16 +15,25 @@ function fails(t: ExecutionContext, text: string, line: number, reason: RegExp):
   t.is(err.message, `wg0.conf:${line}: ${err.reason}`);
 }
 
-const peer = (...lines: string[]): string => `[Interface]\nPrivateKey = ${PRIV}\n\n[Peer]\nPublicKey = ${PUB}\n${lines.join('\n')}\n`;
+const peer = (...lines: string[]): string =>
+  `[Interface]\nPrivateKey = ${PRIV}\n\n[Peer]\nPublicKey = ${PUB}\n${lines.join('\n')}\n`;
 
 test('the message names file, line and problem', (t) => {
   const text = `[Interface]\nPrivateKey = ${PRIV}\nListenPort = 51820\n\n[Peer]\n# peer one\nPublicKey = not-a-key\n`;
   const err = t.throws(() => parseConfig(text, 'wg0.conf'), { instanceOf: ConfigError });
-  t.is(err?.message, "wg0.conf:7: PublicKey is not a valid base64 key (44 characters ending in '=', as `wg genkey` prints)");
+  t.is(
+    err?.message,
+    "wg0.conf:7: PublicKey is not a valid base64 key (44 characters ending in '=', as `wg genkey` prints)",
+  );
 });
 
 test('structure: lines before a section, unknown sections, lines without "=", unknown and misplaced keys', (t) => {
-  fails(t, `# header\nPrivateKey = ${PRIV}\n[Interface]\n`, 2, /"PrivateKey" appears before any \[Interface\] or \[Peer\] section/);
+  fails(
+    t,
+    `# header\nPrivateKey = ${PRIV}\n[Interface]\n`,
+    2,
+    /"PrivateKey" appears before any \[Interface\] or \[Peer\] section/,
+  );
   fails(t, '[Interface]\n[Peers]\n', 2, /unknown section \[Peers\]/);
   fails(t, '[Interface]\n[ Interface ]\n', 2, /unknown section/);
   fails(t, '[Interface]\nListenPort 51820\n', 2, /expected "Key = Value"/);
@@ -35,7 +44,12 @@ test('structure: lines before a section, unknown sections, lines without "=", un
 });
 
 test('a [Peer] without PublicKey is reported at its header line', (t) => {
-  fails(t, `[Interface]\n\n[Peer]\nAllowedIPs = 10.0.0.0/8\n[Peer]\nPublicKey = ${PUB}\n`, 3, /\[Peer\] section has no PublicKey/);
+  fails(
+    t,
+    `[Interface]\n\n[Peer]\nAllowedIPs = 10.0.0.0/8\n[Peer]\nPublicKey = ${PUB}\n`,
+    3,
+    /\[Peer\] section has no PublicKey/,
+  );
 });
 
 test('wg keys need a value', (t) => {
@@ -52,14 +66,23 @@ test('keys: wrong length, bad characters, non-canonical last digit', (t) => {
 });
 
 test('numbers: ListenPort, FwMark, MTU, PersistentKeepalive', (t) => {
-  for (const v of ['65536', '-1', 'http', '1.5', '0x10']) fails(t, `[Interface]\nListenPort = ${v}\n`, 2, /ListenPort must be a port number 0..65535/);
-  for (const v of ['0x100000000', '4294967296', 'on', '0xg', '-1']) fails(t, `[Interface]\nFwMark = ${v}\n`, 2, /FwMark must be "off" or 0..0xffffffff/);
-  for (const v of ['67', '65536', 'auto', '1e3']) fails(t, `[Interface]\nMTU = ${v}\n`, 2, /MTU must be an integer 68..65535/);
-  for (const v of ['65536', 'on', '-5', '25s']) fails(t, peer(`PersistentKeepalive = ${v}`), 6, /PersistentKeepalive must be "off" or seconds 0..65535/);
+  for (const v of ['65536', '-1', 'http', '1.5', '0x10'])
+    fails(t, `[Interface]\nListenPort = ${v}\n`, 2, /ListenPort must be a port number 0..65535/);
+  for (const v of ['0x100000000', '4294967296', 'on', '0xg', '-1'])
+    fails(t, `[Interface]\nFwMark = ${v}\n`, 2, /FwMark must be "off" or 0..0xffffffff/);
+  for (const v of ['67', '65536', 'auto', '1e3'])
+    fails(t, `[Interface]\nMTU = ${v}\n`, 2, /MTU must be an integer 68..65535/);
+  for (const v of ['65536', 'on', '-5', '25s'])
+    fails(t, peer(`PersistentKeepalive = ${v}`), 6, /PersistentKeepalive must be "off" or seconds 0..65535/);
 });
 
 test('Address, DNS, Table, SaveConfig', (t) => {
-  fails(t, '[Interface]\nAddress = 10.0.0.1/24, 10.0.0.300/24\n', 2, /Address "10.0.0.300\/24" is not an IP address/);
+  fails(
+    t,
+    '[Interface]\nAddress = 10.0.0.1/24, 10.0.0.300/24\n',
+    2,
+    /Address "10.0.0.300\/24" is not an IP address/,
+  );
   fails(t, '[Interface]\nAddress = 10.0.0.1/33\n', 2, /Address "10.0.0.1\/33" has a bad prefix length/);
   fails(t, '[Interface]\nAddress = fd00::1/129\n', 2, /bad prefix length \(0..128\)/);
   fails(t, '[Interface]\nDNS = 1.1.1\n', 2, /DNS server "1.1.1" is not an IP address/);
@@ -71,7 +94,12 @@ test('Address, DNS, Table, SaveConfig', (t) => {
 });
 
 test('AllowedIPs: bad address, bad prefix, empty entry, incremental forms', (t) => {
-  fails(t, peer('AllowedIPs = 10.0.0.0/8, 10.0.0.256/32'), 6, /AllowedIPs entry "10.0.0.256\/32" is not an IP address or prefix/);
+  fails(
+    t,
+    peer('AllowedIPs = 10.0.0.0/8, 10.0.0.256/32'),
+    6,
+    /AllowedIPs entry "10.0.0.256\/32" is not an IP address or prefix/,
+  );
   fails(t, peer('AllowedIPs = 10.0.0.0/33'), 6, /AllowedIPs entry "10.0.0.0\/33": prefix length above 32/);
   fails(t, peer('AllowedIPs = 10.0.0.0/08'), 6, /bad prefix length/);
   fails(t, peer('AllowedIPs = 10.0.0.0/8,'), 6, /empty entry/);

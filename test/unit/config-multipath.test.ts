@@ -47,7 +47,12 @@ test('multipath sections: uplinks, classes, probe tuning, several endpoints tied
     { name: 'lte', device: 'wwan0', metered: true, bandwidthMbps: 50, line: 12 },
   ]);
   t.deepEqual(c.classes, [
-    { name: 'voice', line: 18, match: { dscp: [46, 34], protocol: 17, dstPorts: [5060, 5080] }, policy: { kind: 'duplicate' } },
+    {
+      name: 'voice',
+      line: 18,
+      match: { dscp: [46, 34], protocol: 17, dstPorts: [5060, 5080] },
+      policy: { kind: 'duplicate' },
+    },
     { name: 'erp', line: 25, match: {}, policy: { kind: 'sla', maxLossPct: 2, maxRttMs: 80 } },
   ]);
   const p = c.peers[0]!;
@@ -73,7 +78,9 @@ test('formatConfig prints the multipath parts and they parse back equal', (t) =>
 });
 
 test('a plain wg-quick file has no multipath parts', (t) => {
-  const c = parseConfig(`[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PUB}\nEndpoint = 192.0.2.1:51820\n`);
+  const c = parseConfig(
+    `[Interface]\nPrivateKey = ${PRIV}\n[Peer]\nPublicKey = ${PUB}\nEndpoint = 192.0.2.1:51820\n`,
+  );
   t.deepEqual(c.uplinks, []);
   t.deepEqual(c.classes, []);
   t.deepEqual(c.pathTuning, {});
@@ -100,14 +107,44 @@ test('multipath errors name the line', (t) => {
   fails(t, `${head}[Class]\nName = v\nDestinationPort = 90-80\n`, 5, /range/);
   fails(t, `${head}[Class]\nName = v\nPolicy = sla\n`, 3, /needs at least one of MaxLoss/);
   fails(t, `${head}[Class]\nName = v\nPolicy = weighted\nMaxLoss = 5\n`, 3, /need Policy = sla/);
-  fails(t, `${head}[Class]\nName = v\nSourceAddress = 10.1.2.3/16\n`, 5, /SourceAddress entry "10.1.2.3\/16": host bits are set \(did you mean 10.1.0.0\/16\?\)/);
-  fails(t, `${head}[Class]\nName = v\nDestinationAddress = 10.0.0.0/8, fd00::/129\n`, 5, /DestinationAddress entry "fd00::\/129": prefix length above 128/);
-  fails(t, `${head}[Class]\nName = v\nDestinationAddress = gateway.example\n`, 5, /not an IPv4 or IPv6 address/);
+  fails(
+    t,
+    `${head}[Class]\nName = v\nSourceAddress = 10.1.2.3/16\n`,
+    5,
+    /SourceAddress entry "10.1.2.3\/16": host bits are set \(did you mean 10.1.0.0\/16\?\)/,
+  );
+  fails(
+    t,
+    `${head}[Class]\nName = v\nDestinationAddress = 10.0.0.0/8, fd00::/129\n`,
+    5,
+    /DestinationAddress entry "fd00::\/129": prefix length above 128/,
+  );
+  fails(
+    t,
+    `${head}[Class]\nName = v\nDestinationAddress = gateway.example\n`,
+    5,
+    /not an IPv4 or IPv6 address/,
+  );
   const nine = Array.from({ length: 9 }, (_, i) => `10.${i}.0.0/16`);
-  fails(t, `${head}[Class]\nName = v\nSourceAddress = ${nine.slice(0, 5).join(', ')}\nSourceAddress = ${nine.slice(5).join(', ')}\n`, 6, /SourceAddress lists 9 prefixes; at most 8 per class/);
-  fails(t, `${head}[Class]\nName = v\nSourceAddress = 10.0.0.0/8\nDestinationAddress = fd00::/8\n`, 3, /share no address family/);
+  fails(
+    t,
+    `${head}[Class]\nName = v\nSourceAddress = ${nine.slice(0, 5).join(', ')}\nSourceAddress = ${nine.slice(5).join(', ')}\n`,
+    6,
+    /SourceAddress lists 9 prefixes; at most 8 per class/,
+  );
+  fails(
+    t,
+    `${head}[Class]\nName = v\nSourceAddress = 10.0.0.0/8\nDestinationAddress = fd00::/8\n`,
+    3,
+    /share no address family/,
+  );
   fails(t, `${head}ProbeInterval = 5\n`, 3, /ProbeInterval must be an integer 10..600000/);
-  fails(t, `${head}[Peer]\nPublicKey = ${PUB}\nEndpoint = 192.0.2.1:1@nowhere, 192.0.2.2:1\n`, 3, /names uplink nowhere, which no \[Uplink\]/);
+  fails(
+    t,
+    `${head}[Peer]\nPublicKey = ${PUB}\nEndpoint = 192.0.2.1:1@nowhere, 192.0.2.2:1\n`,
+    3,
+    /names uplink nowhere, which no \[Uplink\]/,
+  );
   fails(t, `${head}[Peer]\nPublicKey = ${PUB}\nEndpoint = 192.0.2.1, 192.0.2.2:1\n`, 5, /needs a port/);
   fails(t, `${head}[Bogus]\n`, 3, /expected \[Interface\], \[Peer\], \[Uplink\] or \[Class\]/);
 });
@@ -122,9 +159,15 @@ test('class address rules: prefixes of both families per side, bare addresses, r
     dstAddresses: ['192.0.2.0/24', '0.0.0.0/0', '10.9.0.0/16'],
   });
   const out = formatConfig(c);
-  t.regex(out, /\nSourceAddress = 10\.9\.0\.0\/16, fd00:9::\/64, 10\.8\.0\.1\/32\nDestinationAddress = 192\.0\.2\.0\/24, 0\.0\.0\.0\/0, 10\.9\.0\.0\/16\n/);
+  t.regex(
+    out,
+    /\nSourceAddress = 10\.9\.0\.0\/16, fd00:9::\/64, 10\.8\.0\.1\/32\nDestinationAddress = 192\.0\.2\.0\/24, 0\.0\.0\.0\/0, 10\.9\.0\.0\/16\n/,
+  );
   const back = parseConfig(out, 'wg0.conf');
   t.deepEqual(back.classes[0]!.match, c.classes[0]!.match);
   // A repeated prefix is kept once, so it does not count twice towards the limit.
-  t.deepEqual(parseConfig(`${head}[Class]\nName = v\nSourceAddress = 10.0.0.0/8, 10.0.0.0/8\n`).classes[0]!.match, { srcAddresses: ['10.0.0.0/8'] });
+  t.deepEqual(
+    parseConfig(`${head}[Class]\nName = v\nSourceAddress = 10.0.0.0/8, 10.0.0.0/8\n`).classes[0]!.match,
+    { srcAddresses: ['10.0.0.0/8'] },
+  );
 });

@@ -90,7 +90,17 @@ test('a full file: every key lands in its typed field', (t) => {
 
 test('a minimal file has defaults for everything', (t) => {
   const c = parseConfig(`[Interface]\nPrivateKey = ${PRIV}\n`);
-  t.deepEqual(c.interface, { privateKey: key(PRIV), addresses: [], dns: [], dnsSearch: [], preUp: [], postUp: [], preDown: [], postDown: [], saveConfig: false });
+  t.deepEqual(c.interface, {
+    privateKey: key(PRIV),
+    addresses: [],
+    dns: [],
+    dnsSearch: [],
+    preUp: [],
+    postUp: [],
+    preDown: [],
+    postDown: [],
+    saveConfig: false,
+  });
   t.deepEqual(c.peers, []);
   t.deepEqual(parseConfig('').peers, []);
 });
@@ -115,7 +125,12 @@ test('values: FwMark and PersistentKeepalive "off", decimal and hex marks, bare 
   t.is(parseConfig('[Interface]\nFwMark = 51820\n').interface.fwMark, 51820);
   t.is(parseConfig('[Interface]\nFwMark = 0xffffffff\n').interface.fwMark, 0xffffffff);
   t.deepEqual(c.peers[0]?.allowedIps, [cidr('10.0.0.7/32'), cidr('fd00::7/128')]);
-  t.deepEqual(c.peers[0]?.endpoint, { host: '2001:db8::1', port: 51820, address: parseIp('2001:db8::1')!, needsResolution: false });
+  t.deepEqual(c.peers[0]?.endpoint, {
+    host: '2001:db8::1',
+    port: 51820,
+    address: parseIp('2001:db8::1')!,
+    needsResolution: false,
+  });
   t.is(c.peers[0]?.persistentKeepalive, 0);
 });
 
@@ -138,10 +153,14 @@ test('repeats follow wg-quick: scalars take the last value, lists add up, empty 
 });
 
 test('a second [Interface] merges into the first, with a warning', (t) => {
-  const c = parseConfig(`[Interface]\nListenPort = 1\n[Peer]\nPublicKey = ${PUB_A}\n[Interface]\nFwMark = 7\n`);
+  const c = parseConfig(
+    `[Interface]\nListenPort = 1\n[Peer]\nPublicKey = ${PUB_A}\n[Interface]\nFwMark = 7\n`,
+  );
   t.is(c.interface.listenPort, 1);
   t.is(c.interface.fwMark, 7);
-  t.deepEqual(c.warnings, [{ line: 5, message: 'another [Interface] section (the first is at line 1); wg-quick merges them' }]);
+  t.deepEqual(c.warnings, [
+    { line: 5, message: 'another [Interface] section (the first is at line 1); wg-quick merges them' },
+  ]);
 });
 
 test('two [Peer] sections with one PublicKey merge as wg(8) applies them: later values win, AllowedIPs replaced', (t) => {
@@ -160,11 +179,16 @@ test('two [Peer] sections with one PublicKey merge as wg(8) applies them: later 
 });
 
 test('warnings for host bits in AllowedIPs and for a prefix given to two peers', (t) => {
-  const c = parseConfig(`[Peer]\nPublicKey = ${PUB_A}\nAllowedIPs = 10.1.2.3/16\n[Peer]\nPublicKey = ${PUB_B}\nAllowedIPs = 10.1.0.0/16\n`);
+  const c = parseConfig(
+    `[Peer]\nPublicKey = ${PUB_A}\nAllowedIPs = 10.1.2.3/16\n[Peer]\nPublicKey = ${PUB_B}\nAllowedIPs = 10.1.0.0/16\n`,
+  );
   t.deepEqual(c.peers[0]?.allowedIps, [cidr('10.1.0.0/16')]);
   t.deepEqual(c.warnings, [
     { line: 3, message: 'AllowedIPs entry 10.1.2.3/16 has host bits set; it means 10.1.0.0/16' },
-    { line: 4, message: 'AllowedIPs 10.1.0.0/16 is also listed for the [Peer] at line 1; only this later peer gets it' },
+    {
+      line: 4,
+      message: 'AllowedIPs 10.1.0.0/16 is also listed for the [Peer] at line 1; only this later peer gets it',
+    },
   ]);
 });
 
@@ -220,7 +244,9 @@ PersistentKeepalive = off
 
 test('formatConfig refuses a hook with a line break', (t) => {
   const c = parseConfig('[Interface]\n');
-  t.throws(() => formatConfig({ ...c, interface: { ...c.interface, postUp: ['a\nListenPort = 1'] } }), { code: 'ERR_SAG_INVALID_ARGUMENT' });
+  t.throws(() => formatConfig({ ...c, interface: { ...c.interface, postUp: ['a\nListenPort = 1'] } }), {
+    code: 'ERR_SAG_INVALID_ARGUMENT',
+  });
 });
 
 test('interface name from the file name, as wg-quick derives it', (t) => {

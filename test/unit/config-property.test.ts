@@ -6,13 +6,20 @@
  */
 import test from 'ava';
 import { formatCidr, formatIp, type Cidr, type IpAddress } from '../../src/net/cidr.js';
-import { formatConfig, parseConfig, type ConfigEndpoint, type ConfigInterface, type ConfigPeer } from '../../src/config/index.js';
+import {
+  formatConfig,
+  parseConfig,
+  type ConfigEndpoint,
+  type ConfigInterface,
+  type ConfigPeer,
+} from '../../src/config/index.js';
 import { mulberry32, int, chance, pick, bigBits, type Rng } from '../helpers/random.js';
 
 const many = <T>(r: Rng, max: number, f: () => T): T[] => Array.from({ length: int(r, 0, max) }, f);
 /** A key whose base64 is canonical (any 32 bytes are). */
 const key = (r: Rng): Uint8Array => Uint8Array.from({ length: 32 }, () => int(r, 0, 255));
-const ip = (r: Rng): IpAddress => (chance(r, 0.5) ? { family: 4, value: bigBits(r, 32) } : { family: 6, value: bigBits(r, 128) });
+const ip = (r: Rng): IpAddress =>
+  chance(r, 0.5) ? { family: 4, value: bigBits(r, 32) } : { family: 6, value: bigBits(r, 128) };
 function cidr(r: Rng): Cidr {
   const a = ip(r);
   const width = a.family === 4 ? 32 : 128;
@@ -21,8 +28,15 @@ function cidr(r: Rng): Cidr {
   return { family: a.family, network: a.value & mask, prefix };
 }
 const LABELS = ['vpn', 'corp', 'example', 'a1', 'x-y', 'gw2', 'com', 'net'];
-const hostname = (r: Rng): string => [...many(r, 2, () => pick(r, LABELS)), pick(r, LABELS), pick(r, ['com', 'org', 'io'])].join('.');
-const HOOKS = ['echo hi', 'iptables -A FORWARD -i %i -j ACCEPT', 'ip rule add fwmark 7 table 7 # with a comment', 'printf "a=b"', 'true'];
+const hostname = (r: Rng): string =>
+  [...many(r, 2, () => pick(r, LABELS)), pick(r, LABELS), pick(r, ['com', 'org', 'io'])].join('.');
+const HOOKS = [
+  'echo hi',
+  'iptables -A FORWARD -i %i -j ACCEPT',
+  'ip rule add fwmark 7 table 7 # with a comment',
+  'printf "a=b"',
+  'true',
+];
 
 function endpoint(r: Rng): ConfigEndpoint {
   if (chance(r, 0.3)) return { host: hostname(r), port: int(r, 1, 65535), needsResolution: true };
@@ -36,7 +50,9 @@ function randomConfig(r: Rng): { interface: ConfigInterface; peers: ConfigPeer[]
     line: 0,
     publicKey: key(r),
     ...(chance(r, 0.4) ? { presharedKey: key(r) } : {}),
-    allowedIps: many(r, 5, () => cidr(r)).filter((c) => !used.has(formatCidr(c)) && !!used.add(formatCidr(c))),
+    allowedIps: many(r, 5, () => cidr(r)).filter(
+      (c) => !used.has(formatCidr(c)) && !!used.add(formatCidr(c)),
+    ),
     ...(chance(r, 0.6) ? { endpoint: endpoint(r) } : {}),
     ...(chance(r, 0.5) ? { persistentKeepalive: int(r, 0, 65535) } : {}),
   }));
@@ -61,7 +77,8 @@ function randomConfig(r: Rng): { interface: ConfigInterface; peers: ConfigPeer[]
   return { interface: iface, peers };
 }
 
-const withoutLines = (peers: readonly ConfigPeer[]): Omit<ConfigPeer, 'line'>[] => peers.map(({ line: _line, ...p }) => p);
+const withoutLines = (peers: readonly ConfigPeer[]): Omit<ConfigPeer, 'line'>[] =>
+  peers.map(({ line: _line, ...p }) => p);
 
 test('config -> formatConfig -> parseConfig is the identity (400 seeds)', (t) => {
   for (let seed = 1; seed <= 400; seed++) {
@@ -76,12 +93,17 @@ test('config -> formatConfig -> parseConfig is the identity (400 seeds)', (t) =>
 /** Rewrites a formatted file the way people write them; wg-quick reads both the same. */
 function untidy(r: Rng, text: string): string {
   const out: string[] = [];
-  const cased = (s: string): string => [...s].map((ch) => (chance(r, 0.3) ? (chance(r, 0.5) ? ch.toUpperCase() : ch.toLowerCase()) : ch)).join('');
+  const cased = (s: string): string =>
+    [...s]
+      .map((ch) => (chance(r, 0.3) ? (chance(r, 0.5) ? ch.toUpperCase() : ch.toLowerCase()) : ch))
+      .join('');
   const pad = (): string => pick(r, ['', ' ', '  ', '\t']);
   for (const line of text.split('\n')) {
     if (chance(r, 0.1)) out.push(pick(r, ['', '# a comment', '   ', '\t# indented comment']));
     if (line === '' || line.startsWith('[')) {
-      out.push(line.startsWith('[') ? `${pad()}${cased(line)}${pad()}${chance(r, 0.3) ? ' # section' : ''}` : line);
+      out.push(
+        line.startsWith('[') ? `${pad()}${cased(line)}${pad()}${chance(r, 0.3) ? ' # section' : ''}` : line,
+      );
       continue;
     }
     const eq = line.indexOf(' = ');

@@ -20,8 +20,18 @@ async function setup(t: ExecutionContext) {
   const { token } = await store.createApiKey({ name: 'test' }, { actor: 'test', at: NOW });
   const app = buildControllerApp({ store, clock: () => NOW });
   t.teardown(() => app.close());
-  const call = async (method: InjectOptions['method'], url: string, payload?: unknown, auth: string | null = token) => {
-    const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }), headers: auth === null ? {} : { authorization: `Bearer ${auth}` } });
+  const call = async (
+    method: InjectOptions['method'],
+    url: string,
+    payload?: unknown,
+    auth: string | null = token,
+  ) => {
+    const res = await app.inject({
+      method,
+      url,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+      headers: auth === null ? {} : { authorization: `Bearer ${auth}` },
+    });
     return { status: res.statusCode, body: res.body === '' ? undefined : res.json(), headers: res.headers };
   };
   return { app, store, token, call };
@@ -29,8 +39,19 @@ async function setup(t: ExecutionContext) {
 
 /** A concrete URL for a route pattern; the values only need to pass the param schemas. */
 function sample(url: string): string {
-  const values: Record<string, string> = { id: 'sag-x', name: 'mainland', serial: 'SN-X', instanceId: 'sag-y', ccnId: 'ccn-x', vpcId: 'vpc-x', areaA: 'mainland', areaB: 'international' };
-  return url.replace(/:([A-Za-z]+)/g, (_m, p: string) => values[p] ?? 'x').replace('/api-keys/sag-x', '/api-keys/key-00');
+  const values: Record<string, string> = {
+    id: 'sag-x',
+    name: 'mainland',
+    serial: 'SN-X',
+    instanceId: 'sag-y',
+    ccnId: 'ccn-x',
+    vpcId: 'vpc-x',
+    areaA: 'mainland',
+    areaB: 'international',
+  };
+  return url
+    .replace(/:([A-Za-z]+)/g, (_m, p: string) => values[p] ?? 'x')
+    .replace('/api-keys/sag-x', '/api-keys/key-00');
 }
 
 const SPECS = controllerRoutes({ store: new MemoryStore(), clock: () => NOW });
@@ -60,7 +81,9 @@ test('a wrong, malformed or revoked credential is refused with 401', async (t) =
     t.is(res.status, 401, header);
     t.regex(res.body.error.message, header === '' ? /Bearer <token>/ : /not a valid API key or device token/);
   }
-  const basic = await (await setup(t)).app.inject({ method: 'GET', url: '/v1/instances', headers: { authorization: 'Basic dXNlcjpwdw==' } });
+  const basic = await (
+    await setup(t)
+  ).app.inject({ method: 'GET', url: '/v1/instances', headers: { authorization: 'Basic dXNlcjpwdw==' } });
   t.is(basic.statusCode, 401);
   const spare = await store.createApiKey({ name: 'spare' }, { actor: 't', at: NOW });
   t.is((await call('GET', '/v1/instances', undefined, spare.token)).status, 200);
@@ -70,8 +93,18 @@ test('a wrong, malformed or revoked credential is refused with 401', async (t) =
 
 test('a device token reads only its own configuration (403 elsewhere)', async (t) => {
   const { call } = await setup(t);
-  const a = await call('POST', '/v1/devices', { serial: 'SN-A', model: 'app', publicKey: KEY(1), softwareVersion: '1.0' });
-  const b = await call('POST', '/v1/devices', { serial: 'SN-B', model: 'app', publicKey: KEY(2), softwareVersion: '1.0' });
+  const a = await call('POST', '/v1/devices', {
+    serial: 'SN-A',
+    model: 'app',
+    publicKey: KEY(1),
+    softwareVersion: '1.0',
+  });
+  const b = await call('POST', '/v1/devices', {
+    serial: 'SN-B',
+    model: 'app',
+    publicKey: KEY(2),
+    softwareVersion: '1.0',
+  });
   t.is(a.status, 201);
   const token = a.body.token as string;
   t.regex(token, /^sagd_/);
@@ -84,7 +117,12 @@ test('a device token reads only its own configuration (403 elsewhere)', async (t
   t.is(other.body.error.code, 'ERR_FORBIDDEN');
   t.is((await call('GET', '/v1/devices/SN-A/config', undefined, b.body.token)).status, 403);
   for (const spec of SPECS.filter((s) => s.auth === 'operator')) {
-    const res = await call(spec.method, sample(spec.url).replace('SN-X', 'SN-A'), spec.body ? {} : undefined, token);
+    const res = await call(
+      spec.method,
+      sample(spec.url).replace('SN-X', 'SN-A'),
+      spec.body ? {} : undefined,
+      token,
+    );
     t.is(res.status, 403, `${spec.method} ${spec.url}`);
     t.regex(res.body.error.message, /only read its own configuration/);
   }
@@ -95,16 +133,26 @@ test('a device token reads only its own configuration (403 elsewhere)', async (t
 
 test('areas and access points: create, read, update, delete', async (t) => {
   const { call } = await setup(t);
-  t.deepEqual((await call('GET', '/v1/areas')).body.items.map((a: { name: string }) => a.name), ['international', 'mainland']);
+  t.deepEqual(
+    (await call('GET', '/v1/areas')).body.items.map((a: { name: string }) => a.name),
+    ['international', 'mainland'],
+  );
   const area = await call('POST', '/v1/areas', { name: 'europe', regions: ['eu-west-9'] });
   t.is(area.status, 201);
   t.deepEqual(area.body, { name: 'europe', regions: ['eu-west-9'], version: 1 });
-  t.deepEqual((await call('PATCH', '/v1/areas/europe', { regions: ['eu-west-9', 'eu-north-9'] })).body.regions, ['eu-west-9', 'eu-north-9']);
+  t.deepEqual(
+    (await call('PATCH', '/v1/areas/europe', { regions: ['eu-west-9', 'eu-north-9'] })).body.regions,
+    ['eu-west-9', 'eu-north-9'],
+  );
   t.is((await call('GET', '/v1/areas/europe')).body.version, 2);
   t.is((await call('DELETE', '/v1/areas/europe')).status, 204);
   t.is((await call('GET', '/v1/areas/europe')).status, 404);
 
-  const ap = await call('POST', '/v1/access-points', { area: 'mainland', endpoints: ['203.0.113.1:51820'], maxInstances: 10 });
+  const ap = await call('POST', '/v1/access-points', {
+    area: 'mainland',
+    endpoints: ['203.0.113.1:51820'],
+    maxInstances: 10,
+  });
   t.is(ap.status, 201);
   t.regex(ap.body.id, /^ap-\d+$/);
   t.is((await call('PATCH', `/v1/access-points/${ap.body.id}`, { maxInstances: 20 })).body.maxInstances, 20);
@@ -115,13 +163,34 @@ test('areas and access points: create, read, update, delete', async (t) => {
 
 test('instances and devices: create, bind, unbind, rotate, delete', async (t) => {
   const { call } = await setup(t);
-  const inst = await call('POST', '/v1/instances', { id: 'sag-hz1', name: 'Hangzhou', area: 'mainland', model: 'hardware', bandwidthMbps: 50, lanCidrs: ['192.168.1.0/24'], uplinks: [WAN] });
+  const inst = await call('POST', '/v1/instances', {
+    id: 'sag-hz1',
+    name: 'Hangzhou',
+    area: 'mainland',
+    model: 'hardware',
+    bandwidthMbps: 50,
+    lanCidrs: ['192.168.1.0/24'],
+    uplinks: [WAN],
+  });
   t.is(inst.status, 201);
   t.is(inst.body.state, 'unbound');
   t.is((await call('PATCH', '/v1/instances/sag-hz1', { bandwidthMbps: 80 })).body.bandwidthMbps, 80);
   t.is((await call('GET', '/v1/instances')).body.items.length, 1);
-  const dev = await call('POST', '/v1/devices', { serial: 'SN-1', model: 'hardware', publicKey: KEY(1), softwareVersion: '2.0' });
-  t.deepEqual(dev.body.device, { serial: 'SN-1', model: 'hardware', publicKey: KEY(1), softwareVersion: '2.0', lastSeen: null, instanceId: null, version: 3 });
+  const dev = await call('POST', '/v1/devices', {
+    serial: 'SN-1',
+    model: 'hardware',
+    publicKey: KEY(1),
+    softwareVersion: '2.0',
+  });
+  t.deepEqual(dev.body.device, {
+    serial: 'SN-1',
+    model: 'hardware',
+    publicKey: KEY(1),
+    softwareVersion: '2.0',
+    lastSeen: null,
+    instanceId: null,
+    version: 3,
+  });
   t.is((await call('PATCH', '/v1/devices/SN-1', { softwareVersion: '2.1' })).body.softwareVersion, '2.1');
   const bound = await call('POST', '/v1/devices/SN-1/bind', { instanceId: 'sag-hz1' });
   t.is(bound.status, 200);
@@ -130,7 +199,11 @@ test('instances and devices: create, bind, unbind, rotate, delete', async (t) =>
   const unbound = await call('POST', '/v1/devices/SN-1/unbind');
   t.is(unbound.body.device.instanceId, null);
   t.is(unbound.body.instance.state, 'unbound');
-  t.is((await call('POST', '/v1/devices/SN-1/unbind')).body.instance, null, 'unbinding twice is a harmless no-op');
+  t.is(
+    (await call('POST', '/v1/devices/SN-1/unbind')).body.instance,
+    null,
+    'unbinding twice is a harmless no-op',
+  );
   const rotated = await call('POST', '/v1/devices/SN-1/token');
   t.not(rotated.body.token, dev.body.token);
   t.is((await call('GET', '/v1/devices/SN-1/config', undefined, dev.body.token)).status, 401);
@@ -144,9 +217,30 @@ test('instances and devices: create, bind, unbind, rotate, delete', async (t) =>
 
 test('CCNs, CENs and VPCs: membership, attachments, grants, routes and device config', async (t) => {
   const { call } = await setup(t);
-  await call('POST', '/v1/instances', { id: 'sag-hz1', name: 'Hangzhou', area: 'mainland', model: 'app', bandwidthMbps: 50, lanCidrs: ['192.168.1.0/24'], uplinks: [WAN] });
-  await call('POST', '/v1/instances', { id: 'sag-hz2', name: 'Ningbo', area: 'mainland', model: 'app', bandwidthMbps: 50, lanCidrs: ['192.168.2.0/24'], uplinks: [] });
-  const dev = await call('POST', '/v1/devices', { serial: 'SN-1', model: 'app', publicKey: KEY(1), softwareVersion: '1' });
+  await call('POST', '/v1/instances', {
+    id: 'sag-hz1',
+    name: 'Hangzhou',
+    area: 'mainland',
+    model: 'app',
+    bandwidthMbps: 50,
+    lanCidrs: ['192.168.1.0/24'],
+    uplinks: [WAN],
+  });
+  await call('POST', '/v1/instances', {
+    id: 'sag-hz2',
+    name: 'Ningbo',
+    area: 'mainland',
+    model: 'app',
+    bandwidthMbps: 50,
+    lanCidrs: ['192.168.2.0/24'],
+    uplinks: [],
+  });
+  const dev = await call('POST', '/v1/devices', {
+    serial: 'SN-1',
+    model: 'app',
+    publicKey: KEY(1),
+    softwareVersion: '1',
+  });
   await call('POST', '/v1/devices/SN-1/bind', { instanceId: 'sag-hz1' });
 
   const ccn = await call('POST', '/v1/ccns', { name: 'Main', area: 'mainland', cidrs: ['10.10.0.0/16'] });
@@ -155,30 +249,46 @@ test('CCNs, CENs and VPCs: membership, attachments, grants, routes and device co
   t.is((await call('PATCH', `/v1/ccns/${ccnId}`, { name: 'Main net' })).body.name, 'Main net');
   t.is((await call('PUT', `/v1/ccns/${ccnId}/members/sag-hz1`)).body.ccnId, ccnId);
   await call('PUT', `/v1/ccns/${ccnId}/members/sag-hz2`);
-  t.deepEqual((await call('GET', `/v1/ccns/${ccnId}/members`)).body.items.map((i: { id: string }) => i.id), ['sag-hz1', 'sag-hz2']);
+  t.deepEqual(
+    (await call('GET', `/v1/ccns/${ccnId}/members`)).body.items.map((i: { id: string }) => i.id),
+    ['sag-hz1', 'sag-hz2'],
+  );
 
   const cen = await call('POST', '/v1/cens', { name: 'Core' });
   const cenId = cen.body.id as string;
   t.is((await call('PATCH', `/v1/cens/${cenId}`, { name: 'Core net' })).body.name, 'Core net');
-  const vpc = await call('POST', '/v1/vpcs', { name: 'SG', region: 'ap-southeast-1', cidrs: ['172.16.0.0/16'] });
+  const vpc = await call('POST', '/v1/vpcs', {
+    name: 'SG',
+    region: 'ap-southeast-1',
+    cidrs: ['172.16.0.0/16'],
+  });
   t.is(vpc.status, 201);
   const vpcId = vpc.body.id as string;
   t.is((await call('PATCH', `/v1/vpcs/${vpcId}`, { name: 'Singapore' })).body.name, 'Singapore');
   t.is((await call('PUT', `/v1/cens/${cenId}/ccns/${ccnId}`)).body.cenId, cenId);
   t.is((await call('PUT', `/v1/cens/${cenId}/vpcs/${vpcId}`)).body.cenId, cenId);
   const att = (await call('GET', `/v1/cens/${cenId}/attachments`)).body;
-  t.deepEqual([att.ccns.map((c: { id: string }) => c.id), att.vpcs.map((v: { id: string }) => v.id)], [[ccnId], [vpcId]]);
+  t.deepEqual(
+    [att.ccns.map((c: { id: string }) => c.id), att.vpcs.map((v: { id: string }) => v.id)],
+    [[ccnId], [vpcId]],
+  );
 
   // Without a grant the international VPC is out of reach; with one it is routed.
   const before = (await call('GET', '/v1/devices/SN-1/config', undefined, dev.body.token)).body;
   t.is(before.kind, 'device');
   t.is(before.instance.id, 'sag-hz1');
   t.is(before.ccnId, ccnId);
-  t.deepEqual(before.routes.map((r: { cidr: string }) => r.cidr), ['10.10.0.0/16', '192.168.2.0/24']);
+  t.deepEqual(
+    before.routes.map((r: { cidr: string }) => r.cidr),
+    ['10.10.0.0/16', '192.168.2.0/24'],
+  );
   const granted = await call('PUT', `/v1/cens/${cenId}/grants/mainland/international`, { mbps: 20 });
   t.deepEqual(granted.body.grants, [{ areas: ['international', 'mainland'], mbps: 20 }]);
   const after = (await call('GET', '/v1/devices/SN-1/config', undefined, dev.body.token)).body;
-  t.deepEqual(after.routes.find((r: { cidr: string }) => r.cidr === '172.16.0.0/16'), { cidr: '172.16.0.0/16', target: { kind: 'vpc', id: vpcId }, area: 'international', grantMbps: 20 });
+  t.deepEqual(
+    after.routes.find((r: { cidr: string }) => r.cidr === '172.16.0.0/16'),
+    { cidr: '172.16.0.0/16', target: { kind: 'vpc', id: vpcId }, area: 'international', grantMbps: 20 },
+  );
   t.not(after.version, before.version);
   t.true(after.modelVersion > before.modelVersion);
   t.is((await call('GET', '/v1/instances/sag-hz1/routes')).body.items.length, 3);
@@ -205,12 +315,18 @@ test('API keys and the audit log', async (t) => {
   const created = await call('POST', '/v1/api-keys', { name: 'ci' });
   t.is(created.status, 201);
   t.regex(created.body.token, /^sagk_/);
-  t.deepEqual((await call('GET', '/v1/api-keys')).body.items.map((k: { name: string }) => k.name), ['test', 'ci']);
+  t.deepEqual(
+    (await call('GET', '/v1/api-keys')).body.items.map((k: { name: string }) => k.name),
+    ['test', 'ci'],
+  );
   t.false(JSON.stringify((await call('GET', '/v1/api-keys')).body).includes(created.body.token));
   await call('POST', '/v1/cens', { name: 'Core' }, created.body.token);
   t.is((await call('DELETE', `/v1/api-keys/${created.body.key.id}`)).body.revokedAt, NOW);
   const audit = (await call('GET', '/v1/audit?after=0&limit=10')).body.items;
-  t.deepEqual(audit.map((e: { command: { kind: string } }) => e.command.kind), ['apiKey.create', 'apiKey.create', 'cen.create', 'apiKey.revoke']);
+  t.deepEqual(
+    audit.map((e: { command: { kind: string } }) => e.command.kind),
+    ['apiKey.create', 'apiKey.create', 'cen.create', 'apiKey.revoke'],
+  );
   t.is(audit[2].actor, `apikey:${created.body.key.id}`);
   t.is((await call('GET', '/v1/audit?after=3')).body.items.length, 1);
 });
@@ -223,7 +339,10 @@ test('the OpenAPI document lists every served route with its schemas', async (t)
   for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
     for (const method of Object.keys(methods)) {
       operations++;
-      t.true(app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }), `${method} ${path} is served`);
+      t.true(
+        app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }),
+        `${method} ${path} is served`,
+      );
     }
   }
   t.is(operations, SPECS.length);
@@ -233,9 +352,16 @@ test('the OpenAPI document lists every served route with its schemas', async (t)
     t.is(op.operationId, spec.operationId);
     if (spec.body) t.deepEqual(op.requestBody.content['application/json'].schema, spec.body);
     const pathParams = (spec.url.match(/:\w+/g) ?? []).map((p) => p.slice(1));
-    t.deepEqual(op.parameters?.filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name) ?? [], pathParams);
+    t.deepEqual(
+      op.parameters?.filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name) ??
+        [],
+      pathParams,
+    );
   }
-  t.deepEqual(doc.paths['/v1/devices/{serial}/config'].get.security, [{ operatorKey: [] }, { deviceToken: [] }]);
+  t.deepEqual(doc.paths['/v1/devices/{serial}/config'].get.security, [
+    { operatorKey: [] },
+    { deviceToken: [] },
+  ]);
   t.is(new Set(SPECS.map((s) => s.operationId)).size, SPECS.length, 'operation ids are unique');
 });
 

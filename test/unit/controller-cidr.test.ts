@@ -129,7 +129,10 @@ const SWEEPS: [number, string[], [string, string] | undefined][] = [
 for (const [n, list, expected] of SWEEPS) {
   test(`findOverlap #${n}`, (t) => {
     const pair = findOverlap(list.map((text) => ({ cidr: cidr(text), label: text })));
-    t.deepEqual(pair?.map((p) => p.label), expected);
+    t.deepEqual(
+      pair?.map((p) => p.label),
+      expected,
+    );
   });
 }
 
@@ -143,11 +146,13 @@ test('findOverlap agrees with pairwise comparison on generated lists', (t) => {
     const list: Cidr[] = [];
     for (let i = 0; i < 1 + rand(6); i++) {
       const prefix = 20 + rand(9);
-      const network = (BigInt(0x0a000000 + rand(1 << 14) * 256) >> BigInt(32 - prefix)) << BigInt(32 - prefix);
+      const network =
+        (BigInt(0x0a000000 + rand(1 << 14) * 256) >> BigInt(32 - prefix)) << BigInt(32 - prefix);
       list.push({ family: 4, network, prefix });
     }
     let pairwise = false;
-    for (let i = 0; i < list.length; i++) for (let j = i + 1; j < list.length; j++) pairwise ||= cidrsOverlap(list[i]!, list[j]!);
+    for (let i = 0; i < list.length; i++)
+      for (let j = i + 1; j < list.length; j++) pairwise ||= cidrsOverlap(list[i]!, list[j]!);
     const found = findOverlap(list.map((c, i) => ({ cidr: c, label: i })));
     t.is(found !== undefined, pairwise, list.map(formatCidr).join(' '));
     if (found) t.true(cidrsOverlap(found[0].cidr, found[1].cidr));

@@ -1,10 +1,31 @@
 import test from 'ava';
-import { applyCommands, createState, parseCidr, type Command, type ModelState } from '../../src/controller/model/index.js';
-import { allocateTunnelAddresses, compileAccessPointConfig, compileDeviceConfig, CompilerError } from '../../src/controller/compiler/index.js';
+import {
+  applyCommands,
+  createState,
+  parseCidr,
+  type Command,
+  type ModelState,
+} from '../../src/controller/model/index.js';
+import {
+  allocateTunnelAddresses,
+  compileAccessPointConfig,
+  compileDeviceConfig,
+  CompilerError,
+} from '../../src/controller/compiler/index.js';
 
 const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');
-const inst = (id: string, area = 'mainland'): Command => ({ kind: 'instance.create', id, name: id, area, model: 'app', bandwidthMbps: 1, lanCidrs: [], uplinks: [] });
-const many = (prefix: string, count: number, area = 'mainland'): Command[] => Array.from({ length: count }, (_, i) => inst(`${prefix}${i}`, area));
+const inst = (id: string, area = 'mainland'): Command => ({
+  kind: 'instance.create',
+  id,
+  name: id,
+  area,
+  model: 'app',
+  bandwidthMbps: 1,
+  lanCidrs: [],
+  uplinks: [],
+});
+const many = (prefix: string, count: number, area = 'mainland'): Command[] =>
+  Array.from({ length: count }, (_, i) => inst(`${prefix}${i}`, area));
 const model = (...commands: Command[]): ModelState => applyCommands(createState(), commands).state;
 
 const offsetIn = (pool: string, address: string): bigint => {
@@ -43,15 +64,22 @@ for (const [n, pool, count] of POOLS) {
 test('addresses #5: stable when instances come and go elsewhere, and when bindings change', (t) => {
   const base = model(...many('sag-', 100));
   const before = allocateTunnelAddresses(base);
-  const grown = applyCommands(base, [...many('sag-new-', 100, 'international'), ...many('sag-more-', 100)]).state;
-  const shrunk = applyCommands(base, [50, 60, 70].map((i): Command => ({ kind: 'instance.delete', id: `sag-${i}` }))).state;
+  const grown = applyCommands(base, [
+    ...many('sag-new-', 100, 'international'),
+    ...many('sag-more-', 100),
+  ]).state;
+  const shrunk = applyCommands(
+    base,
+    [50, 60, 70].map((i): Command => ({ kind: 'instance.delete', id: `sag-${i}` })),
+  ).state;
   const rebound = applyCommands(base, [
     { kind: 'device.register', serial: 'SN-1', model: 'app', publicKey: KEY(1), softwareVersion: '1' },
     { kind: 'device.bind', serial: 'SN-1', instanceId: 'sag-7' },
   ]).state;
   for (const [id, address] of before) {
     t.is(allocateTunnelAddresses(grown).get(id), address, `${id} after growth`);
-    if (allocateTunnelAddresses(shrunk).has(id)) t.is(allocateTunnelAddresses(shrunk).get(id), address, `${id} after deletions`);
+    if (allocateTunnelAddresses(shrunk).has(id))
+      t.is(allocateTunnelAddresses(shrunk).get(id), address, `${id} after deletions`);
     t.is(allocateTunnelAddresses(rebound).get(id), address, `${id} after a binding`);
   }
   // Deterministic across independent compilations of equal states.
@@ -68,7 +96,10 @@ test('addresses #6: the address belongs to the instance, not the device', (t) =>
     { kind: 'device.bind', serial: 'SN-OLD', instanceId: 'sag-a' },
   );
   const old = compileDeviceConfig(s, 'SN-OLD', { accessPointKeys: {} }).address;
-  const swapped = applyCommands(s, [{ kind: 'device.unbind', serial: 'SN-OLD' }, { kind: 'device.bind', serial: 'SN-NEW', instanceId: 'sag-a' }]).state;
+  const swapped = applyCommands(s, [
+    { kind: 'device.unbind', serial: 'SN-OLD' },
+    { kind: 'device.bind', serial: 'SN-NEW', instanceId: 'sag-a' },
+  ]).state;
   t.is(compileDeviceConfig(swapped, 'SN-NEW', { accessPointKeys: {} }).address, old);
 });
 
@@ -85,9 +116,20 @@ test('addresses #7: per-area pools; areas naming one pool share its allocation',
   t.is(new Set(shared.values()).size, 40);
   // A /28 has 13 usable addresses: 6 + 6 fit only if both areas draw from one allocation without duplicates...
   const twin = { pool: '100.96.0.0/28', areaPools: { international: '100.96.0.0/28' } };
-  t.is(new Set(allocateTunnelAddresses(model(...many('sag-x-', 6), ...many('sag-y-', 6, 'international')), twin).values()).size, 12);
+  t.is(
+    new Set(
+      allocateTunnelAddresses(
+        model(...many('sag-x-', 6), ...many('sag-y-', 6, 'international')),
+        twin,
+      ).values(),
+    ).size,
+    12,
+  );
   // ...and 7 + 7 do not fit, though 7 would in each area alone.
-  t.throws(() => allocateTunnelAddresses(model(...many('sag-x-', 7), ...many('sag-y-', 7, 'international')), twin), { code: 'ERR_COMPILER_POOL_EXHAUSTED' } as never);
+  t.throws(
+    () => allocateTunnelAddresses(model(...many('sag-x-', 7), ...many('sag-y-', 7, 'international')), twin),
+    { code: 'ERR_COMPILER_POOL_EXHAUSTED' } as never,
+  );
 });
 
 test('addresses #8: the pool must hold every instance that shares it', (t) => {
@@ -98,7 +140,13 @@ test('addresses #8: the pool must hold every instance that shares it', (t) => {
 
 test('addresses #9: device and hub agree on every tunnel address', (t) => {
   const s = model(
-    { kind: 'accessPoint.create', id: 'ap-1', area: 'mainland', endpoints: ['203.0.113.1:51820'], maxInstances: 10 },
+    {
+      kind: 'accessPoint.create',
+      id: 'ap-1',
+      area: 'mainland',
+      endpoints: ['203.0.113.1:51820'],
+      maxInstances: 10,
+    },
     { kind: 'ccn.create', id: 'ccn-1', name: 'One', area: 'mainland', cidrs: ['10.1.0.0/16'] },
     ...[1, 2, 3].flatMap((i): Command[] => [
       { ...inst(`sag-${i}`), lanCidrs: [`192.168.${i}.0/24`] } as Command,
@@ -110,7 +158,10 @@ test('addresses #9: device and hub agree on every tunnel address', (t) => {
   const hub = compileAccessPointConfig(s, 'ap-1', { overlay: { pool: '100.70.0.0/24' } });
   t.is(hub.peers.length, 3);
   for (const peer of hub.peers) {
-    const dev = compileDeviceConfig(s, peer.serial, { accessPointKeys: { 'ap-1': KEY(100) }, overlay: { pool: '100.70.0.0/24' } });
+    const dev = compileDeviceConfig(s, peer.serial, {
+      accessPointKeys: { 'ap-1': KEY(100) },
+      overlay: { pool: '100.70.0.0/24' },
+    });
     t.is(peer.address, dev.address);
     t.true(peer.allowedIps.includes(dev.address));
     t.is(offsetIn('100.70.0.0/24', dev.address) < 256n, true);

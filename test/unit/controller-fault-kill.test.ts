@@ -24,7 +24,12 @@ interface Cen {
   name: string;
 }
 
-async function call(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function call(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}${path}`, {
     method,
     headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -39,7 +44,13 @@ async function call(url: string, method: string, path: string, body?: unknown): 
  * A rename is only attempted on a CEN whose creation was acknowledged; each is renamed at most
  * once, so after the crash its name is the new one if the rename was acknowledged.
  */
-async function writer(url: string, tag: string, acked: Map<string, string>, inFlight: Map<string, string>, stop: () => boolean): Promise<void> {
+async function writer(
+  url: string,
+  tag: string,
+  acked: Map<string, string>,
+  inFlight: Map<string, string>,
+  stop: () => boolean,
+): Promise<void> {
   const mine: string[] = [];
   for (let n = 0; !stop(); n++) {
     try {
@@ -70,11 +81,21 @@ test('kill -9 during a burst of concurrent API writes loses no acknowledged chan
   const acked = new Map<string, string>(); // CEN id -> name, as last acknowledged
   const inFlight = new Map<string, string>(); // CEN id -> a rename sent, perhaps not answered
   for (let round = 0; round < ROUNDS; round++) {
-    const child = await startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY, '--quiet']);
+    const child = await startControllerChild([
+      '--db',
+      db,
+      '--listen',
+      '127.0.0.1:0',
+      '--api-key',
+      KEY,
+      '--quiet',
+    ]);
     killAtTeardown(t, child);
     const before = acked.size;
     let killed = false;
-    const writers = Array.from({ length: WRITERS }, (_, w) => writer(child.url, `r${round}w${w}`, acked, inFlight, () => killed));
+    const writers = Array.from({ length: WRITERS }, (_, w) =>
+      writer(child.url, `r${round}w${w}`, acked, inFlight, () => killed),
+    );
     // Kill once this round has acknowledged a good number of writes, at an unpredictable moment.
     const target = before + 60 + Math.floor(Math.random() * 60);
     const start = Date.now();
@@ -83,7 +104,10 @@ test('kill -9 during a burst of concurrent API writes loses no acknowledged chan
     killed = true;
     await child.exit;
     await Promise.all(writers);
-    t.true(acked.size >= target, `round ${round}: only ${acked.size - before} writes acknowledged before the kill`);
+    t.true(
+      acked.size >= target,
+      `round ${round}: only ${acked.size - before} writes acknowledged before the kill`,
+    );
 
     const db3 = new Database(db, { readonly: true });
     const integrity = db3.pragma('integrity_check', { simple: true });
@@ -91,7 +115,15 @@ test('kill -9 during a burst of concurrent API writes loses no acknowledged chan
     t.is(integrity, 'ok', `round ${round}: integrity_check after kill -9`);
   }
 
-  const last = await startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY, '--quiet']);
+  const last = await startControllerChild([
+    '--db',
+    db,
+    '--listen',
+    '127.0.0.1:0',
+    '--api-key',
+    KEY,
+    '--quiet',
+  ]);
   killAtTeardown(t, last);
   const list = await call(last.url, 'GET', '/v1/cens');
   t.is(list.status, 200);

@@ -20,9 +20,17 @@ const STATES: InstanceState[] = ['unbound', 'bound', 'online', 'offline'];
 // [case, from, to, allowed]
 const TRANSITIONS: [number, InstanceState, InstanceState, boolean][] = [];
 {
-  const allowed = new Set(['unbound>bound', 'bound>online', 'bound>unbound', 'online>offline', 'offline>online', 'offline>unbound']);
+  const allowed = new Set([
+    'unbound>bound',
+    'bound>online',
+    'bound>unbound',
+    'online>offline',
+    'offline>online',
+    'offline>unbound',
+  ]);
   let n = 1;
-  for (const from of STATES) for (const to of STATES) if (from !== to) TRANSITIONS.push([n++, from, to, allowed.has(`${from}>${to}`)]);
+  for (const from of STATES)
+    for (const to of STATES) if (from !== to) TRANSITIONS.push([n++, from, to, allowed.has(`${from}>${to}`)]);
 }
 
 for (const [n, from, to, allowed] of TRANSITIONS) {
@@ -35,7 +43,12 @@ test('transition table covers every state', (t) => {
   t.deepEqual(Object.keys(INSTANCE_TRANSITIONS).sort(), [...STATES].sort());
 });
 
-const up = (name: string, priority: number, kind: 'wired' | 'lte' = 'wired', weight = 50): Uplink => ({ name, kind, priority, weight });
+const up = (name: string, priority: number, kind: 'wired' | 'lte' = 'wired', weight = 50): Uplink => ({
+  name,
+  kind,
+  priority,
+  weight,
+});
 
 // [case, uplinks, expected order of names]
 const UPLINK_ORDER: [number, Uplink[], string[]][] = [
@@ -50,7 +63,10 @@ const UPLINK_ORDER: [number, Uplink[], string[]][] = [
 
 for (const [n, uplinks, expected] of UPLINK_ORDER) {
   test(`uplink order #${n}`, (t) => {
-    t.deepEqual(orderUplinks(uplinks).map((u) => u.name), expected);
+    t.deepEqual(
+      orderUplinks(uplinks).map((u) => u.name),
+      expected,
+    );
   });
 }
 
@@ -82,7 +98,16 @@ test('sequential ids are deterministic', (t) => {
 
 const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');
 const BASE: Command[] = [
-  { kind: 'instance.create', id: 'sag-1', name: 'Shop', area: 'mainland', model: 'app', bandwidthMbps: 5, lanCidrs: [], uplinks: [] },
+  {
+    kind: 'instance.create',
+    id: 'sag-1',
+    name: 'Shop',
+    area: 'mainland',
+    model: 'app',
+    bandwidthMbps: 5,
+    lanCidrs: [],
+    uplinks: [],
+  },
   { kind: 'device.register', serial: 'APP-1', model: 'app', publicKey: KEY(7), softwareVersion: '1.0.0' },
 ];
 
@@ -98,7 +123,12 @@ test('device lifecycle: bind, heartbeat, expire, recover, offline, unbind, delet
   s = applyCommand(s, { kind: 'device.bind', serial: 'APP-1', instanceId: 'sag-1' }).state;
   t.is(s.instances['sag-1']!.state, 'bound');
 
-  s = applyCommand(s, { kind: 'device.heartbeat', serial: 'APP-1', at: 10_000, softwareVersion: '1.0.1' }).state;
+  s = applyCommand(s, {
+    kind: 'device.heartbeat',
+    serial: 'APP-1',
+    at: 10_000,
+    softwareVersion: '1.0.1',
+  }).state;
   t.is(s.instances['sag-1']!.state, 'online');
   t.is(s.devices['APP-1']!.lastSeen, 10_000);
   t.is(s.devices['APP-1']!.softwareVersion, '1.0.1');
@@ -111,7 +141,12 @@ test('device lifecycle: bind, heartbeat, expire, recover, offline, unbind, delet
   t.is(s.instances['sag-1']!.state, 'offline');
 
   // A late heartbeat (older than lastSeen) neither rewinds lastSeen nor revives the instance.
-  const late = applyCommand(s, { kind: 'device.heartbeat', serial: 'APP-1', at: 9_000, softwareVersion: '0.9.0' });
+  const late = applyCommand(s, {
+    kind: 'device.heartbeat',
+    serial: 'APP-1',
+    at: 9_000,
+    softwareVersion: '0.9.0',
+  });
   t.is(late.state, s);
 
   s = applyCommand(s, { kind: 'device.heartbeat', serial: 'APP-1', at: 60_000 }).state;
@@ -142,19 +177,29 @@ test('an unbound device heartbeat only records lastSeen', (t) => {
 
 test('expire treats a never-seen device as stale only once online, which needs a heartbeat', (t) => {
   const s = run([{ kind: 'device.bind', serial: 'APP-1', instanceId: 'sag-1' }]);
-  t.is(applyCommand(s, { kind: 'instance.expire', at: 1e9, staleAfterMs: 1 }).state, s, 'bound, not online: untouched');
+  t.is(
+    applyCommand(s, { kind: 'instance.expire', at: 1e9, staleAfterMs: 1 }).state,
+    s,
+    'bound, not online: untouched',
+  );
 });
 
 test('device key rotation is validated and unique', (t) => {
-  const s = run([{ kind: 'device.register', serial: 'APP-2', model: 'app', publicKey: KEY(8), softwareVersion: '1' }]);
+  const s = run([
+    { kind: 'device.register', serial: 'APP-2', model: 'app', publicKey: KEY(8), softwareVersion: '1' },
+  ]);
   const rotated = applyCommand(s, { kind: 'device.update', serial: 'APP-1', publicKey: KEY(9) }).state;
   t.is(rotated.devices['APP-1']!.publicKey, KEY(9));
-  const err = t.throws(() => applyCommand(s, { kind: 'device.update', serial: 'APP-1', publicKey: KEY(8) }), { instanceOf: ModelError });
+  const err = t.throws(() => applyCommand(s, { kind: 'device.update', serial: 'APP-1', publicKey: KEY(8) }), {
+    instanceOf: ModelError,
+  });
   t.is((err as ModelError).code, 'ERR_MODEL_CONFLICT');
   t.regex(err!.message, /APP-1.*APP-2/);
 });
 
 test('timestamps are validated, never read from a clock', (t) => {
-  const err = t.throws(() => applyCommand(run([]), { kind: 'device.heartbeat', serial: 'APP-1', at: -1 }), { instanceOf: ModelError });
+  const err = t.throws(() => applyCommand(run([]), { kind: 'device.heartbeat', serial: 'APP-1', at: -1 }), {
+    instanceOf: ModelError,
+  });
   t.is((err as ModelError).code, 'ERR_MODEL_INVALID');
 });

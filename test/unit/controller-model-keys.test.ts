@@ -4,17 +4,41 @@
  * they activate, and the compiler takes hub keys from the model.
  */
 import test from 'ava';
-import { applyCommands, checkInvariants, createState, type Command, type ModelState } from '../../src/controller/model/index.js';
-import { CompilerError, compileAccessPointConfig, compileDeviceConfig } from '../../src/controller/compiler/index.js';
+import {
+  applyCommands,
+  checkInvariants,
+  createState,
+  type Command,
+  type ModelState,
+} from '../../src/controller/model/index.js';
+import {
+  CompilerError,
+  compileAccessPointConfig,
+  compileDeviceConfig,
+} from '../../src/controller/compiler/index.js';
 
 const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');
 const AP = (id: string, n: number, publicKey?: string | null): Command => ({
-  kind: 'accessPoint.create', id, area: 'mainland', endpoints: [`203.0.113.${n}:51820`], maxInstances: 10, ...(publicKey === undefined ? {} : { publicKey }),
+  kind: 'accessPoint.create',
+  id,
+  area: 'mainland',
+  endpoints: [`203.0.113.${n}:51820`],
+  maxInstances: 10,
+  ...(publicKey === undefined ? {} : { publicKey }),
 });
 const BASE: Command[] = [
   AP('ap-1', 1, KEY(101)),
   AP('ap-2', 2, KEY(102)),
-  { kind: 'instance.create', id: 'sag-a', name: 'A', area: 'mainland', model: 'app', bandwidthMbps: 10, lanCidrs: ['192.168.1.0/24'], uplinks: [] },
+  {
+    kind: 'instance.create',
+    id: 'sag-a',
+    name: 'A',
+    area: 'mainland',
+    model: 'app',
+    bandwidthMbps: 10,
+    lanCidrs: ['192.168.1.0/24'],
+    uplinks: [],
+  },
   { kind: 'ccn.create', id: 'ccn-1', name: 'One', area: 'mainland', cidrs: ['10.1.0.0/16'] },
   { kind: 'ccn.join', ccnId: 'ccn-1', instanceId: 'sag-a' },
   { kind: 'device.register', serial: 'SN-A', model: 'app', softwareVersion: '1' },
@@ -27,9 +51,27 @@ const REFUSED: [number, Command[], string, RegExp][] = [
   [1, [AP('ap-3', 3, 'nope')], 'ERR_MODEL_INVALID', /access point ap-3: public key must be a WireGuard key/],
   [2, [AP('ap-3', 3, `${'A'.repeat(43)}=`)], 'ERR_MODEL_INVALID', /all zeros/],
   [3, [AP('ap-3', 3, KEY(101))], 'ERR_MODEL_CONFLICT', /ap-3 is already used by access point ap-1/],
-  [4, [{ kind: 'device.update', serial: 'SN-A', publicKey: KEY(102) }], 'ERR_MODEL_CONFLICT', /device SN-A is already used by access point ap-2/],
-  [5, [{ kind: 'device.register', serial: 'SN-B', model: 'app', publicKey: KEY(1), softwareVersion: '1' }, { kind: 'accessPoint.update', id: 'ap-1', publicKey: KEY(1) }], 'ERR_MODEL_CONFLICT', /ap-1 is already used by device SN-B/],
-  [6, [{ kind: 'accessPoint.update', id: 'ap-1', publicKey: 5 as unknown as string }], 'ERR_MODEL_INVALID', /public key/],
+  [
+    4,
+    [{ kind: 'device.update', serial: 'SN-A', publicKey: KEY(102) }],
+    'ERR_MODEL_CONFLICT',
+    /device SN-A is already used by access point ap-2/,
+  ],
+  [
+    5,
+    [
+      { kind: 'device.register', serial: 'SN-B', model: 'app', publicKey: KEY(1), softwareVersion: '1' },
+      { kind: 'accessPoint.update', id: 'ap-1', publicKey: KEY(1) },
+    ],
+    'ERR_MODEL_CONFLICT',
+    /ap-1 is already used by device SN-B/,
+  ],
+  [
+    6,
+    [{ kind: 'accessPoint.update', id: 'ap-1', publicKey: 5 as unknown as string }],
+    'ERR_MODEL_INVALID',
+    /public key/,
+  ],
   [7, [{ kind: 'device.update', serial: 'SN-A', publicKey: '' }], 'ERR_MODEL_INVALID', /public key/],
 ];
 
@@ -54,18 +96,27 @@ test('keys: optional on create, settable and clearable on update; keyless device
   const keyed = applyCommands(s, [{ kind: 'accessPoint.update', id: 'ap-3', publicKey: KEY(103) }]).state;
   t.is(keyed.accessPoints['ap-3']?.publicKey, KEY(103));
   t.deepEqual(checkInvariants(keyed), []);
-  const bad = { ...keyed, accessPoints: { ...keyed.accessPoints, 'ap-2': { ...keyed.accessPoints['ap-2']!, publicKey: KEY(103) } } };
+  const bad = {
+    ...keyed,
+    accessPoints: { ...keyed.accessPoints, 'ap-2': { ...keyed.accessPoints['ap-2']!, publicKey: KEY(103) } },
+  };
   t.deepEqual(checkInvariants(bad), ['access point ap-3 and access point ap-2 have the same public key']);
 });
 
 test('compiler: hub keys come from the model, accessPointKeys overrides them', (t) => {
   const s = state({ kind: 'device.update', serial: 'SN-A', publicKey: KEY(1) });
   const config = compileDeviceConfig(s, 'SN-A');
-  t.deepEqual(config.peers.map((p) => [p.accessPointId, p.publicKey]).sort(), [['ap-1', KEY(101)], ['ap-2', KEY(102)]]);
+  t.deepEqual(config.peers.map((p) => [p.accessPointId, p.publicKey]).sort(), [
+    ['ap-1', KEY(101)],
+    ['ap-2', KEY(102)],
+  ]);
   const overridden = compileDeviceConfig(s, 'SN-A', { accessPointKeys: { 'ap-2': KEY(110) } });
   t.is(overridden.peers.find((p) => p.accessPointId === 'ap-2')?.publicKey, KEY(110));
   // The hub's own configuration lists the device once it has a key.
-  t.deepEqual(compileAccessPointConfig(s, 'ap-1').peers.map((p) => p.serial), ['SN-A']);
+  t.deepEqual(
+    compileAccessPointConfig(s, 'ap-1').peers.map((p) => p.serial),
+    ['SN-A'],
+  );
 
   const keyless = applyCommands(s, [{ kind: 'accessPoint.update', id: 'ap-2', publicKey: null }]).state;
   const err = t.throws(() => compileDeviceConfig(keyless, 'SN-A'), { instanceOf: CompilerError });

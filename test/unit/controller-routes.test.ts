@@ -62,23 +62,54 @@ const TOPOLOGY: Command[] = [
   { kind: 'cen.attachVpc', cenId: 'cen-2', vpcId: 'vpc-other' },
 ];
 
-const GRANT: Command = { kind: 'cen.setGrant', cenId: 'cen-1', areas: ['mainland', 'international'], mbps: 50 };
-const topology = (...extra: Command[]): ModelState => applyCommands(createState(), [...TOPOLOGY, ...extra]).state;
+const GRANT: Command = {
+  kind: 'cen.setGrant',
+  cenId: 'cen-1',
+  areas: ['mainland', 'international'],
+  mbps: 50,
+};
+const topology = (...extra: Command[]): ModelState =>
+  applyCommands(createState(), [...TOPOLOGY, ...extra]).state;
 
 test('derived views list members and attachments sorted by id', (t) => {
   const s = topology();
-  t.deepEqual(ccnMembers(s, 'ccn-a').map((i) => i.id), ['sag-a1', 'sag-a2']);
-  t.deepEqual(cenCcns(s, 'cen-1').map((c) => c.id), ['ccn-a', 'ccn-b', 'ccn-c']);
-  t.deepEqual(cenVpcs(s, 'cen-1').map((v) => v.id), ['vpc-hz', 'vpc-sg']);
+  t.deepEqual(
+    ccnMembers(s, 'ccn-a').map((i) => i.id),
+    ['sag-a1', 'sag-a2'],
+  );
+  t.deepEqual(
+    cenCcns(s, 'cen-1').map((c) => c.id),
+    ['ccn-a', 'ccn-b', 'ccn-c'],
+  );
+  t.deepEqual(
+    cenVpcs(s, 'cen-1').map((v) => v.id),
+    ['vpc-hz', 'vpc-sg'],
+  );
 });
 
 // [case, extra commands, from CCN, target, reachable, reason, grant]
-const REACH: [number, Command[], string, { kind: 'ccn' | 'vpc'; id: string }, boolean, ReachReason, number | null][] = [
+const REACH: [
+  number,
+  Command[],
+  string,
+  { kind: 'ccn' | 'vpc'; id: string },
+  boolean,
+  ReachReason,
+  number | null,
+][] = [
   [1, [], 'ccn-a', { kind: 'vpc', id: 'vpc-hz' }, true, 'same-area', null],
   [2, [], 'ccn-a', { kind: 'vpc', id: 'vpc-sg' }, false, 'no-grant', null],
   [3, [GRANT], 'ccn-a', { kind: 'vpc', id: 'vpc-sg' }, true, 'granted', 50],
   [4, [], 'ccn-c', { kind: 'vpc', id: 'vpc-hz' }, false, 'no-grant', null],
-  [5, [{ ...GRANT, areas: ['international', 'mainland'] } as Command], 'ccn-c', { kind: 'vpc', id: 'vpc-hz' }, true, 'granted', 50],
+  [
+    5,
+    [{ ...GRANT, areas: ['international', 'mainland'] } as Command],
+    'ccn-c',
+    { kind: 'vpc', id: 'vpc-hz' },
+    true,
+    'granted',
+    50,
+  ],
   [6, [], 'ccn-a', { kind: 'vpc', id: 'vpc-loose' }, false, 'no-cen', null],
   [7, [], 'ccn-d', { kind: 'vpc', id: 'vpc-hz' }, false, 'no-cen', null],
   [8, [], 'ccn-a', { kind: 'vpc', id: 'vpc-other' }, false, 'different-cen', null],
@@ -86,9 +117,33 @@ const REACH: [number, Command[], string, { kind: 'ccn' | 'vpc'; id: string }, bo
   [10, [], 'ccn-a', { kind: 'ccn', id: 'ccn-c' }, false, 'no-grant', null],
   [11, [GRANT], 'ccn-c', { kind: 'ccn', id: 'ccn-a' }, true, 'granted', 50],
   [12, [], 'ccn-a', { kind: 'ccn', id: 'ccn-a' }, true, 'same-ccn', null],
-  [13, [{ ...GRANT, cenId: 'cen-2' } as Command], 'ccn-a', { kind: 'vpc', id: 'vpc-sg' }, false, 'no-grant', null], // grants are per CEN
-  [14, [GRANT, { kind: 'cen.removeGrant', cenId: 'cen-1', areas: ['international', 'mainland'] }], 'ccn-a', { kind: 'vpc', id: 'vpc-sg' }, false, 'no-grant', null],
-  [15, [GRANT, { ...GRANT, mbps: 200 } as Command], 'ccn-a', { kind: 'vpc', id: 'vpc-sg' }, true, 'granted', 200], // a second grant replaces the first
+  [
+    13,
+    [{ ...GRANT, cenId: 'cen-2' } as Command],
+    'ccn-a',
+    { kind: 'vpc', id: 'vpc-sg' },
+    false,
+    'no-grant',
+    null,
+  ], // grants are per CEN
+  [
+    14,
+    [GRANT, { kind: 'cen.removeGrant', cenId: 'cen-1', areas: ['international', 'mainland'] }],
+    'ccn-a',
+    { kind: 'vpc', id: 'vpc-sg' },
+    false,
+    'no-grant',
+    null,
+  ],
+  [
+    15,
+    [GRANT, { ...GRANT, mbps: 200 } as Command],
+    'ccn-a',
+    { kind: 'vpc', id: 'vpc-sg' },
+    true,
+    'granted',
+    200,
+  ], // a second grant replaces the first
 ];
 
 for (const [n, extra, from, target, reachable, reason, grantMbps] of REACH) {
@@ -97,7 +152,11 @@ for (const [n, extra, from, target, reachable, reason, grantMbps] of REACH) {
   });
 }
 
-const brief = (routes: Route[]) => routes.map((r) => `${r.cidr} ${r.target.kind}:${r.target.id} ${r.area}${r.grantMbps === null ? '' : ` @${r.grantMbps}`}`);
+const brief = (routes: Route[]) =>
+  routes.map(
+    (r) =>
+      `${r.cidr} ${r.target.kind}:${r.target.id} ${r.area}${r.grantMbps === null ? '' : ` @${r.grantMbps}`}`,
+  );
 
 test('routes #1: a member gets its CCN, its peers and same-area CEN networks, not its own LAN', (t) => {
   t.deepEqual(brief(instanceRoutes(topology(), 'sag-a1')), [
@@ -125,7 +184,10 @@ test('routes #2: a grant adds the other area, tagged with its bandwidth', (t) =>
 });
 
 test('routes #3: the international side sees only its own area without a grant', (t) => {
-  t.deepEqual(brief(instanceRoutes(topology(), 'sag-c1')), ['10.3.0.0/16 ccn:ccn-c international', '172.17.0.0/16 vpc:vpc-sg international']);
+  t.deepEqual(brief(instanceRoutes(topology(), 'sag-c1')), [
+    '10.3.0.0/16 ccn:ccn-c international',
+    '172.17.0.0/16 vpc:vpc-sg international',
+  ]);
 });
 
 test('routes #4: an unattached CCN reaches only itself; an instance outside any CCN gets nothing', (t) => {
@@ -161,12 +223,18 @@ test('routes #7: routes list offline and unbound peers too (configuration, not l
 test('routes #8: unknown ids are refused as not found', (t) => {
   const err = t.throws(() => instanceRoutes(topology(), 'sag-zzz'), { instanceOf: ModelError });
   t.is((err as ModelError).code, 'ERR_MODEL_NOT_FOUND');
-  t.is((t.throws(() => reach(topology(), 'ccn-a', { kind: 'vpc', id: 'vpc-zzz' })) as ModelError).code, 'ERR_MODEL_NOT_FOUND');
+  t.is(
+    (t.throws(() => reach(topology(), 'ccn-a', { kind: 'vpc', id: 'vpc-zzz' })) as ModelError).code,
+    'ERR_MODEL_NOT_FOUND',
+  );
 });
 
 test('routes #9: overlap is refused in a CEN even across areas without a grant', (t) => {
   const s = topology();
-  const err = t.throws(() => applyCommand(s, { kind: 'vpc.update', id: 'vpc-sg', cidrs: ['10.1.128.0/17'] }), { instanceOf: ModelError });
+  const err = t.throws(
+    () => applyCommand(s, { kind: 'vpc.update', id: 'vpc-sg', cidrs: ['10.1.128.0/17'] }),
+    { instanceOf: ModelError },
+  );
   t.is((err as ModelError).code, 'ERR_MODEL_CIDR_OVERLAP');
   t.regex(err!.message, /vpc-sg.*ccn-a|ccn-a.*vpc-sg/);
 });

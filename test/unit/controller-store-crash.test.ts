@@ -62,7 +62,10 @@ interface Burst {
 /** Runs the child until it has acknowledged `killAfter` changes, then SIGKILLs it. */
 function burst(script: string, dbPath: string, round: number, killAfter: number): Promise<Burst> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dbPath, String(round)], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dbPath, String(round)], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const acks: Ack[] = [];
     let pending = '';
     let stderr = '';
@@ -87,7 +90,11 @@ test('every acknowledged change survives SIGKILL mid-burst', async (t) => {
   writeFileSync(script, CHILD);
   const dbPath = join(dir, 'controller.db');
 
-  for (const [round, killAfter] of [[1, 150], [2, 400], [3, 250]] as const) {
+  for (const [round, killAfter] of [
+    [1, 150],
+    [2, 400],
+    [3, 250],
+  ] as const) {
     const { acks, signal, stderr } = await burst(script, dbPath, round, killAfter);
     t.is(signal, 'SIGKILL', `round ${round}: the child should have been killed, not exit: ${stderr}`);
     t.true(acks.length >= killAfter, `round ${round}: ${acks.length} acks`);
@@ -97,19 +104,31 @@ test('every acknowledged change survives SIGKILL mid-burst', async (t) => {
       const state = await store.load();
       const last = acks[acks.length - 1] as Ack;
       // The child applies one command at a time: at most one committed but not yet acknowledged.
-      t.true(state.version === last.v || state.version === last.v + 1, `round ${round}: stored version ${state.version}, last ack ${last.v}`);
-      const renamed = new Map(acks.filter((a) => a.renamed).map((a) => [a.cen as string, a.renamed as string]));
+      t.true(
+        state.version === last.v || state.version === last.v + 1,
+        `round ${round}: stored version ${state.version}, last ack ${last.v}`,
+      );
+      const renamed = new Map(
+        acks.filter((a) => a.renamed).map((a) => [a.cen as string, a.renamed as string]),
+      );
       let missing = 0;
       for (const ack of acks) {
         if (ack.name !== undefined) {
           const cen = state.cens[ack.cen as string];
           const acked = renamed.get(ack.cen as string);
           // An acknowledged rename must be there; the one unacknowledged in-flight rename may be too.
-          const ok = acked !== undefined ? cen?.name === acked : cen?.name === ack.name || cen?.name.startsWith('renamed') === true;
+          const ok =
+            acked !== undefined
+              ? cen?.name === acked
+              : cen?.name === ack.name || cen?.name.startsWith('renamed') === true;
           if (!ok) missing++;
         }
         if (ack.serial !== undefined) {
-          if (!state.devices[ack.serial] || (await store.authenticateDevice(ack.token as string)) !== ack.serial) missing++;
+          if (
+            !state.devices[ack.serial] ||
+            (await store.authenticateDevice(ack.token as string)) !== ack.serial
+          )
+            missing++;
         }
       }
       t.log(`round ${round}: ${acks.length} acks, last ${last.v}, stored ${state.version}`);
@@ -117,7 +136,11 @@ test('every acknowledged change survives SIGKILL mid-burst', async (t) => {
       t.deepEqual(store.integrityCheck(), [], `round ${round}: integrity`);
       // Entity rows, version and audit entry commit together: one audit entry per version.
       let entries = 0;
-      for (let page = await store.audit({ limit: 1000 }); page.length > 0; page = await store.audit({ after: page[page.length - 1]!.seq, limit: 1000 })) {
+      for (
+        let page = await store.audit({ limit: 1000 });
+        page.length > 0;
+        page = await store.audit({ after: page[page.length - 1]!.seq, limit: 1000 })
+      ) {
         entries += page.length;
       }
       t.is(entries, state.version, `round ${round}: audit entries`);

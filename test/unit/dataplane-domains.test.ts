@@ -23,18 +23,37 @@ function hubAndBranches() {
   const uy = y.addUplink({ address: '127.0.0.1' });
   const a = hub.openMemoryDomain();
   const b = hub.openMemoryDomain();
-  hub.addPeer({ publicKey: X, allowedIps: ['10.1.0.0/24'], domain: a, endpoint: { address: '127.0.0.1', port: ux.port } });
-  hub.addPeer({ publicKey: Y, allowedIps: ['10.1.0.0/24'], domain: b, endpoint: { address: '127.0.0.1', port: uy.port } });
+  hub.addPeer({
+    publicKey: X,
+    allowedIps: ['10.1.0.0/24'],
+    domain: a,
+    endpoint: { address: '127.0.0.1', port: ux.port },
+  });
+  hub.addPeer({
+    publicKey: Y,
+    allowedIps: ['10.1.0.0/24'],
+    domain: b,
+    endpoint: { address: '127.0.0.1', port: uy.port },
+  });
   x.addPeer({ publicKey: HUB, allowedIps: ['0.0.0.0/0'], endpoint: { address: '127.0.0.1', port: uh.port } });
   y.addPeer({ publicKey: HUB, allowedIps: ['0.0.0.0/0'], endpoint: { address: '127.0.0.1', port: uh.port } });
   let index = 1;
-  for (const [branch, key] of [[x, X], [y, Y]] as const) {
+  for (const [branch, key] of [
+    [x, X],
+    [y, Y],
+  ] as const) {
     const k1 = randomKey();
     const k2 = randomKey();
     const hi = index++;
     const bi = index++;
     hub.installKeypair(key, { localIndex: hi, remoteIndex: bi, sendKey: k1, recvKey: k2, initiator: true });
-    branch.installKeypair(HUB, { localIndex: bi, remoteIndex: hi, sendKey: k2, recvKey: k1, initiator: true });
+    branch.installKeypair(HUB, {
+      localIndex: bi,
+      remoteIndex: hi,
+      sendKey: k2,
+      recvKey: k1,
+      initiator: true,
+    });
   }
   for (const dp of [hub, x, y]) dp.start();
   return { hub, x, y, a, b, close: () => [hub, x, y].forEach((dp) => dp.close()) };
@@ -78,10 +97,18 @@ test('3 validation: unknown domains, bad limits, a domain in use, memory TUN of 
   const n = hubAndBranches();
   t.teardown(n.close);
   const key = randomKey().toString('base64');
-  t.throws(() => n.hub.addPeer({ publicKey: key, domain: 99 }), { instanceOf: NotFoundError, message: /routing domain 99/ });
+  t.throws(() => n.hub.addPeer({ publicKey: key, domain: 99 }), {
+    instanceOf: NotFoundError,
+    message: /routing domain 99/,
+  });
   t.throws(() => n.hub.addPeer({ publicKey: key, domain: -1 }), { instanceOf: InvalidArgumentError });
-  t.throws(() => n.hub.updatePeer(X, { rateLimit: { bytesPerSecond: 0 } }), { instanceOf: InvalidArgumentError });
-  t.throws(() => n.hub.updatePeer(X, { rateLimit: { bytesPerSecond: 1000, burstBytes: 100 } }), { instanceOf: InvalidArgumentError, message: /burstBytes/ });
+  t.throws(() => n.hub.updatePeer(X, { rateLimit: { bytesPerSecond: 0 } }), {
+    instanceOf: InvalidArgumentError,
+  });
+  t.throws(() => n.hub.updatePeer(X, { rateLimit: { bytesPerSecond: 1000, burstBytes: 100 } }), {
+    instanceOf: InvalidArgumentError,
+    message: /burstBytes/,
+  });
   t.throws(() => n.hub.updatePeer(X, { rateLimit: 5 as never }), { instanceOf: InvalidArgumentError });
   t.deepEqual(n.hub.peerStats(X).rateLimit, null);
   t.deepEqual(n.hub.peers().sort(), [X, Y].sort()); // nothing half-added

@@ -6,7 +6,12 @@ import test from 'ava';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { Dataplane } from '../../src/dataplane/index.js';
-import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundError } from '../../src/errors.js';
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  InvalidStateError,
+  NotFoundError,
+} from '../../src/errors.js';
 import { ipv4Packet, randomKey, sealTransport } from '../helpers/packets.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -30,11 +35,27 @@ function makePair(withKeys = true): Pair {
   b.openMemoryTun();
   const ua = a.addUplink({ address: '127.0.0.1' });
   const ub = b.addUplink({ address: '127.0.0.1' });
-  a.addPeer({ publicKey: KEY_B, allowedIps: ['10.0.0.2/32'], endpoint: { address: '127.0.0.1', port: ub.port } });
-  b.addPeer({ publicKey: KEY_A, allowedIps: ['10.0.0.1/32'], endpoint: { address: '127.0.0.1', port: ua.port } });
+  a.addPeer({
+    publicKey: KEY_B,
+    allowedIps: ['10.0.0.2/32'],
+    endpoint: { address: '127.0.0.1', port: ub.port },
+  });
+  b.addPeer({
+    publicKey: KEY_A,
+    allowedIps: ['10.0.0.1/32'],
+    endpoint: { address: '127.0.0.1', port: ua.port },
+  });
   const pair: Pair = {
-    a, b, k1: randomKey(), k2: randomKey(), portA: ua.port, portB: ub.port,
-    close() { a.close(); b.close(); },
+    a,
+    b,
+    k1: randomKey(),
+    k2: randomKey(),
+    portA: ua.port,
+    portB: ub.port,
+    close() {
+      a.close();
+      b.close();
+    },
   };
   if (withKeys) installKeys(pair);
   a.start();
@@ -43,8 +64,20 @@ function makePair(withKeys = true): Pair {
 }
 
 function installKeys(p: Pair): void {
-  p.b.installKeypair(KEY_A, { localIndex: 200, remoteIndex: 100, sendKey: p.k2, recvKey: p.k1, initiator: false });
-  p.a.installKeypair(KEY_B, { localIndex: 100, remoteIndex: 200, sendKey: p.k1, recvKey: p.k2, initiator: true });
+  p.b.installKeypair(KEY_A, {
+    localIndex: 200,
+    remoteIndex: 100,
+    sendKey: p.k2,
+    recvKey: p.k1,
+    initiator: false,
+  });
+  p.a.installKeypair(KEY_B, {
+    localIndex: 100,
+    remoteIndex: 200,
+    sendKey: p.k1,
+    recvKey: p.k2,
+    initiator: true,
+  });
 }
 
 test('1 a packet crosses A -> B over loopback UDP and the reply comes back', async (t) => {
@@ -122,9 +155,13 @@ test('5 keepalives are counted and deliver nothing to the TUN', async (t) => {
 test('6 forged, replayed and truncated datagrams from a plain UDP socket are dropped and counted', async (t) => {
   const p = makePair();
   const sock = createSocket('udp4');
-  t.teardown(() => { p.close(); sock.close(); });
+  t.teardown(() => {
+    p.close();
+    sock.close();
+  });
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  const send = (b: Buffer) => new Promise<void>((r, j) => sock.send(b, p.portB, '127.0.0.1', (e) => (e ? j(e) : r())));
+  const send = (b: Buffer) =>
+    new Promise<void>((r, j) => sock.send(b, p.portB, '127.0.0.1', (e) => (e ? j(e) : r())));
   const inner = ipv4Packet('10.0.0.1', '10.0.0.2', 64);
   const valid = sealTransport(p.k1, 200, 7n, inner);
   await send(valid);
@@ -134,11 +171,18 @@ test('6 forged, replayed and truncated datagrams from a plain UDP socket are dro
   await send(sealTransport(p.k1, 200, 9n, ipv4Packet('10.6.6.6', '10.0.0.2', 64))); // wrong source
   await send(Buffer.from([4, 0, 0, 0, 1, 2])); // truncated transport
   await send(Buffer.from([1, 0, 0, 0, 9])); // truncated initiation
-  t.true(await waitFor(() => {
-    const c = p.b.peerStats(KEY_A).counters;
-    const u = p.b.uplinkStats(p.b.uplinks()[0]!.id);
-    return c.drops.replay === 1 && c.drops.badAuth === 1 && c.drops.sourceNotAllowed === 1 && u.drops.malformed === 2;
-  }));
+  t.true(
+    await waitFor(() => {
+      const c = p.b.peerStats(KEY_A).counters;
+      const u = p.b.uplinkStats(p.b.uplinks()[0]!.id);
+      return (
+        c.drops.replay === 1 &&
+        c.drops.badAuth === 1 &&
+        c.drops.sourceNotAllowed === 1 &&
+        u.drops.malformed === 2
+      );
+    }),
+  );
   t.deepEqual(p.b.tunTake(), inner);
   t.is(p.b.tunTake(), null);
   // The valid packet came from the test socket: B roamed its endpoint there.
@@ -167,7 +211,10 @@ test('7 invalid arguments throw InvalidArgumentError before reaching native code
     ['allowed ip', () => dp.addPeer({ publicKey: KEY_A, allowedIps: ['10.0.0.0/33'] })],
     ['allowed ip type', () => dp.addPeer({ publicKey: KEY_A, allowedIps: [42 as unknown as string] })],
     ['endpoint port', () => dp.addPeer({ publicKey: KEY_A, endpoint: { address: '127.0.0.1', port: 0 } })],
-    ['v6 endpoint on v4 uplink', () => dp.addPeer({ publicKey: KEY_A, endpoint: { address: '::1', port: 1 }, uplink: up.id })],
+    [
+      'v6 endpoint on v4 uplink',
+      () => dp.addPeer({ publicKey: KEY_A, endpoint: { address: '::1', port: 1 }, uplink: up.id }),
+    ],
     ['tun name', () => dp.openTun('name-that-is-far-too-long')],
     ['control size', () => dp.sendControl(up.id, { address: '127.0.0.1', port: 1 }, Buffer.alloc(0))],
     ['control port', () => dp.sendControl(up.id, { address: '127.0.0.1', port: 0 }, Buffer.alloc(4))],
@@ -180,9 +227,39 @@ test('7 invalid arguments throw InvalidArgumentError before reaching native code
   t.deepEqual(dp.peers(), [], 'no half-added peer left behind');
   dp.addPeer({ publicKey: KEY_A });
   const badKeys: [string, () => unknown][] = [
-    ['index 0', () => dp.installKeypair(KEY_A, { localIndex: 0, remoteIndex: 1, sendKey: randomKey(), recvKey: randomKey(), initiator: true })],
-    ['send key', () => dp.installKeypair(KEY_A, { localIndex: 1, remoteIndex: 1, sendKey: Buffer.alloc(3), recvKey: randomKey(), initiator: true })],
-    ['initiator', () => dp.installKeypair(KEY_A, { localIndex: 1, remoteIndex: 1, sendKey: randomKey(), recvKey: randomKey(), initiator: 1 as unknown as boolean })],
+    [
+      'index 0',
+      () =>
+        dp.installKeypair(KEY_A, {
+          localIndex: 0,
+          remoteIndex: 1,
+          sendKey: randomKey(),
+          recvKey: randomKey(),
+          initiator: true,
+        }),
+    ],
+    [
+      'send key',
+      () =>
+        dp.installKeypair(KEY_A, {
+          localIndex: 1,
+          remoteIndex: 1,
+          sendKey: Buffer.alloc(3),
+          recvKey: randomKey(),
+          initiator: true,
+        }),
+    ],
+    [
+      'initiator',
+      () =>
+        dp.installKeypair(KEY_A, {
+          localIndex: 1,
+          remoteIndex: 1,
+          sendKey: randomKey(),
+          recvKey: randomKey(),
+          initiator: 1 as unknown as boolean,
+        }),
+    ],
   ];
   for (const [name, fn] of badKeys) t.throws(fn, { instanceOf: InvalidArgumentError }, name);
 });
@@ -199,7 +276,9 @@ test('8 unknown and duplicate objects give NotFoundError and AlreadyExistsError'
   t.throws(() => dp.retireKeypair(1234), { instanceOf: NotFoundError });
   const kp = { localIndex: 5, remoteIndex: 6, sendKey: randomKey(), recvKey: randomKey(), initiator: true };
   dp.installKeypair(KEY_A, kp);
-  t.throws(() => dp.installKeypair(KEY_A, { ...kp, sendKey: randomKey(), recvKey: randomKey() }), { instanceOf: AlreadyExistsError });
+  t.throws(() => dp.installKeypair(KEY_A, { ...kp, sendKey: randomKey(), recvKey: randomKey() }), {
+    instanceOf: AlreadyExistsError,
+  });
   // A prefix moves to the peer that claims it last, as in WireGuard.
   dp.addPeer({ publicKey: KEY_B, allowedIps: ['10.1.0.0/16'] });
   t.deepEqual(dp.peerStats(KEY_A).allowedIps, []);

@@ -19,37 +19,75 @@ async function pair(t: import('ava').ExecutionContext) {
   const ka = keypair();
   const kb = keypair();
   const a = new Gateway({
-    privateKey: ka.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20,
-    uplinks: [{ name: 'u1', address: '127.0.0.1', priority: 1 }, { name: 'u2', address: '127.0.0.1', priority: 2 }],
+    privateKey: ka.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+    uplinks: [
+      { name: 'u1', address: '127.0.0.1', priority: 1 },
+      { name: 'u2', address: '127.0.0.1', priority: 2 },
+    ],
     paths: { intervalMs: 50, holdDownMs: 500 },
   });
-  const b = new Gateway({ privateKey: kb.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20 });
+  const b = new Gateway({
+    privateKey: kb.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+  });
   t.teardown(async () => {
     await a.stop();
     await b.stop();
   });
   const events: { type: string; e: Record<string, unknown> }[] = [];
-  for (const type of ['path:up', 'path:down', 'path:failover'] as const) a.on(type, (e: object) => events.push({ type, e: e as Record<string, unknown> }));
+  for (const type of ['path:up', 'path:down', 'path:failover'] as const)
+    a.on(type, (e: object) => events.push({ type, e: e as Record<string, unknown> }));
   await a.start();
   await b.start();
   b.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'] });
-  a.addPeer({ publicKey: kb.pub, allowedIps: ['10.0.0.2/32'], endpoints: [{ address: '127.0.0.1', port: b.listenPort }] });
+  a.addPeer({
+    publicKey: kb.pub,
+    allowedIps: ['10.0.0.2/32'],
+    endpoints: [{ address: '127.0.0.1', port: b.listenPort }],
+  });
   return { a, b, ka, kb, events };
 }
 
-const activeUplinks = (g: Gateway, key: string) => g.paths(key).filter((p) => p.active).map((p) => p.uplink);
+const activeUplinks = (g: Gateway, key: string) =>
+  g
+    .paths(key)
+    .filter((p) => p.active)
+    .map((p) => p.uplink);
 
 test('paths come up after the first probe reply; removing the active uplink fails over at once; adding it back brings its path', async (t) => {
   const { a, b, kb, events } = await pair(t);
   a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60)); // a handshake, then probes
   t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
-  t.true(await waitFor(() => a.peer(kb.pub).multipath && activeUplinks(a, kb.pub).join() === 'u1', 5000), JSON.stringify(a.paths(kb.pub)));
-  t.deepEqual(a.paths(kb.pub).map((p) => [p.uplink, p.state]), [['u1', 'up'], ['u2', 'up']]);
+  t.true(
+    await waitFor(() => a.peer(kb.pub).multipath && activeUplinks(a, kb.pub).join() === 'u1', 5000),
+    JSON.stringify(a.paths(kb.pub)),
+  );
+  t.deepEqual(
+    a.paths(kb.pub).map((p) => [p.uplink, p.state]),
+    [
+      ['u1', 'up'],
+      ['u2', 'up'],
+    ],
+  );
   t.true(a.paths(kb.pub).every((p) => p.rttMs !== null && p.rttMs < 100));
-  t.deepEqual(a.uplinks().map((u) => [u.name, u.priority, u.metered]), [['u1', 1, false], ['u2', 2, false]]);
+  t.deepEqual(
+    a.uplinks().map((u) => [u.name, u.priority, u.metered]),
+    [
+      ['u1', 1, false],
+      ['u2', 2, false],
+    ],
+  );
 
   a.removeUplink('u1');
-  t.deepEqual(a.paths(kb.pub).map((p) => p.uplink), ['u2']);
+  t.deepEqual(
+    a.paths(kb.pub).map((p) => p.uplink),
+    ['u2'],
+  );
   t.true(await waitFor(() => activeUplinks(a, kb.pub).join() === 'u2', 2000));
   t.true(events.some(({ type, e }) => type === 'path:failover' && (e.to as number[]).length === 1));
   // Traffic still flows, now through u2.
@@ -69,11 +107,29 @@ test('the uplink and class API refuses bad input with typed errors', async (t) =
   t.throws(() => a.addUplink({ name: 'x', priority: -1 }), { instanceOf: InvalidArgumentError });
   t.throws(() => a.addUplink({ name: 'x', address: 'not-an-ip' }), { instanceOf: InvalidArgumentError });
   t.throws(() => a.removeUplink('nope'), { instanceOf: NotFoundError });
-  t.throws(() => a.setClasses([{ name: 'c', match: {}, policy: { kind: 'fastest' } as never }]), { instanceOf: InvalidArgumentError });
-  t.throws(() => a.setClasses([{ name: 'c', match: { dscp: [64] }, policy: { kind: 'duplicate' } }]), { instanceOf: InvalidArgumentError });
-  t.throws(() => a.setClasses([{ name: 'c', match: {}, policy: { kind: 'duplicate' } }, { name: 'c', match: {}, policy: { kind: 'weighted' } }]), { instanceOf: InvalidArgumentError });
-  const bad = (match: object, message: RegExp) => t.throws(() => a.setClasses([{ name: 'c', match, policy: { kind: 'duplicate' } }]), { instanceOf: InvalidArgumentError, message });
-  bad({ srcAddresses: ['10.1.2.3/16'] }, /srcAddresses\[0\] "10.1.2.3\/16": host bits are set \(did you mean 10.1.0.0\/16\?\)/);
+  t.throws(() => a.setClasses([{ name: 'c', match: {}, policy: { kind: 'fastest' } as never }]), {
+    instanceOf: InvalidArgumentError,
+  });
+  t.throws(() => a.setClasses([{ name: 'c', match: { dscp: [64] }, policy: { kind: 'duplicate' } }]), {
+    instanceOf: InvalidArgumentError,
+  });
+  t.throws(
+    () =>
+      a.setClasses([
+        { name: 'c', match: {}, policy: { kind: 'duplicate' } },
+        { name: 'c', match: {}, policy: { kind: 'weighted' } },
+      ]),
+    { instanceOf: InvalidArgumentError },
+  );
+  const bad = (match: object, message: RegExp) =>
+    t.throws(() => a.setClasses([{ name: 'c', match, policy: { kind: 'duplicate' } }]), {
+      instanceOf: InvalidArgumentError,
+      message,
+    });
+  bad(
+    { srcAddresses: ['10.1.2.3/16'] },
+    /srcAddresses\[0\] "10.1.2.3\/16": host bits are set \(did you mean 10.1.0.0\/16\?\)/,
+  );
   bad({ dstAddresses: ['10.0.0.0/33'] }, /dstAddresses\[0\] "10.0.0.0\/33": prefix length above 32/);
   bad({ dstAddresses: ['fd00::/129'] }, /prefix length above 128/);
   bad({ dstAddresses: ['example.com'] }, /not an IPv4 or IPv6 address/);
@@ -82,18 +138,47 @@ test('the uplink and class API refuses bad input with typed errors', async (t) =
   bad({ srcAddresses: Array.from({ length: 9 }, (_, i) => `10.${i}.0.0/16`) }, /at most 8 address prefixes/);
   bad({ srcAddresses: ['10.0.0.0/8'], dstAddresses: ['fd00::/8'] }, /share no address family/);
   // Accepted: several per side, both families, bare addresses, /0, combined with the other fields.
-  a.setClasses([{ name: 'c', match: { protocol: 6, dstPorts: [443, 443], srcAddresses: ['10.0.0.1', '0.0.0.0/0', 'fd00::/64'], dstAddresses: ['::/0', '192.0.2.0/24'] }, policy: { kind: 'duplicate' } }]);
+  a.setClasses([
+    {
+      name: 'c',
+      match: {
+        protocol: 6,
+        dstPorts: [443, 443],
+        srcAddresses: ['10.0.0.1', '0.0.0.0/0', 'fd00::/64'],
+        dstAddresses: ['::/0', '192.0.2.0/24'],
+      },
+      policy: { kind: 'duplicate' },
+    },
+  ]);
   t.throws(() => a.updatePeer(kb.pub, { endpoints: [] }), { instanceOf: InvalidArgumentError });
-  t.throws(() => a.updatePeer(kb.pub, { endpoints: [{ address: '127.0.0.1', port: 1, uplink: 'nowhere' }] }), { instanceOf: NotFoundError });
-  t.throws(() => new Gateway({ tun: 'memory', paths: { intervalMs: 1 } }), { instanceOf: InvalidArgumentError });
-  t.throws(() => new Gateway({ tun: 'memory', paths: { bogus: 1 } as never }), { instanceOf: InvalidArgumentError });
+  t.throws(
+    () => a.updatePeer(kb.pub, { endpoints: [{ address: '127.0.0.1', port: 1, uplink: 'nowhere' }] }),
+    { instanceOf: NotFoundError },
+  );
+  t.throws(() => new Gateway({ tun: 'memory', paths: { intervalMs: 1 } }), {
+    instanceOf: InvalidArgumentError,
+  });
+  t.throws(() => new Gateway({ tun: 'memory', paths: { bogus: 1 } as never }), {
+    instanceOf: InvalidArgumentError,
+  });
 });
 
 test('a plain peer (one endpoint, no uplinks) is never probed and has no paths', async (t) => {
   const ka = keypair();
   const kb = keypair();
-  const a = new Gateway({ privateKey: ka.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20, paths: { intervalMs: 20, standbyIntervalMs: 20 } });
-  const b = new Gateway({ privateKey: kb.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20 });
+  const a = new Gateway({
+    privateKey: ka.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+    paths: { intervalMs: 20, standbyIntervalMs: 20 },
+  });
+  const b = new Gateway({
+    privateKey: kb.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+  });
   t.teardown(async () => {
     await a.stop();
     await b.stop();
@@ -104,7 +189,11 @@ test('a plain peer (one endpoint, no uplinks) is never probed and has no paths',
   const send = a.dataplane.sendProbe.bind(a.dataplane);
   a.dataplane.sendProbe = (...args) => (probes++, send(...args));
   b.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'] });
-  a.addPeer({ publicKey: kb.pub, allowedIps: ['10.0.0.2/32'], endpoint: { address: '127.0.0.1', port: b.listenPort } });
+  a.addPeer({
+    publicKey: kb.pub,
+    allowedIps: ['10.0.0.2/32'],
+    endpoint: { address: '127.0.0.1', port: b.listenPort },
+  });
   a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
   await new Promise((r) => setTimeout(r, 300));
@@ -117,11 +206,17 @@ test('more than 8 paths for a peer is refused as a whole (peer or uplink not add
   const { a } = await pair(t);
   const k = keypair();
   const endpoints = Array.from({ length: 5 }, (_, i) => ({ address: '127.0.0.1', port: 40000 + i }));
-  t.throws(() => a.addPeer({ publicKey: k.pub, endpoints }), { instanceOf: InvalidArgumentError, message: /10 paths; at most 8/ });
+  t.throws(() => a.addPeer({ publicKey: k.pub, endpoints }), {
+    instanceOf: InvalidArgumentError,
+    message: /10 paths; at most 8/,
+  });
   t.throws(() => a.peer(k.pub), { instanceOf: NotFoundError });
   a.addPeer({ publicKey: k.pub, endpoints: endpoints.slice(0, 4) });
   t.throws(() => a.addUplink({ name: 'u3', address: '127.0.0.1' }), { instanceOf: InvalidArgumentError });
-  t.deepEqual(a.uplinks().map((u) => u.name), ['u1', 'u2']);
+  t.deepEqual(
+    a.uplinks().map((u) => u.name),
+    ['u1', 'u2'],
+  );
   t.is(a.paths(k.pub).length, 8);
 });
 
@@ -132,7 +227,8 @@ test('weighted load balancing: each flow stays on one uplink, flows spread over 
   t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
   t.true(await waitFor(() => activeUplinks(a, kb.pub).length === 2, 5000), JSON.stringify(a.paths(kb.pub)));
   const ids = a.uplinks().map((u) => u.id);
-  const tx = () => ids.map((id) => a.dataplane.uplinkStats(id).txPackets - a.dataplane.uplinkStats(id).txKeepalives);
+  const tx = () =>
+    ids.map((id) => a.dataplane.uplinkStats(id).txPackets - a.dataplane.uplinkStats(id).txKeepalives);
   const flow = (sport: number) => {
     const p = ipv4Packet('10.0.0.1', '10.0.0.2', 60);
     p.writeUInt16BE(sport, 20);
@@ -154,12 +250,15 @@ test('weighted load balancing: each flow stays on one uplink, flows spread over 
 
 test('address classes: packets from one source prefix are duplicated on both uplinks, the rest stay on the first', async (t) => {
   const { a, b, kb } = await pair(t);
-  a.setClasses([{ name: 'site9', match: { srcAddresses: ['fd00::/64', '10.0.9.0/24'] }, policy: { kind: 'duplicate' } }]);
+  a.setClasses([
+    { name: 'site9', match: { srcAddresses: ['fd00::/64', '10.0.9.0/24'] }, policy: { kind: 'duplicate' } },
+  ]);
   a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
   t.true(await waitFor(() => activeUplinks(a, kb.pub).length === 2, 5000), JSON.stringify(a.paths(kb.pub)));
   const ids = a.uplinks().map((u) => u.id);
-  const tx = () => ids.map((id) => a.dataplane.uplinkStats(id).txPackets - a.dataplane.uplinkStats(id).txKeepalives);
+  const tx = () =>
+    ids.map((id) => a.dataplane.uplinkStats(id).txPackets - a.dataplane.uplinkStats(id).txKeepalives);
   const sendFrom = async (source: string, copies: number) => {
     const before = tx();
     for (let i = 0; i < 20; i++) a.dataplane.tunInject(ipv4Packet(source, '10.0.0.2', 60));
@@ -179,18 +278,31 @@ test('a hub that lost its sessions (restarted): every path stops answering, the 
   a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
   const handshakeAt = Date.now();
-  t.true(await waitFor(() => a.peer(kb.pub).multipath && a.paths(kb.pub).every((p) => p.state === 'up'), 5000));
+  t.true(
+    await waitFor(() => a.peer(kb.pub).multipath && a.paths(kb.pub).every((p) => p.state === 'up'), 5000),
+  );
   // Past REKEY_TIMEOUT since that handshake, so the rate limit does not delay the next one.
   await new Promise((r) => setTimeout(r, Math.max(0, handshakeAt + 5200 - Date.now())));
   const port = b.listenPort;
   await b.stop();
-  const b2 = new Gateway({ privateKey: kb.priv, tun: 'memory', listenAddress: '127.0.0.1', listenPort: port, pollIntervalMs: 20 });
+  const b2 = new Gateway({
+    privateKey: kb.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    listenPort: port,
+    pollIntervalMs: 20,
+  });
   t.teardown(() => b2.stop());
   await b2.start();
   b2.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'] });
   const restartedAt = Date.now();
   // b2 knows no session: it drops a's probes and data (unknown receiver index) and never initiates.
-  t.true(await waitFor(() => events.filter(({ type, e }) => type === 'path:down' && e.reason === 'probe-timeout').length >= 2, 3000));
+  t.true(
+    await waitFor(
+      () => events.filter(({ type, e }) => type === 'path:down' && e.reason === 'probe-timeout').length >= 2,
+      3000,
+    ),
+  );
   let delivered = false;
   const until = Date.now() + 3000;
   while (!delivered && Date.now() < until) {

@@ -23,17 +23,38 @@ interface Pair {
   kb: ReturnType<typeof keypair>;
 }
 
-async function makePair(t: import('ava').ExecutionContext, opts: { psk?: [string, string]; rekeyAfterTimeMs?: number; logs?: string[] } = {}): Promise<Pair> {
+async function makePair(
+  t: import('ava').ExecutionContext,
+  opts: { psk?: [string, string]; rekeyAfterTimeMs?: number; logs?: string[] } = {},
+): Promise<Pair> {
   const ka = keypair();
   const kb = keypair();
   const logger = (level: string, msg: string) => opts.logs?.push(`${level} ${msg}`);
-  const a = new Gateway({ privateKey: ka.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20, rekeyAfterTimeMs: opts.rekeyAfterTimeMs, logger });
-  const b = new Gateway({ privateKey: kb.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20, logger });
+  const a = new Gateway({
+    privateKey: ka.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+    rekeyAfterTimeMs: opts.rekeyAfterTimeMs,
+    logger,
+  });
+  const b = new Gateway({
+    privateKey: kb.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+    logger,
+  });
   t.teardown(async () => {
     await a.stop();
     await b.stop();
   });
-  a.addPeer({ publicKey: kb.pub, allowedIps: ['10.0.0.2/32'], endpoint: { address: '127.0.0.1', port: b.listenPort }, presharedKey: opts.psk?.[0] });
+  a.addPeer({
+    publicKey: kb.pub,
+    allowedIps: ['10.0.0.2/32'],
+    endpoint: { address: '127.0.0.1', port: b.listenPort },
+    presharedKey: opts.psk?.[0],
+  });
   b.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'], presharedKey: opts.psk?.[1] });
   await a.start();
   await b.start();
@@ -59,7 +80,10 @@ test('1 a packet triggers the handshake; traffic then flows both ways; both side
   t.deepEqual(ev.publicKey, p.kb.pub);
   t.true(ev.initiator);
   t.true(p.a.peer(p.kb.pub).lastHandshakeUnixMs > 0);
-  t.true(await waitFor(() => p.b.peer(p.ka.pub).lastHandshakeUnixMs > 0), 'the responder records it on first data');
+  t.true(
+    await waitFor(() => p.b.peer(p.ka.pub).lastHandshakeUnixMs > 0),
+    'the responder records it on first data',
+  );
   // B learned A's endpoint from the authenticated initiation (it had none configured).
   t.deepEqual(p.b.peer(p.ka.pub).endpoint, { address: '127.0.0.1', port: p.a.listenPort });
 });
@@ -73,12 +97,18 @@ test('2 with matching pre-shared keys the session works', async (t) => {
 
 test('3 a pre-shared key mismatch gives no session and a clear rejection on the initiator', async (t) => {
   const logs: string[] = [];
-  const p = await makePair(t, { psk: [randomKey().toString('base64'), randomKey().toString('base64')], logs });
+  const p = await makePair(t, {
+    psk: [randomKey().toString('base64'), randomKey().toString('base64')],
+    logs,
+  });
   const rejected = once(p.a, 'handshake:rejected');
   p.a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   const [ev] = await rejected;
   t.is(ev.code, 'ERR_WG_HANDSHAKE_DECRYPT');
-  t.true(logs.some((l) => /rejected: response failed to authenticate/.test(l)), logs.join('\n'));
+  t.true(
+    logs.some((l) => /rejected: response failed to authenticate/.test(l)),
+    logs.join('\n'),
+  );
   t.is(p.b.dataplane.tunTake(), null);
   t.is(p.a.peer(p.kb.pub).lastHandshakeUnixMs, 0);
 });
@@ -125,7 +155,10 @@ test('6 peers are changed and removed at runtime; mistakes are typed errors', as
   t.throws(() => p.a.addPeer({ publicKey: p.kb.pub }), { instanceOf: AlreadyExistsError });
   p.a.updatePeer(p.kb.pub, { allowedIps: ['10.0.0.2/32', '10.9.0.0/16'], persistentKeepalive: 1 });
   t.deepEqual(p.a.peer(p.kb.pub).allowedIps, ['10.0.0.2/32', '10.9.0.0/16']);
-  t.true(await waitFor(() => p.b.peer(p.ka.pub).counters.rxKeepalives >= 1, 3000), 'persistent keepalive arrives');
+  t.true(
+    await waitFor(() => p.b.peer(p.ka.pub).counters.rxKeepalives >= 1, 3000),
+    'persistent keepalive arrives',
+  );
   t.is(p.a.peer(p.kb.pub).persistentKeepalive, 1);
   p.a.removePeer(p.kb.pub);
   t.throws(() => p.a.peer(p.kb.pub), { instanceOf: NotFoundError });
@@ -138,7 +171,12 @@ test('7 a flood of initiations puts the gateway under load: cookie replies inste
   const { mac } = await import('../../src/wg/crypto.js');
   const { mac1Key } = await import('../../src/wg/cookie.js');
   const k = keypair();
-  const g = new Gateway({ privateKey: k.priv, tun: 'memory', listenAddress: '127.0.0.1', underLoadBacklog: 32 });
+  const g = new Gateway({
+    privateKey: k.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    underLoadBacklog: 32,
+  });
   await g.start();
   const sock = createSocket('udp4');
   t.teardown(async () => {
@@ -157,6 +195,12 @@ test('7 a flood of initiations puts the gateway under load: cookie replies inste
     Buffer.from(mac(key, msg.subarray(0, 116))).copy(msg, 116);
     sock.send(msg, g.listenPort, '127.0.0.1');
   }
-  t.true(await waitFor(() => replies.some((r) => r.length === 64 && r[0] === 3), 5000), `replies: ${replies.length}`);
-  t.true(replies.every((r) => r[0] === 3), 'nothing but cookie replies: no handshake state was created');
+  t.true(
+    await waitFor(() => replies.some((r) => r.length === 64 && r[0] === 3), 5000),
+    `replies: ${replies.length}`,
+  );
+  t.true(
+    replies.every((r) => r[0] === 3),
+    'nothing but cookie replies: no handshake state was created',
+  );
 });

@@ -8,7 +8,12 @@ import { once } from 'node:events';
 import { IpMonitor, type MonitorTimers } from '../../src/net/ip-monitor.js';
 import { hasCommand } from '../helpers/netns.js';
 
-const noIp = process.platform !== 'linux' ? 'rtnetlink is Linux only' : hasCommand('ip') ? undefined : 'missing ip (iproute2)';
+const noIp =
+  process.platform !== 'linux'
+    ? 'rtnetlink is Linux only'
+    : hasCommand('ip')
+      ? undefined
+      : 'missing ip (iproute2)';
 const withIp = noIp ? test.skip : test;
 if (noIp) console.log(`[skip] ip monitor tests: ${noIp}`);
 
@@ -33,44 +38,50 @@ class FakeTimers implements MonitorTimers {
   }
 }
 
-withIp('dumps the current links and addresses on start, restarts with doubling backoff after a kill, stops cleanly', async (t) => {
-  const timers = new FakeTimers();
-  const mon = new IpMonitor({ initialBackoffMs: 100, maxBackoffMs: 300, stableAfterMs: 10_000, timers });
-  const failures: { message: string; restartInMs: number }[] = [];
-  mon.on('failure', (f) => failures.push(f));
-  const first = once(mon, 'snapshot');
-  mon.start();
-  const [lines] = (await first) as [{ kind: string; name?: string }[]];
-  t.true(lines.some((l) => l.kind === 'link' && l.name === 'lo'), 'lo in the dump');
+withIp(
+  'dumps the current links and addresses on start, restarts with doubling backoff after a kill, stops cleanly',
+  async (t) => {
+    const timers = new FakeTimers();
+    const mon = new IpMonitor({ initialBackoffMs: 100, maxBackoffMs: 300, stableAfterMs: 10_000, timers });
+    const failures: { message: string; restartInMs: number }[] = [];
+    mon.on('failure', (f) => failures.push(f));
+    const first = once(mon, 'snapshot');
+    mon.start();
+    const [lines] = (await first) as [{ kind: string; name?: string }[]];
+    t.true(
+      lines.some((l) => l.kind === 'link' && l.name === 'lo'),
+      'lo in the dump',
+    );
 
-  for (const expected of [100, 200, 300, 300]) {
-    const pid = mon.pid!;
+    for (const expected of [100, 200, 300, 300]) {
+      const pid = mon.pid!;
+      const died = once(mon, 'failure');
+      process.kill(pid, 'SIGKILL');
+      await died;
+      t.is(failures.at(-1)!.restartInMs, expected);
+      t.regex(failures.at(-1)!.message, /monitor exited \(SIGKILL\)/);
+      t.is(mon.pid, undefined, 'no child until the backoff ends');
+      const again = once(mon, 'snapshot');
+      timers.advance(expected);
+      await again;
+      t.truthy(mon.pid);
+    }
+    timers.advance(10_000); // ran long enough: the next death starts the backoff afresh
     const died = once(mon, 'failure');
-    process.kill(pid, 'SIGKILL');
+    process.kill(mon.pid!, 'SIGKILL');
     await died;
-    t.is(failures.at(-1)!.restartInMs, expected);
-    t.regex(failures.at(-1)!.message, /monitor exited \(SIGKILL\)/);
-    t.is(mon.pid, undefined, 'no child until the backoff ends');
-    const again = once(mon, 'snapshot');
-    timers.advance(expected);
-    await again;
-    t.truthy(mon.pid);
-  }
-  timers.advance(10_000); // ran long enough: the next death starts the backoff afresh
-  const died = once(mon, 'failure');
-  process.kill(mon.pid!, 'SIGKILL');
-  await died;
-  t.is(failures.at(-1)!.restartInMs, 100);
-  timers.advance(100);
-  await once(mon, 'snapshot');
+    t.is(failures.at(-1)!.restartInMs, 100);
+    timers.advance(100);
+    await once(mon, 'snapshot');
 
-  const pid = mon.pid!;
-  await mon.stop();
-  t.is(mon.pid, undefined);
-  t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the monitor child is gone');
-  t.is(timers.pending.length, 0);
-  await mon.stop(); // idempotent
-});
+    const pid = mon.pid!;
+    await mon.stop();
+    t.is(mon.pid, undefined);
+    t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the monitor child is gone');
+    t.is(timers.pending.length, 0);
+    await mon.stop(); // idempotent
+  },
+);
 
 test('a missing ip binary is a failure event with the reason, retried with backoff, never an exception', async (t) => {
   const timers = new FakeTimers();

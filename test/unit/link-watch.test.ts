@@ -42,11 +42,29 @@ class InjectedSource extends EventEmitter implements LinkSource {
   }
 }
 
-const uplink = (name: string, address: string, device?: string): UplinkStatus => ({ id: 1, name, address, port: 1, priority: 1, weight: 1, metered: false, ...(device ? { device } : {}) });
+const uplink = (name: string, address: string, device?: string): UplinkStatus => ({
+  id: 1,
+  name,
+  address,
+  port: 1,
+  priority: 1,
+  weight: 1,
+  metered: false,
+  ...(device ? { device } : {}),
+});
 
 test('verdicts: address-bound, device-bound (with and without an address), wildcard unwatched', (t) => {
   const table = new LinkTable();
-  table.replace(parse([link(3, 'eth0', true), addr(3, 'eth0', '10.0.0.1/24'), addr(3, 'eth0', 'fe80::1/64'), link(4, 'eth1', false), addr(4, 'eth1', '10.1.0.1/24'), addr(4, 'eth1', '2001:db8::1/64')]));
+  table.replace(
+    parse([
+      link(3, 'eth0', true),
+      addr(3, 'eth0', '10.0.0.1/24'),
+      addr(3, 'eth0', 'fe80::1/64'),
+      link(4, 'eth1', false),
+      addr(4, 'eth1', '10.1.0.1/24'),
+      addr(4, 'eth1', '2001:db8::1/64'),
+    ]),
+  );
   t.deepEqual(judgeUplink(table, uplink('a', '10.0.0.1')), { up: true });
   t.deepEqual(judgeUplink(table, uplink('a', '10.1.0.1')), { up: false, reason: 'link-down' });
   t.deepEqual(judgeUplink(table, uplink('a', '10.2.0.1')), { up: false, reason: 'address-removed' });
@@ -56,7 +74,11 @@ test('verdicts: address-bound, device-bound (with and without an address), wildc
   t.deepEqual(judgeUplink(table, uplink('a', '0.0.0.0', 'eth1')), { up: false, reason: 'link-down' });
   t.deepEqual(judgeUplink(table, uplink('a', '0.0.0.0', 'nope')), { up: false, reason: 'link-down' });
   t.deepEqual(judgeUplink(table, uplink('a', '10.0.0.9', 'eth0')), { rebindTo: ['10.0.0.1'] });
-  t.deepEqual(judgeUplink(table, uplink('a', '2001:db8::9', 'eth0')), { up: false, reason: 'address-removed' }, 'link-local is no candidate');
+  t.deepEqual(
+    judgeUplink(table, uplink('a', '2001:db8::9', 'eth0')),
+    { up: false, reason: 'address-removed' },
+    'link-local is no candidate',
+  );
 });
 
 function recordingHost(list: UplinkStatus[]) {
@@ -88,7 +110,12 @@ test('the watcher acts on verdict changes only: one down per outage, up, rebind,
   t.is(source.started, 1, 'started once');
   source.change(link(3, 'eth0', false)); // before the dump: nothing is judged yet
   t.deepEqual(calls, []);
-  source.snapshot([link(3, 'eth0', true), addr(3, 'eth0', '10.0.0.1/24'), link(4, 'eth1', true), addr(4, 'eth1', '10.1.0.1/24')]);
+  source.snapshot([
+    link(3, 'eth0', true),
+    addr(3, 'eth0', '10.0.0.1/24'),
+    link(4, 'eth1', true),
+    addr(4, 'eth1', '10.1.0.1/24'),
+  ]);
   t.deepEqual(calls, [], 'all up at the start: nothing to do');
 
   source.change(link(3, 'eth0', false));
@@ -103,14 +130,24 @@ test('the watcher acts on verdict changes only: one down per outage, up, rebind,
   source.change(addr(4, 'eth1', '10.1.0.7/24'));
   t.deepEqual(calls.splice(0), []);
   source.change(addr(4, 'eth1', '10.1.0.1/24', true));
-  t.deepEqual(calls.splice(0), ['wan2 rebind 10.1.0.7', 'uplink:rebound {"uplink":"wan2","from":"10.1.0.1","to":"10.1.0.7"}']);
+  t.deepEqual(calls.splice(0), [
+    'wan2 rebind 10.1.0.7',
+    'uplink:rebound {"uplink":"wan2","from":"10.1.0.1","to":"10.1.0.7"}',
+  ]);
   // Removed with no other address: down; an address the socket cannot bind: still down, retried.
   source.change(addr(4, 'eth1', '10.1.0.7/24', true));
-  t.deepEqual(calls.splice(0), ['wan2 address-removed', 'uplink:down {"uplink":"wan2","reason":"address-removed"}']);
+  t.deepEqual(calls.splice(0), [
+    'wan2 address-removed',
+    'uplink:down {"uplink":"wan2","reason":"address-removed"}',
+  ]);
   source.change(addr(4, 'eth1', '10.0.0.66/24'));
   t.deepEqual(calls.splice(0), []);
   source.change(addr(4, 'eth1', '10.1.0.8/24'));
-  t.deepEqual(calls.splice(0), ['wan2 rebind 10.1.0.8', 'uplink:rebound {"uplink":"wan2","from":"10.1.0.7","to":"10.1.0.8"}', 'uplink:up {"uplink":"wan2"}']);
+  t.deepEqual(calls.splice(0), [
+    'wan2 rebind 10.1.0.8',
+    'uplink:rebound {"uplink":"wan2","from":"10.1.0.7","to":"10.1.0.8"}',
+    'uplink:up {"uplink":"wan2"}',
+  ]);
   source.change(link(4, 'eth1', false));
   t.deepEqual(calls.splice(0), ['wan2 link-down', 'uplink:down {"uplink":"wan2","reason":"link-down"}']);
 
@@ -119,10 +156,23 @@ test('the watcher acts on verdict changes only: one down per outage, up, rebind,
   t.deepEqual(calls.splice(0), []);
   source.change(link(7, 'eth1', true));
   source.change(addr(7, 'eth1', '10.1.0.8/24'));
-  t.deepEqual(calls.splice(0), ['wan2 rebind 10.1.0.8', 'uplink:rebound {"uplink":"wan2","from":"10.1.0.8","to":"10.1.0.8"}', 'uplink:up {"uplink":"wan2"}']);
+  t.deepEqual(calls.splice(0), [
+    'wan2 rebind 10.1.0.8',
+    'uplink:rebound {"uplink":"wan2","from":"10.1.0.8","to":"10.1.0.8"}',
+    'uplink:up {"uplink":"wan2"}',
+  ]);
   source.change(link(7, 'eth1', false));
   source.change(link(7, 'eth1', true));
-  t.deepEqual(calls.splice(0), ['wan2 link-down', 'uplink:down {"uplink":"wan2","reason":"link-down"}', 'wan2 up', 'uplink:up {"uplink":"wan2"}'], 'same index: no new socket');
+  t.deepEqual(
+    calls.splice(0),
+    [
+      'wan2 link-down',
+      'uplink:down {"uplink":"wan2","reason":"link-down"}',
+      'wan2 up',
+      'uplink:up {"uplink":"wan2"}',
+    ],
+    'same index: no new socket',
+  );
 
   // An uplink whose device is already gone at the first look gets a new socket when it comes.
   list.push(uplink('lte', '0.0.0.0', 'wwan0'));
@@ -130,10 +180,16 @@ test('the watcher acts on verdict changes only: one down per outage, up, rebind,
   t.deepEqual(calls.splice(0), ['lte link-down', 'uplink:down {"uplink":"lte","reason":"link-down"}']);
   source.change(link(8, 'wwan0', true));
   source.change(addr(8, 'wwan0', '100.64.0.2/30'));
-  t.deepEqual(calls.splice(0), ['lte rebind 0.0.0.0', 'uplink:rebound {"uplink":"lte","from":"0.0.0.0","to":"0.0.0.0"}', 'uplink:up {"uplink":"lte"}']);
+  t.deepEqual(calls.splice(0), [
+    'lte rebind 0.0.0.0',
+    'uplink:rebound {"uplink":"lte","from":"0.0.0.0","to":"0.0.0.0"}',
+    'uplink:up {"uplink":"lte"}',
+  ]);
 
   source.emit('failure', { message: 'ip monitor exited (SIGKILL)', restartInMs: 100 });
-  t.deepEqual(calls.splice(0), ['linkwatch:error {"message":"ip monitor exited (SIGKILL)","restartInMs":100}']);
+  t.deepEqual(calls.splice(0), [
+    'linkwatch:error {"message":"ip monitor exited (SIGKILL)","restartInMs":100}',
+  ]);
   await watch.stop();
   t.is(source.stopped, 1);
 });
@@ -149,27 +205,54 @@ test('through a Gateway: link down fails over within the call, held down while i
   const source = new InjectedSource();
   const HOLD_DOWN_MS = 500;
   const a = new Gateway({
-    privateKey: ka.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20, linkWatch: source,
-    uplinks: [{ name: 'u1', address: '127.0.0.1', priority: 1 }, { name: 'u2', address: '127.0.0.2', priority: 2 }],
+    privateKey: ka.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+    linkWatch: source,
+    uplinks: [
+      { name: 'u1', address: '127.0.0.1', priority: 1 },
+      { name: 'u2', address: '127.0.0.2', priority: 2 },
+    ],
     paths: { intervalMs: 50, holdDownMs: HOLD_DOWN_MS },
   });
-  const b = new Gateway({ privateKey: kb.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20, linkWatch: false });
+  const b = new Gateway({
+    privateKey: kb.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+    linkWatch: false,
+  });
   t.teardown(async () => {
     await a.stop();
     await b.stop();
   });
   const events: { type: string; e: Record<string, unknown> }[] = [];
-  for (const type of ['path:down', 'path:failover', 'uplink:down', 'uplink:up'] as const) a.on(type, (e: object) => events.push({ type, e: e as Record<string, unknown> }));
+  for (const type of ['path:down', 'path:failover', 'uplink:down', 'uplink:up'] as const)
+    a.on(type, (e: object) => events.push({ type, e: e as Record<string, unknown> }));
   await a.start();
   await b.start();
   t.is(source.started, 1, 'named uplinks on addresses: the watcher runs');
-  source.snapshot([link(10, 'ethA', true), addr(10, 'ethA', '127.0.0.1/8'), link(11, 'ethB', true), addr(11, 'ethB', '127.0.0.2/8')]);
+  source.snapshot([
+    link(10, 'ethA', true),
+    addr(10, 'ethA', '127.0.0.1/8'),
+    link(11, 'ethB', true),
+    addr(11, 'ethB', '127.0.0.2/8'),
+  ]);
   b.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'] });
-  a.addPeer({ publicKey: kb.pub, allowedIps: ['10.0.0.2/32'], endpoints: [{ address: '127.0.0.1', port: b.listenPort }] });
+  a.addPeer({
+    publicKey: kb.pub,
+    allowedIps: ['10.0.0.2/32'],
+    endpoints: [{ address: '127.0.0.1', port: b.listenPort }],
+  });
   a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   const paths = () => a.paths(kb.pub);
   const state = (u: string) => paths().find((p) => p.uplink === u)!.state;
-  const active = () => paths().filter((p) => p.active).map((p) => p.uplink).join();
+  const active = () =>
+    paths()
+      .filter((p) => p.active)
+      .map((p) => p.uplink)
+      .join();
   t.true(await waitFor(() => active() === 'u1' && state('u2') === 'up', 5000), JSON.stringify(paths()));
 
   source.change(link(10, 'ethA', false));
@@ -201,6 +284,10 @@ test('through a Gateway: link down fails over within the call, held down while i
 });
 
 test('the linkWatch option is validated', (t) => {
-  t.throws(() => new Gateway({ tun: 'memory', linkWatch: 'yes' as never }), { code: 'ERR_SAG_INVALID_ARGUMENT' });
-  t.throws(() => new Gateway({ tun: 'memory', linkWatch: {} as never }), { code: 'ERR_SAG_INVALID_ARGUMENT' });
+  t.throws(() => new Gateway({ tun: 'memory', linkWatch: 'yes' as never }), {
+    code: 'ERR_SAG_INVALID_ARGUMENT',
+  });
+  t.throws(() => new Gateway({ tun: 'memory', linkWatch: {} as never }), {
+    code: 'ERR_SAG_INVALID_ARGUMENT',
+  });
 });

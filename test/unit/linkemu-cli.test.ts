@@ -12,7 +12,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LO = '127.0.0.1';
 
 test('the CLIs refuse a bad argument with usage and exit 2', (t) => {
-  for (const [script, args] of [['udp-relay-cli.ts', ['{not json']], ['probe-cli.ts', ['fly', '{}']]] as const) {
+  for (const [script, args] of [
+    ['udp-relay-cli.ts', ['{not json']],
+    ['probe-cli.ts', ['fly', '{}']],
+  ] as const) {
     const c = harnessCommand(script, [...args]);
     const r = spawnSync(c.cmd, c.args, { encoding: 'utf8', input: '' });
     t.is(r.status, 2, `${script}: ${r.stderr}`);
@@ -22,7 +25,11 @@ test('the CLIs refuse a bad argument with usage and exit 2', (t) => {
 
 test('relay and probe processes: acked changes, a 300 ms cut over stdin, counters', async (t) => {
   const rx = await ProbeReceiverChild.spawn({ host: LO });
-  const relay = await RelayChild.spawn({ listen: { host: LO }, target: { host: LO, port: rx.port }, seed: 5 });
+  const relay = await RelayChild.spawn({
+    listen: { host: LO },
+    target: { host: LO, port: rx.port },
+    seed: 5,
+  });
   t.teardown(() => Promise.all([rx.close(), relay.close()]).then(() => undefined));
 
   const ack = await relay.set({ delayMs: 20, jitterMs: 2 }, 'leftToRight');
@@ -32,7 +39,12 @@ test('relay and probe processes: acked changes, a 300 ms cut over stdin, counter
   await t.throwsAsync(relay.set({ delay: 5 } as never), { message: /unknown impairment "delay"/ });
   await t.throwsAsync(relay.proc.request({ op: 'explode' }), { message: /unknown op/ });
 
-  const tx = await ProbeSenderChild.spawn({ host: LO, port: relay.listenPort, ratePps: 1000, durationMs: 2000 });
+  const tx = await ProbeSenderChild.spawn({
+    host: LO,
+    port: relay.listenPort,
+    ratePps: 1000,
+    durationMs: 2000,
+  });
   t.teardown(() => tx.close());
   await sleep(700);
   const cut = await relay.cut();
@@ -46,7 +58,9 @@ test('relay and probe processes: acked changes, a 300 ms cut over stdin, counter
 
   const r = await rx.report({ cutAtMs: cut.at, sent: stats });
   const o = r.outage!;
-  t.log(`cut ${cutMs.toFixed(1)} ms by the relay; outage ${o.ms.toFixed(1)} ms, since cut ${o.sinceCutMs.toFixed(1)} ms, ${o.lost} lost; one-way p50 ${r.latency!.p50.toFixed(2)} ms`);
+  t.log(
+    `cut ${cutMs.toFixed(1)} ms by the relay; outage ${o.ms.toFixed(1)} ms, since cut ${o.sinceCutMs.toFixed(1)} ms, ${o.lost} lost; one-way p50 ${r.latency!.p50.toFixed(2)} ms`,
+  );
   // The cut also catches packets waiting to be read when it began (the relay process was busy or
   // not scheduled): 1–4 ms on a quiet host, up to ~100 on a loaded one. Counts above are exact.
   t.true(o.ms >= cutMs - 5 && o.ms <= cutMs + 100, `outage ${o.ms} vs cut ${cutMs}`);

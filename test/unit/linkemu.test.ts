@@ -14,7 +14,13 @@ import test from 'ava';
 import { createSocket } from 'node:dgram';
 import { DelayLine, mulberry32, validateImpairment } from '../harness/delay-line.js';
 import { wallNow } from '../harness/clock.js';
-import { analyzeProbe, ProbeReceiver, ProbeSender, type ProbeSample, type ProbeSenderOptions } from '../harness/probe-traffic.js';
+import {
+  analyzeProbe,
+  ProbeReceiver,
+  ProbeSender,
+  type ProbeSample,
+  type ProbeSenderOptions,
+} from '../harness/probe-traffic.js';
 import { UdpRelay, type UdpRelayOptions } from '../harness/udp-relay.js';
 import { StallMeter } from '../harness/stall-meter.js';
 import { waitFor } from '../helpers/wait.js';
@@ -23,7 +29,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LO = '127.0.0.1';
 
 /** receiver <- relay <- sender, all in this process. */
-async function chain(t: import('ava').ExecutionContext, relayOpts: Partial<UdpRelayOptions>, tx: Omit<ProbeSenderOptions, 'host' | 'port'>) {
+async function chain(
+  t: import('ava').ExecutionContext,
+  relayOpts: Partial<UdpRelayOptions>,
+  tx: Omit<ProbeSenderOptions, 'host' | 'port'>,
+) {
   const rx = new ProbeReceiver({ host: LO });
   const rxPort = await rx.start();
   const relay = new UdpRelay({ listen: { host: LO }, target: { host: LO, port: rxPort }, ...relayOpts });
@@ -67,9 +77,16 @@ test('the same seed drops the same packets', (t) => {
 });
 
 test('analyzeProbe: duplicates, reordering, holes and an unrecovered tail', (t) => {
-  const s = (seq: number, recvOffset = 0): ProbeSample => ({ seq, sendTs: 1000 + seq, recvTs: 1010 + seq + recvOffset, size: 64 });
+  const s = (seq: number, recvOffset = 0): ProbeSample => ({
+    seq,
+    sendTs: 1000 + seq,
+    recvTs: 1010 + seq + recvOffset,
+    size: 64,
+  });
   // 0..9, 5 twice, 7 before 6, 10..19 lost, 20..29, then nothing after 29 of 40 sent.
-  const samples = [0, 1, 2, 3, 4, 5, 5, 7, 6, 8, 9].map((q) => s(q)).concat(Array.from({ length: 10 }, (_, i) => s(20 + i)));
+  const samples = [0, 1, 2, 3, 4, 5, 5, 7, 6, 8, 9]
+    .map((q) => s(q))
+    .concat(Array.from({ length: 10 }, (_, i) => s(20 + i)));
   const r = analyzeProbe(samples, { cutAtMs: 1009.5, sent: { sent: 40, lastSendTs: 1039 } });
   t.is(r.duplicates, 1);
   t.is(r.reordered, 1);
@@ -80,7 +97,12 @@ test('analyzeProbe: duplicates, reordering, holes and an unrecovered tail', (t) 
   t.like(r.maxGap, { fromSeq: 9, toSeq: 20, lost: 10, ms: 11 });
   t.like(r.outage, { fromSeq: 9, toSeq: 20, ms: 11, sinceCutMs: 10.5, recovered: true });
   // A cut after the second hole began: only the tail remains, which never recovered.
-  t.like(analyzeProbe(samples, { cutAtMs: 1030, sent: { sent: 40, lastSendTs: 1039 } }).outage, { fromSeq: 29, lost: 10, ms: 10, recovered: false });
+  t.like(analyzeProbe(samples, { cutAtMs: 1030, sent: { sent: 40, lastSendTs: 1039 } }).outage, {
+    fromSeq: 29,
+    lost: 10,
+    ms: 10,
+    recovered: false,
+  });
   // Without a hole after the cut, the outage is zero.
   t.like(analyzeProbe(samples.slice(0, 11), { cutAtMs: 1003 }).outage, { ms: 0, lost: 0 });
 });
@@ -109,7 +131,10 @@ test.serial('the relay forwards both ways, learns the client and counts replies 
   for (let i = 0; i < 20; i++) client.send(Buffer.from(`m${i}`), relay.listenPort, LO);
   await waitFor(() => got.length >= 20);
   await sleep(20); // nothing more should come
-  t.deepEqual(got, Array.from({ length: 20 }, (_, i) => `m${i}`));
+  t.deepEqual(
+    got,
+    Array.from({ length: 20 }, (_, i) => `m${i}`),
+  );
   const c = relay.counters();
   t.deepEqual(c.client, { host: LO, port: client.address().port });
   t.like(c.leftToRight, { received: 20, forwarded: 20, bytesForwarded: 20 * 2 + 10, queued: 0 });
@@ -122,13 +147,20 @@ test.serial('the relay forwards both ways, learns the client and counts replies 
  * something about the emulator (at 4 % the added p95 was +1.1 ms; +5 ms is crossed near 15 %). On a host too busy for any, the caller checks what stalls
  * cannot break and logs that accuracy went unverified. Every attempt is logged.
  */
-async function quietRun<T>(t: import('ava').ExecutionContext, tries: number, measure: () => Promise<T>, show: (v: T) => string) {
+async function quietRun<T>(
+  t: import('ava').ExecutionContext,
+  tries: number,
+  measure: () => Promise<T>,
+  show: (v: T) => string,
+) {
   for (let i = 1; ; i++) {
     const meter = new StallMeter();
     const value = await measure();
     const stall = meter.stop();
     const quiet = stall.stalledMs <= 0.05 * stall.windowMs && stall.maxMs <= 20;
-    t.log(`${show(value)}; stalled ${stall.stalledMs.toFixed(0)} ms of ${stall.windowMs.toFixed(0)} (max ${stall.maxMs.toFixed(0)})${quiet ? '' : ' - host busy'}`);
+    t.log(
+      `${show(value)}; stalled ${stall.stalledMs.toFixed(0)} ms of ${stall.windowMs.toFixed(0)} (max ${stall.maxMs.toFixed(0)})${quiet ? '' : ' - host busy'}`,
+    );
     if (quiet || i >= tries) {
       if (!quiet) t.log('no quiet window: the timing bounds were not verified on this run');
       return { value, stall, quiet };
@@ -147,9 +179,21 @@ test.serial('added delay is within tolerance at 20, 50 and 100 ms (p50, p95)', a
   const fmt = (l: { p50: number; p95: number; max: number }, base = 0) =>
     `p50 ${(l.p50 - base).toFixed(3)} p95 ${(l.p95 - base).toFixed(3)} max ${(l.max - base).toFixed(3)} ms`;
   // Loopback and event-loop cost, subtracted below (0.1–0.3 ms).
-  const base = (await quietRun(t, 2, () => measure(0), (l) => `baseline one-way ${fmt(l)}`)).value.p50;
+  const base = (
+    await quietRun(
+      t,
+      2,
+      () => measure(0),
+      (l) => `baseline one-way ${fmt(l)}`,
+    )
+  ).value.p50;
   for (const d of [20, 50, 100]) {
-    const { value: l, quiet } = await quietRun(t, 4, () => measure(d), (l) => `delay ${d} ms: added ${fmt(l, base)}`);
+    const { value: l, quiet } = await quietRun(
+      t,
+      4,
+      () => measure(d),
+      (l) => `delay ${d} ms: added ${fmt(l, base)}`,
+    );
     // Stalls only ever add delay: never early holds on any host.
     t.true(l.min >= d - 0.6, `min ${l.min} for ${d} ms`);
     if (!quiet) continue;
@@ -161,14 +205,23 @@ test.serial('added delay is within tolerance at 20, 50 and 100 ms (p50, p95)', a
 test.serial('jitter stays within ±jitter and reorders only when allowed', async (t) => {
   for (const allowReorder of [false, true]) {
     const measure = async () => {
-      const c = await chain(t, { seed: 3, impairment: { delayMs: 30, jitterMs: 10, allowReorder } }, { ratePps: 1000, count: 1000 });
+      const c = await chain(
+        t,
+        { seed: 3, impairment: { delayMs: 30, jitterMs: 10, allowReorder } },
+        { ratePps: 1000, count: 1000 },
+      );
       await run(c, 150);
       const r = c.rx.report();
       const d = c.rx.samples.map((s) => s.recvTs - s.sendTs).sort((a, b) => a - b);
       return { r, min: d[0]!, p05: d[Math.floor(d.length * 0.05)]! };
     };
-    const { value, quiet } = await quietRun(t, 3, measure, (m) =>
-      `allowReorder ${allowReorder}: min ${m.min.toFixed(2)} p05 ${m.p05.toFixed(2)} p95 ${m.r.latency!.p95.toFixed(2)} max ${m.r.latency!.max.toFixed(2)} reordered ${m.r.reordered}`);
+    const { value, quiet } = await quietRun(
+      t,
+      3,
+      measure,
+      (m) =>
+        `allowReorder ${allowReorder}: min ${m.min.toFixed(2)} p05 ${m.p05.toFixed(2)} p95 ${m.r.latency!.p95.toFixed(2)} max ${m.r.latency!.max.toFixed(2)} reordered ${m.r.reordered}`,
+    );
     const { r, min, p05 } = value;
     t.is(r.unique, 1000);
     t.true(min >= 20 - 0.6, 'never below delay - jitter');
@@ -181,21 +234,26 @@ test.serial('jitter stays within ±jitter and reorders only when allowed', async
   }
 });
 
-test.serial('random loss over 5000 packets is close to the setting and reproducible with a seed', async (t) => {
-  const counts: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const c = await chain(t, { seed: 42, impairment: { lossPct: 20 } }, { ratePps: 5000, count: 5000 });
-    const stats = await run(c);
-    const { received, dropped } = c.relay.counters().leftToRight;
-    const r = c.rx.report({ sent: stats });
-    t.log(`dropped ${dropped.loss}/${received} (${((100 * dropped.loss) / received).toFixed(2)} %), receiver lossPct ${r.lossPct.toFixed(2)}`);
-    t.true(Math.abs((100 * dropped.loss) / received - 20) < 1.7, 'within 3 standard deviations of 20 %'); // sd = sqrt(5000*.2*.8) = 28 packets
-    // Equal unless the host overflowed a socket buffer (4 MiB each) somewhere on the way.
-    t.is(r.lost, dropped.loss + (5000 - received), 'the receiver sees exactly what the relay dropped');
-    counts.push(received === 5000 ? dropped.loss : NaN);
-  }
-  if (!counts.some(Number.isNaN)) t.is(counts[0], counts[1], 'the same seed, the same drops');
-});
+test.serial(
+  'random loss over 5000 packets is close to the setting and reproducible with a seed',
+  async (t) => {
+    const counts: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const c = await chain(t, { seed: 42, impairment: { lossPct: 20 } }, { ratePps: 5000, count: 5000 });
+      const stats = await run(c);
+      const { received, dropped } = c.relay.counters().leftToRight;
+      const r = c.rx.report({ sent: stats });
+      t.log(
+        `dropped ${dropped.loss}/${received} (${((100 * dropped.loss) / received).toFixed(2)} %), receiver lossPct ${r.lossPct.toFixed(2)}`,
+      );
+      t.true(Math.abs((100 * dropped.loss) / received - 20) < 1.7, 'within 3 standard deviations of 20 %'); // sd = sqrt(5000*.2*.8) = 28 packets
+      // Equal unless the host overflowed a socket buffer (4 MiB each) somewhere on the way.
+      t.is(r.lost, dropped.loss + (5000 - received), 'the receiver sees exactly what the relay dropped');
+      counts.push(received === 5000 ? dropped.loss : NaN);
+    }
+    if (!counts.some(Number.isNaN)) t.is(counts[0], counts[1], 'the same seed, the same drops');
+  },
+);
 
 test.serial('cut drops everything, restore resumes, flush also drops what is in flight', async (t) => {
   const c = await chain(t, {}, { ratePps: 2000 });
@@ -233,7 +291,11 @@ test.serial('cut drops everything, restore resumes, flush also drops what is in 
 test.serial('rate limit: the bottleneck paces packets and tail-drops past the queue limit', async (t) => {
   // 600 packets of 64 bytes at 1000/s is 512 kbit/s offered into 256 kbit/s: one leaves every 2 ms.
   const meter = new StallMeter();
-  const paced = await chain(t, { impairment: { rateKbit: 256, queueLimit: 1000 } }, { ratePps: 1000, count: 600, size: 64 });
+  const paced = await chain(
+    t,
+    { impairment: { rateKbit: 256, queueLimit: 1000 } },
+    { ratePps: 1000, count: 600, size: 64 },
+  );
   await run(paced, 800);
   const stall = meter.stop();
   t.like(paced.relay.counters().leftToRight, { forwarded: 600, dropped: { queue: 0 } });
@@ -241,10 +303,17 @@ test.serial('rate limit: the bottleneck paces packets and tail-drops past the qu
   const spacing = (s.at(-1)!.recvTs - s[0]!.recvTs) / (s.length - 1);
   t.log(`${spacing.toFixed(3)} ms between packets (stalled up to ${stall.maxMs.toFixed(0)} ms)`);
   // Release times are computed, not measured, so only a stall at either end moves the average.
-  t.true(Math.abs(spacing - 2) < 0.1 + (2 * stall.maxMs) / s.length, `${spacing} ms between packets at 256 kbit/s`);
+  t.true(
+    Math.abs(spacing - 2) < 0.1 + (2 * stall.maxMs) / s.length,
+    `${spacing} ms between packets at 256 kbit/s`,
+  );
 
   // With room for only 20, about half of what is offered is dropped at the tail.
-  const tail = await chain(t, { impairment: { rateKbit: 256, queueLimit: 20 } }, { ratePps: 1000, count: 600, size: 64 });
+  const tail = await chain(
+    t,
+    { impairment: { rateKbit: 256, queueLimit: 20 } },
+    { ratePps: 1000, count: 600, size: 64 },
+  );
   await run(tail, 200);
   const l = tail.relay.counters().leftToRight;
   t.log(`queue limit 20: forwarded ${l.forwarded}, queue drops ${l.dropped.queue}`);
@@ -267,7 +336,9 @@ test.serial('probe traffic measures a 300 ms cut as a 300 ms outage, and the los
   const stall = meter.stop();
   const r = c.rx.report({ cutAtMs: cutAt, sent: stats });
   const o = r.outage!;
-  t.log(`cut ${cutMs.toFixed(1)} ms; outage ${o.ms.toFixed(1)} ms (receive side ${o.recvMs.toFixed(1)}), ${o.lost} lost, since cut ${o.sinceCutMs.toFixed(1)} ms; loss ${r.lossPct.toFixed(2)} %; stalled up to ${stall.maxMs.toFixed(0)} ms`);
+  t.log(
+    `cut ${cutMs.toFixed(1)} ms; outage ${o.ms.toFixed(1)} ms (receive side ${o.recvMs.toFixed(1)}), ${o.lost} lost, since cut ${o.sinceCutMs.toFixed(1)} ms; loss ${r.lossPct.toFixed(2)} %; stalled up to ${stall.maxMs.toFixed(0)} ms`,
+  );
   // Exact: the hole is precisely the packets the relay dropped, and they were all lost.
   const dropped = c.relay.counters().leftToRight.dropped.cut;
   t.is(o.lost, dropped);
@@ -278,8 +349,12 @@ test.serial('probe traffic measures a 300 ms cut as a 300 ms outage, and the los
   // In time: one packet interval more than the cut, give or take what arrived while this process
   // was stalled at either end (read after the cut began, so dropped by it; or the reverse).
   const slack = 3 + 2 * stall.maxMs;
-  t.true(o.ms >= cutMs - slack && o.ms <= cutMs + slack, `outage ${o.ms} for a ${cutMs} ms cut (slack ${slack})`);
+  t.true(
+    o.ms >= cutMs - slack && o.ms <= cutMs + slack,
+    `outage ${o.ms} for a ${cutMs} ms cut (slack ${slack})`,
+  );
   t.true(Math.abs(o.sinceCutMs - cutMs) <= slack);
   t.true(Math.abs(o.recvMs - o.ms) <= slack);
-  if (stall.maxMs <= 5) t.true(Math.abs(o.ms - 300) <= 10, `outage ${o.ms} for a nominal 300 ms cut on a quiet host`);
+  if (stall.maxMs <= 5)
+    t.true(Math.abs(o.ms - 300) <= 10, `outage ${o.ms} for a nominal 300 ms cut on a quiet host`);
 });

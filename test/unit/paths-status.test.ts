@@ -5,8 +5,28 @@ const peer: PeerPaths = {
   publicKey: 'KEY=',
   multipath: true,
   paths: [
-    { id: 1, uplink: 'wan1', endpoint: { address: '192.0.2.1', port: 51820 }, state: 'up', active: true, classes: ['voice', 'default'], rttMs: 12.34, jitterMs: 0.5, lossPct: 0 },
-    { id: 2, uplink: 'lte', endpoint: { address: '2001:db8::1', port: 51820 }, state: 'down', active: false, classes: [], rttMs: null, jitterMs: null, lossPct: 100 },
+    {
+      id: 1,
+      uplink: 'wan1',
+      endpoint: { address: '192.0.2.1', port: 51820 },
+      state: 'up',
+      active: true,
+      classes: ['voice', 'default'],
+      rttMs: 12.34,
+      jitterMs: 0.5,
+      lossPct: 0,
+    },
+    {
+      id: 2,
+      uplink: 'lte',
+      endpoint: { address: '2001:db8::1', port: 51820 },
+      state: 'down',
+      active: false,
+      classes: [],
+      rttMs: null,
+      jitterMs: null,
+      lossPct: 100,
+    },
   ],
 };
 
@@ -21,7 +41,8 @@ test('paths render per path: state, active with its classes, RTT, jitter, loss',
 });
 
 test('path lines go at the end of their peer block in sag show', (t) => {
-  const text = 'interface: wg0\n  listening port: 1\n\npeer: OTHER=\n  allowed ips: (none)\n\npeer: KEY=\n  allowed ips: 10.0.0.2/32\n';
+  const text =
+    'interface: wg0\n  listening port: 1\n\npeer: OTHER=\n  allowed ips: (none)\n\npeer: KEY=\n  allowed ips: 10.0.0.2/32\n';
   const out = withPaths(text, [peer]).split('\n');
   t.is(out[7], '  allowed ips: 10.0.0.2/32');
   t.is(out[8], '  multipath: yes');

@@ -1,14 +1,49 @@
 import test from 'ava';
-import { CAPABILITY_PATH_ID, PathMonitor, PeerPaths, choose, defaultPathOptions, type Candidate, type PathEvent, type PathSpec, type Policy, type TrafficClass } from '../../src/paths/index.js';
+import {
+  CAPABILITY_PATH_ID,
+  PathMonitor,
+  PeerPaths,
+  choose,
+  defaultPathOptions,
+  type Candidate,
+  type PathEvent,
+  type PathSpec,
+  type Policy,
+  type TrafficClass,
+} from '../../src/paths/index.js';
 import type { SelectionTable } from '../../src/dataplane/selection.js';
 
 // A monotonic clock that does not start at zero.
 const T0 = 1_000_000;
 const opts = { ...defaultPathOptions, qualityEveryMs: 60_000 };
 
-const wan: PathSpec = { id: 1, uplink: 'wan', uplinkId: 11, endpoint: { address: '192.0.2.1', port: 51820 }, priority: 1, weight: 1, metered: false };
-const dsl: PathSpec = { id: 2, uplink: 'dsl', uplinkId: 12, endpoint: { address: '198.51.100.1', port: 51820 }, priority: 2, weight: 1, metered: false };
-const lte: PathSpec = { id: 3, uplink: 'lte', uplinkId: 13, endpoint: { address: '203.0.113.1', port: 51820 }, priority: 100, weight: 1, metered: true };
+const wan: PathSpec = {
+  id: 1,
+  uplink: 'wan',
+  uplinkId: 11,
+  endpoint: { address: '192.0.2.1', port: 51820 },
+  priority: 1,
+  weight: 1,
+  metered: false,
+};
+const dsl: PathSpec = {
+  id: 2,
+  uplink: 'dsl',
+  uplinkId: 12,
+  endpoint: { address: '198.51.100.1', port: 51820 },
+  priority: 2,
+  weight: 1,
+  metered: false,
+};
+const lte: PathSpec = {
+  id: 3,
+  uplink: 'lte',
+  uplinkId: 13,
+  endpoint: { address: '203.0.113.1', port: 51820 },
+  priority: 100,
+  weight: 1,
+  metered: true,
+};
 const roaming = { uplinkId: 10, endpoint: { address: '192.0.2.1', port: 51820 } };
 
 /** A simulated network: per path, is it answering and with what RTT. Ticks every `step` ms. */
@@ -36,7 +71,8 @@ class Sim {
   run(ms: number, step = 5): void {
     const end = this.now + ms;
     for (; this.now <= end; this.now += step) {
-      for (const r of this.#pending.filter((x) => x.at <= this.now)) this.pp.onReply(this.now, r.pathId, r.seq, r.rtt);
+      for (const r of this.#pending.filter((x) => x.at <= this.now))
+        this.pp.onReply(this.now, r.pathId, r.seq, r.rtt);
       this.#pending = this.#pending.filter((x) => x.at > this.now);
       const res = this.pp.tick(this.now, () => roaming);
       for (const e of res.events) this.events.push([this.now, e]);
@@ -107,7 +143,10 @@ test('capability: one probe per standby interval on the roaming endpoint, no tab
   const s = new Sim([wan, dsl]);
   s.alive.set(CAPABILITY_PATH_ID, false);
   s.run(2500);
-  t.deepEqual(s.probes.map(([, id]) => id), [0, 0, 0]);
+  t.deepEqual(
+    s.probes.map(([, id]) => id),
+    [0, 0, 0],
+  );
   t.deepEqual(s.tables, []);
   t.false(s.pp.capable);
   s.alive.set(CAPABILITY_PATH_ID, true);
@@ -137,12 +176,20 @@ test('uplink link down (link watcher): its paths down at once with the reason, t
   const cut = s.now;
   s.pp.setUplinkLink(s.now, 'wan', 'link-down');
   s.run(0);
-  t.deepEqual(s.events.filter(([at]) => at >= cut).map(([, e]) => e.type === 'path:down' ? [e.type, e.pathId, e.reason] : [e.type]), [['path:down', 1, 'link-down'], ['path:failover']]);
+  t.deepEqual(
+    s.events
+      .filter(([at]) => at >= cut)
+      .map(([, e]) => (e.type === 'path:down' ? [e.type, e.pathId, e.reason] : [e.type])),
+    [['path:down', 1, 'link-down'], ['path:failover']],
+  );
   t.deepEqual(s.active(), [2], 'moved in the same tick, no probe waited for');
   s.run(2000); // the (simulated) network still answers wan's probes: held down regardless
   t.is(s.pp.status(s.now).find((p) => p.id === 1)!.state, 'down');
   s.pp.setUplinkLink(s.now, 'wan', 'address-removed');
-  t.false(s.events.some(([at, e]) => at > cut && e.type === 'path:down' && e.reason === 'address-removed'), 'one outage, one path:down');
+  t.false(
+    s.events.some(([at, e]) => at > cut && e.type === 'path:down' && e.reason === 'address-removed'),
+    'one outage, one path:down',
+  );
 });
 
 test('uplink link back: no shortcut, the path returns through upAfter replies and the hold-down; new paths of a dead uplink start held', (t) => {
@@ -165,7 +212,11 @@ test('uplink link back: no shortcut, the path returns through upAfter replies an
   t.is(s.pp.status(s.now).find((p) => p.id === 3)!.state, 'down');
   const at = s.now;
   s.run(0);
-  t.true(s.events.some(([when, e]) => when >= at && e.type === 'path:down' && e.pathId === 3 && e.reason === 'link-down'));
+  t.true(
+    s.events.some(
+      ([when, e]) => when >= at && e.type === 'path:down' && e.pathId === 3 && e.reason === 'link-down',
+    ),
+  );
 });
 
 test('active-standby: failback only after the hold-down, and not while the link flaps', (t) => {
@@ -273,13 +324,29 @@ test('duplicate: the two best paths; one when only one is up; weighted spreads o
   s.run(2000);
   t.deepEqual(s.tables.at(-1)![1]!.classes[0], { dscp: [46], mode: 'duplicate', paths: [1, 2] });
   // Status names the classes each path carries: the duplicated class on both, the default on one.
-  t.deepEqual(s.pp.status(s.now).map((p) => [p.id, p.active, p.classes]), [[1, true, ['c', 'default']], [2, true, ['c']], [3, false, []]]);
+  t.deepEqual(
+    s.pp.status(s.now).map((p) => [p.id, p.active, p.classes]),
+    [
+      [1, true, ['c', 'default']],
+      [2, true, ['c']],
+      [3, false, []],
+    ],
+  );
   s.alive.set(2, false);
   s.alive.set(3, false);
   s.run(4000); // the LTE path is probed at the standby rate: it takes 3 of its probes to go down
   t.deepEqual(s.tables.at(-1)![1]!.classes[0], { dscp: [46], mode: 'single', paths: [1] });
-  const c = (id: number, weight: number): Candidate => ({ spec: { ...wan, id, weight }, quality: { rttMs: 1, jitterMs: 0, lossPct: 0 }, up: true, settled: true });
-  t.deepEqual(choose({ kind: 'weighted' }, [c(2, 5), c(1, 1)], undefined), { mode: 'weighted', paths: [1, 2], weights: [1, 5] });
+  const c = (id: number, weight: number): Candidate => ({
+    spec: { ...wan, id, weight },
+    quality: { rttMs: 1, jitterMs: 0, lossPct: 0 },
+    up: true,
+    settled: true,
+  });
+  t.deepEqual(choose({ kind: 'weighted' }, [c(2, 5), c(1, 1)], undefined), {
+    mode: 'weighted',
+    paths: [1, 2],
+    weights: [1, 5],
+  });
   t.is(choose({ kind: 'weighted' }, [], undefined), null);
 });
 
@@ -291,7 +358,11 @@ test('duplicate: a path back from down carries the second copy at once, inside i
   t.deepEqual(s.tables.at(-1)![1]!.classes[0], { dscp: [46], mode: 'single', paths: [2] });
   s.alive.set(1, true);
   s.run(500); // up again, far from settled
-  t.deepEqual(s.tables.at(-1)![1]!.classes[0], { dscp: [46], mode: 'duplicate', paths: [2, 1] }, 'first copy stays put');
+  t.deepEqual(
+    s.tables.at(-1)![1]!.classes[0],
+    { dscp: [46], mode: 'duplicate', paths: [2, 1] },
+    'first copy stays put',
+  );
   t.deepEqual(s.active(1), [2], 'the default class waits for the hold-down');
 });
 

@@ -31,20 +31,28 @@ const base = run(
   'allowed_ip=0.0.0.0/0',
 );
 
-test('adding a prefix moves it from its owner to the end of the new owner\'s list', (t) => {
+test("adding a prefix moves it from its owner to the end of the new owner's list", (t) => {
   const d = run(base, `public_key=${A}`, 'allowed_ip=0.0.0.0/0', 'allowed_ip=10.0.0.0/24');
   t.deepEqual(ips(d, A), ['10.1.0.0/16', '0.0.0.0/0', '10.0.0.0/24']);
   t.deepEqual(ips(d, B), []);
 });
 
 test('update_only skips a peer that does not exist, lines and all, but updates one that does', (t) => {
-  const d = run(base, `public_key=${C}`, 'update_only=true', 'allowed_ip=10.1.0.0/16', `public_key=${B}`, 'update_only=true', 'persistent_keepalive_interval=5');
+  const d = run(
+    base,
+    `public_key=${C}`,
+    'update_only=true',
+    'allowed_ip=10.1.0.0/16',
+    `public_key=${B}`,
+    'update_only=true',
+    'persistent_keepalive_interval=5',
+  );
   t.deepEqual(keys(d), [A, B]);
   t.deepEqual(ips(d, A), ['10.0.0.0/24', '10.1.0.0/16']);
   t.is(d.peers[1]?.persistentKeepaliveInterval, 5);
 });
 
-test('a section for the device\'s own public key is ignored', (t) => {
+test("a section for the device's own public key is ignored", (t) => {
   const d = run(base, `public_key=${KEY1_PUB}`, 'allowed_ip=10.0.0.0/24');
   t.deepEqual(d, base);
 });
@@ -65,9 +73,17 @@ test('remove, replace_peers, replace_allowed_ips, allowed_ip=- and a zero presha
   t.deepEqual(keys(run(base, `public_key=${A}`, 'remove=true')), [B]);
   t.deepEqual(keys(run(base, `public_key=${C}`, 'remove=true')), [A, B]);
   t.deepEqual(keys(run(base, 'replace_peers=true', `public_key=${C}`)), [C]);
-  t.deepEqual(ips(run(base, `public_key=${A}`, 'replace_allowed_ips=true', 'allowed_ip=10.9.0.0/16'), A), ['10.9.0.0/16']);
-  t.deepEqual(ips(run(base, `public_key=${A}`, 'allowed_ip=-10.0.0.0/24', 'allowed_ip=-0.0.0.0/0'), A), ['10.1.0.0/16']);
-  t.deepEqual(ips(run(base, `public_key=${A}`, 'allowed_ip=-0.0.0.0/0'), B), ['0.0.0.0/0'], 'only the owner can drop a prefix');
+  t.deepEqual(ips(run(base, `public_key=${A}`, 'replace_allowed_ips=true', 'allowed_ip=10.9.0.0/16'), A), [
+    '10.9.0.0/16',
+  ]);
+  t.deepEqual(ips(run(base, `public_key=${A}`, 'allowed_ip=-10.0.0.0/24', 'allowed_ip=-0.0.0.0/0'), A), [
+    '10.1.0.0/16',
+  ]);
+  t.deepEqual(
+    ips(run(base, `public_key=${A}`, 'allowed_ip=-0.0.0.0/0'), B),
+    ['0.0.0.0/0'],
+    'only the owner can drop a prefix',
+  );
   const withPsk = run(base, `public_key=${A}`, `preshared_key=${C}`);
   t.is(hexOf(withPsk.peers[0]!.presharedKey!), C);
   t.is(run(withPsk, `public_key=${A}`, `preshared_key=${'0'.repeat(64)}`).peers[0]!.presharedKey, undefined);
@@ -79,5 +95,8 @@ test('settings not named in a request are kept, and the input state is not modif
   t.is(d.listenPort, 7);
   t.is(d.fwmark, 0);
   t.deepEqual(ips(d, A), ips(base, A));
-  t.is(JSON.stringify(base, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)), before);
+  t.is(
+    JSON.stringify(base, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    before,
+  );
 });

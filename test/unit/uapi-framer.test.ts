@@ -9,10 +9,14 @@ function feedAll(framer: UapiFramer, chunks: (string | Uint8Array)[]): UapiFrame
   return chunks.flatMap((c) => framer.push(c));
 }
 
-
 test('get and set requests are split out of one stream, in order', (t) => {
   const frames = new UapiFramer().push(`get=1\n\n${SET_A}get=1\n\n${SET_B}`);
-  t.deepEqual(frames, [{ kind: 'get' }, { kind: 'set', text: SET_A }, { kind: 'get' }, { kind: 'set', text: SET_B }]);
+  t.deepEqual(frames, [
+    { kind: 'get' },
+    { kind: 'set', text: SET_A },
+    { kind: 'get' },
+    { kind: 'set', text: SET_B },
+  ]);
 });
 
 test('any chunking gives the same frames (seeded)', (t) => {
@@ -22,7 +26,7 @@ test('any chunking gives the same frames (seeded)', (t) => {
   for (let seed = 1; seed <= 200; seed++) {
     const next = rng(seed);
     const chunks: Uint8Array[] = [];
-    for (let pos = 0; pos < stream.length; ) {
+    for (let pos = 0; pos < stream.length;) {
       const len = 1 + Math.floor(next() * 12);
       chunks.push(stream.subarray(pos, pos + len));
       pos += len;
@@ -58,7 +62,7 @@ test('an unknown operation closes the connection without a reply, and later inpu
   t.is(framer.push('x'.repeat(1_000_000))[0]?.kind, 'close');
 });
 
-test('an over-long line is EIO (wireguard-go\'s 64 KiB scanner limit) and closes', (t) => {
+test("an over-long line is EIO (wireguard-go's 64 KiB scanner limit) and closes", (t) => {
   const framer = new UapiFramer();
   const frames = framer.push(`set=1\nlisten_port=${'1'.repeat(70_000)}\n\n`);
   t.is(frames.length, 1);

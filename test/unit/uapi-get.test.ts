@@ -76,17 +76,20 @@ test('get reply is byte-for-byte what wireguard-go prints for the same device', 
   t.is(formatGetReply(FIXTURE), WIREGUARD_GO_GET);
 });
 
-test('applying wireguard-go\'s set request to an empty device gives the device it then reported', (t) => {
+test("applying wireguard-go's set request to an empty device gives the device it then reported", (t) => {
   t.deepEqual(applySetCommand(emptyDevice(), parseSetRequest(WIREGUARD_GO_SET)), FIXTURE);
 });
 
-test('parseGetReply reads wireguard-go\'s reply back to the same state', (t) => {
+test("parseGetReply reads wireguard-go's reply back to the same state", (t) => {
   t.deepEqual(parseGetReply(WIREGUARD_GO_GET), FIXTURE);
 });
 
 test('an empty device prints only errno; unset private key, port and fwmark are left out', (t) => {
   t.is(formatGetReply(emptyDevice()), 'errno=0\n\n');
-  t.is(formatGetReply({ privateKey: new Uint8Array(32), listenPort: 0, fwmark: 0, peers: [] }), 'errno=0\n\n');
+  t.is(
+    formatGetReply({ privateKey: new Uint8Array(32), listenPort: 0, fwmark: 0, peers: [] }),
+    'errno=0\n\n',
+  );
 });
 
 test('handshake time, counters and keepalive print as decimal; counters are 64-bit', (t) => {
@@ -104,7 +107,10 @@ test('handshake time, counters and keepalive print as decimal; counters are 64-b
       },
     ],
   });
-  t.regex(reply, /\nlast_handshake_time_sec=1704067200\nlast_handshake_time_nsec=123456789\ntx_bytes=18446744073709551615\nrx_bytes=12345\npersistent_keepalive_interval=0\nerrno=0\n\n$/);
+  t.regex(
+    reply,
+    /\nlast_handshake_time_sec=1704067200\nlast_handshake_time_nsec=123456789\ntx_bytes=18446744073709551615\nrx_bytes=12345\npersistent_keepalive_interval=0\nerrno=0\n\n$/,
+  );
   t.is(parseGetReply(reply).peers[0]?.txBytes, (1n << 64n) - 1n);
 });
 
@@ -118,7 +124,10 @@ test('error replies carry the errno negated, as wireguard-go writes them', (t) =
 test('parseGetReply turns an error reply into a UapiError and refuses malformed replies', (t) => {
   t.is(t.throws(() => parseGetReply('errno=-22\n\n'), { instanceOf: UapiError })?.errno, 22);
   t.is(t.throws(() => parseGetReply('listen_port=1\n\n'), { instanceOf: UapiError })?.errno, Errno.EPROTO);
-  t.is(t.throws(() => parseGetReply('listen_port=x\nerrno=0\n\n'), { instanceOf: UapiError })?.errno, Errno.EPROTO);
+  t.is(
+    t.throws(() => parseGetReply('listen_port=x\nerrno=0\n\n'), { instanceOf: UapiError })?.errno,
+    Errno.EPROTO,
+  );
   t.is(t.throws(() => parseGetReply('garbage\nerrno=0\n\n'), { instanceOf: UapiError })?.errno, Errno.EPROTO);
   // Keys from other daemons' extensions (amneziawg's jc=, for one) are skipped, as wg(8) skips them.
   t.deepEqual(parseGetReply('jc=4\nlisten_port=7\nerrno=0\n\n'), { listenPort: 7, fwmark: 0, peers: [] });

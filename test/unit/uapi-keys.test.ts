@@ -21,7 +21,8 @@ test('hex and base64 convert both ways', (t) => {
 });
 
 test('hex keys must be exactly 64 hex digits', (t) => {
-  for (const bad of ['', HEX.slice(1), `${HEX}0`, `${HEX.slice(0, 63)}g`, ` ${HEX.slice(1)}`]) t.is(parseHexKey(bad), undefined, bad);
+  for (const bad of ['', HEX.slice(1), `${HEX}0`, `${HEX.slice(0, 63)}g`, ` ${HEX.slice(1)}`])
+    t.is(parseHexKey(bad), undefined, bad);
   t.throws(() => hexKeyToBase64('abc'), { code: 'ERR_WG_INVALID_KEY' });
   t.throws(() => formatHexKey(new Uint8Array(31)), { code: 'ERR_WG_INVALID_KEY' });
 });
@@ -29,7 +30,14 @@ test('hex keys must be exactly 64 hex digits', (t) => {
 test('base64 keys must be canonical 44-character base64, as wg(8) insists', (t) => {
   // 'l' in the last digit leaves non-zero unused bits: Buffer would decode it, wg refuses it.
   const nonCanonical = `${B64.slice(0, 42)}l=`;
-  for (const bad of ['', B64.slice(0, 43), `${B64.slice(0, 43)}`, nonCanonical, B64.replace('+', '-'), `${B64} `]) {
+  for (const bad of [
+    '',
+    B64.slice(0, 43),
+    `${B64.slice(0, 43)}`,
+    nonCanonical,
+    B64.replace('+', '-'),
+    `${B64} `,
+  ]) {
     t.is(parseBase64Key(bad), undefined, bad);
   }
   t.throws(() => base64KeyToHex(nonCanonical), { code: 'ERR_WG_INVALID_KEY' });

@@ -25,7 +25,6 @@ import {
 import { clampPrivateKey } from '../../src/wg/crypto.js';
 import { mulberry32, int, chance, pick, bytes, bigBits, type Rng } from '../helpers/random.js';
 
-
 function randomIp(r: Rng): IpAddress {
   const v6 = chance(r, 0.4);
   // Some IPv6 addresses are IPv4-mapped, which Go prints with a dotted tail.
@@ -74,11 +73,18 @@ function randomDevice(r: Rng): UapiDeviceState {
 function configOnly(d: UapiDeviceState): UapiDeviceState {
   return {
     ...d,
-    peers: d.peers.map((p) => ({ ...p, lastHandshakeTimeSec: 0, lastHandshakeTimeNsec: 0, txBytes: 0n, rxBytes: 0n })),
+    peers: d.peers.map((p) => ({
+      ...p,
+      lastHandshakeTimeSec: 0,
+      lastHandshakeTimeNsec: 0,
+      txBytes: 0n,
+      rxBytes: 0n,
+    })),
   };
 }
 
-const READ_ONLY = /^(protocol_version|last_handshake_time_sec|last_handshake_time_nsec|tx_bytes|rx_bytes|errno)=/;
+const READ_ONLY =
+  /^(protocol_version|last_handshake_time_sec|last_handshake_time_nsec|tx_bytes|rx_bytes|errno)=/;
 
 test('device state -> get reply -> parseGetReply is the identity (500 seeds)', (t) => {
   for (let seed = 1; seed <= 500; seed++) {
@@ -90,7 +96,9 @@ test('device state -> get reply -> parseGetReply is the identity (500 seeds)', (
 test('get reply without read-only lines, sent as set=1 to an empty device, rebuilds the config (500 seeds)', (t) => {
   for (let seed = 1; seed <= 500; seed++) {
     const device = randomDevice(mulberry32(seed));
-    const lines = formatGetReply(device).split('\n').filter((l) => l !== '' && !READ_ONLY.test(l));
+    const lines = formatGetReply(device)
+      .split('\n')
+      .filter((l) => l !== '' && !READ_ONLY.test(l));
     const request = `set=1\n${lines.map((l) => `${l}\n`).join('')}\n`;
     t.deepEqual(applySetCommand(emptyDevice(), parseSetRequest(request)), configOnly(device), `seed ${seed}`);
   }
@@ -100,7 +108,11 @@ function randomCommand(r: Rng): UapiSetCommand {
   const peers: UapiPeerChange[] = Array.from({ length: int(r, 0, 4) }, () => {
     const allowedIps: AllowedIpOp[] = Array.from({ length: int(r, 0, 5) }, (): AllowedIpOp => {
       const k = r();
-      return k < 0.15 ? { op: 'replace' } : k < 0.3 ? { op: 'remove', cidr: randomCidr(r) } : { op: 'add', cidr: randomCidr(r) };
+      return k < 0.15
+        ? { op: 'replace' }
+        : k < 0.3
+          ? { op: 'remove', cidr: randomCidr(r) }
+          : { op: 'add', cidr: randomCidr(r) };
     });
     return {
       publicKey: bytes(r, 32),
@@ -131,14 +143,48 @@ test('set command -> formatSetRequest -> parseSetRequest is the identity (500 se
   }
 });
 
-const JUNK_KEYS = ['private_key', 'listen_port', 'fwmark', 'replace_peers', 'public_key', 'remove', 'update_only', 'preshared_key', 'endpoint', 'persistent_keepalive_interval', 'replace_allowed_ips', 'allowed_ip', 'protocol_version', 'x', ''];
-const JUNK_VALUES = ['true', '1', '0', '65536', '-1', '00'.repeat(32), 'zz', '1.2.3.4:5', '[::1]:0', '10.0.0.0/8', '-::/0', '', '=', '\u00e9', '9'.repeat(30)];
+const JUNK_KEYS = [
+  'private_key',
+  'listen_port',
+  'fwmark',
+  'replace_peers',
+  'public_key',
+  'remove',
+  'update_only',
+  'preshared_key',
+  'endpoint',
+  'persistent_keepalive_interval',
+  'replace_allowed_ips',
+  'allowed_ip',
+  'protocol_version',
+  'x',
+  '',
+];
+const JUNK_VALUES = [
+  'true',
+  '1',
+  '0',
+  '65536',
+  '-1',
+  '00'.repeat(32),
+  'zz',
+  '1.2.3.4:5',
+  '[::1]:0',
+  '10.0.0.0/8',
+  '-::/0',
+  '',
+  '=',
+  '\u00e9',
+  '9'.repeat(30),
+];
 
 test('random junk never throws anything but a UapiError with EINVAL or EPROTO (2000 seeds)', (t) => {
   for (let seed = 1; seed <= 2000; seed++) {
     const r = mulberry32(seed);
     const lines = Array.from({ length: int(r, 0, 8) }, () =>
-      chance(r, 0.1) ? pick(r, JUNK_VALUES) : `${pick(r, JUNK_KEYS)}=${chance(r, 0.5) ? pick(r, JUNK_VALUES) : String.fromCharCode(...bytes(r, int(r, 0, 6)))}`,
+      chance(r, 0.1)
+        ? pick(r, JUNK_VALUES)
+        : `${pick(r, JUNK_KEYS)}=${chance(r, 0.5) ? pick(r, JUNK_VALUES) : String.fromCharCode(...bytes(r, int(r, 0, 6)))}`,
     );
     const text = `set=1\n${lines.map((l) => `${l.replace(/\n/g, '')}\n`).join('')}\n`;
     try {

@@ -4,7 +4,15 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Errno, UapiError, UapiServer, UapiSocketInUseError, applySetCommand, emptyDevice, type UapiDeviceState } from '../../src/uapi/index.js';
+import {
+  Errno,
+  UapiError,
+  UapiServer,
+  UapiSocketInUseError,
+  applySetCommand,
+  emptyDevice,
+  type UapiDeviceState,
+} from '../../src/uapi/index.js';
 
 function request(path: string, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -16,7 +24,10 @@ function request(path: string, text: string): Promise<string> {
   });
 }
 
-async function withServer(t: import('ava').ExecutionContext, device: { get(): UapiDeviceState; set(c: never): void }) {
+async function withServer(
+  t: import('ava').ExecutionContext,
+  device: { get(): UapiDeviceState; set(c: never): void },
+) {
   const dir = mkdtempSync(join(tmpdir(), 'sag-uapi-'));
   const server = new UapiServer(join(dir, 'wgt0.sock'), device as never);
   await server.start();
@@ -29,10 +40,16 @@ async function withServer(t: import('ava').ExecutionContext, device: { get(): Ua
 
 test('1 set then get over the socket, in order, on one connection', async (t) => {
   let state = emptyDevice();
-  const server = await withServer(t, { get: () => state, set: (c) => void (state = applySetCommand(state, c)) });
+  const server = await withServer(t, {
+    get: () => state,
+    set: (c) => void (state = applySetCommand(state, c)),
+  });
   t.is(statSync(server.path).mode & 0o777, 0o600);
   const key = 'e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a';
-  const reply = await request(server.path, `set=1\nlisten_port=51820\npublic_key=${key}\nallowed_ip=10.0.0.2/32\n\nget=1\n\n`);
+  const reply = await request(
+    server.path,
+    `set=1\nlisten_port=51820\npublic_key=${key}\nallowed_ip=10.0.0.2/32\n\nget=1\n\n`,
+  );
   const [setReply, getReply] = reply.split(/(?<=errno=0\n\n)/);
   t.is(setReply, 'errno=0\n\n');
   t.regex(getReply!, /listen_port=51820\n/);

@@ -1,6 +1,12 @@
 import test from 'ava';
 import { parseCidr, parseIp, type Cidr } from '../../src/net/cidr.js';
-import { Errno, formatSetRequest, parseSetRequest, UapiError, type UapiSetCommand } from '../../src/uapi/index.js';
+import {
+  Errno,
+  formatSetRequest,
+  parseSetRequest,
+  UapiError,
+  type UapiSetCommand,
+} from '../../src/uapi/index.js';
 
 const PRIV = 'a8811a7f248e56337e7b3a7ba8db7ceaeff02160f1ef7927486322f2c1945a5d';
 const PUB_A = '9b1063d55d5d89e5716de721a6e3a4559c3890b4c5f6acc5ebfb51edd0ee9360';
@@ -81,11 +87,16 @@ test('every key of a set request, in a typed command', (t) => {
 
 test('an empty request is an empty command; a zero private key means "remove it"', (t) => {
   t.deepEqual(parseSetRequest('set=1\n\n'), { interface: { replacePeers: false }, peers: [] });
-  t.deepEqual(parseSetRequest(set(`private_key=${ZERO}`)).interface, { privateKey: null, replacePeers: false });
+  t.deepEqual(parseSetRequest(set(`private_key=${ZERO}`)).interface, {
+    privateKey: null,
+    replacePeers: false,
+  });
 });
 
 test('values as wireguard-go reads them: upper-case hex, leading zeros, port 0, CRLF lines', (t) => {
-  const cmd = parseSetRequest(`set=1\nlisten_port=0051820\r\nfwmark=0\r\npublic_key=${PUB_A.toUpperCase()}\r\nendpoint=1.2.3.4:0\r\n\r\n`);
+  const cmd = parseSetRequest(
+    `set=1\nlisten_port=0051820\r\nfwmark=0\r\npublic_key=${PUB_A.toUpperCase()}\r\nendpoint=1.2.3.4:0\r\n\r\n`,
+  );
   t.is(cmd.interface.listenPort, 51820);
   t.is(cmd.interface.fwmark, 0);
   t.deepEqual(cmd.peers[0]?.publicKey, hex(PUB_A));
@@ -110,7 +121,12 @@ test('unknown keys are EINVAL, including keys in the wrong part of the request',
   refuses(t, set('Listen_Port=1'), Errno.EINVAL); // keys are case-sensitive
   refuses(t, set('endpoint=1.2.3.4:5'), Errno.EINVAL, /peer keys must follow a public_key/);
   refuses(t, set('protocol_version=1'), Errno.EINVAL);
-  refuses(t, set(`public_key=${PUB_A}`, 'listen_port=1'), Errno.EINVAL, /line 3: invalid UAPI peer key "listen_port"/);
+  refuses(
+    t,
+    set(`public_key=${PUB_A}`, 'listen_port=1'),
+    Errno.EINVAL,
+    /line 3: invalid UAPI peer key "listen_port"/,
+  );
   refuses(t, set(`public_key=${PUB_A}`, 'private_key=' + PRIV), Errno.EINVAL);
 });
 
@@ -123,7 +139,8 @@ test('bad hex keys are EINVAL', (t) => {
 });
 
 test('bad numbers are EINVAL', (t) => {
-  for (const v of ['65536', '-1', '+5', '', ' 1', '1 ', '0x10', '1e3']) refuses(t, set(`listen_port=${v}`), Errno.EINVAL);
+  for (const v of ['65536', '-1', '+5', '', ' 1', '1 ', '0x10', '1e3'])
+    refuses(t, set(`listen_port=${v}`), Errno.EINVAL);
   refuses(t, set('fwmark=4294967296'), Errno.EINVAL);
   t.is(parseSetRequest(set('fwmark=4294967295')).interface.fwmark, 4294967295);
   refuses(t, set(`public_key=${PUB_A}`, 'persistent_keepalive_interval=65536'), Errno.EINVAL);
@@ -139,13 +156,32 @@ test('flag keys take exactly "true"', (t) => {
 });
 
 test('bad endpoints are EINVAL', (t) => {
-  for (const v of ['1.2.3.4', '1.2.3.4:65536', '[1.2.3.4]:5', '::1:5', '[fe80::1%eth0]:5', 'example.com:51820', '[::1]5', '1.2.3.04:5', '1.2.3.4:']) {
+  for (const v of [
+    '1.2.3.4',
+    '1.2.3.4:65536',
+    '[1.2.3.4]:5',
+    '::1:5',
+    '[fe80::1%eth0]:5',
+    'example.com:51820',
+    '[::1]5',
+    '1.2.3.04:5',
+    '1.2.3.4:',
+  ]) {
     refuses(t, set(`public_key=${PUB_A}`, `endpoint=${v}`), Errno.EINVAL);
   }
 });
 
 test('bad allowed IPs are EINVAL; the "/bits" is required', (t) => {
-  for (const v of ['10.0.0.1', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/024', 'x/8', '10.0.0.0/', '--10.0.0.0/8', '']) {
+  for (const v of [
+    '10.0.0.1',
+    '10.0.0.0/33',
+    'fd00::/129',
+    '10.0.0.0/024',
+    'x/8',
+    '10.0.0.0/',
+    '--10.0.0.0/8',
+    '',
+  ]) {
     refuses(t, set(`public_key=${PUB_A}`, `allowed_ip=${v}`), Errno.EINVAL);
   }
 });
@@ -156,7 +192,9 @@ test('protocol_version other than 1 is EINVAL', (t) => {
 });
 
 test('messages quote long input shortly', (t) => {
-  const err = t.throws(() => parseSetRequest(set(`listen_port=${'9'.repeat(5000)}`)), { instanceOf: UapiError });
+  const err = t.throws(() => parseSetRequest(set(`listen_port=${'9'.repeat(5000)}`)), {
+    instanceOf: UapiError,
+  });
   t.true((err?.message.length ?? 0) < 200);
 });
 

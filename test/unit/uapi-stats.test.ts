@@ -13,7 +13,15 @@ import { join } from 'node:path';
 import { dropsText, queryDrops, withDrops } from '../../src/cli/show-drops.js';
 import { toJson } from '../../src/cli/show.js';
 import { Gateway } from '../../src/gateway/index.js';
-import { emptyDevice, formatStatsReply, GatewayUapiDevice, parseStatsReply, UapiError, UapiFramer, UapiServer } from '../../src/uapi/index.js';
+import {
+  emptyDevice,
+  formatStatsReply,
+  GatewayUapiDevice,
+  parseStatsReply,
+  UapiError,
+  UapiFramer,
+  UapiServer,
+} from '../../src/uapi/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -21,29 +29,56 @@ const key = () => encodeKey(publicKeyFromPrivate(generatePrivateKey()));
 
 test('sag-stats=1 is framed like get, in any chunking; a trailing byte is EINVAL; a longer op closes', (t) => {
   const framer = new UapiFramer();
-  t.deepEqual([...framer.push('sag-st'), ...framer.push('ats=1\n'), ...framer.push('\nget=1\n\n')], [{ kind: 'stats' }, { kind: 'get' }]);
+  t.deepEqual(
+    [...framer.push('sag-st'), ...framer.push('ats=1\n'), ...framer.push('\nget=1\n\n')],
+    [{ kind: 'stats' }, { kind: 'get' }],
+  );
   const bad = new UapiFramer().push('sag-stats=1\nx');
   t.is(bad.length, 1);
   t.is(bad[0]!.kind, 'error');
-  t.deepEqual(new UapiFramer().push('sag-stats=12\n').map((f) => f.kind), ['close']);
-  t.deepEqual(new UapiFramer().push('sag-stats=1').map((f) => f.kind), [], 'incomplete: nothing yet');
+  t.deepEqual(
+    new UapiFramer().push('sag-stats=12\n').map((f) => f.kind),
+    ['close'],
+  );
+  t.deepEqual(
+    new UapiFramer().push('sag-stats=1').map((f) => f.kind),
+    [],
+    'incomplete: nothing yet',
+  );
 });
 
 test('the reply round-trips; unknown reasons and keys are ignored; errors are UapiErrors', (t) => {
   const peer = key();
-  const stats = { drops: { badAuth: 2, replay: 0, noRoute: 7 }, peers: [{ publicKey: peer, drops: { replay: 3, badAuth: 0 } }] };
+  const stats = {
+    drops: { badAuth: 2, replay: 0, noRoute: 7 },
+    peers: [{ publicKey: peer, drops: { replay: 3, badAuth: 0 } }],
+  };
   const text = formatStatsReply(stats);
-  t.regex(text, /^drop_badAuth=2\ndrop_replay=0\ndrop_noRoute=7\npublic_key=[0-9a-f]{64}\ndrop_replay=3\ndrop_badAuth=0\nerrno=0\n\n$/);
+  t.regex(
+    text,
+    /^drop_badAuth=2\ndrop_replay=0\ndrop_noRoute=7\npublic_key=[0-9a-f]{64}\ndrop_replay=3\ndrop_badAuth=0\nerrno=0\n\n$/,
+  );
   t.deepEqual(parseStatsReply(text), stats);
-  t.deepEqual(parseStatsReply('drop_future=1\nsome_new_field=x\nerrno=0\n\n'), { drops: { future: 1 }, peers: [] });
+  t.deepEqual(parseStatsReply('drop_future=1\nsome_new_field=x\nerrno=0\n\n'), {
+    drops: { future: 1 },
+    peers: [],
+  });
   t.throws(() => parseStatsReply('errno=22\n\n'), { instanceOf: UapiError });
-  t.throws(() => parseStatsReply('drop_replay=1\n\n'), { instanceOf: UapiError, message: /ended before its errno/ });
+  t.throws(() => parseStatsReply('drop_replay=1\n\n'), {
+    instanceOf: UapiError,
+    message: /ended before its errno/,
+  });
   t.throws(() => parseStatsReply('public_key=zz\nerrno=0\n\n'), { instanceOf: UapiError });
 });
 
 test('a running Gateway reports its drops over the socket; sag show prints them, per peer and in JSON', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hd-stats-'));
-  const gw = new Gateway({ privateKey: encodeKey(generatePrivateKey()), tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20 });
+  const gw = new Gateway({
+    privateKey: encodeKey(generatePrivateKey()),
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+  });
   const peer = key();
   gw.addPeer({ publicKey: peer, allowedIps: ['10.0.0.2/32'] });
   await gw.start();
@@ -66,17 +101,25 @@ test('a running Gateway reports its drops over the socket; sag show prints them,
   // and the TUN side's (packets routed to no peer).
   const dp = gw.dataplane;
   const uplinkDrops = () => dp.uplinkStats(dp.uplinks()[0]!.id).drops;
-  const total = () => [dp.stats().drops, uplinkDrops()].flatMap((d) => Object.values(d)).reduce((a, b) => a + b, 0);
+  const total = () =>
+    [dp.stats().drops, uplinkDrops()].flatMap((d) => Object.values(d)).reduce((a, b) => a + b, 0);
   t.true(await waitFor(() => total() >= 6, 3000), JSON.stringify(uplinkDrops()));
 
   const stats = await queryDrops('hdst0', server.path);
   t.truthy(stats);
-  for (const [reason, n] of Object.entries(dp.stats().drops)) t.is(stats!.drops[reason], n + uplinkDrops()[reason as keyof ReturnType<typeof uplinkDrops>], reason);
-  t.deepEqual(stats!.peers.map((p) => p.publicKey), [peer]);
+  for (const [reason, n] of Object.entries(dp.stats().drops))
+    t.is(stats!.drops[reason], n + uplinkDrops()[reason as keyof ReturnType<typeof uplinkDrops>], reason);
+  t.deepEqual(
+    stats!.peers.map((p) => p.publicKey),
+    [peer],
+  );
   t.deepEqual(stats!.peers[0]!.drops, gw.peer(peer).counters.drops);
 
   const json = withDrops(toJson('hdst0', new GatewayUapiDevice(gw).get()), stats);
-  t.is(Object.values(json.drops!).reduce((a, b) => a + b, 0), total());
+  t.is(
+    Object.values(json.drops!).reduce((a, b) => a + b, 0),
+    total(),
+  );
   t.deepEqual(json.peers[0]!.drops, gw.peer(peer).counters.drops);
   const text = dropsText(stats);
   t.regex(text, /^drops \(packets refused, by reason\):$/m);
@@ -99,5 +142,8 @@ test('interfaces without the extension: an old device answers EINVAL, wireguard-
   t.teardown(() => goLike.close());
   t.is(await queryDrops('hdst2', join(dir, 'hdst2.sock')), null);
   t.is(dropsText(null), '\ndrops: not available (not a sag interface)\n');
-  t.deepEqual(withDrops({ interface: 'x', publicKey: null, listenPort: 0, fwmark: 0, peers: [] }, null).drops, null);
+  t.deepEqual(
+    withDrops({ interface: 'x', publicKey: null, listenPort: 0, fwmark: 0, peers: [] }, null).drops,
+    null,
+  );
 });

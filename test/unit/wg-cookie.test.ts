@@ -22,12 +22,26 @@ const SRC = { address: '198.51.100.7', port: 40000 };
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const senderOf = (msg: Uint8Array): number => new DataView(msg.buffer, msg.byteOffset).getUint32(4, true);
 
-function setup(): { alice: KeyPair; bob: KeyPair; a: Handshake; b: Handshake; checker: CookieChecker; lookup: (k: Uint8Array) => Handshake | undefined } {
+function setup(): {
+  alice: KeyPair;
+  bob: KeyPair;
+  a: Handshake;
+  b: Handshake;
+  checker: CookieChecker;
+  lookup: (k: Uint8Array) => Handshake | undefined;
+} {
   const alice = generateKeyPair();
   const bob = generateKeyPair();
   const a = new Handshake({ local: alice, remoteStatic: bob.publicKey, indices: new RandomIndexAllocator() });
   const b = new Handshake({ local: bob, remoteStatic: alice.publicKey, indices: new RandomIndexAllocator() });
-  return { alice, bob, a, b, checker: new CookieChecker(bob.publicKey), lookup: (k) => (equalBytes(k, alice.publicKey) ? b : undefined) };
+  return {
+    alice,
+    bob,
+    a,
+    b,
+    checker: new CookieChecker(bob.publicKey),
+    lookup: (k) => (equalBytes(k, alice.publicKey) ? b : undefined),
+  };
 }
 
 test('mac1 is always checked; mac2 is zero without a cookie', (t) => {
@@ -39,7 +53,10 @@ test('mac1 is always checked; mac2 is zero without a cookie', (t) => {
   const bad = new Uint8Array(init);
   bad[120]! ^= 0xff;
   t.false(checker.checkMac1(bad));
-  t.throws(() => checker.screen(bad, SRC, { now: T0, underLoad: false }), { instanceOf: InvalidMac1Error, code: 'ERR_WG_MAC1' });
+  t.throws(() => checker.screen(bad, SRC, { now: T0, underLoad: false }), {
+    instanceOf: InvalidMac1Error,
+    code: 'ERR_WG_MAC1',
+  });
   t.throws(() => checker.screen(bad, SRC, { now: T0, underLoad: true }), { instanceOf: InvalidMac1Error });
 });
 
@@ -57,7 +74,10 @@ test('under load: cookie reply, initiator consumes it, retried initiation carrie
   t.true(a.cookies.hasFreshCookie(T0 + 5));
 
   const retry = a.createInitiation(T0 + 5_000);
-  t.false(retry.subarray(132).every((x) => x === 0), 'mac2 is set');
+  t.false(
+    retry.subarray(132).every((x) => x === 0),
+    'mac2 is set',
+  );
   t.true(checker.checkMac2(retry, SRC, T0 + 5_000));
   t.is(checker.screen(retry, SRC, { now: T0 + 5_000, underLoad: true }).action, 'accept');
   t.notThrows(() => Handshake.consumeInitiation(retry, bob, lookup, T0 + 5_000));
@@ -90,15 +110,24 @@ test('cookie replies are bound to the last mac1 and authenticated', (t) => {
   const fresh = new CookieGenerator(generateKeyPair().publicKey);
   const init1 = a.createInitiation(T0);
   const r1 = checker.createCookieReply(init1, SRC, T0);
-  t.throws(() => fresh.consumeCookieReply(r1, T0), { instanceOf: UnexpectedCookieReplyError, code: 'ERR_WG_COOKIE_UNEXPECTED' });
+  t.throws(() => fresh.consumeCookieReply(r1, T0), {
+    instanceOf: UnexpectedCookieReplyError,
+    code: 'ERR_WG_COOKIE_UNEXPECTED',
+  });
   const tampered = new Uint8Array(r1);
   tampered[40]! ^= 1;
-  t.throws(() => a.cookies.consumeCookieReply(tampered, T0), { instanceOf: CookieDecryptError, code: 'ERR_WG_COOKIE_DECRYPT' });
+  t.throws(() => a.cookies.consumeCookieReply(tampered, T0), {
+    instanceOf: CookieDecryptError,
+    code: 'ERR_WG_COOKIE_DECRYPT',
+  });
   a.createInitiation(T0 + 1_000); // a newer message: the reply to init1 no longer matches our mac1
   t.throws(() => a.cookies.consumeCookieReply(r1, T0 + 1_000), { instanceOf: CookieDecryptError });
   t.false(a.cookies.hasFreshCookie(T0 + 1_000));
   // Two replies use different random nonces.
-  t.notDeepEqual(decodeCookieReply(checker.createCookieReply(init1, SRC, T0)).nonce, decodeCookieReply(r1).nonce);
+  t.notDeepEqual(
+    decodeCookieReply(checker.createCookieReply(init1, SRC, T0)).nonce,
+    decodeCookieReply(r1).nonce,
+  );
 });
 
 test('the initiator stops sending mac2 once its cookie is older than 120 s', (t) => {
@@ -187,7 +216,8 @@ test('screen applies the rate limiter under load to sources with a valid mac2', 
   t.is(rl.size, 0, 'a source without a valid mac2 does not consume tokens');
   a.cookies.consumeCookieReply(r.reply, T0);
   const msg = a.createInitiation(T0 + 1_000);
-  for (let i = 0; i < 5; i++) t.is(checker.screen(msg, SRC, { now: T0 + 1_000, underLoad: true, rateLimiter: rl }).action, 'accept');
+  for (let i = 0; i < 5; i++)
+    t.is(checker.screen(msg, SRC, { now: T0 + 1_000, underLoad: true, rateLimiter: rl }).action, 'accept');
   t.throws(() => checker.screen(msg, SRC, { now: T0 + 1_000, underLoad: true, rateLimiter: rl }), {
     instanceOf: RateLimitedError,
     code: 'ERR_WG_RATE_LIMITED',

@@ -12,7 +12,14 @@ import test from 'ava';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { Gateway } from '../../src/gateway/index.js';
-import { COOKIE_REPLY_SIZE, INITIATION_SIZE, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, RESPONSE_SIZE } from '../../src/wg/constants.js';
+import {
+  COOKIE_REPLY_SIZE,
+  INITIATION_SIZE,
+  MESSAGE_COOKIE_REPLY,
+  MESSAGE_INITIATION,
+  MESSAGE_RESPONSE,
+  RESPONSE_SIZE,
+} from '../../src/wg/constants.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
 import { MessageFormatError, TransportDecryptError } from '../../src/wg/errors.js';
 import {
@@ -34,14 +41,34 @@ const SEEDS = [1, 2, 3, 0x5a17, 0xdeadbeef];
 const ROUNDS = 400;
 
 const decoders = [
-  { name: 'initiation', type: MESSAGE_INITIATION, size: INITIATION_SIZE, decode: decodeInitiation, encode: (m: ReturnType<typeof decodeInitiation>) => encodeInitiation(m) },
-  { name: 'response', type: MESSAGE_RESPONSE, size: RESPONSE_SIZE, decode: decodeResponse, encode: (m: ReturnType<typeof decodeResponse>) => encodeResponse(m) },
-  { name: 'cookie reply', type: MESSAGE_COOKIE_REPLY, size: COOKIE_REPLY_SIZE, decode: decodeCookieReply, encode: (m: ReturnType<typeof decodeCookieReply>) => encodeCookieReply(m) },
+  {
+    name: 'initiation',
+    type: MESSAGE_INITIATION,
+    size: INITIATION_SIZE,
+    decode: decodeInitiation,
+    encode: (m: ReturnType<typeof decodeInitiation>) => encodeInitiation(m),
+  },
+  {
+    name: 'response',
+    type: MESSAGE_RESPONSE,
+    size: RESPONSE_SIZE,
+    decode: decodeResponse,
+    encode: (m: ReturnType<typeof decodeResponse>) => encodeResponse(m),
+  },
+  {
+    name: 'cookie reply',
+    type: MESSAGE_COOKIE_REPLY,
+    size: COOKIE_REPLY_SIZE,
+    decode: decodeCookieReply,
+    encode: (m: ReturnType<typeof decodeCookieReply>) => encodeCookieReply(m),
+  },
 ] as const;
 
 /** Arbitrary bytes, biased towards the interesting shapes: right sizes, known types, zero reserved. */
 function junk(r: Rng): Uint8Array {
-  const size = chance(r, 0.5) ? pick(r, [0, 1, 4, 16, 31, 32, 63, 64, 65, 91, 92, 93, 147, 148, 149]) : int(r, 0, 300);
+  const size = chance(r, 0.5)
+    ? pick(r, [0, 1, 4, 16, 31, 32, 63, 64, 65, 91, 92, 93, 147, 148, 149])
+    : int(r, 0, 300);
   const b = bytes(r, size);
   if (size >= 4 && chance(r, 0.7)) {
     b[0] = int(r, 0, 5);
@@ -66,7 +93,10 @@ for (const seed of SEEDS) {
         try {
           d(b);
         } catch (err) {
-          if (!(err instanceof MessageFormatError)) t.fail(`seed ${seed} round ${i}: ${d.name} threw ${String(err)} on ${Buffer.from(b).toString('hex')}`);
+          if (!(err instanceof MessageFormatError))
+            t.fail(
+              `seed ${seed} round ${i}: ${d.name} threw ${String(err)} on ${Buffer.from(b).toString('hex')}`,
+            );
         }
       }
     }
@@ -82,11 +112,18 @@ for (const seed of SEEDS) {
       // Decoded fields are copies: scribbling over the input must not change the message.
       const again = Buffer.from(b);
       b.fill(0xff);
-      t.deepEqual(Buffer.from((d.encode as (x: typeof m) => Uint8Array)(m)), again, `seed ${seed} round ${i} (${d.name})`);
+      t.deepEqual(
+        Buffer.from((d.encode as (x: typeof m) => Uint8Array)(m)),
+        again,
+        `seed ${seed} round ${i} (${d.name})`,
+      );
     }
     const transport = wellFormed(r, 4, 32 + int(r, 0, 64));
     const tm = decodeTransport(transport);
-    t.deepEqual(Buffer.from(encodeTransportHeader(tm.receiver, tm.counter)), Buffer.from(transport.subarray(0, 16)));
+    t.deepEqual(
+      Buffer.from(encodeTransportHeader(tm.receiver, tm.counter)),
+      Buffer.from(transport.subarray(0, 16)),
+    );
     t.deepEqual(Buffer.from(tm.content), Buffer.from(transport.subarray(16)));
   });
 
@@ -96,7 +133,10 @@ for (const seed of SEEDS) {
     for (let i = 0; i < ROUNDS; i++) {
       const b = chance(r, 0.5) ? wellFormed(r, 4, int(r, 16, 120)) : junk(r);
       const err = t.throws(() => openTransport(key, b));
-      t.true(err instanceof MessageFormatError || err instanceof TransportDecryptError, `seed ${seed} round ${i}: ${String(err)}`);
+      t.true(
+        err instanceof MessageFormatError || err instanceof TransportDecryptError,
+        `seed ${seed} round ${i}: ${String(err)}`,
+      );
     }
   });
 }
@@ -107,7 +147,10 @@ function keypair() {
 }
 
 /** A UDP relay between two gateways on loopback that remembers the handshake messages it forwarded. */
-async function relay(aPort: () => number, bPort: () => number): Promise<{ sock: Socket; port: number; seen: Buffer[] }> {
+async function relay(
+  aPort: () => number,
+  bPort: () => number,
+): Promise<{ sock: Socket; port: number; seen: Buffer[] }> {
   const sock = createSocket('udp4');
   const seen: Buffer[] = [];
   sock.on('message', (msg, rinfo) => {
@@ -124,17 +167,36 @@ const PROTOCOL_CODES = /^ERR_WG_/;
 test('the protocol driver rejects mutated and random handshake messages with protocol codes; the tunnel keeps working', async (t) => {
   const ka = keypair();
   const kb = keypair();
-  const a = new Gateway({ privateKey: ka.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20, logger: () => {} });
-  const b = new Gateway({ privateKey: kb.priv, tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20, logger: () => {} });
+  const a = new Gateway({
+    privateKey: ka.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+    logger: () => {},
+  });
+  const b = new Gateway({
+    privateKey: kb.priv,
+    tun: 'memory',
+    listenAddress: '127.0.0.1',
+    pollIntervalMs: 20,
+    logger: () => {},
+  });
   await a.start();
   await b.start();
-  const rl = await relay(() => a.listenPort, () => b.listenPort);
+  const rl = await relay(
+    () => a.listenPort,
+    () => b.listenPort,
+  );
   t.teardown(async () => {
     rl.sock.close();
     await a.stop();
     await b.stop();
   });
-  a.addPeer({ publicKey: kb.pub, allowedIps: ['10.0.0.2/32'], endpoint: { address: '127.0.0.1', port: rl.port } });
+  a.addPeer({
+    publicKey: kb.pub,
+    allowedIps: ['10.0.0.2/32'],
+    endpoint: { address: '127.0.0.1', port: rl.port },
+  });
   b.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'] });
   const roundTrip = async () => {
     const pkt = ipv4Packet('10.0.0.1', '10.0.0.2', 100);
@@ -168,7 +230,11 @@ test('the protocol driver rejects mutated and random handshake messages with pro
         const bit = int(r, 32, msg.length * 8 - 1); // past the header: native drops bad headers
         msg[bit >> 3]! ^= 1 << (bit & 7);
       } else {
-        const [type, size] = pick(r, [[MESSAGE_INITIATION, INITIATION_SIZE], [MESSAGE_RESPONSE, RESPONSE_SIZE], [MESSAGE_COOKIE_REPLY, COOKIE_REPLY_SIZE]] as const);
+        const [type, size] = pick(r, [
+          [MESSAGE_INITIATION, INITIATION_SIZE],
+          [MESSAGE_RESPONSE, RESPONSE_SIZE],
+          [MESSAGE_COOKIE_REPLY, COOKIE_REPLY_SIZE],
+        ] as const);
         msg = Buffer.from(wellFormed(r, type, size));
       }
       sender.send(msg, pick(r, [a.listenPort, b.listenPort]), '127.0.0.1');

@@ -48,7 +48,11 @@ test('initiation: 148 bytes, exact layout, round trip', (t) => {
   t.deepEqual(decodeInitiation(b), { type: 1, ...initiation });
   // MACs default to zero so the cookie layer can fill them in.
   const { mac1: _1, mac2: _2, ...noMacs } = initiation;
-  t.true(encodeInitiation(noMacs).subarray(116).every((x) => x === 0));
+  t.true(
+    encodeInitiation(noMacs)
+      .subarray(116)
+      .every((x) => x === 0),
+  );
 });
 
 test('response: 92 bytes, exact layout, round trip', (t) => {
@@ -85,7 +89,10 @@ test('transport: header layout and keepalive seal/open', (t) => {
   t.deepEqual(opened, { receiver: 5, counter: 9n, plaintext: Uint8Array.of(1, 2, 3) });
   const tampered = sealTransport(key, 5, 9n, Uint8Array.of(1, 2, 3));
   tampered[8]! ^= 1; // counter is the nonce: changing it must break authentication
-  t.throws(() => openTransport(key, tampered), { instanceOf: TransportDecryptError, code: 'ERR_WG_TRANSPORT_DECRYPT' });
+  t.throws(() => openTransport(key, tampered), {
+    instanceOf: TransportDecryptError,
+    code: 'ERR_WG_TRANSPORT_DECRYPT',
+  });
 });
 
 const cases: [string, (b: Uint8Array) => unknown, Uint8Array][] = [
@@ -128,10 +135,14 @@ test('transport decoder rejects short and non-zero reserved input; messageType r
 });
 
 test('encoders validate field sizes and integer ranges', (t) => {
-  t.throws(() => encodeInitiation({ ...initiation, ephemeral: fill(31, 0) }), { instanceOf: MessageFormatError });
+  t.throws(() => encodeInitiation({ ...initiation, ephemeral: fill(31, 0) }), {
+    instanceOf: MessageFormatError,
+  });
   t.throws(() => encodeInitiation({ ...initiation, sender: 2 ** 32 }), { instanceOf: MessageFormatError });
   t.throws(() => encodeResponse({ ...response, receiver: -1 }), { instanceOf: MessageFormatError });
-  t.throws(() => encodeCookieReply({ ...cookieReply, nonce: fill(12, 0) }), { instanceOf: MessageFormatError });
+  t.throws(() => encodeCookieReply({ ...cookieReply, nonce: fill(12, 0) }), {
+    instanceOf: MessageFormatError,
+  });
   t.throws(() => encodeTransportHeader(1, 1n << 64n), { instanceOf: MessageFormatError });
 });
 

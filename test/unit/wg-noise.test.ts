@@ -34,15 +34,29 @@ interface Pair {
 function makePair(opts: { psk?: Uint8Array; bobPsk?: Uint8Array } = {}): Pair {
   const alice = generateKeyPair();
   const bob = generateKeyPair();
-  const a = new Handshake({ local: alice, remoteStatic: bob.publicKey, presharedKey: opts.psk, indices: new RandomIndexAllocator() });
+  const a = new Handshake({
+    local: alice,
+    remoteStatic: bob.publicKey,
+    presharedKey: opts.psk,
+    indices: new RandomIndexAllocator(),
+  });
   const b = new Handshake({
     local: bob,
     remoteStatic: alice.publicKey,
     presharedKey: 'bobPsk' in opts ? opts.bobPsk : opts.psk,
     indices: new RandomIndexAllocator(),
   });
-  const lookup = (pub: Uint8Array): Handshake | undefined => (equalBytes(pub, alice.publicKey) ? b : undefined);
-  return { alice, bob, a, b, lookup, bobChecker: new CookieChecker(bob.publicKey), aliceChecker: new CookieChecker(alice.publicKey) };
+  const lookup = (pub: Uint8Array): Handshake | undefined =>
+    equalBytes(pub, alice.publicKey) ? b : undefined;
+  return {
+    alice,
+    bob,
+    a,
+    b,
+    lookup,
+    bobChecker: new CookieChecker(bob.publicKey),
+    aliceChecker: new CookieChecker(alice.publicKey),
+  };
 }
 
 function complete(p: Pair, now = T0) {
@@ -81,10 +95,16 @@ for (const withPsk of [false, true]) {
     t.is(p.a.state, 'zeroed');
     t.is(p.b.state, 'zeroed');
     // The keys actually carry traffic both ways.
-    const ab = openTransport(bKeys.recvKey, sealTransport(aKeys.sendKey, aKeys.remoteIndex, 0n, Uint8Array.of(1, 2)));
+    const ab = openTransport(
+      bKeys.recvKey,
+      sealTransport(aKeys.sendKey, aKeys.remoteIndex, 0n, Uint8Array.of(1, 2)),
+    );
     t.deepEqual(ab.plaintext, Uint8Array.of(1, 2));
     t.is(ab.receiver, bKeys.localIndex);
-    const ba = openTransport(aKeys.recvKey, sealTransport(bKeys.sendKey, bKeys.remoteIndex, 0n, new Uint8Array(0)));
+    const ba = openTransport(
+      aKeys.recvKey,
+      sealTransport(bKeys.sendKey, bKeys.remoteIndex, 0n, new Uint8Array(0)),
+    );
     t.is(ba.plaintext.length, 0);
   });
 }
@@ -94,7 +114,10 @@ test('wrong PSK is rejected when the initiator consumes the response', (t) => {
   const init = p.a.createInitiation(T0);
   const hs = Handshake.consumeInitiation(init, p.bob, p.lookup, T0); // the initiation carries no PSK
   const resp = hs.createResponse(T0);
-  t.throws(() => p.a.consumeResponse(resp), { instanceOf: HandshakeDecryptError, code: 'ERR_WG_HANDSHAKE_DECRYPT' });
+  t.throws(() => p.a.consumeResponse(resp), {
+    instanceOf: HandshakeDecryptError,
+    code: 'ERR_WG_HANDSHAKE_DECRYPT',
+  });
   t.is(p.a.state, 'initiation-created', 'a failed response leaves the initiation pending');
 });
 
@@ -107,10 +130,19 @@ test('PSK on one side only is rejected', (t) => {
 test('initiation for the wrong responder key is rejected (mac1 and Noise layers)', (t) => {
   const p = makePair();
   const eve = generateKeyPair();
-  const toEve = new Handshake({ local: p.alice, remoteStatic: eve.publicKey, indices: new RandomIndexAllocator() });
+  const toEve = new Handshake({
+    local: p.alice,
+    remoteStatic: eve.publicKey,
+    indices: new RandomIndexAllocator(),
+  });
   const init = toEve.createInitiation(T0);
-  t.throws(() => p.bobChecker.screen(init, SRC, { now: T0, underLoad: false }), { instanceOf: InvalidMac1Error, code: 'ERR_WG_MAC1' });
-  t.throws(() => Handshake.consumeInitiation(init, p.bob, p.lookup, T0), { instanceOf: HandshakeDecryptError });
+  t.throws(() => p.bobChecker.screen(init, SRC, { now: T0, underLoad: false }), {
+    instanceOf: InvalidMac1Error,
+    code: 'ERR_WG_MAC1',
+  });
+  t.throws(() => Handshake.consumeInitiation(init, p.bob, p.lookup, T0), {
+    instanceOf: HandshakeDecryptError,
+  });
 });
 
 test('response from a responder with the wrong static key is rejected', (t) => {
@@ -118,14 +150,23 @@ test('response from a responder with the wrong static key is rejected', (t) => {
   const mallory = generateKeyPair();
   const init = p.a.createInitiation(T0);
   // Mallory knows alice's public key but answers as a different responder.
-  const m = new Handshake({ local: mallory, remoteStatic: p.alice.publicKey, indices: new RandomIndexAllocator() });
-  t.throws(() => Handshake.consumeInitiation(init, mallory, () => m, T0), { instanceOf: HandshakeDecryptError });
+  const m = new Handshake({
+    local: mallory,
+    remoteStatic: p.alice.publicKey,
+    indices: new RandomIndexAllocator(),
+  });
+  t.throws(() => Handshake.consumeInitiation(init, mallory, () => m, T0), {
+    instanceOf: HandshakeDecryptError,
+  });
 });
 
 test('unknown initiator static key is rejected', (t) => {
   const p = makePair();
   const init = p.a.createInitiation(T0);
-  t.throws(() => Handshake.consumeInitiation(init, p.bob, () => undefined, T0), { instanceOf: UnknownPeerError, code: 'ERR_WG_UNKNOWN_PEER' });
+  t.throws(() => Handshake.consumeInitiation(init, p.bob, () => undefined, T0), {
+    instanceOf: UnknownPeerError,
+    code: 'ERR_WG_UNKNOWN_PEER',
+  });
 });
 
 const initiationFields: [string, number, number][] = [
@@ -148,14 +189,18 @@ for (const [field, start, end] of initiationFields) {
         t.is(p.bobChecker.screen(init, SRC, { now: T0, underLoad: true }).action, 'cookie-reply');
         return;
       }
-      t.throws(() => p.bobChecker.screen(init, SRC, { now: T0, underLoad: false }), { instanceOf: InvalidMac1Error });
+      t.throws(() => p.bobChecker.screen(init, SRC, { now: T0, underLoad: false }), {
+        instanceOf: InvalidMac1Error,
+      });
       if (field === 'mac1') return;
       if (field === 'sender') {
         // Not part of the Noise transcript: mac1 alone protects it, the Noise layer would accept it.
         t.notThrows(() => Handshake.consumeInitiation(init, p.bob, p.lookup, T0));
         return;
       }
-      t.throws(() => Handshake.consumeInitiation(init, p.bob, p.lookup, T0), { instanceOf: HandshakeDecryptError });
+      t.throws(() => Handshake.consumeInitiation(init, p.bob, p.lookup, T0), {
+        instanceOf: HandshakeDecryptError,
+      });
       t.is(p.b.state, 'zeroed');
     });
   }
@@ -181,7 +226,9 @@ for (const [field, start, end] of responseFields) {
         t.is(p.aliceChecker.screen(resp, SRC, { now: T0, underLoad: true }).action, 'cookie-reply');
         return;
       }
-      t.throws(() => p.aliceChecker.screen(resp, SRC, { now: T0, underLoad: false }), { instanceOf: InvalidMac1Error });
+      t.throws(() => p.aliceChecker.screen(resp, SRC, { now: T0, underLoad: false }), {
+        instanceOf: InvalidMac1Error,
+      });
       if (field === 'mac1') return;
       if (field === 'sender') {
         t.notThrows(() => p.a.consumeResponse(resp));
@@ -204,18 +251,24 @@ test('replayed initiation (same timestamp) is rejected', (t) => {
   });
   // A fresh initiation in the same whitened 16.8 ms window carries an equal timestamp: also a replay.
   const again = p.a.createInitiation(T0 + 1);
-  t.throws(() => Handshake.consumeInitiation(again, p.bob, p.lookup, T0 + 5_000), { instanceOf: HandshakeReplayError });
+  t.throws(() => Handshake.consumeInitiation(again, p.bob, p.lookup, T0 + 5_000), {
+    instanceOf: HandshakeReplayError,
+  });
   // An older timestamp is rejected too, a newer one accepted.
   t.throws(() => Handshake.consumeInitiation(p.a.createInitiation(T0 - 1_000), p.bob, p.lookup, T0 + 6_000), {
     instanceOf: HandshakeReplayError,
   });
-  t.notThrows(() => Handshake.consumeInitiation(p.a.createInitiation(T0 + 1_000), p.bob, p.lookup, T0 + 7_000));
+  t.notThrows(() =>
+    Handshake.consumeInitiation(p.a.createInitiation(T0 + 1_000), p.bob, p.lookup, T0 + 7_000),
+  );
 });
 
 test('replay protection survives completed sessions', (t) => {
   const p = makePair();
   const { init } = complete(p);
-  t.throws(() => Handshake.consumeInitiation(init, p.bob, p.lookup, T0 + 60_000), { instanceOf: HandshakeReplayError });
+  t.throws(() => Handshake.consumeInitiation(init, p.bob, p.lookup, T0 + 60_000), {
+    instanceOf: HandshakeReplayError,
+  });
 });
 
 test('initiation within 20 ms of the last consumed one is rejected as a flood', (t) => {
@@ -226,7 +279,9 @@ test('initiation within 20 ms of the last consumed one is rejected as a flood', 
     instanceOf: HandshakeFloodError,
     code: 'ERR_WG_HANDSHAKE_FLOOD',
   });
-  t.throws(() => Handshake.consumeInitiation(second, p.bob, p.lookup, T0 + 20), { instanceOf: HandshakeFloodError });
+  t.throws(() => Handshake.consumeInitiation(second, p.bob, p.lookup, T0 + 20), {
+    instanceOf: HandshakeFloodError,
+  });
   t.is(Handshake.consumeInitiation(second, p.bob, p.lookup, T0 + 21), p.b);
 });
 
@@ -244,7 +299,11 @@ test('operations out of order raise HandshakeStateError', (t) => {
 });
 
 test('initiator remote static that is a low-order point cannot handshake', (t) => {
-  const hs = new Handshake({ local: generateKeyPair(), remoteStatic: new Uint8Array(32), indices: new RandomIndexAllocator() });
+  const hs = new Handshake({
+    local: generateKeyPair(),
+    remoteStatic: new Uint8Array(32),
+    indices: new RandomIndexAllocator(),
+  });
   t.throws(() => hs.createInitiation(T0), { instanceOf: LowOrderPointError });
 });
 

@@ -7,7 +7,10 @@ test('TAI64N layout: 2^62 + 10 + Unix seconds big-endian, then nanoseconds big-e
   t.is(toHex(encodeTai64n(0, false)), '400000000000000a' + '00000000');
   // 2024-01-01T00:00:00.5Z = 1704067200.5 s
   const ts = encodeTai64n(1704067200_500, false);
-  t.is(toHex(ts), (0x400000000000000an + 1704067200n).toString(16) + (500_000_000).toString(16).padStart(8, '0'));
+  t.is(
+    toHex(ts),
+    (0x400000000000000an + 1704067200n).toString(16) + (500_000_000).toString(16).padStart(8, '0'),
+  );
   t.deepEqual(decodeTai64n(ts), { unixSeconds: 1704067200n, nanoseconds: 500_000_000 });
 });
 

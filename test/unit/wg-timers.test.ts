@@ -37,7 +37,10 @@ for (const [isInitiator, age, rekeys] of [
   test(`send on a ${isInitiator ? 'initiator' : 'responder'} keypair aged ${age} ms ${rekeys ? 'rekeys' : 'does not rekey'}`, (t) => {
     const m = session(isInitiator);
     const out = m.onDataSent(T0 + age);
-    t.deepEqual(initiations(out), rekeys ? [{ type: 'send-initiation', reason: 'rekey-after-time', attempt: 1 }] : []);
+    t.deepEqual(
+      initiations(out),
+      rekeys ? [{ type: 'send-initiation', reason: 'rekey-after-time', attempt: 1 }] : [],
+    );
   });
 }
 
@@ -45,10 +48,13 @@ test('our own keepalives on an old initiator keypair also rekey (the rule is abo
   const m = session(true);
   m.setPersistentKeepalive(T0 + 100_000, 25);
   const log = run(m, T0 + 125_000);
-  t.deepEqual(log.map(([at, a]) => [at - T0, a.type]), [
-    [125_000, 'send-keepalive'],
-    [125_000, 'send-initiation'],
-  ]);
+  t.deepEqual(
+    log.map(([at, a]) => [at - T0, a.type]),
+    [
+      [125_000, 'send-keepalive'],
+      [125_000, 'send-initiation'],
+    ],
+  );
 });
 
 test('receive-side rekey at REJECT - KEEPALIVE - REKEY_TIMEOUT (165 s), once per session, initiator only', (t) => {
@@ -93,7 +99,10 @@ test('gives up after MAX_TIMER_HANDSHAKES retries (20 initiations, 100 s without
   const m = new PeerTimers({ random: () => 0 });
   const first = m.onStagedPackets(T0);
   const log = run(m, T0 + 100_000 + 540_000);
-  const sends = [...initiations(first), ...log.filter(([, a]) => a.type === 'send-initiation').map(([, a]) => a)];
+  const sends = [
+    ...initiations(first),
+    ...log.filter(([, a]) => a.type === 'send-initiation').map(([, a]) => a),
+  ];
   t.is(sends.length, 20);
   t.deepEqual(sends.at(-1), { type: 'send-initiation', reason: 'retransmit', attempt: 20 });
   const last = log.filter(([, a]) => a.type === 'send-initiation').at(-1)!;
@@ -141,10 +150,31 @@ test('a completed handshake stops retransmission', (t) => {
 
 for (const { name, events, expect } of [
   { name: 'data received, nothing sent: keepalive at 10 s', events: [['data-rx', 1_000]], expect: [11_000] },
-  { name: 'data sent meanwhile: no keepalive', events: [['data-rx', 1_000], ['data-tx', 5_000]], expect: [] },
+  {
+    name: 'data sent meanwhile: no keepalive',
+    events: [
+      ['data-rx', 1_000],
+      ['data-tx', 5_000],
+    ],
+    expect: [],
+  },
   { name: 'keepalive-only receipt needs no answer', events: [['auth-rx', 1_000]], expect: [] },
-  { name: 'armed once: later data does not push it', events: [['data-rx', 1_000], ['data-rx', 9_000]], expect: [11_000] },
-  { name: 're-armed by data after the keepalive', events: [['data-rx', 1_000], ['data-rx', 12_000]], expect: [11_000, 22_000] },
+  {
+    name: 'armed once: later data does not push it',
+    events: [
+      ['data-rx', 1_000],
+      ['data-rx', 9_000],
+    ],
+    expect: [11_000],
+  },
+  {
+    name: 're-armed by data after the keepalive',
+    events: [
+      ['data-rx', 1_000],
+      ['data-rx', 12_000],
+    ],
+    expect: [11_000, 22_000],
+  },
 ] as const) {
   test(`passive keepalive: ${name}`, (t) => {
     const m = session(true);
@@ -185,21 +215,28 @@ test('sag: every path dead starts the dead-path handshake at once, within the ha
   m.onDataSent(T0 + 10_000); // dead-path armed for T0 + 25 s
   t.deepEqual(m.onPathsDead(T0 + 10_300), [{ type: 'send-initiation', reason: 'dead-path', attempt: 1 }]);
   t.deepEqual(m.onPathsDead(T0 + 10_400), [], 'not while that initiation is being retransmitted');
-  t.deepEqual(initiations(m.tick(T0 + 15_300)), [{ type: 'send-initiation', reason: 'retransmit', attempt: 2 }]);
+  t.deepEqual(initiations(m.tick(T0 + 15_300)), [
+    { type: 'send-initiation', reason: 'retransmit', attempt: 2 },
+  ]);
   // Just after a handshake (our response at T0): held back to REKEY_TIMEOUT after it, not dropped.
   const fresh = session(false);
   t.deepEqual(fresh.onPathsDead(T0 + 1_000), []);
-  t.deepEqual(initiations(run(fresh, T0 + 5_000).map(([, a]) => a)), [{ type: 'send-initiation', reason: 'dead-path', attempt: 1 }]);
+  t.deepEqual(initiations(run(fresh, T0 + 5_000).map(([, a]) => a)), [
+    { type: 'send-initiation', reason: 'dead-path', attempt: 1 },
+  ]);
 });
 
 test('persistent keepalive every N s of silence; traffic postpones it; 0 turns it off', (t) => {
   const m = session(true);
   t.deepEqual(m.setPersistentKeepalive(T0 + 100, 25), [{ type: 'send-keepalive', reason: 'persistent' }]);
   t.is(m.nextDeadline(), T0 + 25_100);
-  t.deepEqual(run(m, T0 + 60_000).map(([at, a]) => [at - T0, a.type]), [
-    [25_100, 'send-keepalive'],
-    [50_100, 'send-keepalive'],
-  ]);
+  t.deepEqual(
+    run(m, T0 + 60_000).map(([at, a]) => [at - T0, a.type]),
+    [
+      [25_100, 'send-keepalive'],
+      [50_100, 'send-keepalive'],
+    ],
+  );
   m.onAuthenticatedReceived(T0 + 60_000); // traffic in either direction counts
   t.deepEqual(m.tick(T0 + 75_100), []);
   t.deepEqual(m.tick(T0 + 85_000), [{ type: 'send-keepalive', reason: 'persistent' }]);
@@ -211,7 +248,9 @@ test('persistent keepalive every N s of silence; traffic postpones it; 0 turns i
 
 test('a keepalive due without a session becomes a handshake', (t) => {
   const m = new PeerTimers({ random: () => 0 });
-  t.deepEqual(m.setPersistentKeepalive(T0, 25), [{ type: 'send-initiation', reason: 'keepalive-without-session', attempt: 1 }]);
+  t.deepEqual(m.setPersistentKeepalive(T0, 25), [
+    { type: 'send-initiation', reason: 'keepalive-without-session', attempt: 1 },
+  ]);
 });
 
 // ---- Expiry and zeroing ----
@@ -233,11 +272,14 @@ test('all keys are zeroed 3 × REJECT_AFTER_TIME (540 s) after the last new sess
   const log = run(m, T0 + 300_000);
   m.onHandshakeComplete(T0 + 300_000, { isInitiator: true, localIndex: 2 });
   log.push(...run(m, T0 + 300_000 + 540_000));
-  t.deepEqual(log.map(([at, a]) => [at - T0, a]), [
-    [180_000, { type: 'expire-keypair', localIndex: 1 }],
-    [480_000, { type: 'expire-keypair', localIndex: 2 }],
-    [840_000, { type: 'zero-keys', localIndices: [1, 2] }],
-  ]);
+  t.deepEqual(
+    log.map(([at, a]) => [at - T0, a]),
+    [
+      [180_000, { type: 'expire-keypair', localIndex: 1 }],
+      [480_000, { type: 'expire-keypair', localIndex: 2 }],
+      [840_000, { type: 'zero-keys', localIndices: [1, 2] }],
+    ],
+  );
   t.deepEqual(m.keypairs, { previous: undefined, current: undefined, next: undefined });
 });
 
@@ -250,7 +292,10 @@ for (const [at, sends] of [
   test(`initiation rate limit: a second request at +${at} ms ${sends ? 'sends' : 'is refused'}`, (t) => {
     const m = new PeerTimers({ random: () => 0.9 }); // retransmit at +5300, out of the way
     t.is(initiations(m.onStagedPackets(T0)).length, 1);
-    t.deepEqual(initiations(m.onStagedPackets(T0 + at)), sends ? [{ type: 'send-initiation', reason: 'staged-packets', attempt: 1 }] : []);
+    t.deepEqual(
+      initiations(m.onStagedPackets(T0 + at)),
+      sends ? [{ type: 'send-initiation', reason: 'staged-packets', attempt: 1 }] : [],
+    );
   });
 }
 
@@ -277,7 +322,9 @@ test('staged packets with no session trigger a handshake', (t) => {
 test('REKEY_AFTER_MESSAGES rekeys on any current keypair, ignoring stale signals', (t) => {
   const m = session(false); // even a responder's keypair
   t.deepEqual(m.onRekeyAfterMessages(T0 + 10_000, 99), []);
-  t.deepEqual(m.onRekeyAfterMessages(T0 + 10_000, 1), [{ type: 'send-initiation', reason: 'rekey-after-messages', attempt: 1 }]);
+  t.deepEqual(m.onRekeyAfterMessages(T0 + 10_000, 1), [
+    { type: 'send-initiation', reason: 'rekey-after-messages', attempt: 1 },
+  ]);
   const n = session(true);
   t.is(initiations(n.onRekeyAfterMessages(T0 + 10_000)).length, 1);
 });
@@ -293,7 +340,9 @@ test('slots: initiator keypairs are current at once, responder keypairs wait as 
   m.onHandshakeComplete(T0, { isInitiator: true, localIndex: 1, hasStagedPackets: true });
   m.onHandshakeComplete(T0 + 1, { isInitiator: true, localIndex: 2, hasStagedPackets: true });
   t.deepEqual(idx(), [1, 2, undefined]);
-  t.deepEqual(m.onHandshakeComplete(T0 + 2, { isInitiator: false, localIndex: 3 }), [{ type: 'retire-keypair', localIndex: 1 }]);
+  t.deepEqual(m.onHandshakeComplete(T0 + 2, { isInitiator: false, localIndex: 3 }), [
+    { type: 'retire-keypair', localIndex: 1 },
+  ]);
   t.deepEqual(idx(), [undefined, 2, 3]);
   t.false(m.keypairs.next!.isInitiator);
   t.deepEqual(m.onKeypairConfirmed(T0 + 3, 4), []); // not ours: ignored
@@ -306,7 +355,9 @@ test('slots: initiator keypairs are current at once, responder keypairs wait as 
     { type: 'retire-keypair', localIndex: 3 },
   ]);
   t.deepEqual(idx(), [5, 6, undefined]);
-  t.throws(() => m.onHandshakeComplete(T0 + 6, { isInitiator: true, localIndex: 6 }), { code: 'ERR_SAG_INVALID_STATE' });
+  t.throws(() => m.onHandshakeComplete(T0 + 6, { isInitiator: true, localIndex: 6 }), {
+    code: 'ERR_SAG_INVALID_STATE',
+  });
 });
 
 test('rejects a clock that goes backwards and malformed inputs', (t) => {
@@ -314,7 +365,9 @@ test('rejects a clock that goes backwards and malformed inputs', (t) => {
   m.tick(T0);
   t.throws(() => m.tick(T0 - 1), { code: 'ERR_SAG_INVALID_ARGUMENT' });
   t.throws(() => m.tick(Number.NaN), { code: 'ERR_SAG_INVALID_ARGUMENT' });
-  t.throws(() => m.onHandshakeComplete(T0, { isInitiator: true, localIndex: 0 }), { code: 'ERR_SAG_INVALID_ARGUMENT' });
+  t.throws(() => m.onHandshakeComplete(T0, { isInitiator: true, localIndex: 0 }), {
+    code: 'ERR_SAG_INVALID_ARGUMENT',
+  });
   t.throws(() => m.onKeypairConfirmed(T0, 2 ** 32), { code: 'ERR_SAG_INVALID_ARGUMENT' });
 });
 
@@ -353,7 +406,8 @@ test('nextDeadline is always the earliest pending deadline, nothing fires before
         record(d, m.tick(d));
         now = d;
         const after = m.nextDeadline();
-        if (after !== undefined && after <= d) throw new Error(`seed ${seed}: deadline ${d} still pending after tick`);
+        if (after !== undefined && after <= d)
+          throw new Error(`seed ${seed}: deadline ${d} still pending after tick`);
         check();
       }
       now = target;
@@ -371,7 +425,11 @@ test('nextDeadline is always the earliest pending deadline, nothing fires before
       record(now, out);
       check();
     }
-    for (let i = 1; i < sentAt.length; i++) t.true(sentAt[i]! - sentAt[i - 1]! >= 5_000, `seed ${seed}: initiations ${sentAt[i - 1]} and ${sentAt[i]}`);
+    for (let i = 1; i < sentAt.length; i++)
+      t.true(
+        sentAt[i]! - sentAt[i - 1]! >= 5_000,
+        `seed ${seed}: initiations ${sentAt[i - 1]} and ${sentAt[i]}`,
+      );
   }
 });
 
@@ -379,7 +437,9 @@ test('rekeyAfterTimeMs (lab option) shortens only the send-side rekey, never bel
   const fast = new PeerTimers({ random: () => 0, rekeyAfterTimeMs: 8_000 });
   fast.onHandshakeComplete(T0, { isInitiator: true, localIndex: 1 });
   t.deepEqual(initiations(fast.onDataSent(T0 + 8_000)), []);
-  t.deepEqual(initiations(fast.onDataSent(T0 + 8_001)), [{ type: 'send-initiation', reason: 'rekey-after-time', attempt: 1 }]);
+  t.deepEqual(initiations(fast.onDataSent(T0 + 8_001)), [
+    { type: 'send-initiation', reason: 'rekey-after-time', attempt: 1 },
+  ]);
   const clamped = new PeerTimers({ random: () => 0, rekeyAfterTimeMs: 10 });
   clamped.onHandshakeComplete(T0, { isInitiator: true, localIndex: 1 });
   t.deepEqual(initiations(clamped.onDataSent(T0 + 4_000)), []);

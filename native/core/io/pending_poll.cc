@@ -29,8 +29,10 @@ void PendingPoll::set_pending(bool pending) {
   if (pending == pending_) return;
   pending_ = pending;
   uint64_t v = 1;
-  if (pending) (void)!::write(event_fd_, &v, sizeof v);
-  else (void)!::read(event_fd_, &v, sizeof v);
+  if (pending)
+    (void)!::write(event_fd_, &v, sizeof v);
+  else
+    (void)!::read(event_fd_, &v, sizeof v);
 }
 
 }  // namespace sag

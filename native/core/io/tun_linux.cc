@@ -37,7 +37,8 @@ int open_device(const std::string& name, short flags, ifreq* ifr) {
 }
 }  // namespace
 
-std::unique_ptr<LinuxTun> LinuxTun::open_queue(const std::string& name, short flags, int* err, const char** what) {
+std::unique_ptr<LinuxTun> LinuxTun::open_queue(const std::string& name, short flags, int* err,
+                                               const char** what) {
   ifreq ifr;
   int fd = open_device(name, flags, &ifr);
   if (fd < 0) {
@@ -55,8 +56,9 @@ std::unique_ptr<LinuxTun> LinuxTun::open_queue(const std::string& name, short fl
   return tun;
 }
 
-std::unique_ptr<LinuxTun> LinuxTun::open_first(const std::string& name, short mq, const offload::OffloadConfig& offloads,
-                                               int* err, const char** what) {
+std::unique_ptr<LinuxTun> LinuxTun::open_first(const std::string& name, short mq,
+                                               const offload::OffloadConfig& offloads, int* err,
+                                               const char** what) {
   const short base = IFF_TUN | IFF_NO_PI | mq;
   std::unique_ptr<LinuxTun> tun;
   if (offloads.tun) tun = open_queue(name, base | IFF_VNET_HDR, err, what);
@@ -100,7 +102,8 @@ bool LinuxTun::enable_offloads() {
   for (unsigned flags : tries) {
     if (ioctl(fd_, TUNSETOFFLOAD, flags) != 0) continue;
     if (flags & TUN_F_TSO4)
-      coalesce_ = std::make_unique<offload::Coalescer>(offload::Coalescer::kMaxSegments * 4, (flags & TUN_F_USO4) != 0);
+      coalesce_ = std::make_unique<offload::Coalescer>(offload::Coalescer::kMaxSegments * 4,
+                                                       (flags & TUN_F_USO4) != 0);
     break;
   }
   vnet_ = true;
@@ -144,8 +147,10 @@ int LinuxTun::write_plain(const uint8_t* const* bufs, const size_t* lens, int n,
     ssize_t r;
     do r = ::write(fd_, bufs[i], lens[i]);
     while (r < 0 && errno == EINTR);
-    if (r < 0) ++*failed;
-    else ++written;
+    if (r < 0)
+      ++*failed;
+    else
+      ++written;
   }
   return written;
 }

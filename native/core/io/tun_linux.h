@@ -51,9 +51,11 @@ class LinuxTun final : public Tun {
  private:
   LinuxTun(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
   // One fd with exactly these TUNSETIFF flags (and offloads if they include IFF_VNET_HDR).
-  static std::unique_ptr<LinuxTun> open_queue(const std::string& name, short flags, int* err, const char** what);
-  static std::unique_ptr<LinuxTun> open_first(const std::string& name, short mq, const offload::OffloadConfig& offloads,
-                                              int* err, const char** what);
+  static std::unique_ptr<LinuxTun> open_queue(const std::string& name, short flags, int* err,
+                                              const char** what);
+  static std::unique_ptr<LinuxTun> open_first(const std::string& name, short mq,
+                                              const offload::OffloadConfig& offloads, int* err,
+                                              const char** what);
   bool enable_offloads();
   int read_plain(uint8_t* const* bufs, size_t cap, size_t* lens, int n);
   int write_plain(const uint8_t* const* bufs, const size_t* lens, int n, int* failed);

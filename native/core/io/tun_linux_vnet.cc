@@ -77,12 +77,15 @@ int LinuxTun::write_vnet(const uint8_t* const* bufs, const size_t* lens, int n, 
   if (!coalesce_) {
     static const offload::virtio_net_hdr zero{};
     for (int i = 0; i < n; ++i) {
-      iovec iov[2] = {{const_cast<offload::virtio_net_hdr*>(&zero), sizeof zero}, {const_cast<uint8_t*>(bufs[i]), lens[i]}};
+      iovec iov[2] = {{const_cast<offload::virtio_net_hdr*>(&zero), sizeof zero},
+                      {const_cast<uint8_t*>(bufs[i]), lens[i]}};
       ssize_t r;
       do r = ::writev(fd_, iov, 2);
       while (r < 0 && errno == EINTR);
-      if (r < 0) ++*failed;
-      else ++written;
+      if (r < 0)
+        ++*failed;
+      else
+        ++written;
     }
     return written;
   }
@@ -97,8 +100,10 @@ int LinuxTun::write_vnet(const uint8_t* const* bufs, const size_t* lens, int n, 
       ssize_t r;
       do r = ::writev(fd_, iov, cnt);
       while (r < 0 && errno == EINTR);
-      if (r < 0) *failed += segments;
-      else written += segments;
+      if (r < 0)
+        *failed += segments;
+      else
+        written += segments;
     }
   }
   return written;

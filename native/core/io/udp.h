@@ -8,9 +8,9 @@
 namespace sag {
 
 struct Datagram {
-  uint8_t* data;     // buffer: filled by recv_batch (capacity given to it), read by send_batch
+  uint8_t* data;  // buffer: filled by recv_batch (capacity given to it), read by send_batch
   size_t len;
-  Endpoint peer;     // source on receive, destination on send
+  Endpoint peer;  // source on receive, destination on send
 };
 
 // Contract:

@@ -67,7 +67,9 @@ bool LinuxUdp::enable_offloads(const offload::OffloadConfig& offloads) {
   return true;
 }
 
-LinuxUdp::~LinuxUdp() { ::close(fd_); }
+LinuxUdp::~LinuxUdp() {
+  ::close(fd_);
+}
 
 int LinuxUdp::recv_batch(Datagram* d, size_t cap, int n) {
   return gro_ ? recv_gro(d, cap, n) : recv_plain(d, cap, n);
@@ -123,7 +125,10 @@ int LinuxUdp::send_plain(const Datagram* d, int n, bool* ok) {
     bool waited = false;
     for (;;) {
       r = sendmmsg(fd_, msgs, unsigned(chunk), 0);
-      if (r >= 0 || errno == EINTR) { if (r >= 0) break; continue; }
+      if (r >= 0 || errno == EINTR) {
+        if (r >= 0) break;
+        continue;
+      }
       // Socket buffer full: wait once, briefly, for room rather than drop a burst.
       if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) && !waited) {
         pollfd p{fd_, POLLOUT, 0};
@@ -134,7 +139,8 @@ int LinuxUdp::send_plain(const Datagram* d, int n, bool* ok) {
       r = 0;
       break;
     }
-    for (int j = 0; j < r; ++j) if (ok) ok[i + j] = true;
+    for (int j = 0; j < r; ++j)
+      if (ok) ok[i + j] = true;
     sent += r;
     i += r;
     if (i < n && r < chunk) {

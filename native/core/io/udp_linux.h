@@ -18,16 +18,17 @@
 namespace sag {
 
 struct UdpOptions {
-  Endpoint bind;             // family AF_INET or AF_INET6; an IPv6 socket is dual-stack
-  std::string device;        // SO_BINDTODEVICE, empty for none
-  uint32_t fwmark = 0;       // SO_MARK, 0 for none
-  int buffer_bytes = 4 << 20; // SO_RCVBUF/SO_SNDBUF wish; the FORCE variants are tried first (root)
+  Endpoint bind;               // family AF_INET or AF_INET6; an IPv6 socket is dual-stack
+  std::string device;          // SO_BINDTODEVICE, empty for none
+  uint32_t fwmark = 0;         // SO_MARK, 0 for none
+  int buffer_bytes = 4 << 20;  // SO_RCVBUF/SO_SNDBUF wish; the FORCE variants are tried first (root)
 };
 
 class LinuxUdp final : public UdpSocket {
  public:
-  static std::unique_ptr<LinuxUdp> open(const UdpOptions& opts, int* err, const char** what,
-                                        const offload::OffloadConfig& offloads = offload::offloads_from_env());
+  static std::unique_ptr<LinuxUdp> open(
+      const UdpOptions& opts, int* err, const char** what,
+      const offload::OffloadConfig& offloads = offload::offloads_from_env());
   ~LinuxUdp() override;
 
   int poll_fd() const override { return gro_ ? poll_.fd() : fd_; }

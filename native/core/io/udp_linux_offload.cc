@@ -15,8 +15,8 @@
 namespace sag {
 
 namespace {
-constexpr int kMaxSegments = 64;           // UDP_MAX_SEGMENTS on older kernels
-constexpr size_t kMaxGsoBytes = 65000;     // below 64 KiB minus IP/UDP headers, either family
+constexpr int kMaxSegments = 64;        // UDP_MAX_SEGMENTS on older kernels
+constexpr size_t kMaxGsoBytes = 65000;  // below 64 KiB minus IP/UDP headers, either family
 constexpr int kMaxMessages = 64;
 constexpr int kMaxDatagrams = 256;
 
@@ -130,7 +130,7 @@ int LinuxUdp::split_pending(Datagram* d, size_t cap, int n) {
     Datagram& out = d[got++];
     out.peer = gro_from_[gro_msg_];
     if (gro_trunc_[gro_msg_] || take > cap) {
-      out.len = cap + 1;  // the caller drops it as too big
+      out.len = cap + 1;      // the caller drops it as too big
       take = len - gro_off_;  // and the rest of a truncated message with it
     } else {
       std::memcpy(out.data, buf + gro_off_, take);

@@ -52,7 +52,8 @@ uint16_t sum16(const uint8_t* p, size_t n, uint16_t initial) {
   return fold(uint64_t(s) + initial);
 }
 
-uint16_t pseudo_header_sum(const uint8_t* src, const uint8_t* dst, size_t addr_len, uint8_t proto, uint32_t l4_len) {
+uint16_t pseudo_header_sum(const uint8_t* src, const uint8_t* dst, size_t addr_len, uint8_t proto,
+                           uint32_t l4_len) {
   uint16_t s = sum16(src, addr_len);
   s = sum16(dst, addr_len, s);
   return fold(uint64_t(s) + proto + (l4_len >> 16) + (l4_len & 0xffff));

@@ -13,7 +13,8 @@ uint16_t sum16(const uint8_t* p, size_t n, uint16_t initial = 0);
 
 // Sum of the pseudo header: source and destination addresses (4 or 16 bytes each, as in the IP
 // header), the protocol and the L4 length.
-uint16_t pseudo_header_sum(const uint8_t* src, const uint8_t* dst, size_t addr_len, uint8_t proto, uint32_t l4_len);
+uint16_t pseudo_header_sum(const uint8_t* src, const uint8_t* dst, size_t addr_len, uint8_t proto,
+                           uint32_t l4_len);
 
 // Complemented checksum of an L4 segment (header + payload, `len` bytes) whose checksum field at
 // check_offset is ignored; UDP's 0 is returned as 0xffff (0 means "no checksum" there).
@@ -22,7 +23,9 @@ uint16_t l4_checksum(const uint8_t* l4, size_t len, size_t check_offset, uint16_
 // Recomputes the IPv4 header checksum in place (ihl*4 bytes at ip).
 void set_ipv4_checksum(uint8_t* ip);
 
-inline uint16_t load_be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
+inline uint16_t load_be16(const uint8_t* p) {
+  return uint16_t(p[0] << 8 | p[1]);
+}
 inline uint32_t load_be32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }

@@ -94,14 +94,15 @@ bool Coalescer::joins(const Item& g, int i, const Flow& f) const {
     if (std::memcmp(p, h, 4) != 0 || std::memcmp(p + 6, h + 6, 34) != 0) return false;
   } else {
     // TOS, TTL/protocol, addresses
-    if (p[1] != h[1] || std::memcmp(p + 8, h + 8, 2) != 0 || std::memcmp(p + 12, h + 12, 8) != 0) return false;
+    if (p[1] != h[1] || std::memcmp(p + 8, h + 8, 2) != 0 || std::memcmp(p + 12, h + 12, 8) != 0)
+      return false;
   }
   const uint8_t* t = p + f.l4;
   const uint8_t* ht = h + f.l4;
   if (std::memcmp(t, ht, 4) != 0) return false;  // ports
   if (f.proto == IPPROTO_UDP) return true;
   if (std::memcmp(t + 8, ht + 8, 4) != 0 || load_be32(t + 4) != g.next_seq) return false;  // ack, seq
-  return std::memcmp(t + 20, ht + 20, f.hdr - f.l4 - 20) == 0;  // options
+  return std::memcmp(t + 20, ht + 20, f.hdr - f.l4 - 20) == 0;                             // options
 }
 
 // Any other packet of a flow with an open group closes it, so a flow's packets keep their order.
@@ -115,7 +116,8 @@ void Coalescer::close_flow(int i, size_t from) {
     if (!g.open || g.flow.ipv6 != v6 || g.flow.proto != proto) continue;
     const uint8_t* h = pkts_[g.head];
     size_t a = v6 ? 8 : 12, al = v6 ? 32 : 8;
-    if (std::memcmp(h + a, pkts_[i] + a, al) == 0 && std::memcmp(h + g.flow.l4, pkts_[i] + l4, 4) == 0) g.open = false;
+    if (std::memcmp(h + a, pkts_[i] + a, al) == 0 && std::memcmp(h + g.flow.l4, pkts_[i] + l4, 4) == 0)
+      g.open = false;
   }
 }
 
@@ -182,15 +184,19 @@ void Coalescer::finish(Item& g) {
     set_ipv4_checksum(g.header);
   }
   uint8_t* t = g.header + f.l4;
-  if (udp) store_be16(t + 4, uint16_t(total - f.l4));
-  else t[13] |= pkts_[g.tail][f.l4 + 13] & kTcpPsh;
+  if (udp)
+    store_be16(t + 4, uint16_t(total - f.l4));
+  else
+    t[13] |= pkts_[g.tail][f.l4 + 13] & kTcpPsh;
   // CHECKSUM_PARTIAL: the pseudo-header sum, not complemented; the kernel sums from csum_start.
   const uint8_t* src = g.header + (f.ipv6 ? 8 : 12);
   const uint8_t* dst = g.header + (f.ipv6 ? 24 : 16);
   const size_t check = udp ? 6 : 16;
   store_be16(t + check, pseudo_header_sum(src, dst, f.ipv6 ? 16 : 4, f.proto, uint32_t(total - f.l4)));
   g.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  g.vnet.gso_type = udp ? VIRTIO_NET_HDR_GSO_UDP_L4 : f.ipv6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+  g.vnet.gso_type = udp      ? VIRTIO_NET_HDR_GSO_UDP_L4
+                    : f.ipv6 ? VIRTIO_NET_HDR_GSO_TCPV6
+                             : VIRTIO_NET_HDR_GSO_TCPV4;
   g.vnet.hdr_len = uint16_t(f.hdr);
   g.vnet.gso_size = uint16_t(g.seg_size);
   g.vnet.csum_start = uint16_t(f.l4);

@@ -47,10 +47,10 @@ class Coalescer {
   struct Item {
     int head = -1, tail = -1;  // input packet indices, linked through next_
     int count = 0;
-    size_t payload = 0;        // bytes after the headers, all segments
+    size_t payload = 0;  // bytes after the headers, all segments
     size_t seg_size = 0;
-    uint32_t next_seq = 0;     // TCP
-    bool open = false;         // more segments may join
+    uint32_t next_seq = 0;  // TCP
+    bool open = false;      // more segments may join
     Flow flow;
     virtio_net_hdr vnet{};
     uint8_t header[kMaxHeader];

@@ -38,8 +38,10 @@ bool gso_parse(const virtio_net_hdr& h, const uint8_t* pkt, size_t len, GsoLayou
     *out = l;
     return true;
   }
-  if (type == VIRTIO_NET_HDR_GSO_TCPV4) l.ipv6 = false;
-  else if (type == VIRTIO_NET_HDR_GSO_TCPV6) l.ipv6 = true;
+  if (type == VIRTIO_NET_HDR_GSO_TCPV4)
+    l.ipv6 = false;
+  else if (type == VIRTIO_NET_HDR_GSO_TCPV6)
+    l.ipv6 = true;
   else if (type == VIRTIO_NET_HDR_GSO_UDP_L4) {
     l.udp = true;
     l.ipv6 = len > 0 && (pkt[0] >> 4) == 6;
@@ -73,7 +75,8 @@ bool gso_parse(const virtio_net_hdr& h, const uint8_t* pkt, size_t len, GsoLayou
   return true;
 }
 
-int gso_write_segments(const GsoLayout& l, const uint8_t* pkt, int first, int max, uint8_t* const* out, size_t* lens) {
+int gso_write_segments(const GsoLayout& l, const uint8_t* pkt, int first, int max, uint8_t* const* out,
+                       size_t* lens) {
   const uint8_t* src_addr = pkt + (l.ipv6 ? 8 : 12);
   const uint8_t* dst_addr = pkt + (l.ipv6 ? 24 : 16);
   const size_t addr_len = l.ipv6 ? 16 : 4;

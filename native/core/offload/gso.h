@@ -30,10 +30,10 @@ constexpr size_t kVnetHdrSize = sizeof(virtio_net_hdr);  // 10: the TUN default 
 // What a valid super-packet looks like, worked out once by gso_parse().
 struct GsoLayout {
   bool ipv6 = false;
-  bool udp = false;          // UDP (USO) rather than TCP (TSO)
-  size_t l4_offset = 0;      // = the IP header length (csum_start)
-  size_t header_len = 0;     // IP + L4 header bytes copied to every segment
-  size_t gso_size = 0;       // payload bytes per segment (the last may have fewer)
+  bool udp = false;       // UDP (USO) rather than TCP (TSO)
+  size_t l4_offset = 0;   // = the IP header length (csum_start)
+  size_t header_len = 0;  // IP + L4 header bytes copied to every segment
+  size_t gso_size = 0;    // payload bytes per segment (the last may have fewer)
   size_t payload_len = 0;
   int segments = 0;
 };
@@ -49,7 +49,8 @@ bool gso_parse(const virtio_net_hdr& h, const uint8_t* pkt, size_t len, GsoLayou
 // Every segment gets correct IP lengths, IPv4 id and header checksum, TCP sequence number and
 // flags (FIN/PSH only on the last, CWR only on the first) and a full TCP/UDP checksum.
 // Returns the number of segments written.
-int gso_write_segments(const GsoLayout& l, const uint8_t* pkt, int first, int max, uint8_t* const* out, size_t* lens);
+int gso_write_segments(const GsoLayout& l, const uint8_t* pkt, int first, int max, uint8_t* const* out,
+                       size_t* lens);
 
 // For a packet with VIRTIO_NET_HDR_F_NEEDS_CSUM and no GSO: the kernel stored the pseudo-header
 // sum at csum_start + csum_offset; fold in the bytes from csum_start on. False if out of range.

@@ -29,7 +29,8 @@ bool OpenPool::ok() const {
 
 // Opens jobs[start..end) with one AEAD context.
 static void open_range(Aead& aead, OpenJob* jobs, int start, int end) {
-  for (int i = start; i < end; ++i) jobs[i].ok = aead.open(jobs[i].key, jobs[i].counter, jobs[i].body, jobs[i].len, jobs[i].body);
+  for (int i = start; i < end; ++i)
+    jobs[i].ok = aead.open(jobs[i].key, jobs[i].counter, jobs[i].body, jobs[i].len, jobs[i].body);
 }
 
 void OpenPool::drain(Aead& aead, uint32_t gen, OpenJob* jobs, int count) {

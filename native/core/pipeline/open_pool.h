@@ -32,9 +32,9 @@ namespace sag {
 struct OpenJob {
   const uint8_t* key;  // the keypair's receive key; valid while the caller holds table_mu shared
   uint64_t counter;
-  uint8_t* body;       // ciphertext with its tag, opened in place
+  uint8_t* body;  // ciphertext with its tag, opened in place
   size_t len;
-  bool ok;             // out: the tag authenticated
+  bool ok;  // out: the tag authenticated
 };
 
 class OpenPool {
@@ -68,14 +68,14 @@ class OpenPool {
 
   std::vector<std::unique_ptr<Helper>> threads_;
   std::mutex mu_;
-  std::condition_variable wake_;   // helpers wait for a new generation or stop
-  std::condition_variable idle_;   // the caller waits for busy_ to reach 0
-  uint32_t generation_ = 0;        // guarded by mu_
-  bool stopping_ = false;          // guarded by mu_
-  OpenJob* jobs_ = nullptr;        // guarded by mu_; read by a helper when it wakes
-  int count_ = 0;                  // guarded by mu_
+  std::condition_variable wake_;  // helpers wait for a new generation or stop
+  std::condition_variable idle_;  // the caller waits for busy_ to reach 0
+  uint32_t generation_ = 0;       // guarded by mu_
+  bool stopping_ = false;         // guarded by mu_
+  OpenJob* jobs_ = nullptr;       // guarded by mu_; read by a helper when it wakes
+  int count_ = 0;                 // guarded by mu_
   std::atomic<uint64_t> ticket_{0};
-  std::atomic<int> busy_{0};       // helpers between announcing themselves and finishing
+  std::atomic<int> busy_{0};  // helpers between announcing themselves and finishing
 };
 
 // Helper threads a receive worker uses for `workers` decrypting threads in all (itself included):

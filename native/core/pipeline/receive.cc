@@ -53,16 +53,22 @@ void ReceiveWorker::process_locked(Uplink* up, int n) {
       continue;
     }
     uint8_t type = wire::message_type(d.data, d.len);
-    if (type == wire::kTypeTransport) admit_transport(up, d);
-    else if (type != 0) ordered_[ordered_count_++] = Admitted{&d, nullptr, -1};  // control, in order
-    else up->counters.drop(kDropMalformed);
+    if (type == wire::kTypeTransport)
+      admit_transport(up, d);
+    else if (type != 0)
+      ordered_[ordered_count_++] = Admitted{&d, nullptr, -1};  // control, in order
+    else
+      up->counters.drop(kDropMalformed);
   }
   pool_.open_all(aead_, jobs_.data(), job_count_);  // the only step spread over cores
   for (int i = 0; i < ordered_count_; ++i) {
     const Admitted& a = ordered_[i];
-    if (!a.kp) handle_control(up, *a.datagram);
-    else if (a.job < 0) refuse_seen(up, a);
-    else finish_transport(up, a, jobs_[a.job]);
+    if (!a.kp)
+      handle_control(up, *a.datagram);
+    else if (a.job < 0)
+      refuse_seen(up, a);
+    else
+      finish_transport(up, a, jobs_[a.job]);
   }
   write_tun();
 }
@@ -92,7 +98,8 @@ void ReceiveWorker::admit_transport(Uplink* up, Datagram& d) {
     return;
   }
   uint64_t counter = wire::load_le64(d.data + wire::kTransportOffsetCounter);
-  if (!kp->replay.may_accept(counter)) {  // not worth decrypting; whether it is a replay or a copy is told in order
+  if (!kp->replay.may_accept(
+          counter)) {  // not worth decrypting; whether it is a replay or a copy is told in order
     ordered_[ordered_count_++] = Admitted{&d, kp, -1};
     return;
   }
@@ -129,7 +136,7 @@ void ReceiveWorker::finish_transport(Uplink* up, const Admitted& a, const OpenJo
   size_t plain_len = job.len - wire::kAuthTagSize;
   wire::Probe probe;
   if (wire::parse_probe(body, plain_len, &probe)) {  // multipath probe: never roams, never to the TUN
-    peer->counters.add_rx(d.len, true);  // non-data, like a keepalive (see probe.cc)
+    peer->counters.add_rx(d.len, true);              // non-data, like a keepalive (see probe.cc)
     up->counters.add_rx(d.len, true);
     peer->probe_sources.saw(path_tag(up->id, d.peer), now_ns_);
     on_probe(t_, aead_, peer, up, d.peer, probe);
@@ -171,7 +178,8 @@ void ReceiveWorker::refuse_seen(Uplink* up, const Admitted& a) {
 
 // A counter the window has seen: a copy sent over another path, or a replay.
 void ReceiveWorker::count_refused(Peer* peer, Keypair* kp, uint64_t counter, uint32_t tag) {
-  if (!kp->recent_sources.is_copy_from_other_path(counter, tag) || !peer->probe_sources.recent(tag, now_ns_)) {
+  if (!kp->recent_sources.is_copy_from_other_path(counter, tag) ||
+      !peer->probe_sources.recent(tag, now_ns_)) {
     peer->counters.drop(kDropReplay);
     return;
   }
@@ -204,7 +212,8 @@ void ReceiveWorker::roam(Peer* peer, Uplink* up, const Endpoint& from) {
   roamed_from_ = from;
   {
     std::lock_guard<std::mutex> lock(peer->endpoint_mu);
-    if (!peer->roam_guard.should_move(peer->has_endpoint, peer->endpoint, peer->uplink_id, from, up->id, now_ns_))
+    if (!peer->roam_guard.should_move(peer->has_endpoint, peer->endpoint, peer->uplink_id, from, up->id,
+                                      now_ns_))
       return;
     peer->endpoint = from;
     peer->uplink_id = up->id;
@@ -236,8 +245,10 @@ void ReceiveWorker::handle_control(Uplink* up, const Datagram& d) {
   ev.from = to_api(d.peer);
   ev.len = uint32_t(d.len);
   std::memcpy(ev.data, d.data, d.len);
-  if (t_.events.push(ev)) up->counters.add_rx(d.len);
-  else up->counters.drop(kDropQueueFull);
+  if (t_.events.push(ev))
+    up->counters.add_rx(d.len);
+  else
+    up->counters.drop(kDropQueueFull);
 }
 
 void ReceiveWorker::write_tun() {

@@ -36,7 +36,7 @@ class ReceiveWorker final : public Worker {
   Status prepare() override;
   void on_ready(uint32_t uplink_id) override;
   void process_locked(Uplink* up, int n);  // table_mu held shared
-  struct Admitted {  // a datagram past the first pass, in arrival order
+  struct Admitted {                        // a datagram past the first pass, in arrival order
     Datagram* datagram;
     Keypair* kp;  // null: a control message
     int job;      // index in jobs_; -1: refused by the replay pre-check, not decrypted
@@ -57,7 +57,7 @@ class ReceiveWorker final : public Worker {
   std::vector<Admitted> ordered_;
   int job_count_ = 0;
   int ordered_count_ = 0;
-  uint64_t now_ns_ = 0;  // the clock at the start of the batch
+  uint64_t now_ns_ = 0;          // the clock at the start of the batch
   Peer* roamed_peer_ = nullptr;  // the last roam() of this batch: (peer, uplink, source)
   uint32_t roamed_uplink_ = 0;
   Endpoint roamed_from_;

@@ -22,7 +22,10 @@ SendWorker::SendWorker(DataplaneTables& tables, Tun* queue, bool primary)
 Status SendWorker::prepare() {
   Status s = watch_fd(queue_->poll_fd(), kTunToken);
   if (!primary_) return s;
-  if (s.ok()) t_.domains.for_each([&](Domain* d) { if (s.ok()) s = watch_domain(d); });
+  if (s.ok())
+    t_.domains.for_each([&](Domain* d) {
+      if (s.ok()) s = watch_domain(d);
+    });
   return s.ok() ? watch_fd(t_.wake_fd, kWakeToken) : s;
 }
 
@@ -86,14 +89,18 @@ void SendWorker::route_batch(int n, const AllowedIps& ips) {
           out_peer_[out] = peer;
         }
         break;
-      case Sealed::kExhausted: stage(peer, pkt, len); break;
-      case Sealed::kDropped: break;
+      case Sealed::kExhausted:
+        stage(peer, pkt, len);
+        break;
+      case Sealed::kDropped:
+        break;
     }
   }
   transmit(out);
 }
 
-SendWorker::Sealed SendWorker::seal(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, Datagram* out, Route* route) {
+SendWorker::Sealed SendWorker::seal(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, Datagram* out,
+                                    Route* route) {
   uint64_t counter;
   if (!kp->take_counter(&counter)) return Sealed::kExhausted;
   if (counter >= wire::kRekeyAfterMessages)
@@ -177,7 +184,8 @@ void SendWorker::stage(Peer* peer, const uint8_t* pkt, size_t len) {
     peer->staged.emplace_back(pkt, pkt + len);
     peer->staged_count.store(uint32_t(peer->staged.size()), std::memory_order_relaxed);
   }
-  if (!peer->sending_keypair()) t_.signal_peer(peer, &peer->handshake_event_pending, SAG_EVENT_HANDSHAKE_NEEDED);
+  if (!peer->sending_keypair())
+    t_.signal_peer(peer, &peer->handshake_event_pending, SAG_EVENT_HANDSHAKE_NEEDED);
 }
 
 void SendWorker::flush_staged(Peer* peer) {
@@ -206,8 +214,10 @@ void SendWorker::send_keepalive(Peer* peer) {
   Datagram d;
   Route route;
   Sealed r = kp ? seal(peer, kp, scratch(), 0, &d, &route) : Sealed::kExhausted;
-  if (r == Sealed::kExhausted) peer->counters.drop(kDropNoSession);
-  else if (r == Sealed::kOk) send_routed(peer, route, d);
+  if (r == Sealed::kExhausted)
+    peer->counters.drop(kDropNoSession);
+  else if (r == Sealed::kOk)
+    send_routed(peer, route, d);
 }
 
 void SendWorker::handle_wakeups() {

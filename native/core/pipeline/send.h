@@ -48,7 +48,7 @@ class SendWorker final : public Worker {
   // stages the packet); kDropped: counted (no endpoint, crypto failure).
   Sealed seal(Peer* peer, Keypair* kp, uint8_t* buf, size_t len, Datagram* out, Route* route);
   void send_routed(Peer* peer, const Route& route, Datagram d);  // send_one on each path
-  void send_one(Peer* peer, Uplink* up, const Datagram& d);  // slow paths: one datagram, counted
+  void send_one(Peer* peer, Uplink* up, const Datagram& d);      // slow paths: one datagram, counted
   void stage(Peer* peer, const uint8_t* pkt, size_t len);
   void flush_staged(Peer* peer);
   void send_keepalive(Peer* peer);

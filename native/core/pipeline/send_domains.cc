@@ -4,9 +4,13 @@
 
 namespace sag {
 
-Status SendWorker::watch_domain(Domain* d) { return watch_fd(d->tun->poll_fd(), kDomainTokenBase + d->id); }
+Status SendWorker::watch_domain(Domain* d) {
+  return watch_fd(d->tun->poll_fd(), kDomainTokenBase + d->id);
+}
 
-void SendWorker::unwatch_domain(Domain* d) { unwatch_fd(d->tun->poll_fd()); }
+void SendWorker::unwatch_domain(Domain* d) {
+  unwatch_fd(d->tun->poll_fd());
+}
 
 void SendWorker::read_domain(uint32_t domain) {
   // Unlike domain 0, a domain may be removed while running, so it is looked up under the lock;

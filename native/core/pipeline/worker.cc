@@ -32,7 +32,9 @@ Status Worker::watch_fd(int fd, uint32_t token) {
   return Status::Ok();
 }
 
-void Worker::unwatch_fd(int fd) { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+void Worker::unwatch_fd(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 Status Worker::start() {
   if (epoll_fd_ < 0 || stop_fd_ < 0) return Status::Error(SAG_ESYS, "epoll or eventfd creation failed");

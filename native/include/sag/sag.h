@@ -30,31 +30,31 @@ typedef struct sag_dataplane sag_dataplane;
 
 typedef enum sag_status {
   SAG_OK = 0,
-  SAG_EINVAL = -1,   /* an argument is invalid */
-  SAG_ENOENT = -2,   /* no such peer, keypair or uplink */
-  SAG_EEXIST = -3,   /* already exists (public key, receiver index) */
-  SAG_ESYS = -4,     /* a system call failed; see sag_last_error() */
-  SAG_ESTATE = -5,   /* not allowed in the current state (e.g. started without a TUN) */
-  SAG_ENOMEM = -6,   /* allocation failed */
-  SAG_EAGAIN = -7,   /* nothing available now (event queue empty, memory TUN empty) */
-  SAG_EINTERNAL = -8,/* unexpected internal failure */
-  SAG_EUNREACH = -9  /* no route from this uplink to the destination (link down, address gone) */
+  SAG_EINVAL = -1,    /* an argument is invalid */
+  SAG_ENOENT = -2,    /* no such peer, keypair or uplink */
+  SAG_EEXIST = -3,    /* already exists (public key, receiver index) */
+  SAG_ESYS = -4,      /* a system call failed; see sag_last_error() */
+  SAG_ESTATE = -5,    /* not allowed in the current state (e.g. started without a TUN) */
+  SAG_ENOMEM = -6,    /* allocation failed */
+  SAG_EAGAIN = -7,    /* nothing available now (event queue empty, memory TUN empty) */
+  SAG_EINTERNAL = -8, /* unexpected internal failure */
+  SAG_EUNREACH = -9   /* no route from this uplink to the destination (link down, address gone) */
 } sag_status;
 
 /* Drop reasons, counted per peer and per uplink (and globally for packets matching neither). */
 typedef enum sag_drop_reason {
-  SAG_DROP_BAD_AUTH = 0,      /* transport data whose tag did not authenticate */
-  SAG_DROP_REPLAY,            /* counter already seen or too old for the window */
-  SAG_DROP_NO_SESSION,        /* no usable keypair: unknown receiver index, expired, exhausted */
-  SAG_DROP_SOURCE_NOT_ALLOWED,/* decrypted packet whose source is outside the sender's allowed IPs */
-  SAG_DROP_NO_ROUTE,          /* outbound packet whose destination matches no peer */
-  SAG_DROP_QUEUE_FULL,        /* staged queue or control-event queue full */
-  SAG_DROP_MALFORMED,         /* not a well-formed WireGuard message or IP packet */
-  SAG_DROP_TOO_BIG,           /* larger than the MTU or the control message limit */
-  SAG_DROP_NO_ENDPOINT,       /* peer has no endpoint or its uplink is gone */
-  SAG_DROP_IO_ERROR,          /* the TUN or UDP write failed */
-  SAG_DROP_RATE_LIMITED,      /* over the peer's rate limit (sag_dp_set_rate_limit), either direction */
-  SAG_DROP_DUPLICATE,         /* a counter already accepted over another path: a multipath copy */
+  SAG_DROP_BAD_AUTH = 0,       /* transport data whose tag did not authenticate */
+  SAG_DROP_REPLAY,             /* counter already seen or too old for the window */
+  SAG_DROP_NO_SESSION,         /* no usable keypair: unknown receiver index, expired, exhausted */
+  SAG_DROP_SOURCE_NOT_ALLOWED, /* decrypted packet whose source is outside the sender's allowed IPs */
+  SAG_DROP_NO_ROUTE,           /* outbound packet whose destination matches no peer */
+  SAG_DROP_QUEUE_FULL,         /* staged queue or control-event queue full */
+  SAG_DROP_MALFORMED,          /* not a well-formed WireGuard message or IP packet */
+  SAG_DROP_TOO_BIG,            /* larger than the MTU or the control message limit */
+  SAG_DROP_NO_ENDPOINT,        /* peer has no endpoint or its uplink is gone */
+  SAG_DROP_IO_ERROR,           /* the TUN or UDP write failed */
+  SAG_DROP_RATE_LIMITED,       /* over the peer's rate limit (sag_dp_set_rate_limit), either direction */
+  SAG_DROP_DUPLICATE,          /* a counter already accepted over another path: a multipath copy */
   SAG_DROP_REASON_COUNT
 } sag_drop_reason;
 
@@ -63,7 +63,7 @@ typedef struct sag_counters {
    * passed to the control plane. Bytes are UDP payload bytes. An authenticated datagram whose inner
    * packet is then refused counts as received and as a drop. */
   uint64_t rx_packets, rx_bytes;
-  uint64_t tx_packets, tx_bytes; /* datagrams sent, their UDP payload bytes */
+  uint64_t tx_packets, tx_bytes;         /* datagrams sent, their UDP payload bytes */
   uint64_t rx_keepalives, tx_keepalives; /* of those, keepalives (empty payload) and path probes:
                                           * non-data messages, which the timers tell apart */
   uint64_t drops[SAG_DROP_REASON_COUNT];
@@ -83,49 +83,49 @@ typedef struct sag_prefix {
 } sag_prefix;
 
 typedef struct sag_config {
-  uint32_t mtu;               /* inner MTU, 576..65503; default 1420 */
-  uint32_t staged_capacity;   /* packets held per peer while no session; default 128 */
-  uint32_t event_capacity;    /* control events queued for the control plane; default 1024 */
-  uint32_t batch_size;        /* packets per batch in the workers, 1..256; default 64 */
-  uint32_t tun_queues;        /* queues of a Linux TUN (sag_dp_open_tun), one send worker each, 1..16;
+  uint32_t mtu;             /* inner MTU, 576..65503; default 1420 */
+  uint32_t staged_capacity; /* packets held per peer while no session; default 128 */
+  uint32_t event_capacity;  /* control events queued for the control plane; default 1024 */
+  uint32_t batch_size;      /* packets per batch in the workers, 1..256; default 64 */
+  uint32_t tun_queues;      /* queues of a Linux TUN (sag_dp_open_tun), one send worker each, 1..16;
                                  0: $SAG_TUN_QUEUES, else the online CPUs capped at 4 */
-  uint32_t receive_workers;   /* threads that decrypt a received batch, the receive worker included,
+  uint32_t receive_workers; /* threads that decrypt a received batch, the receive worker included,
                                  1..16 (each packet is still delivered in arrival order);
                                  0: $SAG_RX_WORKERS, else half the online CPUs, 1..4 */
 } sag_config;
 
 typedef struct sag_uplink_config {
-  sag_endpoint bind;          /* local address and port (port 0 picks one); family 6 with :: is dual-stack */
-  char device[16];            /* SO_BINDTODEVICE name, empty for none */
-  uint32_t fwmark;            /* SO_MARK, 0 for none */
+  sag_endpoint bind; /* local address and port (port 0 picks one); family 6 with :: is dual-stack */
+  char device[16];   /* SO_BINDTODEVICE name, empty for none */
+  uint32_t fwmark;   /* SO_MARK, 0 for none */
 } sag_uplink_config;
 
 typedef struct sag_keypair_config {
-  uint32_t local_index;       /* our receiver index: the peer puts it in messages to us */
-  uint32_t remote_index;      /* the peer's receiver index: we put it in messages to the peer */
+  uint32_t local_index;  /* our receiver index: the peer puts it in messages to us */
+  uint32_t remote_index; /* the peer's receiver index: we put it in messages to the peer */
   uint8_t send_key[32];
   uint8_t recv_key[32];
-  uint8_t initiator;          /* 1: becomes current at once; 0: waits as next until first data arrives */
+  uint8_t initiator; /* 1: becomes current at once; 0: waits as next until first data arrives */
 } sag_keypair_config;
 
 typedef enum sag_event_type {
-  SAG_EVENT_CONTROL = 1,          /* a non-data message arrived: data/len/from/uplink_id are set */
-  SAG_EVENT_HANDSHAKE_NEEDED = 2, /* packets for peer_id are staged: no usable session */
-  SAG_EVENT_KEYPAIR_CONFIRMED = 3,/* first data on a responder keypair: it became current (index) */
-  SAG_EVENT_REKEY_NEEDED = 4,     /* the current keypair passed REKEY_AFTER_MESSAGES */
-  SAG_EVENT_ENDPOINT_CHANGED = 5, /* peer roamed: authenticated data came from a new address */
-  SAG_EVENT_PROBE_REPLY = 6       /* a path probe was answered: index = path id, uplink_id, from,
+  SAG_EVENT_CONTROL = 1,           /* a non-data message arrived: data/len/from/uplink_id are set */
+  SAG_EVENT_HANDSHAKE_NEEDED = 2,  /* packets for peer_id are staged: no usable session */
+  SAG_EVENT_KEYPAIR_CONFIRMED = 3, /* first data on a responder keypair: it became current (index) */
+  SAG_EVENT_REKEY_NEEDED = 4,      /* the current keypair passed REKEY_AFTER_MESSAGES */
+  SAG_EVENT_ENDPOINT_CHANGED = 5,  /* peer roamed: authenticated data came from a new address */
+  SAG_EVENT_PROBE_REPLY = 6        /* a path probe was answered: index = path id, uplink_id, from,
                                    * data = sequence LE64 then round-trip time in ns LE64 (len 16) */
 } sag_event_type;
 
 #define SAG_MAX_CONTROL_MESSAGE 1500
 
 typedef struct sag_event {
-  uint32_t type;              /* sag_event_type */
-  uint32_t peer_id;           /* 0 when not about a peer */
-  uint32_t uplink_id;         /* uplink it arrived on (CONTROL, ENDPOINT_CHANGED) */
-  uint32_t index;             /* keypair local index (KEYPAIR_CONFIRMED) */
-  sag_endpoint from;          /* source address (CONTROL, ENDPOINT_CHANGED) */
+  uint32_t type;      /* sag_event_type */
+  uint32_t peer_id;   /* 0 when not about a peer */
+  uint32_t uplink_id; /* uplink it arrived on (CONTROL, ENDPOINT_CHANGED) */
+  uint32_t index;     /* keypair local index (KEYPAIR_CONFIRMED) */
+  sag_endpoint from;  /* source address (CONTROL, ENDPOINT_CHANGED) */
   uint32_t len;
   uint8_t data[SAG_MAX_CONTROL_MESSAGE];
 } sag_event;
@@ -172,8 +172,7 @@ int sag_dp_remove_peer(sag_dataplane* dp, uint32_t peer_id);
 int sag_dp_set_endpoint(sag_dataplane* dp, uint32_t peer_id, const sag_endpoint* endpoint,
                         uint32_t uplink_id);
 /* Replaces the peer's allowed IPs; a prefix owned by another peer moves to this one. */
-int sag_dp_set_allowed_ips(sag_dataplane* dp, uint32_t peer_id, const sag_prefix* prefixes,
-                           size_t count);
+int sag_dp_set_allowed_ips(sag_dataplane* dp, uint32_t peer_id, const sag_prefix* prefixes, size_t count);
 int sag_dp_peer_info(sag_dataplane* dp, uint32_t peer_id, sag_peer_info* out);
 
 int sag_dp_install_keypair(sag_dataplane* dp, uint32_t peer_id, const sag_keypair_config* kp,
@@ -184,8 +183,8 @@ int sag_dp_expire_keypair(sag_dataplane* dp, uint32_t local_index); /* kept, but
 int sag_dp_expire_older_than(sag_dataplane* dp, uint64_t now_ns, uint64_t max_age_ns);
 
 /* Sends a control-plane message (handshake, cookie) as one datagram on an uplink. */
-int sag_dp_send_control(sag_dataplane* dp, uint32_t uplink_id, const sag_endpoint* to,
-                        const uint8_t* data, size_t len);
+int sag_dp_send_control(sag_dataplane* dp, uint32_t uplink_id, const sag_endpoint* to, const uint8_t* data,
+                        size_t len);
 /* Asks the send worker to send a keepalive to the peer on its current keypair. */
 int sag_dp_send_keepalive(sag_dataplane* dp, uint32_t peer_id);
 /* Drops the packets staged for the peer (no session is coming); counted as no_session. Returns how
@@ -199,18 +198,18 @@ int sag_dp_drop_staged(sag_dataplane* dp, uint32_t peer_id);
  * exactly as in WireGuard. Installing a table replaces the previous one atomically. */
 #define SAG_MAX_PATHS 8
 #define SAG_MAX_CLASSES 16
-#define SAG_MAX_CLASS_PREFIXES 8  /* address prefixes per side (source, destination) of a class */
+#define SAG_MAX_CLASS_PREFIXES 8 /* address prefixes per side (source, destination) of a class */
 
 typedef struct sag_path {
-  uint32_t id;                /* the control plane's path id (any value, unique in the table) */
-  uint32_t uplink_id;         /* the uplink (local socket) it leaves on */
-  sag_endpoint remote;        /* the peer's endpoint on this path */
+  uint32_t id;         /* the control plane's path id (any value, unique in the table) */
+  uint32_t uplink_id;  /* the uplink (local socket) it leaves on */
+  sag_endpoint remote; /* the peer's endpoint on this path */
 } sag_path;
 
 typedef enum sag_select_mode {
-  SAG_SELECT_SINGLE = 0,      /* every packet on path_index[0] */
-  SAG_SELECT_WEIGHTED = 1,    /* per flow (5-tuple hash) over path_index[0..path_count) by weight */
-  SAG_SELECT_DUPLICATE = 2    /* sealed once, sent on path_index[0] and path_index[1] */
+  SAG_SELECT_SINGLE = 0,   /* every packet on path_index[0] */
+  SAG_SELECT_WEIGHTED = 1, /* per flow (5-tuple hash) over path_index[0..path_count) by weight */
+  SAG_SELECT_DUPLICATE = 2 /* sealed once, sent on path_index[0] and path_index[1] */
 } sag_select_mode;
 
 typedef struct sag_traffic_class {
@@ -223,8 +222,8 @@ typedef struct sag_traffic_class {
   uint8_t protocol;
   uint16_t src_port_min, src_port_max;
   uint16_t dst_port_min, dst_port_max;
-  uint8_t mode;               /* sag_select_mode */
-  uint8_t path_count;         /* 1..SAG_MAX_PATHS (DUPLICATE: exactly 2) */
+  uint8_t mode;                      /* sag_select_mode */
+  uint8_t path_count;                /* 1..SAG_MAX_PATHS (DUPLICATE: exactly 2) */
   uint8_t path_index[SAG_MAX_PATHS]; /* indexes into sag_selection.paths */
   uint32_t weight[SAG_MAX_PATHS];    /* WEIGHTED: weights, each 1..65535; ignored otherwise */
   uint8_t src_prefix_count;          /* 0..SAG_MAX_CLASS_PREFIXES; 0: any source address */
@@ -234,9 +233,9 @@ typedef struct sag_traffic_class {
 } sag_traffic_class;
 
 typedef struct sag_selection {
-  uint32_t path_count;        /* 0..SAG_MAX_PATHS */
+  uint32_t path_count; /* 0..SAG_MAX_PATHS */
   sag_path paths[SAG_MAX_PATHS];
-  uint32_t class_count;       /* 0..SAG_MAX_CLASSES; first match wins */
+  uint32_t class_count; /* 0..SAG_MAX_CLASSES; first match wins */
   sag_traffic_class classes[SAG_MAX_CLASSES];
 } sag_selection;
 
@@ -260,10 +259,8 @@ int sag_dp_send_probe(sag_dataplane* dp, uint32_t peer_id, uint32_t uplink_id, c
 int sag_dp_add_domain_tun(sag_dataplane* dp, const char* name, char* name_out, size_t name_out_len,
                           uint32_t* domain_out);
 int sag_dp_add_memory_domain(sag_dataplane* dp, uint32_t* domain_out); /* in-memory TUN (tests) */
-int sag_dp_domain_memory_tun_inject(sag_dataplane* dp, uint32_t domain, const uint8_t* packet,
-                                    size_t len);
-int sag_dp_domain_memory_tun_take(sag_dataplane* dp, uint32_t domain, uint8_t* buf, size_t cap,
-                                  size_t* len);
+int sag_dp_domain_memory_tun_inject(sag_dataplane* dp, uint32_t domain, const uint8_t* packet, size_t len);
+int sag_dp_domain_memory_tun_take(sag_dataplane* dp, uint32_t domain, uint8_t* buf, size_t cap, size_t* len);
 int sag_dp_remove_domain(sag_dataplane* dp, uint32_t domain);
 /* Moves the peer (and its allowed IPs) into the domain. */
 int sag_dp_set_peer_domain(sag_dataplane* dp, uint32_t peer_id, uint32_t domain);
@@ -271,10 +268,9 @@ int sag_dp_set_peer_domain(sag_dataplane* dp, uint32_t peer_id, uint32_t domain)
 /* Limits the peer's inner traffic to bytes_per_s with a burst of burst_bytes (>= the MTU), in
  * each direction separately (TUN -> peer before encryption, peer -> TUN after decryption).
  * Excess packets are dropped and counted as SAG_DROP_RATE_LIMITED. bytes_per_s 0 removes it. */
-int sag_dp_set_rate_limit(sag_dataplane* dp, uint32_t peer_id, uint64_t bytes_per_s,
-                          uint64_t burst_bytes);
+int sag_dp_set_rate_limit(sag_dataplane* dp, uint32_t peer_id, uint64_t bytes_per_s, uint64_t burst_bytes);
 
-int sag_dp_poll_event(sag_dataplane* dp, sag_event* out); /* SAG_EAGAIN when empty */
+int sag_dp_poll_event(sag_dataplane* dp, sag_event* out);  /* SAG_EAGAIN when empty */
 int sag_dp_counters(sag_dataplane* dp, sag_counters* out); /* global: packets matching no peer */
 
 #ifdef __cplusplus

@@ -69,7 +69,8 @@ export class ParsedArgs {
 
 function toInt(flag: string, raw: string, command: string): number {
   const n = Number(raw);
-  if (!/^-?[0-9]+$/.test(raw) || !Number.isSafeInteger(n)) throw new UsageError(`--${flag} must be an integer, got ${JSON.stringify(raw)}`, command);
+  if (!/^-?[0-9]+$/.test(raw) || !Number.isSafeInteger(n))
+    throw new UsageError(`--${flag} must be an integer, got ${JSON.stringify(raw)}`, command);
   return n;
 }
 
@@ -78,7 +79,12 @@ function toInt(flag: string, raw: string, command: string): number {
  * "--flag value" and "--flag=value" both work; "--" ends the flags, so a value
  * starting with "-" can still be passed as a positional.
  */
-export function parseArgs(argv: readonly string[], positionals: readonly PositionalSpec[], flags: readonly FlagSpec[], command: string): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  positionals: readonly PositionalSpec[],
+  flags: readonly FlagSpec[],
+  command: string,
+): ParsedArgs {
   const byName = new Map(flags.map((f) => [f.name, f]));
   const values = new Map<string, Value>();
   const rest: string[] = [];
@@ -93,7 +99,8 @@ export function parseArgs(argv: readonly string[], positionals: readonly Positio
       continue;
     }
     if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg.length > 1) throw new UsageError(`unknown option ${arg} (options are long: --name)`, command);
+      if (arg.startsWith('-') && arg.length > 1)
+        throw new UsageError(`unknown option ${arg} (options are long: --name)`, command);
       rest.push(arg);
       continue;
     }
@@ -110,7 +117,8 @@ export function parseArgs(argv: readonly string[], positionals: readonly Positio
     if (eq !== -1) raw = arg.slice(eq + 1);
     else {
       const next = argv[++i];
-      if (next === undefined) throw new UsageError(`--${name} needs a value${spec.value ? ` (${spec.value})` : ''}`, command);
+      if (next === undefined)
+        throw new UsageError(`--${name} needs a value${spec.value ? ` (${spec.value})` : ''}`, command);
       raw = next;
     }
     if (spec.kind === 'list') values.set(name, [...((values.get(name) as string[] | undefined) ?? []), raw]);
@@ -120,9 +128,16 @@ export function parseArgs(argv: readonly string[], positionals: readonly Positio
   // Help wins over every other mistake: someone asking for it should get it.
   if (values.get('help') === true) return new ParsedArgs(rest, values);
   if (rest.length < positionals.length) {
-    throw new UsageError(`missing ${positionals.slice(rest.length).map((p) => p.name).join(' ')}`, command);
+    throw new UsageError(
+      `missing ${positionals
+        .slice(rest.length)
+        .map((p) => p.name)
+        .join(' ')}`,
+      command,
+    );
   }
-  if (rest.length > positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[positionals.length])}`, command);
+  if (rest.length > positionals.length)
+    throw new UsageError(`unexpected argument ${JSON.stringify(rest[positionals.length])}`, command);
   for (const spec of flags) {
     if (spec.required && !values.has(spec.name)) throw new UsageError(`--${spec.name} is required`, command);
   }
@@ -135,9 +150,20 @@ function flagLabel(f: FlagSpec): string {
 }
 
 /** Help for one command: synopsis, then positionals and options aligned. */
-export function formatHelp(command: string, summary: string, positionals: readonly PositionalSpec[], flags: readonly FlagSpec[], globals: readonly FlagSpec[]): string {
+export function formatHelp(
+  command: string,
+  summary: string,
+  positionals: readonly PositionalSpec[],
+  flags: readonly FlagSpec[],
+  globals: readonly FlagSpec[],
+): string {
   const required = flags.filter((f) => f.required).map(flagLabel);
-  const synopsis = [command, ...positionals.map((p) => p.name), ...required, flags.some((f) => !f.required) || globals.length ? '[options]' : '']
+  const synopsis = [
+    command,
+    ...positionals.map((p) => p.name),
+    ...required,
+    flags.some((f) => !f.required) || globals.length ? '[options]' : '',
+  ]
     .filter(Boolean)
     .join(' ');
   const rows: [string, string][] = [];
@@ -147,8 +173,14 @@ export function formatHelp(command: string, summary: string, positionals: readon
     rows.push([title, '']);
     rows.push(...items.map(([a, b]): [string, string] => [`  ${a}`, b]));
   };
-  const describe = (f: FlagSpec): [string, string] => [flagLabel(f), `${f.help}${f.kind === 'list' ? ' (repeatable)' : ''}${f.required ? ' (required)' : ''}`];
-  section('arguments:', positionals.map((p) => [p.name, p.help]));
+  const describe = (f: FlagSpec): [string, string] => [
+    flagLabel(f),
+    `${f.help}${f.kind === 'list' ? ' (repeatable)' : ''}${f.required ? ' (required)' : ''}`,
+  ];
+  section(
+    'arguments:',
+    positionals.map((p) => [p.name, p.help]),
+  );
   section('options:', flags.map(describe));
   section('global options:', globals.map(describe));
   const width = Math.max(...rows.filter(([, b]) => b !== '').map(([a]) => a.length), 0);

@@ -43,9 +43,12 @@ export class ApiClient {
     try {
       url = new URL(baseUrl);
     } catch {
-      throw new UsageError(`the controller URL ${JSON.stringify(baseUrl)} is not a URL (expected e.g. ${DEFAULT_CONTROLLER})`);
+      throw new UsageError(
+        `the controller URL ${JSON.stringify(baseUrl)} is not a URL (expected e.g. ${DEFAULT_CONTROLLER})`,
+      );
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`the controller URL must be http:// or https://, got ${JSON.stringify(baseUrl)}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new UsageError(`the controller URL must be http:// or https://, got ${JSON.stringify(baseUrl)}`);
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
@@ -88,7 +91,11 @@ export class ApiClient {
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch {
-      throw new ApiError(`ERR_HTTP_${res.status}`, `${this.baseUrl} answered ${method} ${path} with HTTP ${res.status} and a body that is not JSON; is it a sag controller?`, res.status);
+      throw new ApiError(
+        `ERR_HTTP_${res.status}`,
+        `${this.baseUrl} answered ${method} ${path} with HTTP ${res.status} and a body that is not JSON; is it a sag controller?`,
+        res.status,
+      );
     }
     if (res.ok) return parsed as T;
     throw this.refusal(res.status, method, path, parsed);
@@ -97,7 +104,11 @@ export class ApiClient {
   private refusal(status: number, method: Method, path: string, body: unknown): ApiError {
     const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
     if (typeof error?.code !== 'string' || typeof error.message !== 'string') {
-      return new ApiError(`ERR_HTTP_${status}`, `${this.baseUrl} answered ${method} ${path} with HTTP ${status}`, status);
+      return new ApiError(
+        `ERR_HTTP_${status}`,
+        `${this.baseUrl} answered ${method} ${path} with HTTP ${status}`,
+        status,
+      );
     }
     // Without a key the API's message is right but does not say how the CLI takes one.
     const hint = status === 401 && !this.apiKey ? '; pass --api-key or set SAG_API_KEY' : '';
@@ -107,7 +118,10 @@ export class ApiClient {
   private unreachable(err: unknown): ControllerUnreachableError {
     const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
     if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
-      return new ControllerUnreachableError(`the controller at ${this.baseUrl} did not answer within ${this.timeoutMs / 1000} s`, { cause: err });
+      return new ControllerUnreachableError(
+        `the controller at ${this.baseUrl} did not answer within ${this.timeoutMs / 1000} s`,
+        { cause: err },
+      );
     }
     // fetch reports "fetch failed"; the useful part (ECONNREFUSED, ENOTFOUND) is in the cause.
     const why = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);

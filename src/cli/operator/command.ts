@@ -52,12 +52,29 @@ export const idFlag = (prefix: string): FlagSpec => ({
   value: 'ID',
   help: `choose the id ("${prefix}-..."); generated if left out`,
 });
-export const nameFlag = (required = true): FlagSpec => ({ name: 'name', kind: 'string', value: 'NAME', help: 'display name', required });
-export const areaFlag: FlagSpec = { name: 'area', kind: 'string', value: 'AREA', help: 'area, e.g. mainland (see sag area list)', required: true };
+export const nameFlag = (required = true): FlagSpec => ({
+  name: 'name',
+  kind: 'string',
+  value: 'NAME',
+  help: 'display name',
+  required,
+});
+export const areaFlag: FlagSpec = {
+  name: 'area',
+  kind: 'string',
+  value: 'AREA',
+  help: 'area, e.g. mainland (see sag area list)',
+  required: true,
+};
 export const cidrFlag = (help: string): FlagSpec => ({ name: 'cidr', kind: 'list', value: 'CIDR', help });
 
 /** The same `show` for every kind: GET one entity, render its details. */
-export function showAction<T>(what: string, placeholder: string, path: (id: string) => string, render: (e: T) => string): Action {
+export function showAction<T>(
+  what: string,
+  placeholder: string,
+  path: (id: string) => string,
+  render: (e: T) => string,
+): Action {
   return {
     name: 'show',
     summary: `show one ${what}`,
@@ -80,7 +97,12 @@ export function listAction<T>(what: string, path: string, render: (items: T[]) =
   };
 }
 
-export function deleteAction(what: string, placeholder: string, path: (id: string) => string, note = ''): Action {
+export function deleteAction(
+  what: string,
+  placeholder: string,
+  path: (id: string) => string,
+  note = '',
+): Action {
   return {
     name: 'delete',
     summary: `delete a ${what}${note}`,

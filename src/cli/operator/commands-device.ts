@@ -10,10 +10,13 @@ interface Binding {
 }
 
 const deviceTable = (items: SagDevice[]) =>
-  table(items.map((d) => [d.serial, d.model, cell(d.instanceId), d.softwareVersion, time(d.lastSeen)]), {
-    header: ['SERIAL', 'MODEL', 'INSTANCE', 'SOFTWARE', 'LAST SEEN'],
-    empty: 'no devices',
-  });
+  table(
+    items.map((d) => [d.serial, d.model, cell(d.instanceId), d.softwareVersion, time(d.lastSeen)]),
+    {
+      header: ['SERIAL', 'MODEL', 'INSTANCE', 'SOFTWARE', 'LAST SEEN'],
+      empty: 'no devices',
+    },
+  );
 
 const deviceDetails = (d: SagDevice, extra: [string, string][] = []) =>
   details([
@@ -28,7 +31,8 @@ const deviceDetails = (d: SagDevice, extra: [string, string][] = []) =>
   ]);
 
 /** A token is shown once by the API; the human output says so, or it would be lost. */
-const tokenNote = (token: string) => `\nThe device token is shown only this once; configure it on the device now:\n\n  ${token}\n`;
+const tokenNote = (token: string) =>
+  `\nThe device token is shown only this once; configure it on the device now:\n\n  ${token}\n`;
 
 const devicePath = (serial: string) => `/v1/devices/${seg(serial)}`;
 const SERIAL = { name: 'SERIAL', help: 'the device serial number' };
@@ -43,8 +47,19 @@ export const deviceGroup: Group = {
       positionals: [SERIAL],
       flags: [
         { name: 'model', kind: 'string', value: 'MODEL', help: 'hardware, vcpe or app', required: true },
-        { name: 'public-key', kind: 'string', value: 'KEY', help: "the device's WireGuard public key (base64); leave it out to activate the device later (sag device activation)" },
-        { name: 'software-version', kind: 'string', value: 'VERSION', help: 'software version it runs, e.g. 2.1.0', required: true },
+        {
+          name: 'public-key',
+          kind: 'string',
+          value: 'KEY',
+          help: "the device's WireGuard public key (base64); leave it out to activate the device later (sag device activation)",
+        },
+        {
+          name: 'software-version',
+          kind: 'string',
+          value: 'VERSION',
+          help: 'software version it runs, e.g. 2.1.0',
+          required: true,
+        },
       ],
       run: async (api, a): Promise<Result> => {
         const body = {
@@ -63,11 +78,22 @@ export const deviceGroup: Group = {
       name: 'bind',
       summary: 'bind a device to a SAG instance of the same model',
       positionals: [SERIAL],
-      flags: [{ name: 'instance', kind: 'string', value: 'INSTANCE_ID', help: 'the SAG instance it serves', required: true }],
+      flags: [
+        {
+          name: 'instance',
+          kind: 'string',
+          value: 'INSTANCE_ID',
+          help: 'the SAG instance it serves',
+          required: true,
+        },
+      ],
       run: async (api, a) => {
         const serial = a.positionals[0] as string;
         const out = await api.post<Binding>(`${devicePath(serial)}/bind`, { instanceId: a.need('instance') });
-        return { json: out, human: `bound device ${serial} to instance ${a.need('instance')} (instance state ${cell(out.instance?.state)})\n` };
+        return {
+          json: out,
+          human: `bound device ${serial} to instance ${a.need('instance')} (instance state ${cell(out.instance?.state)})\n`,
+        };
       },
     },
     {
@@ -77,17 +103,27 @@ export const deviceGroup: Group = {
       run: async (api, a) => {
         const serial = a.positionals[0] as string;
         const out = await api.post<Binding>(`${devicePath(serial)}/unbind`);
-        return { json: out, human: out.instance ? `unbound device ${serial} from instance ${out.instance.id}\n` : `device ${serial} was not bound\n` };
+        return {
+          json: out,
+          human: out.instance
+            ? `unbound device ${serial} from instance ${out.instance.id}\n`
+            : `device ${serial} was not bound\n`,
+        };
       },
     },
     {
       name: 'activation',
       summary: 'issue a one-time activation code (sag agent --serial S --code C); shown only this once',
       positionals: [SERIAL],
-      flags: [{ name: 'ttl', kind: 'int', value: 'SECONDS', help: 'how long the code is valid (default 24 hours)' }],
+      flags: [
+        { name: 'ttl', kind: 'int', value: 'SECONDS', help: 'how long the code is valid (default 24 hours)' },
+      ],
       run: async (api, a) => {
         const serial = a.positionals[0] as string;
-        const out = await api.post<{ serial: string; code: string; expiresAt: number }>(`${devicePath(serial)}/activation`, a.has('ttl') ? { ttlSeconds: a.int('ttl') } : {});
+        const out = await api.post<{ serial: string; code: string; expiresAt: number }>(
+          `${devicePath(serial)}/activation`,
+          a.has('ttl') ? { ttlSeconds: a.int('ttl') } : {},
+        );
         return {
           json: out,
           human: `Activation code for ${serial} (shown only this once, valid until ${new Date(out.expiresAt).toISOString()}):\n\n  ${out.code}\n\nOn the device: sag agent --controller URL --state-dir DIR --serial ${serial} --code ${out.code}\n`,

@@ -2,15 +2,31 @@
 import type { AccessPoint, Area, SagInstance, Uplink } from '../../controller/model/index.js';
 import { UsageError, type FlagSpec } from './args.js';
 import { seg } from './client.js';
-import { areaFlag, cidrFlag, deleteAction, idFlag, listAction, nameFlag, showAction, type Group } from './command.js';
+import {
+  areaFlag,
+  cidrFlag,
+  deleteAction,
+  idFlag,
+  listAction,
+  nameFlag,
+  showAction,
+  type Group,
+} from './command.js';
 import { cell, details, table } from './table.js';
 
 // ---- rendering ----------------------------------------------------------------
 
-const areaTable = (items: Area[]) => table(items.map((a) => [a.name, String(a.regions.length), a.regions.join(' ')]), { header: ['NAME', 'REGIONS', 'REGION IDS'], empty: 'no areas' });
+const areaTable = (items: Area[]) =>
+  table(
+    items.map((a) => [a.name, String(a.regions.length), a.regions.join(' ')]),
+    { header: ['NAME', 'REGIONS', 'REGION IDS'], empty: 'no areas' },
+  );
 
 const apTable = (items: AccessPoint[]) =>
-  table(items.map((p) => [p.id, p.area, String(p.maxInstances), cell(p.endpoints)]), { header: ['ID', 'AREA', 'MAX-INSTANCES', 'ENDPOINTS'], empty: 'no access points' });
+  table(
+    items.map((p) => [p.id, p.area, String(p.maxInstances), cell(p.endpoints)]),
+    { header: ['ID', 'AREA', 'MAX-INSTANCES', 'ENDPOINTS'], empty: 'no access points' },
+  );
 
 const apDetails = (p: AccessPoint) =>
   details([
@@ -25,8 +41,20 @@ const mbit = (n: number) => `${n} Mbit/s`;
 
 export const instanceTable = (items: SagInstance[]) =>
   table(
-    items.map((i) => [i.id, i.name, i.area, i.model, mbit(i.bandwidthMbps), i.state, cell(i.ccnId), cell(i.lanCidrs)]),
-    { header: ['ID', 'NAME', 'AREA', 'MODEL', 'BANDWIDTH', 'STATE', 'CCN', 'LAN CIDRS'], empty: 'no instances' },
+    items.map((i) => [
+      i.id,
+      i.name,
+      i.area,
+      i.model,
+      mbit(i.bandwidthMbps),
+      i.state,
+      cell(i.ccnId),
+      cell(i.lanCidrs),
+    ]),
+    {
+      header: ['ID', 'NAME', 'AREA', 'MODEL', 'BANDWIDTH', 'STATE', 'CCN', 'LAN CIDRS'],
+      empty: 'no instances',
+    },
   );
 
 export const instanceDetails = (i: SagInstance) => {
@@ -43,9 +71,17 @@ export const instanceDetails = (i: SagInstance) => {
     ['version', String(i.version)],
   ]);
   if (i.uplinks.length === 0) return main;
-  const uplinks = table(i.uplinks.map((u) => [u.name, u.kind, u.priority === -1 ? 'unused' : String(u.priority), String(u.weight)]), {
-    header: ['UPLINK', 'KIND', 'PRIORITY', 'WEIGHT'],
-  });
+  const uplinks = table(
+    i.uplinks.map((u) => [
+      u.name,
+      u.kind,
+      u.priority === -1 ? 'unused' : String(u.priority),
+      String(u.weight),
+    ]),
+    {
+      header: ['UPLINK', 'KIND', 'PRIORITY', 'WEIGHT'],
+    },
+  );
   return `${main}\n${uplinks}`;
 };
 
@@ -62,11 +98,22 @@ const UPLINK_DEFAULT_WEIGHT = 50;
 export function parseUplink(raw: string, command: string): Uplink {
   const parts = raw.split(':');
   const [name, kind, priority, weight] = parts;
-  const int = (s: string | undefined, fallback: number) => (s === undefined ? fallback : /^-?[0-9]+$/.test(s) ? Number(s) : NaN);
+  const int = (s: string | undefined, fallback: number) =>
+    s === undefined ? fallback : /^-?[0-9]+$/.test(s) ? Number(s) : NaN;
   const p = int(priority, UPLINK_DEFAULT_PRIORITY);
   const w = int(weight, UPLINK_DEFAULT_WEIGHT);
-  if (parts.length < 2 || parts.length > 4 || !name || (kind !== 'wired' && kind !== 'lte') || Number.isNaN(p) || Number.isNaN(w)) {
-    throw new UsageError(`--uplink ${JSON.stringify(raw)} must be NAME:KIND[:PRIORITY[:WEIGHT]] with KIND wired or lte, e.g. wan1:wired:1:50`, command);
+  if (
+    parts.length < 2 ||
+    parts.length > 4 ||
+    !name ||
+    (kind !== 'wired' && kind !== 'lte') ||
+    Number.isNaN(p) ||
+    Number.isNaN(w)
+  ) {
+    throw new UsageError(
+      `--uplink ${JSON.stringify(raw)} must be NAME:KIND[:PRIORITY[:WEIGHT]] with KIND wired or lte, e.g. wan1:wired:1:50`,
+      command,
+    );
   }
   return { name, kind, priority: p, weight: w };
 }
@@ -77,7 +124,13 @@ const uplinkFlag: FlagSpec = {
   value: 'NAME:KIND[:PRIO[:WEIGHT]]',
   help: `uplink, KIND wired|lte, PRIO 1..50 lower preferred or -1 unused (default ${UPLINK_DEFAULT_PRIORITY}), WEIGHT 1..100 (default ${UPLINK_DEFAULT_WEIGHT})`,
 };
-const bandwidthFlag = (required: boolean): FlagSpec => ({ name: 'bandwidth', kind: 'int', value: 'MBPS', help: 'bandwidth in Mbit/s', required });
+const bandwidthFlag = (required: boolean): FlagSpec => ({
+  name: 'bandwidth',
+  kind: 'int',
+  value: 'MBPS',
+  help: 'bandwidth in Mbit/s',
+  required,
+});
 
 // ---- commands ------------------------------------------------------------------
 
@@ -88,7 +141,12 @@ export const areaGroup: Group = {
 };
 
 const apPath = (id: string) => `/v1/access-points/${seg(id)}`;
-const publicKeyFlag: FlagSpec = { name: 'public-key', kind: 'string', value: 'KEY', help: "the access point's WireGuard public key (sag pubkey < key)" };
+const publicKeyFlag: FlagSpec = {
+  name: 'public-key',
+  kind: 'string',
+  value: 'KEY',
+  help: "the access point's WireGuard public key (sag pubkey < key)",
+};
 
 export const apGroup: Group = {
   name: 'ap',
@@ -100,8 +158,20 @@ export const apGroup: Group = {
       flags: [
         idFlag('ap'),
         areaFlag,
-        { name: 'endpoint', kind: 'list', value: 'IP:PORT', help: 'public endpoint, "a.b.c.d:port" or "[v6]:port"', required: true },
-        { name: 'max-instances', kind: 'int', value: 'N', help: 'the most SAG instances it terminates', required: true },
+        {
+          name: 'endpoint',
+          kind: 'list',
+          value: 'IP:PORT',
+          help: 'public endpoint, "a.b.c.d:port" or "[v6]:port"',
+          required: true,
+        },
+        {
+          name: 'max-instances',
+          kind: 'int',
+          value: 'N',
+          help: 'the most SAG instances it terminates',
+          required: true,
+        },
         publicKeyFlag,
       ],
       run: async (api, a) => {
@@ -141,7 +211,10 @@ export const apGroup: Group = {
       positionals: [{ name: 'AP_ID', help: 'access point id' }],
       run: async (api, a) => {
         const out = await api.post<{ token: string }>(`${apPath(a.positionals[0] as string)}/token`);
-        return { json: out, human: `The access point token is shown only this once; give it to sag ap run --token-file:\n\n  ${out.token}\n` };
+        return {
+          json: out,
+          human: `The access point token is shown only this once; give it to sag ap run --token-file:\n\n  ${out.token}\n`,
+        };
       },
     },
     listAction<AccessPoint>('access points', '/v1/access-points', apTable),
@@ -163,7 +236,13 @@ export const instanceGroup: Group = {
         idFlag('sag'),
         nameFlag(),
         areaFlag,
-        { name: 'model', kind: 'string', value: 'MODEL', help: 'hardware, vcpe or app; a device of the same model serves it', required: true },
+        {
+          name: 'model',
+          kind: 'string',
+          value: 'MODEL',
+          help: 'hardware, vcpe or app; a device of the same model serves it',
+          required: true,
+        },
         bandwidthFlag(true),
         cidrFlag('LAN CIDR the branch announces'),
         uplinkFlag,
@@ -198,7 +277,8 @@ export const instanceGroup: Group = {
           ...(a.has('cidr') ? { lanCidrs: a.list('cidr') } : {}),
           ...(a.has('uplink') ? { uplinks: a.list('uplink').map((u) => parseUplink(u, cmd)) } : {}),
         };
-        if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give --name, --bandwidth, --cidr or --uplink', cmd);
+        if (Object.keys(body).length === 0)
+          throw new UsageError('nothing to change: give --name, --bandwidth, --cidr or --uplink', cmd);
         const instance = await api.patch<SagInstance>(instancePath(a.positionals[0] as string), body);
         return { json: instance, human: instanceDetails(instance) };
       },

@@ -2,14 +2,28 @@
 import type { Ccn, Cen, SagInstance, VpcNetwork } from '../../controller/model/index.js';
 import { UsageError, type FlagSpec, type ParsedArgs } from './args.js';
 import { seg } from './client.js';
-import { areaFlag, cidrFlag, deleteAction, idFlag, listAction, nameFlag, showAction, type Action, type Group, type ListOf } from './command.js';
+import {
+  areaFlag,
+  cidrFlag,
+  deleteAction,
+  idFlag,
+  listAction,
+  nameFlag,
+  showAction,
+  type Action,
+  type Group,
+  type ListOf,
+} from './command.js';
 import { instanceTable } from './commands-edge.js';
 import { cell, details, table } from './table.js';
 
 // ---- rendering ----------------------------------------------------------------
 
 const ccnTable = (items: Ccn[]) =>
-  table(items.map((c) => [c.id, c.name, c.area, cell(c.cenId), cell(c.cidrs)]), { header: ['ID', 'NAME', 'AREA', 'CEN', 'CIDRS'], empty: 'no CCNs' });
+  table(
+    items.map((c) => [c.id, c.name, c.area, cell(c.cenId), cell(c.cidrs)]),
+    { header: ['ID', 'NAME', 'AREA', 'CEN', 'CIDRS'], empty: 'no CCNs' },
+  );
 
 const ccnDetails = (c: Ccn) =>
   details([
@@ -21,20 +35,31 @@ const ccnDetails = (c: Ccn) =>
     ['version', String(c.version)],
   ]);
 
-const grantText = (c: Cen) => c.grants.map((g) => `${g.areas[0]}<->${g.areas[1]} ${g.mbps} Mbit/s`).join(', ');
-const cenTable = (items: Cen[]) => table(items.map((c) => [c.id, c.name, cell(grantText(c))]), { header: ['ID', 'NAME', 'GRANTS'], empty: 'no CENs' });
+const grantText = (c: Cen) =>
+  c.grants.map((g) => `${g.areas[0]}<->${g.areas[1]} ${g.mbps} Mbit/s`).join(', ');
+const cenTable = (items: Cen[]) =>
+  table(
+    items.map((c) => [c.id, c.name, cell(grantText(c))]),
+    { header: ['ID', 'NAME', 'GRANTS'], empty: 'no CENs' },
+  );
 const cenDetails = (c: Cen) => {
   const main = details([
     ['id', c.id],
     ['name', c.name],
     ['version', String(c.version)],
   ]);
-  const grants = table(c.grants.map((g) => [g.areas[0], g.areas[1], `${g.mbps} Mbit/s`]), { header: ['AREA', 'AREA', 'GRANT'], empty: 'no bandwidth grants' });
+  const grants = table(
+    c.grants.map((g) => [g.areas[0], g.areas[1], `${g.mbps} Mbit/s`]),
+    { header: ['AREA', 'AREA', 'GRANT'], empty: 'no bandwidth grants' },
+  );
   return `${main}\n${grants}`;
 };
 
 const vpcTable = (items: VpcNetwork[]) =>
-  table(items.map((v) => [v.id, v.name, v.region, cell(v.cenId), cell(v.cidrs)]), { header: ['ID', 'NAME', 'REGION', 'CEN', 'CIDRS'], empty: 'no VPCs' });
+  table(
+    items.map((v) => [v.id, v.name, v.region, cell(v.cenId), cell(v.cidrs)]),
+    { header: ['ID', 'NAME', 'REGION', 'CEN', 'CIDRS'], empty: 'no VPCs' },
+  );
 const vpcDetails = (v: VpcNetwork) =>
   details([
     ['id', v.id],
@@ -51,12 +76,21 @@ const chosenId = (a: ParsedArgs) => (a.has('id') ? { id: a.string('id') } : {});
 
 const ccnPath = (id: string) => `/v1/ccns/${seg(id)}`;
 const CCN_ID = { name: 'CCN_ID', help: 'the CCN' };
-const instanceFlag: FlagSpec = { name: 'instance', kind: 'string', value: 'INSTANCE_ID', help: 'the SAG instance', required: true };
+const instanceFlag: FlagSpec = {
+  name: 'instance',
+  kind: 'string',
+  value: 'INSTANCE_ID',
+  help: 'the SAG instance',
+  required: true,
+};
 
 function membership(name: 'join' | 'leave'): Action {
   return {
     name,
-    summary: name === 'join' ? 'make a SAG instance of the same area a member' : 'remove a SAG instance from the CCN',
+    summary:
+      name === 'join'
+        ? 'make a SAG instance of the same area a member'
+        : 'remove a SAG instance from the CCN',
     positionals: [CCN_ID],
     flags: [instanceFlag],
     run: async (api, a) => {
@@ -77,7 +111,12 @@ export const ccnGroup: Group = {
       summary: 'create a CCN',
       flags: [idFlag('ccn'), nameFlag(), areaFlag, cidrFlag('private CIDR of the CCN, at most 5')],
       run: async (api, a) => {
-        const ccn = await api.post<Ccn>('/v1/ccns', { ...chosenId(a), name: a.need('name'), area: a.need('area'), cidrs: a.list('cidr') });
+        const ccn = await api.post<Ccn>('/v1/ccns', {
+          ...chosenId(a),
+          name: a.need('name'),
+          area: a.need('area'),
+          cidrs: a.list('cidr'),
+        });
         return { json: ccn, human: ccnDetails(ccn) };
       },
     },
@@ -89,7 +128,10 @@ export const ccnGroup: Group = {
         const id = a.positionals[0] as string;
         const ccn = await api.get<Ccn>(ccnPath(id));
         const members = await api.get<ListOf<SagInstance>>(`${ccnPath(id)}/members`);
-        return { json: ccn, human: `${ccnDetails(ccn)}\n${members.items.length ? instanceTable(members.items) : 'no members\n'}` };
+        return {
+          json: ccn,
+          human: `${ccnDetails(ccn)}\n${members.items.length ? instanceTable(members.items) : 'no members\n'}`,
+        };
       },
     },
     membership('join'),
@@ -117,20 +159,35 @@ function attachment(name: 'attach' | 'detach'): Action {
     run: async (api, a) => {
       const cen = a.positionals[0] as string;
       const [ccn, vpc] = [a.string('ccn'), a.string('vpc')];
-      if ((ccn === undefined) === (vpc === undefined)) throw new UsageError('give exactly one of --ccn and --vpc', cmd);
+      if ((ccn === undefined) === (vpc === undefined))
+        throw new UsageError('give exactly one of --ccn and --vpc', cmd);
       const [kind, id] = ccn !== undefined ? ['ccn', ccn] : ['vpc', vpc as string];
       const path = `${cenPath(cen)}/${kind}s/${seg(id)}`;
-      const out = name === 'attach' ? await api.put<Ccn | VpcNetwork>(path) : await api.delete<Ccn | VpcNetwork>(path);
-      return { json: out, human: `${name === 'attach' ? 'attached' : 'detached'} ${kind} ${id} ${name === 'attach' ? 'to' : 'from'} cen ${cen}\n` };
+      const out =
+        name === 'attach' ? await api.put<Ccn | VpcNetwork>(path) : await api.delete<Ccn | VpcNetwork>(path);
+      return {
+        json: out,
+        human: `${name === 'attach' ? 'attached' : 'detached'} ${kind} ${id} ${name === 'attach' ? 'to' : 'from'} cen ${cen}\n`,
+      };
     },
   };
 }
 
-const areasFlag: FlagSpec = { name: 'area', kind: 'list', value: 'AREA', help: 'one of the two areas; give it twice', required: true };
+const areasFlag: FlagSpec = {
+  name: 'area',
+  kind: 'list',
+  value: 'AREA',
+  help: 'one of the two areas; give it twice',
+  required: true,
+};
 
 function areaPair(a: ParsedArgs, cmd: string): [string, string] {
   const areas = a.list('area');
-  if (areas.length !== 2) throw new UsageError(`a grant is between two areas: give --area exactly twice (got ${areas.length})`, cmd);
+  if (areas.length !== 2)
+    throw new UsageError(
+      `a grant is between two areas: give --area exactly twice (got ${areas.length})`,
+      cmd,
+    );
   return [areas[0] as string, areas[1] as string];
 }
 
@@ -163,10 +220,21 @@ export const cenGroup: Group = {
       name: 'grant',
       summary: 'create or replace the bandwidth grant between two areas',
       positionals: [CEN_ID],
-      flags: [areasFlag, { name: 'bandwidth', kind: 'int', value: 'MBPS', help: 'granted bandwidth in Mbit/s', required: true }],
+      flags: [
+        areasFlag,
+        {
+          name: 'bandwidth',
+          kind: 'int',
+          value: 'MBPS',
+          help: 'granted bandwidth in Mbit/s',
+          required: true,
+        },
+      ],
       run: async (api, a) => {
         const [x, y] = areaPair(a, 'sag cen grant');
-        const cen = await api.put<Cen>(`${cenPath(a.positionals[0] as string)}/grants/${seg(x)}/${seg(y)}`, { mbps: a.int('bandwidth') });
+        const cen = await api.put<Cen>(`${cenPath(a.positionals[0] as string)}/grants/${seg(x)}/${seg(y)}`, {
+          mbps: a.int('bandwidth'),
+        });
         return { json: cen, human: cenDetails(cen) };
       },
     },
@@ -177,7 +245,9 @@ export const cenGroup: Group = {
       flags: [areasFlag],
       run: async (api, a) => {
         const [x, y] = areaPair(a, 'sag cen revoke');
-        const cen = await api.delete<Cen>(`${cenPath(a.positionals[0] as string)}/grants/${seg(x)}/${seg(y)}`);
+        const cen = await api.delete<Cen>(
+          `${cenPath(a.positionals[0] as string)}/grants/${seg(x)}/${seg(y)}`,
+        );
         return { json: cen, human: cenDetails(cen) };
       },
     },
@@ -199,11 +269,22 @@ export const vpcGroup: Group = {
       flags: [
         idFlag('vpc'),
         nameFlag(),
-        { name: 'region', kind: 'string', value: 'REGION', help: 'cloud region, e.g. cn-hangzhou; its area follows from it', required: true },
+        {
+          name: 'region',
+          kind: 'string',
+          value: 'REGION',
+          help: 'cloud region, e.g. cn-hangzhou; its area follows from it',
+          required: true,
+        },
         { ...cidrFlag('CIDR of the VPC'), required: true },
       ],
       run: async (api, a) => {
-        const vpc = await api.post<VpcNetwork>('/v1/vpcs', { ...chosenId(a), name: a.need('name'), region: a.need('region'), cidrs: a.list('cidr') });
+        const vpc = await api.post<VpcNetwork>('/v1/vpcs', {
+          ...chosenId(a),
+          name: a.need('name'),
+          region: a.need('region'),
+          cidrs: a.list('cidr'),
+        });
         return { json: vpc, human: vpcDetails(vpc) };
       },
     },

@@ -14,11 +14,22 @@ export const DEFAULT_DB = './sag-controller.db';
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 const CMD = 'sag controller';
 
-export const CONTROLLER_SUMMARY = 'run the controller (HTTP API and store) in the foreground until SIGINT or SIGTERM';
+export const CONTROLLER_SUMMARY =
+  'run the controller (HTTP API and store) in the foreground until SIGINT or SIGTERM';
 
 export const controllerFlags: FlagSpec[] = [
-  { name: 'db', kind: 'string', value: 'PATH', help: `SQLite database file, created if missing (default ${DEFAULT_DB})` },
-  { name: 'listen', kind: 'string', value: 'HOST:PORT', help: `address to serve the API on; port 0 picks a free one (default ${DEFAULT_LISTEN})` },
+  {
+    name: 'db',
+    kind: 'string',
+    value: 'PATH',
+    help: `SQLite database file, created if missing (default ${DEFAULT_DB})`,
+  },
+  {
+    name: 'listen',
+    kind: 'string',
+    value: 'HOST:PORT',
+    help: `address to serve the API on; port 0 picks a free one (default ${DEFAULT_LISTEN})`,
+  },
   {
     name: 'api-key',
     kind: 'string',
@@ -30,9 +41,14 @@ export const controllerFlags: FlagSpec[] = [
 
 /** "host:port", "[v6]:port" or a bare port (on the default host). */
 export function parseListen(raw: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:([0-9]+)$/.exec(raw) ?? /^([^:[\]]+):([0-9]+)$/.exec(raw) ?? /^()([0-9]+)$/.exec(raw);
+  const m =
+    /^\[([^\]]+)\]:([0-9]+)$/.exec(raw) ?? /^([^:[\]]+):([0-9]+)$/.exec(raw) ?? /^()([0-9]+)$/.exec(raw);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`--listen ${JSON.stringify(raw)} must be HOST:PORT, e.g. ${DEFAULT_LISTEN} or [::1]:8080`, CMD);
+  if (!m || port > 65535)
+    throw new UsageError(
+      `--listen ${JSON.stringify(raw)} must be HOST:PORT, e.g. ${DEFAULT_LISTEN} or [::1]:8080`,
+      CMD,
+    );
   return { host: m[1] || DEFAULT_LISTEN.split(':')[0]!, port };
 }
 
@@ -46,7 +62,11 @@ function describe(first: unknown, rest: unknown[]): string | undefined {
   if (first instanceof Error) return `${msg || first.message}\n${first.stack ?? ''}`;
   // The completion line names the request too, with status and time; logging both doubles the log.
   if (msg === 'incoming request') return undefined;
-  const obj = (first ?? {}) as { res?: { statusCode?: number; request?: { method?: string; url?: string } }; responseTime?: number; err?: unknown };
+  const obj = (first ?? {}) as {
+    res?: { statusCode?: number; request?: { method?: string; url?: string } };
+    responseTime?: number;
+    err?: unknown;
+  };
   const req = obj.res?.request;
   if (req) return `${req.method} ${req.url} ${obj.res?.statusCode} ${(obj.responseTime ?? 0).toFixed(1)} ms`;
   if (obj.err instanceof Error) return `${msg}: ${obj.err.stack ?? obj.err.message}`;
@@ -58,14 +78,20 @@ function describe(first: unknown, rest: unknown[]): string | undefined {
  * default is pino JSON on process.stdout, which fits log shipping but not a
  * person watching a terminal, and would bypass the io the CLI was given.
  */
-export function lineLogger(out: Output, level: Level, bindings: Record<string, unknown> = {}): FastifyBaseLogger {
-  const emit = (at: Level) => (first?: unknown, ...rest: unknown[]) => {
-    if (LEVELS[at] < LEVELS[level]) return;
-    const text = describe(first, rest);
-    if (text === undefined) return;
-    const id = bindings['reqId'] === undefined ? '' : `${String(bindings['reqId'])} `;
-    out.write(`${new Date().toISOString()} ${at.toUpperCase().padEnd(5)} ${id}${text}\n`);
-  };
+export function lineLogger(
+  out: Output,
+  level: Level,
+  bindings: Record<string, unknown> = {},
+): FastifyBaseLogger {
+  const emit =
+    (at: Level) =>
+    (first?: unknown, ...rest: unknown[]) => {
+      if (LEVELS[at] < LEVELS[level]) return;
+      const text = describe(first, rest);
+      if (text === undefined) return;
+      const id = bindings['reqId'] === undefined ? '' : `${String(bindings['reqId'])} `;
+      out.write(`${new Date().toISOString()} ${at.toUpperCase().padEnd(5)} ${id}${text}\n`);
+    };
   const logger = {
     level,
     trace: emit('trace'),
@@ -102,7 +128,11 @@ function nextSignal(): { signal: Promise<NodeJS.Signals>; cancel(): void } {
   return { signal, cancel };
 }
 
-export async function runController(argv: string[], io: OperatorIo, globals: FlagSpec[]): Promise<number | 'help'> {
+export async function runController(
+  argv: string[],
+  io: OperatorIo,
+  globals: FlagSpec[],
+): Promise<number | 'help'> {
   const args = parseArgs(argv, [], [...controllerFlags, ...globals], CMD);
   if (args.bool('help')) return 'help';
   const dbPath = resolve(args.string('db') ?? DEFAULT_DB);
@@ -126,7 +156,11 @@ export async function runController(argv: string[], io: OperatorIo, globals: Fla
     stopOn.cancel();
     if (err instanceof SagError) throw err;
     // e.g. EADDRINUSE, EACCES on the database directory: say what was being attempted.
-    throw new SagError('ERR_CONTROLLER_START', `cannot start the controller on ${listen.host}:${listen.port} with ${dbPath}: ${(err as Error).message}`, { cause: err });
+    throw new SagError(
+      'ERR_CONTROLLER_START',
+      `cannot start the controller on ${listen.host}:${listen.port} with ${dbPath}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   io.stdout.write(`sag controller listening on ${running.url} (database ${dbPath})\n`);
   const got = await stopOn.signal;

@@ -17,18 +17,34 @@ export type { OperatorIo, Output } from './command.js';
 export { ApiClient, ApiError, ControllerUnreachableError } from './client.js';
 export { UsageError } from './args.js';
 
-export const OPERATOR_GROUPS: readonly Group[] = [areaGroup, apGroup, instanceGroup, deviceGroup, ccnGroup, cenGroup, vpcGroup];
+export const OPERATOR_GROUPS: readonly Group[] = [
+  areaGroup,
+  apGroup,
+  instanceGroup,
+  deviceGroup,
+  ccnGroup,
+  cenGroup,
+  vpcGroup,
+];
 
 /** First words runOperatorCommand answers to. */
 export const OPERATOR_COMMANDS: readonly string[] = ['controller', ...OPERATOR_GROUPS.map((g) => g.name)];
 
 /** Lines for sag's top-level help, in its "  name  summary" layout; each group's help lists its commands. */
-export const OPERATOR_USAGE = table([['  controller', CONTROLLER_SUMMARY], ...OPERATOR_GROUPS.map((g) => [`  ${g.name}`, g.summary])]);
+export const OPERATOR_USAGE = table([
+  ['  controller', CONTROLLER_SUMMARY],
+  ...OPERATOR_GROUPS.map((g) => [`  ${g.name}`, g.summary]),
+]);
 
 const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', help: 'show this help' };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
-  { name: 'controller', kind: 'string', value: 'URL', help: `controller URL (default $SAG_CONTROLLER, else ${DEFAULT_CONTROLLER})` },
+  {
+    name: 'controller',
+    kind: 'string',
+    value: 'URL',
+    help: `controller URL (default $SAG_CONTROLLER, else ${DEFAULT_CONTROLLER})`,
+  },
   { name: 'api-key', kind: 'string', value: 'KEY', help: 'operator API key (default $SAG_API_KEY)' },
   { name: 'json', kind: 'bool', help: "print the API's JSON instead of a table" },
   HELP_FLAG,
@@ -60,7 +76,10 @@ async function runGroup(group: Group, argv: string[], io: OperatorIo): Promise<n
     return 0;
   }
   // An empty variable counts as unset: `SAG_API_KEY= sag ...` should not send "Bearer ".
-  const api = new ApiClient(args.string('controller') || io.env['SAG_CONTROLLER'] || DEFAULT_CONTROLLER, args.string('api-key') || io.env['SAG_API_KEY'] || undefined);
+  const api = new ApiClient(
+    args.string('controller') || io.env['SAG_CONTROLLER'] || DEFAULT_CONTROLLER,
+    args.string('api-key') || io.env['SAG_API_KEY'] || undefined,
+  );
   const result = await action.run(api, args);
   if (!args.bool('json')) io.stdout.write(result.human);
   else if (result.json !== undefined) io.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);

@@ -17,12 +17,21 @@ function clean(cell: string): string {
  * is not padded so lines carry no trailing spaces. `empty` is printed instead
  * of a header with no rows (a bare header reads like a mistake).
  */
-export function table(rows: readonly (readonly string[])[], options: { header?: readonly string[]; empty?: string } = {}): string {
+export function table(
+  rows: readonly (readonly string[])[],
+  options: { header?: readonly string[]; empty?: string } = {},
+): string {
   if (rows.length === 0 && options.empty !== undefined) return `${options.empty}\n`;
   const all = (options.header ? [options.header, ...rows] : rows).map((r) => r.map(clean));
   const widths: number[] = [];
   for (const row of all) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return all.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] as number))).join('  ')).join('\n') + '\n';
+  return (
+    all
+      .map((row) =>
+        row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] as number))).join('  '),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** A field/value table for one entity. */

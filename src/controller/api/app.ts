@@ -8,7 +8,12 @@
  * ignored instead of refused) and `coerceTypes` would turn "5" into 5; both
  * hide client bugs, so both are off and the schemas reject instead.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Socket } from 'node:net';
 import type { CompileOptions } from '../compiler/index.js';
 import type { ControllerStore } from '../store/index.js';
@@ -17,7 +22,14 @@ import { RateLimitedError, describeValidationError, toHttpError } from './errors
 import { ModelChangeFeed } from './feed.js';
 import type { ActivationLimits } from './limiter.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { makeDeps, type ApiRequest, type AuthMode, type Clock, type Principal, type RouteSpec } from './route.js';
+import {
+  makeDeps,
+  type ApiRequest,
+  type AuthMode,
+  type Clock,
+  type Principal,
+  type RouteSpec,
+} from './route.js';
 import { adminRoutes } from './routes-admin.js';
 import { agentRoutes } from './routes-agent.js';
 import { accessPointRoutes } from './routes-access-point.js';
@@ -45,7 +57,9 @@ export interface ControllerAppOptions {
   storeCheckMs?: number;
 }
 
-type RoutesOptions = Pick<ControllerAppOptions, 'store' | 'clock' | 'compile' | 'activationLimits'> & { feed?: ModelChangeFeed };
+type RoutesOptions = Pick<ControllerAppOptions, 'store' | 'clock' | 'compile' | 'activationLimits'> & {
+  feed?: ModelChangeFeed;
+};
 
 /** Every route the app serves, for the OpenAPI document and for tests. */
 export function controllerRoutes(options: RoutesOptions): RouteSpec[] {
@@ -54,7 +68,14 @@ export function controllerRoutes(options: RoutesOptions): RouteSpec[] {
   const specs: RouteSpec[] = [];
   let document: object | undefined;
   const openapi = () => (document ??= buildOpenApiDocument(specs, { version: API_VERSION }));
-  specs.push(...adminRoutes(deps, openapi), ...edgeRoutes(deps), ...deviceRoutes(deps), ...agentRoutes(deps), ...accessPointRoutes(deps), ...networkRoutes(deps));
+  specs.push(
+    ...adminRoutes(deps, openapi),
+    ...edgeRoutes(deps),
+    ...deviceRoutes(deps),
+    ...agentRoutes(deps),
+    ...accessPointRoutes(deps),
+    ...networkRoutes(deps),
+  );
   return specs;
 }
 
@@ -63,8 +84,11 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger: logger ?? false }),
     bodyLimit: BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-    schemaErrorFormatter: (errors, dataVar) => new Error(errors.map((e) => describeValidationError(e, dataVar)).join('; ')),
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
+    },
+    schemaErrorFormatter: (errors, dataVar) =>
+      new Error(errors.map((e) => describeValidationError(e, dataVar)).join('; ')),
     // Errors Fastify raises before routing (over-long or badly encoded parameters) get our format too.
     frameworkErrors: (err, _req, reply) => {
       const http = toHttpError(err);
@@ -115,7 +139,9 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
 
   app.setNotFoundHandler((req, reply) => {
     const url = req.url.length > 200 ? `${req.url.slice(0, 200)}...` : req.url;
-    void reply.code(404).send({ error: { code: 'ERR_ROUTE_NOT_FOUND', message: `no route ${req.method} ${url}` } });
+    void reply
+      .code(404)
+      .send({ error: { code: 'ERR_ROUTE_NOT_FOUND', message: `no route ${req.method} ${url}` } });
   });
 
   for (const spec of controllerRoutes({ ...options, feed })) {

@@ -16,7 +16,9 @@ const BEARER = /^Bearer +([^\s]+)$/i;
 
 export async function authenticate(store: ControllerStore, header: string | undefined): Promise<Principal> {
   if (header === undefined || header === '') {
-    throw new UnauthenticatedError('this operation needs an "Authorization: Bearer <token>" header with an operator API key or a device token');
+    throw new UnauthenticatedError(
+      'this operation needs an "Authorization: Bearer <token>" header with an operator API key or a device token',
+    );
   }
   const match = BEARER.exec(header);
   if (!match) throw new UnauthenticatedError('the Authorization header must be "Bearer <token>"');
@@ -35,12 +37,17 @@ export function authorize(mode: AuthMode, principal: Principal, params: Record<s
   if (principal.kind === 'operator' || mode === 'public') return;
   if (principal.kind === 'accessPoint') {
     if (mode === 'accessPoint' && params['id'] === principal.id) return;
-    throw new ForbiddenError(`an access point token may only read its own configuration (GET /v1/access-points/${principal.id}/config)`);
+    throw new ForbiddenError(
+      `an access point token may only read its own configuration (GET /v1/access-points/${principal.id}/config)`,
+    );
   }
-  if (mode === 'accessPoint') throw new ForbiddenError('a device token cannot read an access point configuration');
+  if (mode === 'accessPoint')
+    throw new ForbiddenError('a device token cannot read an access point configuration');
   if (mode === 'device') {
     if (params['serial'] === principal.serial) return;
-    throw new ForbiddenError(`device ${principal.serial} may only read its own configuration and report its own status`);
+    throw new ForbiddenError(
+      `device ${principal.serial} may only read its own configuration and report its own status`,
+    );
   }
   throw new ForbiddenError(
     `a device token may only read its own configuration and report its own status (GET /v1/devices/${principal.serial}/config, ` +

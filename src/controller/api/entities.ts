@@ -18,7 +18,8 @@ const closed = (properties: Record<string, JsonSchema>): JsonSchema => ({
   additionalProperties: false,
 });
 export const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
-export const itemsOf = (name: string): JsonSchema => closed({ version: int, items: { type: 'array', items: ref(name) } });
+export const itemsOf = (name: string): JsonSchema =>
+  closed({ version: int, items: { type: 'array', items: ref(name) } });
 
 const version = { ...int, description: 'Model version at which this entity last changed' };
 
@@ -32,7 +33,14 @@ export const ENTITY_SCHEMAS: Record<string, JsonSchema> = {
     },
   }),
   Area: closed({ name: str, regions: strs, version }),
-  AccessPoint: closed({ id: str, area: str, endpoints: strs, maxInstances: int, publicKey: nullable({ ...str, description: "The hub's WireGuard public key; null until set" }), version }),
+  AccessPoint: closed({
+    id: str,
+    area: str,
+    endpoints: strs,
+    maxInstances: int,
+    publicKey: nullable({ ...str, description: "The hub's WireGuard public key; null until set" }),
+    version,
+  }),
   Uplink: closed({ name: str, kind: { type: 'string', enum: ['wired', 'lte'] }, priority: int, weight: int }),
   Instance: closed({
     id: str,
@@ -70,15 +78,34 @@ export const ENTITY_SCHEMAS: Record<string, JsonSchema> = {
     area: str,
     grantMbps: nullable(int),
   }),
-  CompiledUplink: closed({ name: str, kind: { type: 'string', enum: ['wired', 'lte'] }, priority: int, weight: int }),
-  DevicePeer: closed({ accessPointId: str, publicKey: str, endpoints: strs, persistentKeepaliveSec: int, rank: int }),
+  CompiledUplink: closed({
+    name: str,
+    kind: { type: 'string', enum: ['wired', 'lte'] },
+    priority: int,
+    weight: int,
+  }),
+  DevicePeer: closed({
+    accessPointId: str,
+    publicKey: str,
+    endpoints: strs,
+    persistentKeepaliveSec: int,
+    rank: int,
+  }),
   DeviceConfig: closed({
     kind: { type: 'string', enum: ['device'] },
-    version: { ...str, description: 'Content version: SHA-256 of the configuration; equal versions mean equal content' },
+    version: {
+      ...str,
+      description: 'Content version: SHA-256 of the configuration; equal versions mean equal content',
+    },
     modelVersion: { ...int, description: 'Model version the configuration was compiled from (informative)' },
     serial: str,
     publicKey: str,
-    instance: closed({ id: str, area: str, model: { type: 'string', enum: [...INSTANCE_MODELS] }, bandwidthMbps: int }),
+    instance: closed({
+      id: str,
+      area: str,
+      model: { type: 'string', enum: [...INSTANCE_MODELS] },
+      bandwidthMbps: int,
+    }),
     ccnId: nullable(str),
     address: { ...str, description: 'Tunnel address with host prefix' },
     uplinks: { type: 'array', items: ref('CompiledUplink') },
@@ -86,7 +113,15 @@ export const ENTITY_SCHEMAS: Record<string, JsonSchema> = {
     routes: { type: 'array', items: ref('Route') },
     peers: { type: 'array', items: ref('DevicePeer') },
   }),
-  HubPeer: closed({ serial: str, publicKey: str, instanceId: str, ccnId: str, address: str, allowedIps: strs, bandwidthMbps: int }),
+  HubPeer: closed({
+    serial: str,
+    publicKey: str,
+    instanceId: str,
+    ccnId: str,
+    address: str,
+    allowedIps: strs,
+    bandwidthMbps: int,
+  }),
   ForwardingRule: closed({
     ccnId: str,
     to: closed({ kind: { type: 'string', enum: ['ccn', 'vpc'] }, id: str }),
@@ -96,7 +131,10 @@ export const ENTITY_SCHEMAS: Record<string, JsonSchema> = {
   }),
   AccessPointConfig: closed({
     kind: { type: 'string', enum: ['accessPoint'] },
-    version: { ...str, description: 'Content version: SHA-256 of the configuration; equal versions mean equal content' },
+    version: {
+      ...str,
+      description: 'Content version: SHA-256 of the configuration; equal versions mean equal content',
+    },
     modelVersion: int,
     accessPointId: str,
     area: str,
@@ -119,15 +157,31 @@ export const ENTITY_SCHEMAS: Record<string, JsonSchema> = {
     serial: str,
     lastSeen: nullable(int),
     receivedAt: nullable(int),
-    report: nullable({ type: 'object', description: 'The last report as sent (see the reportDeviceStatus body)' }),
+    report: nullable({
+      type: 'object',
+      description: 'The last report as sent (see the reportDeviceStatus body)',
+    }),
   }),
-  DeviceRegistration: closed({ device: ref('Device'), token: { ...str, description: 'Device bearer token; shown only once' } }),
+  DeviceRegistration: closed({
+    device: ref('Device'),
+    token: { ...str, description: 'Device bearer token; shown only once' },
+  }),
   DeviceBinding: closed({ device: ref('Device'), instance: nullable(ref('Instance')) }),
-  CenAttachments: closed({ version: int, ccns: { type: 'array', items: ref('Ccn') }, vpcs: { type: 'array', items: ref('Vpc') } }),
+  CenAttachments: closed({
+    version: int,
+    ccns: { type: 'array', items: ref('Ccn') },
+    vpcs: { type: 'array', items: ref('Vpc') },
+  }),
   ApiKey: closed({ id: str, name: str, createdAt: int, revokedAt: nullable(int) }),
   NewApiKey: closed({ key: ref('ApiKey'), token: { ...str, description: 'Bearer token; shown only once' } }),
   Token: closed({ token: str }),
-  AuditEntry: closed({ seq: int, version: int, at: int, actor: str, command: { type: 'object', description: 'The command or credential event' } }),
+  AuditEntry: closed({
+    seq: int,
+    version: int,
+    at: int,
+    actor: str,
+    command: { type: 'object', description: 'The command or credential event' },
+  }),
   AuditPage: closed({ items: { type: 'array', items: ref('AuditEntry') } }),
   Health: closed({ status: { type: 'string', enum: ['ok'] }, version: int }),
 };

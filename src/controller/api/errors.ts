@@ -8,7 +8,12 @@
 import { SagError } from '../../errors.js';
 import { COMPILER_ERROR_STATUS, isCompilerError } from '../compiler/index.js';
 import { isModelError, type ModelErrorCode } from '../model/index.js';
-import { isActivationError, isStoreError, type ActivationErrorCode, type StoreErrorCode } from '../store/index.js';
+import {
+  isActivationError,
+  isStoreError,
+  type ActivationErrorCode,
+  type StoreErrorCode,
+} from '../store/index.js';
 
 export class UnauthenticatedError extends SagError {
   constructor(message: string) {
@@ -103,7 +108,8 @@ export function toHttpError(err: unknown): HttpError {
     const status = STORE_STATUS[err.code] ?? 500;
     return reply(status, err.code, err.message);
   }
-  if (isCompilerError(err)) return reply(COMPILER_ERROR_STATUS[err.code] ?? 500, err.code, err.message, err.subjects);
+  if (isCompilerError(err))
+    return reply(COMPILER_ERROR_STATUS[err.code] ?? 500, err.code, err.message, err.subjects);
   if (isActivationError(err)) return reply(ACTIVATION_STATUS[err.code] ?? 401, err.code, err.message);
   if (err instanceof RateLimitedError) return reply(429, err.code, err.message);
   if (err instanceof UnauthenticatedError) return reply(401, err.code, err.message);
@@ -114,7 +120,11 @@ export function toHttpError(err: unknown): HttpError {
   if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     // Framework messages may quote the whole request URL: keep them short.
     const message = String(e.message);
-    return reply(e.statusCode, FRAMEWORK_CODES[e.statusCode] ?? 'ERR_BAD_REQUEST', message.length > 200 ? `${message.slice(0, 200)}…` : message);
+    return reply(
+      e.statusCode,
+      FRAMEWORK_CODES[e.statusCode] ?? 'ERR_BAD_REQUEST',
+      message.length > 200 ? `${message.slice(0, 200)}…` : message,
+    );
   }
   return reply(500, 'ERR_INTERNAL', 'internal error; the controller log has the details');
 }
@@ -133,7 +143,12 @@ function article(type: string): string {
 /** "body.uplinks[0].weight" from Ajv's "/uplinks/0/weight". */
 function fieldPath(dataVar: string, instancePath: string): string {
   const prefix = dataVar === 'querystring' ? 'query' : dataVar;
-  return prefix + instancePath.replace(/\/([^/]*)/g, (_m, seg: string) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg.replace(/~1/g, '/').replace(/~0/g, '~')}`));
+  return (
+    prefix +
+    instancePath.replace(/\/([^/]*)/g, (_m, seg: string) =>
+      /^\d+$/.test(seg) ? `[${seg}]` : `.${seg.replace(/~1/g, '/').replace(/~0/g, '~')}`,
+    )
+  );
 }
 
 /** One sentence naming the field, for a person reading a 400. */
@@ -150,7 +165,9 @@ export function describeValidationError(e: AjvError, dataVar: string): string {
     case 'maxLength':
       return `${at} must be at most ${String(p['limit'])} characters long`;
     case 'minLength':
-      return p['limit'] === 1 ? `${at} must not be empty` : `${at} must be at least ${String(p['limit'])} characters long`;
+      return p['limit'] === 1
+        ? `${at} must not be empty`
+        : `${at} must be at least ${String(p['limit'])} characters long`;
     case 'maxItems':
       return `${at} must have at most ${String(p['limit'])} items`;
     case 'minItems':

@@ -1,9 +1,35 @@
 /** The controller HTTP API. */
-export { buildControllerApp, controllerRoutes, API_VERSION, BODY_LIMIT, type ControllerAppOptions } from './app.js';
+export {
+  buildControllerApp,
+  controllerRoutes,
+  API_VERSION,
+  BODY_LIMIT,
+  type ControllerAppOptions,
+} from './app.js';
 export { buildOpenApiDocument, openapiPath } from './openapi.js';
-export { toHttpError, UnauthenticatedError, ForbiddenError, RequestValidationError, RateLimitedError, type HttpError } from './errors.js';
+export {
+  toHttpError,
+  UnauthenticatedError,
+  ForbiddenError,
+  RequestValidationError,
+  RateLimitedError,
+  type HttpError,
+} from './errors.js';
 export { ModelChangeFeed } from './feed.js';
-export { AttemptLimiter, DEFAULT_ACTIVATION_LIMITS, type ActivationLimits, type LimitRule } from './limiter.js';
+export {
+  AttemptLimiter,
+  DEFAULT_ACTIVATION_LIMITS,
+  type ActivationLimits,
+  type LimitRule,
+} from './limiter.js';
 export { HEARTBEAT_EVERY_MS, LONG_POLL_MAX_SEC } from './routes-agent.js';
-export { STATUS_LIST_MAX, STATUS_PATHS_MAX, STATUS_RTT_MAX_MS, type DeviceStatusReport, type PathReport, type PeerStatusReport, type ProbeReport } from './status.js';
+export {
+  STATUS_LIST_MAX,
+  STATUS_PATHS_MAX,
+  STATUS_RTT_MAX_MS,
+  type DeviceStatusReport,
+  type PathReport,
+  type PeerStatusReport,
+  type ProbeReport,
+} from './status.js';
 export type { RouteSpec, AuthMode, Principal, Clock } from './route.js';

@@ -41,7 +41,12 @@ export class AttemptLimiter {
   readonly #maxKeys: number;
 
   constructor(rule: LimitRule, maxKeys = 100_000) {
-    if (!(Number.isSafeInteger(rule.attempts) && rule.attempts >= 1 && Number.isSafeInteger(rule.windowMs) && rule.windowMs >= 1)) {
+    if (!(
+      Number.isSafeInteger(rule.attempts) &&
+      rule.attempts >= 1 &&
+      Number.isSafeInteger(rule.windowMs) &&
+      rule.windowMs >= 1
+    )) {
       throw new RangeError(`a limit needs attempts >= 1 and windowMs >= 1, got ${JSON.stringify(rule)}`);
     }
     this.#rule = rule;

@@ -26,7 +26,10 @@ export function openapiPath(url: string): string {
 
 function parameters(spec: RouteSpec): JsonSchema[] {
   const out: JsonSchema[] = [];
-  for (const [where, schema] of [['path', spec.params], ['query', spec.querystring]] as const) {
+  for (const [where, schema] of [
+    ['path', spec.params],
+    ['query', spec.querystring],
+  ] as const) {
     if (!schema) continue;
     for (const [name, property] of Object.entries(schema.properties)) {
       const { description, ...rest } = property as { description?: string };
@@ -55,21 +58,34 @@ function responses(spec: RouteSpec): Record<string, JsonSchema> {
     errors.add(403);
   }
   if (spec.method !== 'GET') errors.add(503);
-  for (const status of [...errors].sort()) out[String(status)] = { $ref: `#/components/responses/E${status}` };
+  for (const status of [...errors].sort())
+    out[String(status)] = { $ref: `#/components/responses/E${status}` };
   return out;
 }
 
 function operation(spec: RouteSpec): JsonSchema {
   const security =
-    spec.auth === 'public' ? [] : spec.auth === 'operator' ? [{ operatorKey: [] }]
-      : spec.auth === 'accessPoint' ? [{ operatorKey: [] }, { accessPointToken: [] }] : [{ operatorKey: [] }, { deviceToken: [] }];
+    spec.auth === 'public'
+      ? []
+      : spec.auth === 'operator'
+        ? [{ operatorKey: [] }]
+        : spec.auth === 'accessPoint'
+          ? [{ operatorKey: [] }, { accessPointToken: [] }]
+          : [{ operatorKey: [] }, { deviceToken: [] }];
   return {
     operationId: spec.operationId,
     summary: spec.summary,
     tags: [spec.tag],
     security,
     ...(spec.params || spec.querystring ? { parameters: parameters(spec) } : {}),
-    ...(spec.body ? { requestBody: { required: !spec.optionalBody, content: { 'application/json': { schema: spec.body } } } } : {}),
+    ...(spec.body
+      ? {
+          requestBody: {
+            required: !spec.optionalBody,
+            content: { 'application/json': { schema: spec.body } },
+          },
+        }
+      : {}),
     responses: responses(spec),
   };
 }
@@ -102,8 +118,16 @@ export function buildOpenApiDocument(specs: readonly RouteSpec[], info: { versio
     components: {
       securitySchemes: {
         operatorKey: { type: 'http', scheme: 'bearer', description: 'Operator API key ("sagk_...")' },
-        deviceToken: { type: 'http', scheme: 'bearer', description: 'Device token ("sagd_..."), issued at registration or activation' },
-        accessPointToken: { type: 'http', scheme: 'bearer', description: 'Access point token ("saga_..."), issued by POST /v1/access-points/{id}/token' },
+        deviceToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Device token ("sagd_..."), issued at registration or activation',
+        },
+        accessPointToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Access point token ("saga_..."), issued by POST /v1/access-points/{id}/token',
+        },
       },
       schemas: ENTITY_SCHEMAS,
       responses: errorResponses,

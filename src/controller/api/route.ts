@@ -3,7 +3,14 @@
  * its OpenAPI operation, so the document lists exactly what is served.
  */
 import type { CompileOptions } from '../compiler/index.js';
-import type { CollectionName, Collections, Command, CommandInput, CommandKind, ModelState } from '../model/index.js';
+import type {
+  CollectionName,
+  Collections,
+  Command,
+  CommandInput,
+  CommandKind,
+  ModelState,
+} from '../model/index.js';
 import type { ApplyOutcome, ControllerStore } from '../store/index.js';
 import type { ModelChangeFeed } from './feed.js';
 import { AttemptLimiter, DEFAULT_ACTIVATION_LIMITS, type ActivationLimits } from './limiter.js';
@@ -89,7 +96,14 @@ export function makeDeps(options: DepsOptions): RouteDeps {
   const limits = options.activationLimits ?? DEFAULT_ACTIVATION_LIMITS;
   const actor = (req: ApiRequest) => {
     const p = req.principal;
-    const who = p === null ? 'anonymous' : p.kind === 'operator' ? `apikey:${p.keyId}` : p.kind === 'device' ? `device:${p.serial}` : `accessPoint:${p.id}`;
+    const who =
+      p === null
+        ? 'anonymous'
+        : p.kind === 'operator'
+          ? `apikey:${p.keyId}`
+          : p.kind === 'device'
+            ? `device:${p.serial}`
+            : `accessPoint:${p.id}`;
     return { actor: who, at: clock() };
   };
   return {
@@ -97,12 +111,20 @@ export function makeDeps(options: DepsOptions): RouteDeps {
     clock,
     feed,
     compile: options.compile ?? {},
-    limits: { perSerial: new AttemptLimiter(limits.perSerial), perSource: new AttemptLimiter(limits.perSource) },
+    limits: {
+      perSerial: new AttemptLimiter(limits.perSerial),
+      perSource: new AttemptLimiter(limits.perSource),
+    },
     state: () => store.load(),
     list: async (collection) => {
       const state = await store.load();
       const record = state[collection] as Record<string, Collections[typeof collection]>;
-      return { version: state.version, items: Object.keys(record).sort().map((k) => record[k]!) };
+      return {
+        version: state.version,
+        items: Object.keys(record)
+          .sort()
+          .map((k) => record[k]!),
+      };
     },
     apply: async (req, input, opts = {}) => {
       const out = await store.apply(input, actor(req));

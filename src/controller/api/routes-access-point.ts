@@ -12,17 +12,37 @@ import { configQuery, idParams } from './schemas.js';
 export function accessPointRoutes(d: RouteDeps): RouteSpec[] {
   return [
     {
-      method: 'POST', url: '/v1/access-points/:id/token', operationId: 'rotateAccessPointToken',
+      method: 'POST',
+      url: '/v1/access-points/:id/token',
+      operationId: 'rotateAccessPointToken',
       summary: 'Issue a new token for an access point (shown only this once); the old one stops working',
-      tag: 'access points', auth: 'operator', params: idParams, status: 200, response: ref('Token'), errors: [404],
-      handler: async (req) => ({ token: await d.store.rotateAccessPointToken(req.params['id'] as string, d.actor(req)) }),
+      tag: 'access points',
+      auth: 'operator',
+      params: idParams,
+      status: 200,
+      response: ref('Token'),
+      errors: [404],
+      handler: async (req) => ({
+        token: await d.store.rotateAccessPointToken(req.params['id'] as string, d.actor(req)),
+      }),
     },
     {
-      method: 'GET', url: '/v1/access-points/:id/config', operationId: 'getAccessPointConfig',
-      summary: "An access point's compiled configuration, with long polling (after, wait); callable with that access point's own token",
-      tag: 'access points', auth: 'accessPoint', params: idParams, querystring: configQuery, status: 200,
-      response: ref('AccessPointConfigAnswer'), errors: [404, 409],
-      handler: async (req) => longPollConfig(d, req, (state) => compileAccessPointConfig(state, req.params['id'] as string, d.compile)),
+      method: 'GET',
+      url: '/v1/access-points/:id/config',
+      operationId: 'getAccessPointConfig',
+      summary:
+        "An access point's compiled configuration, with long polling (after, wait); callable with that access point's own token",
+      tag: 'access points',
+      auth: 'accessPoint',
+      params: idParams,
+      querystring: configQuery,
+      status: 200,
+      response: ref('AccessPointConfigAnswer'),
+      errors: [404, 409],
+      handler: async (req) =>
+        longPollConfig(d, req, (state) =>
+          compileAccessPointConfig(state, req.params['id'] as string, d.compile),
+        ),
     },
   ];
 }

@@ -35,10 +35,15 @@ export const LONG_POLL_MAX_SEC = 30;
 export const HEARTBEAT_EVERY_MS = 60_000;
 
 /** The long poll of a device's or an access point's configuration (see the comment above). */
-export async function longPollConfig(d: RouteDeps, req: ApiRequest, compile: (state: ModelState) => CompiledConfig): Promise<unknown> {
+export async function longPollConfig(
+  d: RouteDeps,
+  req: ApiRequest,
+  compile: (state: ModelState) => CompiledConfig,
+): Promise<unknown> {
   const after = req.query['after'];
   const wait = req.query['wait'];
-  if (wait !== undefined && after === undefined) throw new RequestValidationError('query.wait needs query.after, the version to wait for a change from');
+  if (wait !== undefined && after === undefined)
+    throw new RequestValidationError('query.wait needs query.after, the version to wait for a change from');
   // Real elapsed time, not the API clock: that one stamps records and tests fix it.
   const until = performance.now() + Math.min(Number(wait ?? 0), LONG_POLL_MAX_SEC) * 1000;
   for (;;) {
@@ -55,7 +60,8 @@ async function activate(d: RouteDeps, req: ApiRequest): Promise<unknown> {
   const serial = req.body['serial'] as string;
   const now = d.clock();
   // Source first: one address hammering many serials should not use up their budgets.
-  const waitMs = d.limits.perSource.take(`ip:${req.ip}`, now) || d.limits.perSerial.take(`serial:${serial}`, now);
+  const waitMs =
+    d.limits.perSource.take(`ip:${req.ip}`, now) || d.limits.perSerial.take(`serial:${serial}`, now);
   if (waitMs > 0) {
     const sec = Math.ceil(waitMs / 1000);
     throw new RateLimitedError(`too many activation attempts; retry in ${sec} s`, sec);
@@ -81,7 +87,12 @@ async function reportStatus(d: RouteDeps, req: ApiRequest): Promise<void> {
     (instance !== undefined && instance.state !== 'online') ||
     (report.softwareVersion !== undefined && report.softwareVersion !== device.softwareVersion);
   if (due) {
-    const heartbeat = { kind: 'device.heartbeat' as const, serial, at, ...(report.softwareVersion === undefined ? {} : { softwareVersion: report.softwareVersion }) };
+    const heartbeat = {
+      kind: 'device.heartbeat' as const,
+      serial,
+      at,
+      ...(report.softwareVersion === undefined ? {} : { softwareVersion: report.softwareVersion }),
+    };
     // Liveness and software version are not part of any configuration: no long poll needs waking.
     // The heartbeat validates the report's software version, so it runs before the report is kept.
     await d.apply(req, heartbeat, { affectsConfigs: false });
@@ -92,43 +103,100 @@ async function reportStatus(d: RouteDeps, req: ApiRequest): Promise<void> {
 export function agentRoutes(d: RouteDeps): RouteSpec[] {
   return [
     {
-      method: 'POST', url: '/v1/devices/:serial/activation', operationId: 'createActivationCode',
-      summary: 'Create a one-time activation code for a registered device (replaces any earlier code); shown only this once',
-      tag: 'devices', auth: 'operator', params: serialParams, body: bodies.activationCreate, optionalBody: true,
-      status: 201, response: ref('ActivationCode'), errors: [404],
+      method: 'POST',
+      url: '/v1/devices/:serial/activation',
+      operationId: 'createActivationCode',
+      summary:
+        'Create a one-time activation code for a registered device (replaces any earlier code); shown only this once',
+      tag: 'devices',
+      auth: 'operator',
+      params: serialParams,
+      body: bodies.activationCreate,
+      optionalBody: true,
+      status: 201,
+      response: ref('ActivationCode'),
+      errors: [404],
       handler: async (req) => {
         const ctx = d.actor(req);
-        const ttlMs = req.body['ttlSeconds'] === undefined ? ACTIVATION_TTL_DEFAULT_MS : (req.body['ttlSeconds'] as number) * 1000;
-        const { code, info } = await d.store.createActivationCode(req.params['serial'] as string, { expiresAt: ctx.at + ttlMs }, ctx);
+        const ttlMs =
+          req.body['ttlSeconds'] === undefined
+            ? ACTIVATION_TTL_DEFAULT_MS
+            : (req.body['ttlSeconds'] as number) * 1000;
+        const { code, info } = await d.store.createActivationCode(
+          req.params['serial'] as string,
+          { expiresAt: ctx.at + ttlMs },
+          ctx,
+        );
         return { ...info, code };
       },
     },
     {
-      method: 'POST', url: '/v1/activate', operationId: 'activateDevice',
-      summary: "A device sets its public key with its activation code and receives its token (shown only this once); no credential",
-      tag: 'devices', auth: 'public', body: bodies.activate, status: 200, response: ref('DeviceRegistration'), errors: [401, 403, 409, 429],
+      method: 'POST',
+      url: '/v1/activate',
+      operationId: 'activateDevice',
+      summary:
+        'A device sets its public key with its activation code and receives its token (shown only this once); no credential',
+      tag: 'devices',
+      auth: 'public',
+      body: bodies.activate,
+      status: 200,
+      response: ref('DeviceRegistration'),
+      errors: [401, 403, 409, 429],
       handler: async (req) => activate(d, req),
     },
     {
-      method: 'GET', url: '/v1/devices/:serial/config', operationId: 'getDeviceConfig',
-      summary: "A device's compiled configuration, with long polling (after, wait); callable with that device's own token",
-      tag: 'devices', auth: 'device', params: serialParams, querystring: configQuery, status: 200, response: ref('DeviceConfigAnswer'), errors: [404, 409],
-      handler: async (req) => longPollConfig(d, req, (state) => compileDeviceConfig(state, req.params['serial'] as string, d.compile)),
+      method: 'GET',
+      url: '/v1/devices/:serial/config',
+      operationId: 'getDeviceConfig',
+      summary:
+        "A device's compiled configuration, with long polling (after, wait); callable with that device's own token",
+      tag: 'devices',
+      auth: 'device',
+      params: serialParams,
+      querystring: configQuery,
+      status: 200,
+      response: ref('DeviceConfigAnswer'),
+      errors: [404, 409],
+      handler: async (req) =>
+        longPollConfig(d, req, (state) =>
+          compileDeviceConfig(state, req.params['serial'] as string, d.compile),
+        ),
     },
     {
-      method: 'POST', url: '/v1/devices/:serial/status', operationId: 'reportDeviceStatus',
-      summary: "A device reports its sessions, counters and probe results; also its heartbeat. Callable with that device's own token",
-      tag: 'devices', auth: 'device', params: serialParams, body: statusReportBody, status: 204, errors: [404],
+      method: 'POST',
+      url: '/v1/devices/:serial/status',
+      operationId: 'reportDeviceStatus',
+      summary:
+        "A device reports its sessions, counters and probe results; also its heartbeat. Callable with that device's own token",
+      tag: 'devices',
+      auth: 'device',
+      params: serialParams,
+      body: statusReportBody,
+      status: 204,
+      errors: [404],
       handler: async (req) => reportStatus(d, req),
     },
     {
-      method: 'GET', url: '/v1/devices/:serial/status', operationId: 'getDeviceStatus', summary: "A device's last status report (null if none yet)",
-      tag: 'devices', auth: 'operator', params: serialParams, status: 200, response: ref('DeviceStatus'), errors: [404],
+      method: 'GET',
+      url: '/v1/devices/:serial/status',
+      operationId: 'getDeviceStatus',
+      summary: "A device's last status report (null if none yet)",
+      tag: 'devices',
+      auth: 'operator',
+      params: serialParams,
+      status: 200,
+      response: ref('DeviceStatus'),
+      errors: [404],
       handler: async (req) => {
         const serial = req.params['serial'] as string;
         const device = get.device(await d.state(), serial);
         const record = await d.store.getDeviceStatus(serial);
-        return { serial, lastSeen: device.lastSeen, receivedAt: record?.receivedAt ?? null, report: record?.report ?? null };
+        return {
+          serial,
+          lastSeen: device.lastSeen,
+          receivedAt: record?.receivedAt ?? null,
+          report: record?.report ?? null,
+        };
       },
     },
   ];

@@ -20,7 +20,11 @@ export interface ObjectSchema extends JsonSchema {
   additionalProperties: false;
 }
 
-export function object(properties: Record<string, JsonSchema>, required: string[] = Object.keys(properties), extra: JsonSchema = {}): ObjectSchema {
+export function object(
+  properties: Record<string, JsonSchema>,
+  required: string[] = Object.keys(properties),
+  extra: JsonSchema = {},
+): ObjectSchema {
   return { type: 'object', properties, required, additionalProperties: false, ...extra };
 }
 
@@ -41,16 +45,38 @@ export const integer = (minimum: number, maximum: number, description?: string):
   maximum,
   ...(description === undefined ? {} : { description }),
 });
-export const list = (items: JsonSchema, maxItems: number, minItems = 0): JsonSchema => ({ type: 'array', items, minItems, maxItems });
+export const list = (items: JsonSchema, maxItems: number, minItems = 0): JsonSchema => ({
+  type: 'array',
+  items,
+  minItems,
+  maxItems,
+});
 
 // ---- field schemas ---------------------------------------------------------
 
 /** Generated or chosen entity ids: "sag-...", "ccn-...". The model checks the exact prefix. */
 export const entityId = { type: 'string', minLength: 4, maxLength: 52, pattern: '^[a-z]{2,3}-[a-z0-9-]+$' };
 export const name = text(LIMITS.nameLength, 'Display name; no control characters or surrounding spaces');
-export const areaName = { type: 'string', minLength: 1, maxLength: 32, pattern: '^[a-z][a-z0-9-]*$', description: 'Area, e.g. "mainland"' };
-export const region = { type: 'string', minLength: 1, maxLength: 64, description: 'Region id, e.g. "cn-hangzhou"' };
-export const serial = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9-]*$', description: 'Device serial number' };
+export const areaName = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 32,
+  pattern: '^[a-z][a-z0-9-]*$',
+  description: 'Area, e.g. "mainland"',
+};
+export const region = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 64,
+  description: 'Region id, e.g. "cn-hangzhou"',
+};
+export const serial = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9-]*$',
+  description: 'Device serial number',
+};
 /** Longest IPv6 text (45 with an embedded IPv4) plus "/128". */
 export const cidr = text(49, 'CIDR, e.g. "10.0.0.0/16"; must be canonical (no host bits)');
 export const endpoint = text(64, 'Public "a.b.c.d:port" or "[v6]:port"');
@@ -63,7 +89,11 @@ export const softwareVersion = text(64, 'Software version, e.g. "2.1.0"');
 export const uplink = object({
   name: text(32, 'Unique within the instance, e.g. "wan1"'),
   kind: { type: 'string', enum: ['wired', 'lte'] },
-  priority: integer(LIMITS.uplinkUnused, LIMITS.uplinkPriorityMax, '1..50, lower preferred; -1 = configured but unused'),
+  priority: integer(
+    LIMITS.uplinkUnused,
+    LIMITS.uplinkPriorityMax,
+    '1..50, lower preferred; -1 = configured but unused',
+  ),
   weight: integer(LIMITS.uplinkWeightMin, LIMITS.uplinkWeightMax, 'Share among uplinks of equal priority'),
 });
 
@@ -80,7 +110,9 @@ export const endpoints = list(endpoint, 16, 1);
 export const idParams = object({ id: entityId });
 export const nameParams = object({ name: areaName });
 export const serialParams = object({ serial });
-export const keyIdParams = object({ id: { type: 'string', minLength: 5, maxLength: 40, pattern: '^key-[a-f0-9]+$' } });
+export const keyIdParams = object({
+  id: { type: 'string', minLength: 5, maxLength: 40, pattern: '^key-[a-f0-9]+$' },
+});
 export const memberParams = object({ id: entityId, instanceId: entityId });
 export const attachCcnParams = object({ id: entityId, ccnId: entityId });
 export const attachVpcParams = object({ id: entityId, vpcId: entityId });
@@ -89,8 +121,18 @@ export const grantParams = object({ id: entityId, areaA: areaName, areaB: areaNa
 /** Query values arrive as strings (type coercion is off so bodies are never coerced). */
 export const auditQuery = object(
   {
-    after: { type: 'string', maxLength: 15, pattern: '^[0-9]+$', description: 'Return entries after this sequence number' },
-    limit: { type: 'string', maxLength: 4, pattern: '^[0-9]+$', description: 'At most this many entries (1..1000, default 100)' },
+    after: {
+      type: 'string',
+      maxLength: 15,
+      pattern: '^[0-9]+$',
+      description: 'Return entries after this sequence number',
+    },
+    limit: {
+      type: 'string',
+      maxLength: 4,
+      pattern: '^[0-9]+$',
+      description: 'At most this many entries (1..1000, default 100)',
+    },
   },
   [],
 );
@@ -101,17 +143,31 @@ export const bodies = {
   areaCreate: object({ name: areaName, regions }),
   areaUpdate: object({ regions }),
   accessPointCreate: object(
-    { id: entityId, area: areaName, endpoints, maxInstances: integer(1, LIMITS.maxInstancesPerAccessPoint), publicKey: hubKey },
+    {
+      id: entityId,
+      area: areaName,
+      endpoints,
+      maxInstances: integer(1, LIMITS.maxInstancesPerAccessPoint),
+      publicKey: hubKey,
+    },
     ['area', 'endpoints', 'maxInstances'],
   ),
-  accessPointUpdate: patch({ endpoints, maxInstances: integer(1, LIMITS.maxInstancesPerAccessPoint), publicKey: { oneOf: [hubKey, { type: 'null' }] } }),
+  accessPointUpdate: patch({
+    endpoints,
+    maxInstances: integer(1, LIMITS.maxInstancesPerAccessPoint),
+    publicKey: { oneOf: [hubKey, { type: 'null' }] },
+  }),
   instanceCreate: object(
     { id: entityId, name, area: areaName, model: instanceModel, bandwidthMbps: mbps, lanCidrs, uplinks },
     ['name', 'area', 'model', 'bandwidthMbps', 'lanCidrs', 'uplinks'],
   ),
   instanceUpdate: patch({ name, bandwidthMbps: mbps, lanCidrs, uplinks }),
   /** Without publicKey the device awaits activation (POST /v1/devices/{serial}/activation, then /v1/activate). */
-  deviceRegister: object({ serial, model: instanceModel, publicKey, softwareVersion }, ['serial', 'model', 'softwareVersion']),
+  deviceRegister: object({ serial, model: instanceModel, publicKey, softwareVersion }, [
+    'serial',
+    'model',
+    'softwareVersion',
+  ]),
   deviceUpdate: patch({ publicKey, softwareVersion }),
   deviceBind: object({ instanceId: entityId }),
   ccnCreate: object({ id: entityId, name, area: areaName, cidrs: ccnCidrs }, ['name', 'area', 'cidrs']),
@@ -122,15 +178,31 @@ export const bodies = {
   vpcCreate: object({ id: entityId, name, region, cidrs: vpcCidrs }, ['name', 'region', 'cidrs']),
   vpcUpdate: patch({ name, cidrs: vpcCidrs }),
   apiKeyCreate: object({ name: text(128, 'What the key is for, e.g. "ci pipeline"') }),
-  activationCreate: object({ ttlSeconds: integer(60, 30 * 24 * 3600, 'How long the code stays valid; default 86400 (a day)') }, []),
-  activate: object({ serial, code: text(64, 'The activation code, e.g. "7K2QF-0M9XA-..."; case and dashes do not matter'), publicKey }),
+  activationCreate: object(
+    { ttlSeconds: integer(60, 30 * 24 * 3600, 'How long the code stays valid; default 86400 (a day)') },
+    [],
+  ),
+  activate: object({
+    serial,
+    code: text(64, 'The activation code, e.g. "7K2QF-0M9XA-..."; case and dashes do not matter'),
+    publicKey,
+  }),
 };
 
 /** Long-poll of a device configuration; see routes-agent.ts. */
 export const configQuery = object(
   {
-    after: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Content version the caller has; answer when the configuration differs from it' },
-    wait: { type: 'string', maxLength: 4, pattern: '^[0-9]+$', description: 'Seconds to wait for a change (0..30, larger values count as 30); needs "after"' },
+    after: {
+      type: 'string',
+      pattern: '^[0-9a-f]{64}$',
+      description: 'Content version the caller has; answer when the configuration differs from it',
+    },
+    wait: {
+      type: 'string',
+      maxLength: 4,
+      pattern: '^[0-9]+$',
+      description: 'Seconds to wait for a change (0..30, larger values count as 30); needs "after"',
+    },
   },
   [],
 );

@@ -71,30 +71,46 @@ const endpointText = text(64, 'Public "a.b.c.d:port" or "[v6]:port"');
 export const statusReportBody = object(
   {
     softwareVersion: text(64, 'Software version the agent runs'),
-    configVersion: nullable({ type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Content version of the configuration applied' }),
+    configVersion: nullable({
+      type: 'string',
+      pattern: '^[0-9a-f]{64}$',
+      description: 'Content version of the configuration applied',
+    }),
     accessPointId: nullable(entityId),
     peers: list(
-      object({
-        accessPointId: entityId,
-        publicKey,
-        endpoint: nullable(endpointText),
-        lastHandshakeUnixMs: counter,
-        rxBytes: counter,
-        txBytes: counter,
-        rxPackets: counter,
-        txPackets: counter,
-        paths: list(
-          object({
-            uplink: text(32, 'Uplink name'),
-            endpoint: endpointText,
-            state: { type: 'string', enum: ['unknown', 'up', 'down'] },
-            rttMs: nullable({ type: 'number', minimum: 0, maximum: STATUS_RTT_MAX_MS }),
-            lossPct: { type: 'number', minimum: 0, maximum: 100 },
-            active: { type: 'boolean' },
-          }),
-          STATUS_PATHS_MAX,
-        ),
-      }, ['accessPointId', 'publicKey', 'endpoint', 'lastHandshakeUnixMs', 'rxBytes', 'txBytes', 'rxPackets', 'txPackets']),
+      object(
+        {
+          accessPointId: entityId,
+          publicKey,
+          endpoint: nullable(endpointText),
+          lastHandshakeUnixMs: counter,
+          rxBytes: counter,
+          txBytes: counter,
+          rxPackets: counter,
+          txPackets: counter,
+          paths: list(
+            object({
+              uplink: text(32, 'Uplink name'),
+              endpoint: endpointText,
+              state: { type: 'string', enum: ['unknown', 'up', 'down'] },
+              rttMs: nullable({ type: 'number', minimum: 0, maximum: STATUS_RTT_MAX_MS }),
+              lossPct: { type: 'number', minimum: 0, maximum: 100 },
+              active: { type: 'boolean' },
+            }),
+            STATUS_PATHS_MAX,
+          ),
+        },
+        [
+          'accessPointId',
+          'publicKey',
+          'endpoint',
+          'lastHandshakeUnixMs',
+          'rxBytes',
+          'txBytes',
+          'rxPackets',
+          'txPackets',
+        ],
+      ),
       STATUS_LIST_MAX,
     ),
     probes: list(

@@ -43,8 +43,13 @@ export interface OverlayPool {
 function parsePool(text: unknown, where: string): OverlayPool {
   if (typeof text !== 'string') throw new InvalidCompileOptionsError(`${where}: pool must be a CIDR string`);
   const parsed = parseCidr(text);
-  if (!parsed.ok) throw new InvalidCompileOptionsError(`${where}: pool ${JSON.stringify(text)} is not a valid CIDR: ${parsed.reason}`, [text]);
-  if (usableCount(parsed.cidr) < 1n) throw new InvalidCompileOptionsError(`${where}: pool ${text} is too small to hold any instance`, [text]);
+  if (!parsed.ok)
+    throw new InvalidCompileOptionsError(
+      `${where}: pool ${JSON.stringify(text)} is not a valid CIDR: ${parsed.reason}`,
+      [text],
+    );
+  if (usableCount(parsed.cidr) < 1n)
+    throw new InvalidCompileOptionsError(`${where}: pool ${text} is too small to hold any instance`, [text]);
   return { text: formatCidr(parsed.cidr), cidr: parsed.cidr };
 }
 
@@ -64,13 +69,19 @@ export function resolvePools(state: ModelState, overlay: OverlayOptions = {}): M
   const areas = new Set([...Object.keys(state.areas), ...Object.values(state.instances).map((i) => i.area)]);
   const out = new Map<string, OverlayPool>();
   for (const area of [...areas].sort()) {
-    out.set(area, Object.hasOwn(perArea, area) ? parsePool(perArea[area], `overlay.areaPools.${area}`) : fallback);
+    out.set(
+      area,
+      Object.hasOwn(perArea, area) ? parsePool(perArea[area], `overlay.areaPools.${area}`) : fallback,
+    );
   }
   // An unused default pool may overlap anything: only pools in use must be disjoint.
   const distinct = [...new Map([...out.values()].map((p) => [p.text, p])).values()];
   const clash = findOverlap(distinct.map((p) => ({ cidr: p.cidr, label: p.text })));
   if (clash) {
-    throw new InvalidCompileOptionsError(`overlay pools ${clash[0].label} and ${clash[1].label} overlap; areas share a pool by naming the same one`, [clash[0].label, clash[1].label]);
+    throw new InvalidCompileOptionsError(
+      `overlay pools ${clash[0].label} and ${clash[1].label} overlap; areas share a pool by naming the same one`,
+      [clash[0].label, clash[1].label],
+    );
   }
   return out;
 }
@@ -95,7 +106,8 @@ function allocateInPool(pool: OverlayPool, ids: readonly string[], out: Map<stri
     if (offset === undefined) {
       // Terminates: the pool has more usable offsets than claimants (checked above).
       let candidate = probe(id, 0, usable);
-      while (taken.has(candidate)) candidate = candidate + 1n >= RESERVED_LOW + usable ? RESERVED_LOW : candidate + 1n;
+      while (taken.has(candidate))
+        candidate = candidate + 1n >= RESERVED_LOW + usable ? RESERVED_LOW : candidate + 1n;
       offset = candidate;
     }
     taken.add(offset);
@@ -111,7 +123,10 @@ function allocateInPool(pool: OverlayPool, ids: readonly string[], out: Map<stri
 const memo = new WeakMap<ModelState, Map<string, ReadonlyMap<string, string>>>();
 
 /** Tunnel address ("a.b.c.d/32" or "v6/128") of every instance in the model, by instance id. */
-export function allocateTunnelAddresses(state: ModelState, overlay: OverlayOptions = {}): ReadonlyMap<string, string> {
+export function allocateTunnelAddresses(
+  state: ModelState,
+  overlay: OverlayOptions = {},
+): ReadonlyMap<string, string> {
   // Validating first keeps bad options from being cached or reaching the key; the key is the resolved pools.
   const pools = resolvePools(state, overlay);
   const key = JSON.stringify([...pools].map(([area, pool]) => [area, pool.text]));
@@ -138,7 +153,10 @@ function allocate(state: ModelState, pools: ReadonlyMap<string, OverlayPool>): R
 }
 
 /** Refuses a configuration whose destinations overlap the pool its tunnel addresses come from. */
-export function assertPoolClear(pool: OverlayPool, destinations: readonly { cidr: string; owner: string }[]): void {
+export function assertPoolClear(
+  pool: OverlayPool,
+  destinations: readonly { cidr: string; owner: string }[],
+): void {
   for (const d of destinations) {
     const parsed = parseCidr(d.cidr);
     if (!parsed.ok) continue;

@@ -30,7 +30,11 @@ export function canonicalJson(value: unknown): string {
 
 /** SHA-256 (hex) of the canonical JSON of a configuration without its version fields. */
 export function contentVersion(config: object): string {
-  const { version: _v, modelVersion: _m, ...content } = config as Partial<ConfigVersion> & Record<string, unknown>;
+  const {
+    version: _v,
+    modelVersion: _m,
+    ...content
+  } = config as Partial<ConfigVersion> & Record<string, unknown>;
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
@@ -38,4 +42,3 @@ export function contentVersion(config: object): string {
 export function stamp<T extends object>(body: T, modelVersion: number): T & ConfigVersion {
   return { ...body, version: contentVersion(body), modelVersion };
 }
-

@@ -10,7 +10,14 @@
  * and to other CCNs and VPCs only where the CEN and its area grants allow.
  */
 import { compareCidrs, parseCidr } from '../../net/cidr.js';
-import { ccnRoutes, deviceOfInstance, find, instancesInArea, reach, type ModelState } from '../model/index.js';
+import {
+  ccnRoutes,
+  deviceOfInstance,
+  find,
+  instancesInArea,
+  reach,
+  type ModelState,
+} from '../model/index.js';
 import { allocateTunnelAddresses, assertPoolClear, resolvePools, type OverlayPool } from './addresses.js';
 import { stamp } from './canonical.js';
 import { UnknownAccessPointError } from './errors.js';
@@ -50,27 +57,45 @@ function hubPeers(state: ModelState, area: string, addresses: ReadonlyMap<string
 function policyOf(state: ModelState, ccnId: string): ForwardingRule[] {
   const rules = new Map<string, ForwardingRule>();
   for (const route of ccnRoutes(state, ccnId)) {
-    const to = route.target.kind === 'instance' ? { kind: 'ccn' as const, id: route.target.ccnId } : { kind: route.target.kind, id: route.target.id };
+    const to =
+      route.target.kind === 'instance'
+        ? { kind: 'ccn' as const, id: route.target.ccnId }
+        : { kind: route.target.kind, id: route.target.id };
     const key = `${to.kind}:${to.id}`;
     let rule = rules.get(key);
     if (!rule) {
       const r = reach(state, ccnId, to);
       // ccnRoutes lists only reachable networks; a disagreement would be a model bug, not a policy.
-      if (!r.reachable) throw new Error(`ccnRoutes lists ${key} for CCN ${ccnId}, but reach() says ${r.reason}`);
+      if (!r.reachable)
+        throw new Error(`ccnRoutes lists ${key} for CCN ${ccnId}, but reach() says ${r.reason}`);
       rule = { ccnId, to, reason: r.reason as ForwardingRule['reason'], cidrs: [], grantMbps: r.grantMbps };
       rules.set(key, rule);
     }
     rule.cidrs.push(route.cidr);
   }
   // ccnRoutes sorts by address; rules are listed by destination so a change in one leaves the others in place.
-  return [...rules.values()].sort((a, b) => (a.to.kind !== b.to.kind ? (a.to.kind === 'ccn' ? -1 : 1) : a.to.id < b.to.id ? -1 : a.to.id > b.to.id ? 1 : 0));
+  return [...rules.values()].sort((a, b) =>
+    a.to.kind !== b.to.kind
+      ? a.to.kind === 'ccn'
+        ? -1
+        : 1
+      : a.to.id < b.to.id
+        ? -1
+        : a.to.id > b.to.id
+          ? 1
+          : 0,
+  );
 }
 
 /**
  * Compiles the configuration of the access point with this id. Refuses an unknown
  * id and an overlay pool that overlaps a peer's LAN or a policy destination.
  */
-export function compileAccessPointConfig(state: ModelState, apId: string, opts: CompileOptions = {}): AccessPointConfig {
+export function compileAccessPointConfig(
+  state: ModelState,
+  apId: string,
+  opts: CompileOptions = {},
+): AccessPointConfig {
   const ap = find.accessPoint(state, apId);
   if (!ap) throw new UnknownAccessPointError(apId);
   const pool = resolvePools(state, opts.overlay).get(ap.area) as OverlayPool;
@@ -78,8 +103,14 @@ export function compileAccessPointConfig(state: ModelState, apId: string, opts: 
   const ccnIds = [...new Set(peers.map((p) => p.ccnId))].sort();
   const policy = ccnIds.flatMap((id) => policyOf(state, id));
   assertPoolClear(pool, [
-    ...peers.flatMap((p) => p.allowedIps.filter((c) => c !== p.address).map((cidr) => ({ cidr, owner: `LAN of instance ${p.instanceId}` }))),
-    ...policy.flatMap((r) => r.cidrs.map((cidr) => ({ cidr, owner: `${r.to.kind.toUpperCase()} ${r.to.id}` }))),
+    ...peers.flatMap((p) =>
+      p.allowedIps
+        .filter((c) => c !== p.address)
+        .map((cidr) => ({ cidr, owner: `LAN of instance ${p.instanceId}` })),
+    ),
+    ...policy.flatMap((r) =>
+      r.cidrs.map((cidr) => ({ cidr, owner: `${r.to.kind.toUpperCase()} ${r.to.id}` })),
+    ),
   ]);
   return stamp(
     {

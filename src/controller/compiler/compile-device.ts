@@ -10,13 +10,35 @@
  * hubs only admit members of a CCN (see compile-access-point.ts), and a device
  * dialling a hub that does not know it would only generate handshake noise.
  */
-import { accessPointsInArea, find, instanceRoutes, orderUplinks, type AccessPoint, type ModelState, type Route, type RouteTarget, type SagInstance } from '../model/index.js';
+import {
+  accessPointsInArea,
+  find,
+  instanceRoutes,
+  orderUplinks,
+  type AccessPoint,
+  type ModelState,
+  type Route,
+  type RouteTarget,
+  type SagInstance,
+} from '../model/index.js';
 import { validatePublicKey } from '../model/validate.js';
 import { createHash } from 'node:crypto';
 import { allocateTunnelAddresses, assertPoolClear, resolvePools, type OverlayPool } from './addresses.js';
 import { stamp } from './canonical.js';
-import { AccessPointKeyError, DeviceNotActivatedError, DeviceNotBoundError, InvalidCompileOptionsError, UnknownDeviceError } from './errors.js';
-import type { CompileOptions, CompiledRoute, DeviceCompileOptions, DeviceConfig, DevicePeer } from './types.js';
+import {
+  AccessPointKeyError,
+  DeviceNotActivatedError,
+  DeviceNotBoundError,
+  InvalidCompileOptionsError,
+  UnknownDeviceError,
+} from './errors.js';
+import type {
+  CompileOptions,
+  CompiledRoute,
+  DeviceCompileOptions,
+  DeviceConfig,
+  DevicePeer,
+} from './types.js';
 
 /** wg-quick's customary value: keeps NAT and stateful-firewall mappings of the branch's uplink open. */
 export const DEFAULT_PERSISTENT_KEEPALIVE_SEC = 25;
@@ -25,13 +47,19 @@ export function keepaliveOption(opts: CompileOptions): number {
   const value = opts.persistentKeepaliveSec ?? DEFAULT_PERSISTENT_KEEPALIVE_SEC;
   // WireGuard carries it as a 16-bit number of seconds.
   if (!Number.isSafeInteger(value) || value < 0 || value > 65535) {
-    throw new InvalidCompileOptionsError(`persistentKeepaliveSec must be a whole number from 0 to 65535, got ${JSON.stringify(value)}`);
+    throw new InvalidCompileOptionsError(
+      `persistentKeepaliveSec must be a whole number from 0 to 65535, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
 
 function describeTarget(target: RouteTarget): string {
-  return target.kind === 'instance' ? `LAN of instance ${target.id}` : target.kind === 'ccn' ? `CIDR of CCN ${target.id}` : `CIDR of VPC ${target.id}`;
+  return target.kind === 'instance'
+    ? `LAN of instance ${target.id}`
+    : target.kind === 'ccn'
+      ? `CIDR of CCN ${target.id}`
+      : `CIDR of VPC ${target.id}`;
 }
 
 function copyRoute(r: Route): CompiledRoute {
@@ -56,10 +84,14 @@ function rendezvousScore(instanceId: string, apId: string, capacity: number): nu
  * outside the model) first, then the key stored on the access point.
  */
 function hubPublicKey(ap: AccessPoint, keys: Readonly<Record<string, string>> | undefined): string {
-  if (keys !== undefined && (typeof keys !== 'object' || keys === null)) throw new InvalidCompileOptionsError('accessPointKeys must be an object');
+  if (keys !== undefined && (typeof keys !== 'object' || keys === null))
+    throw new InvalidCompileOptionsError('accessPointKeys must be an object');
   const key = keys !== undefined && Object.hasOwn(keys, ap.id) ? keys[ap.id] : (ap.publicKey ?? null);
   if (key === null || key === undefined) {
-    throw new AccessPointKeyError(`access point ${ap.id} has no public key; set it on the access point (PATCH /v1/access-points/${ap.id})`, [ap.id]);
+    throw new AccessPointKeyError(
+      `access point ${ap.id} has no public key; set it on the access point (PATCH /v1/access-points/${ap.id})`,
+      [ap.id],
+    );
   }
   try {
     return validatePublicKey(`access point ${ap.id}`, key);
@@ -68,7 +100,12 @@ function hubPublicKey(ap: AccessPoint, keys: Readonly<Record<string, string>> | 
   }
 }
 
-function hubPeers(state: ModelState, instance: SagInstance, opts: DeviceCompileOptions, keepalive: number): DevicePeer[] {
+function hubPeers(
+  state: ModelState,
+  instance: SagInstance,
+  opts: DeviceCompileOptions,
+  keepalive: number,
+): DevicePeer[] {
   const hubs = accessPointsInArea(state, instance.area).map((ap) => ({
     ap,
     publicKey: hubPublicKey(ap, opts.accessPointKeys),
@@ -77,7 +114,11 @@ function hubPeers(state: ModelState, instance: SagInstance, opts: DeviceCompileO
   const owners = new Map<string, string>();
   for (const h of hubs) {
     const other = owners.get(h.publicKey);
-    if (other !== undefined) throw new AccessPointKeyError(`access points ${other} and ${h.ap.id} have the same public key`, [other, h.ap.id]);
+    if (other !== undefined)
+      throw new AccessPointKeyError(`access points ${other} and ${h.ap.id} have the same public key`, [
+        other,
+        h.ap.id,
+      ]);
     owners.set(h.publicKey, h.ap.id);
   }
   hubs.sort((a, b) => b.score - a.score || (a.ap.id < b.ap.id ? -1 : 1));
@@ -96,7 +137,11 @@ function hubPeers(state: ModelState, instance: SagInstance, opts: DeviceCompileO
  * without a (valid, unique) key in the model or `opts.accessPointKeys`, and an
  * overlay pool that overlaps the instance's LAN or any destination it reaches.
  */
-export function compileDeviceConfig(state: ModelState, serial: string, opts: DeviceCompileOptions = {}): DeviceConfig {
+export function compileDeviceConfig(
+  state: ModelState,
+  serial: string,
+  opts: DeviceCompileOptions = {},
+): DeviceConfig {
   const device = find.device(state, serial);
   if (!device) throw new UnknownDeviceError(serial);
   // Without its key the device cannot be a WireGuard peer: there is nothing it could run.
@@ -119,10 +164,20 @@ export function compileDeviceConfig(state: ModelState, serial: string, opts: Dev
       kind: 'device' as const,
       serial: device.serial,
       publicKey: device.publicKey,
-      instance: { id: instance.id, area: instance.area, model: instance.model, bandwidthMbps: instance.bandwidthMbps },
+      instance: {
+        id: instance.id,
+        area: instance.area,
+        model: instance.model,
+        bandwidthMbps: instance.bandwidthMbps,
+      },
       ccnId: ccn ? ccn.id : null,
       address,
-      uplinks: orderUplinks(instance.uplinks).map((u) => ({ name: u.name, kind: u.kind, priority: u.priority, weight: u.weight })),
+      uplinks: orderUplinks(instance.uplinks).map((u) => ({
+        name: u.name,
+        kind: u.kind,
+        priority: u.priority,
+        weight: u.weight,
+      })),
       allowedIps: routes.map((r) => r.cidr),
       routes,
       peers: ccn ? hubPeers(state, instance, opts, keepalive) : [],

@@ -5,7 +5,16 @@
  */
 import { canonicalJson } from './canonical.js';
 import { DiffMismatchError } from './errors.js';
-import type { AccessPointConfig, CompiledConfig, ConfigChange, DeviceConfig, DevicePeer, ForwardingRule, HubPeer, Json } from './types.js';
+import type {
+  AccessPointConfig,
+  CompiledConfig,
+  ConfigChange,
+  DeviceConfig,
+  DevicePeer,
+  ForwardingRule,
+  HubPeer,
+  Json,
+} from './types.js';
 
 interface Keyed<T> {
   removed: T[];
@@ -24,7 +33,11 @@ function changedFields(a: object, b: object): string[] {
 }
 
 /** Matches items by key; removed and changed keep the old order, added the new one. */
-function diffKeyed<T extends object>(before: readonly T[], after: readonly T[], key: (t: T) => string): Keyed<T> {
+function diffKeyed<T extends object>(
+  before: readonly T[],
+  after: readonly T[],
+  key: (t: T) => string,
+): Keyed<T> {
   const next = new Map(after.map((t) => [key(t), t]));
   const prev = new Map(before.map((t) => [key(t), t]));
   const out: Keyed<T> = { removed: [], changed: [], added: [] };
@@ -55,7 +68,10 @@ function peerId(p: AnyPeer): string {
 }
 
 /** Peer changes in apply order: removals, then changes, then additions. */
-function peerChanges(before: readonly AnyPeer[], after: readonly AnyPeer[]): { remove: ConfigChange[]; change: ConfigChange[]; add: ConfigChange[] } {
+function peerChanges(
+  before: readonly AnyPeer[],
+  after: readonly AnyPeer[],
+): { remove: ConfigChange[]; change: ConfigChange[]; add: ConfigChange[] } {
   const d = diffKeyed(before, after, (p) => p.publicKey);
   return {
     remove: d.removed.map((p) => ({ op: 'peer.remove', publicKey: p.publicKey, id: peerId(p) })),
@@ -64,7 +80,9 @@ function peerChanges(before: readonly AnyPeer[], after: readonly AnyPeer[]): { r
       publicKey: a.publicKey,
       id: peerId(a),
       fields,
-      ...('allowedIps' in a && 'allowedIps' in b && fields.includes('allowedIps') ? { allowedIps: listDelta(b.allowedIps, a.allowedIps) } : {}),
+      ...('allowedIps' in a && 'allowedIps' in b && fields.includes('allowedIps')
+        ? { allowedIps: listDelta(b.allowedIps, a.allowedIps) }
+        : {}),
       peer: a,
     })),
     add: d.added.map((p) => ({ op: 'peer.add', publicKey: p.publicKey, id: peerId(p), peer: p })),
@@ -73,21 +91,29 @@ function peerChanges(before: readonly AnyPeer[], after: readonly AnyPeer[]): { r
 
 function diffDevice(old: DeviceConfig | null, next: DeviceConfig): ConfigChange[] {
   const out: ConfigChange[] = [];
-  const identity = (c: DeviceConfig | null) => (c ? { id: c.instance.id, area: c.instance.area, model: c.instance.model } : null);
+  const identity = (c: DeviceConfig | null) =>
+    c ? { id: c.instance.id, area: c.instance.area, model: c.instance.model } : null;
   set(out, 'publicKey', old?.publicKey ?? null, next.publicKey);
   set(out, 'instance', identity(old), identity(next));
   set(out, 'ccnId', old ? old.ccnId : null, next.ccnId);
   set(out, 'address', old?.address ?? null, next.address);
   const bandwidth = old?.instance.bandwidthMbps ?? null;
-  if (bandwidth !== next.instance.bandwidthMbps) out.push({ op: 'bandwidth.change', from: bandwidth, to: next.instance.bandwidthMbps });
-  if (!same(old?.uplinks ?? [], next.uplinks)) out.push({ op: 'uplinks.change', from: old?.uplinks ?? [], to: next.uplinks });
+  if (bandwidth !== next.instance.bandwidthMbps)
+    out.push({ op: 'bandwidth.change', from: bandwidth, to: next.instance.bandwidthMbps });
+  if (!same(old?.uplinks ?? [], next.uplinks))
+    out.push({ op: 'uplinks.change', from: old?.uplinks ?? [], to: next.uplinks });
   const peers = peerChanges(old?.peers ?? [], next.peers);
   const routes = diffKeyed(old?.routes ?? [], next.routes, (r) => r.cidr);
   out.push(
     ...peers.remove,
     ...routes.removed.map((r): ConfigChange => ({ op: 'route.remove', cidr: r.cidr })),
     ...peers.change,
-    ...routes.changed.map(({ after, fields }): ConfigChange => ({ op: 'route.change', cidr: after.cidr, fields, route: after })),
+    ...routes.changed.map(({ after, fields }): ConfigChange => ({
+      op: 'route.change',
+      cidr: after.cidr,
+      fields,
+      route: after,
+    })),
     ...peers.add,
     ...routes.added.map((r): ConfigChange => ({ op: 'route.add', route: r })),
   );
@@ -135,8 +161,12 @@ export function diffConfigs(old: AccessPointConfig | null, next: AccessPointConf
 export function diffConfigs(old: CompiledConfig | null, next: CompiledConfig): ConfigChange[];
 export function diffConfigs(old: CompiledConfig | null, next: CompiledConfig): ConfigChange[] {
   if (old !== null && (old.kind !== next.kind || subject(old) !== subject(next))) {
-    throw new DiffMismatchError(`cannot diff the configuration of ${subject(old)} against that of ${subject(next)}`);
+    throw new DiffMismatchError(
+      `cannot diff the configuration of ${subject(old)} against that of ${subject(next)}`,
+    );
   }
   if (old !== null && old.version === next.version) return [];
-  return next.kind === 'device' ? diffDevice(old as DeviceConfig | null, next) : diffAccessPoint(old as AccessPointConfig | null, next);
+  return next.kind === 'device'
+    ? diffDevice(old as DeviceConfig | null, next)
+    : diffAccessPoint(old as AccessPointConfig | null, next);
 }

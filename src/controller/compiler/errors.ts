@@ -41,7 +41,12 @@ export const COMPILER_ERROR_STATUS: Readonly<Record<CompilerErrorCode, number>> 
 export class CompilerError extends SagError {
   declare readonly code: CompilerErrorCode;
   readonly subjects: readonly string[];
-  constructor(code: CompilerErrorCode, message: string, subjects: readonly string[] = [], options?: { cause?: unknown }) {
+  constructor(
+    code: CompilerErrorCode,
+    message: string,
+    subjects: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
     this.subjects = subjects;
   }
@@ -55,14 +60,22 @@ export class UnknownDeviceError extends CompilerError {
 
 export class DeviceNotBoundError extends CompilerError {
   constructor(serial: string) {
-    super('ERR_COMPILER_DEVICE_NOT_BOUND', `device ${serial} is bound to no instance, so it has no configuration yet; bind it first`, [serial]);
+    super(
+      'ERR_COMPILER_DEVICE_NOT_BOUND',
+      `device ${serial} is bound to no instance, so it has no configuration yet; bind it first`,
+      [serial],
+    );
   }
 }
 
 /** Registered without a key and not activated yet (see SagDevice.publicKey). */
 export class DeviceNotActivatedError extends CompilerError {
   constructor(serial: string) {
-    super('ERR_COMPILER_DEVICE_NOT_ACTIVATED', `device ${serial} has no public key yet; it gets one when it activates with an activation code`, [serial]);
+    super(
+      'ERR_COMPILER_DEVICE_NOT_ACTIVATED',
+      `device ${serial} has no public key yet; it gets one when it activates with an activation code`,
+      [serial],
+    );
   }
 }
 
@@ -87,14 +100,22 @@ export class InvalidCompileOptionsError extends CompilerError {
 
 export class PoolExhaustedError extends CompilerError {
   constructor(pool: string, needed: number, available: bigint) {
-    super('ERR_COMPILER_POOL_EXHAUSTED', `overlay pool ${pool} has ${available} usable addresses but ${needed} instances need one`, [pool]);
+    super(
+      'ERR_COMPILER_POOL_EXHAUSTED',
+      `overlay pool ${pool} has ${available} usable addresses but ${needed} instances need one`,
+      [pool],
+    );
   }
 }
 
 /** The overlay pool meets a destination of the configuration: a tunnel address would shadow a route. */
 export class PoolOverlapError extends CompilerError {
   constructor(pool: string, cidr: string, owner: string) {
-    super('ERR_COMPILER_POOL_OVERLAP', `overlay pool ${pool} overlaps ${cidr} (${owner}); choose a pool outside every CCN, LAN and VPC range`, [pool, cidr]);
+    super(
+      'ERR_COMPILER_POOL_OVERLAP',
+      `overlay pool ${pool} overlaps ${cidr} (${owner}); choose a pool outside every CCN, LAN and VPC range`,
+      [pool, cidr],
+    );
   }
 }
 

@@ -6,7 +6,12 @@
 export * from './types.js';
 export * from './errors.js';
 export { canonicalJson, contentVersion } from './canonical.js';
-export { DEFAULT_OVERLAY_POOL, allocateTunnelAddresses, resolvePools, type OverlayPool } from './addresses.js';
+export {
+  DEFAULT_OVERLAY_POOL,
+  allocateTunnelAddresses,
+  resolvePools,
+  type OverlayPool,
+} from './addresses.js';
 export { DEFAULT_PERSISTENT_KEEPALIVE_SEC, compileDeviceConfig } from './compile-device.js';
 export { compileAccessPointConfig } from './compile-access-point.js';
 export { diffConfigs } from './diff.js';

@@ -168,5 +168,11 @@ export type ConfigChange =
   | { op: 'route.change'; cidr: string; fields: string[]; route: CompiledRoute }
   | { op: 'route.add'; route: CompiledRoute }
   | { op: 'policy.remove'; key: string }
-  | { op: 'policy.change'; key: string; fields: string[]; cidrs?: { add: string[]; remove: string[] }; rule: ForwardingRule }
+  | {
+      op: 'policy.change';
+      key: string;
+      fields: string[];
+      cidrs?: { add: string[]; remove: string[] };
+      rule: ForwardingRule;
+    }
   | { op: 'policy.add'; key: string; rule: ForwardingRule };

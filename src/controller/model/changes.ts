@@ -21,10 +21,20 @@ export interface Collections {
 
 export type CollectionName = keyof Collections;
 
-export const COLLECTION_NAMES: readonly CollectionName[] = ['areas', 'accessPoints', 'instances', 'devices', 'ccns', 'cens', 'vpcs'];
+export const COLLECTION_NAMES: readonly CollectionName[] = [
+  'areas',
+  'accessPoints',
+  'instances',
+  'devices',
+  'ccns',
+  'cens',
+  'vpcs',
+];
 
 /** One entity written (value) or deleted (null). Values carry the new version. */
-export type Change = { [C in CollectionName]: { collection: C; key: string; value: Collections[C] | null } }[CollectionName];
+export type Change = {
+  [C in CollectionName]: { collection: C; key: string; value: Collections[C] | null };
+}[CollectionName];
 
 /** Address-space checks a command needs once its changes are in place. */
 export interface Scopes {
@@ -78,7 +88,10 @@ export class ChangeSet {
  * the new model version; an empty change set returns the same state object and
  * leaves the version alone.
  */
-export function applyChanges(state: ModelState, changes: readonly Change[]): { state: ModelState; changes: Change[] } {
+export function applyChanges(
+  state: ModelState,
+  changes: readonly Change[],
+): { state: ModelState; changes: Change[] } {
   if (changes.length === 0) return { state, changes: [] };
   const version = state.version + 1;
   const next: ModelState = { ...state, version };
@@ -86,7 +99,9 @@ export function applyChanges(state: ModelState, changes: readonly Change[]): { s
   const stamped: Change[] = [];
   for (const change of changes) {
     if (!copied.has(change.collection)) {
-      (next as unknown as Record<CollectionName, object>)[change.collection] = { ...state[change.collection] };
+      (next as unknown as Record<CollectionName, object>)[change.collection] = {
+        ...state[change.collection],
+      };
       copied.add(change.collection);
     }
     const record = next[change.collection] as Record<string, unknown>;

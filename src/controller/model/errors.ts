@@ -22,7 +22,12 @@ export type ModelErrorCode = (typeof MODEL_ERROR_CODES)[number];
 export class ModelError extends SagError {
   declare readonly code: ModelErrorCode;
   readonly subjects: readonly string[];
-  constructor(code: ModelErrorCode, message: string, subjects: readonly string[] = [], options?: { cause?: unknown }) {
+  constructor(
+    code: ModelErrorCode,
+    message: string,
+    subjects: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
     this.subjects = subjects;
   }

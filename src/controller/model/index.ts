@@ -23,4 +23,12 @@ export {
 export { reach, ccnRoutes, instanceRoutes } from './routes.js';
 export { checkInvariants } from './invariants.js';
 export { COLLECTION_NAMES, type Change, type CollectionName, type Collections } from './changes.js';
-export { SagModel, applyCommand, applyCommands, createState, type ApplyResult, type CommandInput, type SagModelOptions } from './model.js';
+export {
+  SagModel,
+  applyCommand,
+  applyCommands,
+  createState,
+  type ApplyResult,
+  type CommandInput,
+  type SagModelOptions,
+} from './model.js';

@@ -25,7 +25,8 @@ export function checkInvariants(state: ModelState): string[] {
     for (const [key, entity] of Object.entries(state[name])) {
       const id = 'id' in entity ? entity.id : 'serial' in entity ? entity.serial : entity.name;
       if (id !== key) say(`${name}/${key} is stored under the wrong key (its id is ${id})`);
-      if (!(entity.version >= 0 && entity.version <= state.version)) say(`${name}/${key} has version ${entity.version} outside 0..${state.version}`);
+      if (!(entity.version >= 0 && entity.version <= state.version))
+        say(`${name}/${key} has version ${entity.version} outside 0..${state.version}`);
     }
   }
   const canonical = (owner: string, list: readonly string[]) => {
@@ -48,7 +49,8 @@ export function checkInvariants(state: ModelState): string[] {
   const keyOwners = new Map<string, string>();
   const ownKey = (owner: string, key: unknown) => {
     if (key === null || key === undefined || key === '') return; // not set yet (see AccessPoint/SagDevice.publicKey)
-    if (typeof key !== 'string' || !/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(key)) return say(`${owner}: public key is not a WireGuard key`);
+    if (typeof key !== 'string' || !/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(key))
+      return say(`${owner}: public key is not a WireGuard key`);
     const other = keyOwners.get(key);
     if (other !== undefined) say(`${owner} and ${other} have the same public key`);
     keyOwners.set(key, owner);
@@ -64,17 +66,20 @@ export function checkInvariants(state: ModelState): string[] {
     if (i.ccnId !== null) {
       const ccn = find.ccn(state, i.ccnId);
       if (!ccn) say(`instance ${i.id}: CCN ${i.ccnId} does not exist`);
-      else if (ccn.area !== i.area) say(`instance ${i.id} (area ${i.area}) is in CCN ${ccn.id} of area ${ccn.area}`);
+      else if (ccn.area !== i.area)
+        say(`instance ${i.id} (area ${i.area}) is in CCN ${ccn.id} of area ${ccn.area}`);
     }
     const devices = Object.values(state.devices).filter((d) => d.instanceId === i.id);
     if (devices.length > 1) say(`instance ${i.id} has ${devices.length} devices bound`);
-    if ((devices.length === 0) !== (i.state === 'unbound')) say(`instance ${i.id} is ${i.state} with ${devices.length} device(s) bound`);
+    if ((devices.length === 0) !== (i.state === 'unbound'))
+      say(`instance ${i.id} is ${i.state} with ${devices.length} device(s) bound`);
   }
   for (const d of Object.values(state.devices)) {
     if (d.instanceId === null) continue;
     const i = find.instance(state, d.instanceId);
     if (!i) say(`device ${d.serial}: instance ${d.instanceId} does not exist`);
-    else if (i.model !== d.model) say(`device ${d.serial} (${d.model}) is bound to ${i.model} instance ${i.id}`);
+    else if (i.model !== d.model)
+      say(`device ${d.serial} (${d.model}) is bound to ${i.model} instance ${i.id}`);
   }
   for (const c of Object.values(state.ccns)) {
     if (!find.area(state, c.area)) say(`CCN ${c.id}: area ${c.area} does not exist`);
@@ -88,7 +93,8 @@ export function checkInvariants(state: ModelState): string[] {
   }
   for (const c of Object.values(state.cens)) {
     for (const g of c.grants) {
-      if (!(g.areas[0] < g.areas[1])) say(`CEN ${c.id}: grant ${g.areas.join('/')} is not a sorted pair of distinct areas`);
+      if (!(g.areas[0] < g.areas[1]))
+        say(`CEN ${c.id}: grant ${g.areas.join('/')} is not a sorted pair of distinct areas`);
       for (const a of g.areas) if (!find.area(state, a)) say(`CEN ${c.id}: grant area ${a} does not exist`);
     }
   }

@@ -16,7 +16,19 @@ import type { Cmd } from './ops-edge.js';
 import * as net from './ops-network.js';
 import { instanceRoutes } from './routes.js';
 import { assertCcnSpace, assertCenSpace } from './space.js';
-import type { AccessPoint, AreaDefinition, Ccn, Cen, Command, CommandKind, IdPrefix, ModelState, Route, SagInstance, VpcNetwork } from './types.js';
+import type {
+  AccessPoint,
+  AreaDefinition,
+  Ccn,
+  Cen,
+  Command,
+  CommandKind,
+  IdPrefix,
+  ModelState,
+  Route,
+  SagInstance,
+  VpcNetwork,
+} from './types.js';
 
 type Handler<K extends CommandKind> = (state: ModelState, command: Cmd<K>, cs: ChangeSet) => void;
 
@@ -69,8 +81,13 @@ export interface ApplyResult {
  * returns the very same state object with the same version.
  */
 export function applyCommand(state: ModelState, command: Command): ApplyResult {
-  if (typeof command !== 'object' || command === null || !Object.hasOwn(HANDLERS, (command as { kind?: unknown }).kind as string)) {
-    const kind = typeof command === 'object' && command !== null ? (command as { kind?: unknown }).kind : command;
+  if (
+    typeof command !== 'object' ||
+    command === null ||
+    !Object.hasOwn(HANDLERS, (command as { kind?: unknown }).kind as string)
+  ) {
+    const kind =
+      typeof command === 'object' && command !== null ? (command as { kind?: unknown }).kind : command;
     throw new ModelInvalidError(`unknown command ${JSON.stringify(kind)}`);
   }
   const cs = new ChangeSet(state);
@@ -96,7 +113,17 @@ export function applyCommands(state: ModelState, commands: readonly Command[]): 
 
 /** An empty model holding only the area catalogue, at version 0. Refuses a bad catalogue. */
 export function createState(areas: readonly AreaDefinition[] = DEFAULT_AREAS): ModelState {
-  const empty: ModelState = { schema: 1, version: 0, areas: {}, accessPoints: {}, instances: {}, devices: {}, ccns: {}, cens: {}, vpcs: {} };
+  const empty: ModelState = {
+    schema: 1,
+    version: 0,
+    areas: {},
+    accessPoints: {},
+    instances: {},
+    devices: {},
+    ccns: {},
+    cens: {},
+    vpcs: {},
+  };
   const seeded = applyCommands(
     empty,
     areas.map((a) => ({ kind: 'area.create', name: a.name, regions: [...a.regions] })),
@@ -160,7 +187,8 @@ export class SagModel {
   /** Fills in generated ids, so the returned command replays to the same state. */
   resolve(input: CommandInput): Command {
     if (typeof input !== 'object' || input === null) return input as Command;
-    if (!Object.hasOwn(CREATE_PREFIX, input.kind) || (input as { id?: unknown }).id !== undefined) return input as Command;
+    if (!Object.hasOwn(CREATE_PREFIX, input.kind) || (input as { id?: unknown }).id !== undefined)
+      return input as Command;
     const kind = input.kind as CreateKind;
     const record = this.#state[COLLECTION_OF[kind]];
     // A sequential generator resumed over a loaded state may hand out taken ids; skip them.

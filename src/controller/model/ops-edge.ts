@@ -8,7 +8,12 @@
  * no-ops so that retried API calls are harmless; they do not bump any version.
  */
 import type { ChangeSet } from './changes.js';
-import { ModelConflictError, ModelDeviceMismatchError, ModelInUseError, ModelInvalidError } from './errors.js';
+import {
+  ModelConflictError,
+  ModelDeviceMismatchError,
+  ModelInUseError,
+  ModelInvalidError,
+} from './errors.js';
 import { isValidId } from './ids.js';
 import { areaOfRegion, areaReferrers, deviceOfInstance, find, get, label, listForHumans } from './queries.js';
 import type { Command, IdPrefix, InstanceState, ModelState, SagInstance } from './types.js';
@@ -35,7 +40,9 @@ export type Cmd<K extends Command['kind']> = Extract<Command, { kind: K }>;
 
 export function validateNewId(prefix: IdPrefix, what: string, id: unknown, taken: boolean): string {
   if (typeof id !== 'string' || !isValidId(prefix, id)) {
-    throw new ModelInvalidError(`${what} id ${JSON.stringify(id)} must look like "${prefix}-" followed by lowercase letters, digits and "-"`);
+    throw new ModelInvalidError(
+      `${what} id ${JSON.stringify(id)} must look like "${prefix}-" followed by lowercase letters, digits and "-"`,
+    );
   }
   if (taken) throw new ModelConflictError(`${what} ${id} already exists`, [id]);
   return id;
@@ -44,15 +51,22 @@ export function validateNewId(prefix: IdPrefix, what: string, id: unknown, taken
 // ---- areas ----------------------------------------------------------------
 
 function validateRegions(state: ModelState, area: string, value: unknown): string[] {
-  const regions = validateStringArray(label.area(area), 'regions', value).map((r) => validateRegionId(label.area(area), r));
-  if (regions.length === 0) throw new ModelInvalidError(`${label.area(area)}: at least one region is required`, [area]);
+  const regions = validateStringArray(label.area(area), 'regions', value).map((r) =>
+    validateRegionId(label.area(area), r),
+  );
+  if (regions.length === 0)
+    throw new ModelInvalidError(`${label.area(area)}: at least one region is required`, [area]);
   const seen = new Set<string>();
   for (const region of regions) {
-    if (seen.has(region)) throw new ModelInvalidError(`${label.area(area)}: region ${region} is listed twice`, [area]);
+    if (seen.has(region))
+      throw new ModelInvalidError(`${label.area(area)}: region ${region} is listed twice`, [area]);
     seen.add(region);
     const owner = areaOfRegion(state, region);
     if (owner !== undefined && owner !== area) {
-      throw new ModelConflictError(`region ${region} already belongs to ${label.area(owner)}; a region is in exactly one area`, [region, owner]);
+      throw new ModelConflictError(
+        `region ${region} already belongs to ${label.area(owner)}; a region is in exactly one area`,
+        [region, owner],
+      );
     }
   }
   return regions;
@@ -70,7 +84,10 @@ export function areaSetRegions(state: ModelState, cmd: Cmd<'area.setRegions'>, c
   // A VPC's area comes from its region, so dropping a region in use would silently move or orphan the VPC.
   for (const vpc of Object.values(state.vpcs)) {
     if (area.regions.includes(vpc.region) && !regions.includes(vpc.region)) {
-      throw new ModelInUseError(`region ${vpc.region} cannot leave ${label.area(area.name)}: ${label.vpc(vpc)} is in it`, [vpc.region, vpc.id]);
+      throw new ModelInUseError(
+        `region ${vpc.region} cannot leave ${label.area(area.name)}: ${label.vpc(vpc)} is in it`,
+        [vpc.region, vpc.id],
+      );
     }
   }
   cs.put('areas', area.name, { ...area, regions });
@@ -95,7 +112,11 @@ function validateApEndpoints(state: ModelState, id: string, value: unknown): str
   for (const other of Object.values(state.accessPoints)) {
     if (other.id === id) continue;
     const shared = endpoints.find((e) => other.endpoints.includes(e));
-    if (shared) throw new ModelConflictError(`endpoint ${shared} of ${label.accessPoint({ id })} is already used by ${label.accessPoint(other)}`, [id, other.id]);
+    if (shared)
+      throw new ModelConflictError(
+        `endpoint ${shared} of ${label.accessPoint({ id })} is already used by ${label.accessPoint(other)}`,
+        [id, other.id],
+      );
   }
   return endpoints;
 }
@@ -111,20 +132,34 @@ export function accessPointCreate(state: ModelState, cmd: Cmd<'accessPoint.creat
   const id = validateNewId('ap', 'access point', cmd.id, find.accessPoint(state, cmd.id) !== undefined);
   const area = get.area(state, cmd.area).name;
   const endpoints = validateApEndpoints(state, id, cmd.endpoints);
-  const maxInstances = validateInteger(label.accessPoint({ id }), 'maxInstances', cmd.maxInstances, 1, LIMITS.maxInstancesPerAccessPoint);
+  const maxInstances = validateInteger(
+    label.accessPoint({ id }),
+    'maxInstances',
+    cmd.maxInstances,
+    1,
+    LIMITS.maxInstancesPerAccessPoint,
+  );
   const publicKey = validateApKey(state, id, cmd.publicKey ?? null);
   cs.put('accessPoints', id, { id, area, endpoints, maxInstances, publicKey, version: 0 });
 }
 
 export function accessPointUpdate(state: ModelState, cmd: Cmd<'accessPoint.update'>, cs: ChangeSet): void {
   const ap = get.accessPoint(state, cmd.id);
-  const endpoints = cmd.endpoints === undefined ? ap.endpoints : validateApEndpoints(state, ap.id, cmd.endpoints);
+  const endpoints =
+    cmd.endpoints === undefined ? ap.endpoints : validateApEndpoints(state, ap.id, cmd.endpoints);
   const maxInstances =
     cmd.maxInstances === undefined
       ? ap.maxInstances
-      : validateInteger(label.accessPoint(ap), 'maxInstances', cmd.maxInstances, 1, LIMITS.maxInstancesPerAccessPoint);
+      : validateInteger(
+          label.accessPoint(ap),
+          'maxInstances',
+          cmd.maxInstances,
+          1,
+          LIMITS.maxInstancesPerAccessPoint,
+        );
   // `?? null`: rows from before the field existed may lack it.
-  const publicKey = cmd.publicKey === undefined ? (ap.publicKey ?? null) : validateApKey(state, ap.id, cmd.publicKey);
+  const publicKey =
+    cmd.publicKey === undefined ? (ap.publicKey ?? null) : validateApKey(state, ap.id, cmd.publicKey);
   cs.put('accessPoints', ap.id, { ...ap, endpoints, maxInstances, publicKey });
 }
 
@@ -159,7 +194,10 @@ export function instanceUpdate(state: ModelState, cmd: Cmd<'instance.update'>, c
   const next: SagInstance = {
     ...old,
     name: cmd.name === undefined ? old.name : validateName(owner, cmd.name),
-    bandwidthMbps: cmd.bandwidthMbps === undefined ? old.bandwidthMbps : validateMbps(owner, 'bandwidthMbps', cmd.bandwidthMbps),
+    bandwidthMbps:
+      cmd.bandwidthMbps === undefined
+        ? old.bandwidthMbps
+        : validateMbps(owner, 'bandwidthMbps', cmd.bandwidthMbps),
     lanCidrs: cmd.lanCidrs === undefined ? old.lanCidrs : validateCidrList(owner, 'LAN CIDRs', cmd.lanCidrs),
     uplinks: cmd.uplinks === undefined ? old.uplinks : validateUplinks(owner, cmd.uplinks),
   };
@@ -174,11 +212,17 @@ export function instanceDelete(state: ModelState, cmd: Cmd<'instance.delete'>, c
   const instance = get.instance(state, cmd.id);
   if (instance.ccnId !== null) {
     const ccn = get.ccn(state, instance.ccnId);
-    throw new ModelInUseError(`${label.instance(instance)} is still a member of ${label.ccn(ccn)}; remove it from the CCN first`, [instance.id, ccn.id]);
+    throw new ModelInUseError(
+      `${label.instance(instance)} is still a member of ${label.ccn(ccn)}; remove it from the CCN first`,
+      [instance.id, ccn.id],
+    );
   }
   const device = deviceOfInstance(state, instance.id);
   if (device) {
-    throw new ModelInUseError(`${label.instance(instance)} still has ${label.device(device)} bound; unbind it first`, [instance.id, device.serial]);
+    throw new ModelInUseError(
+      `${label.instance(instance)} still has ${label.device(device)} bound; unbind it first`,
+      [instance.id, device.serial],
+    );
   }
   cs.remove('instances', instance.id);
 }
@@ -199,7 +243,8 @@ export function instanceExpire(state: ModelState, cmd: Cmd<'instance.expire'>, c
   for (const instance of Object.values(state.instances)) {
     if (instance.state !== 'online') continue;
     const lastSeen = deviceOfInstance(state, instance.id)?.lastSeen ?? null;
-    if (lastSeen === null || lastSeen < at - staleAfter) cs.put('instances', instance.id, { ...instance, state: 'offline' });
+    if (lastSeen === null || lastSeen < at - staleAfter)
+      cs.put('instances', instance.id, { ...instance, state: 'offline' });
   }
 }
 
@@ -210,25 +255,51 @@ export function instanceExpire(state: ModelState, cmd: Cmd<'instance.expire'>, c
  * device holding a hub's key could impersonate the hub, so a key belongs to one
  * device or one access point. `self` is the owner being written, which may keep its key.
  */
-function assertKeyFree(state: ModelState, self: { device: string } | { accessPoint: string }, key: string): void {
+function assertKeyFree(
+  state: ModelState,
+  self: { device: string } | { accessPoint: string },
+  key: string,
+): void {
   const selfId = 'device' in self ? self.device : self.accessPoint;
-  const selfLabel = 'device' in self ? label.device({ serial: self.device }) : label.accessPoint({ id: self.accessPoint });
-  const device = Object.values(state.devices).find((d) => d.publicKey === key && !('device' in self && d.serial === self.device));
-  if (device) throw new ModelConflictError(`public key of ${selfLabel} is already used by ${label.device(device)}`, [selfId, device.serial]);
-  const ap = Object.values(state.accessPoints).find((a) => a.publicKey === key && !('accessPoint' in self && a.id === self.accessPoint));
-  if (ap) throw new ModelConflictError(`public key of ${selfLabel} is already used by ${label.accessPoint(ap)}`, [selfId, ap.id]);
+  const selfLabel =
+    'device' in self ? label.device({ serial: self.device }) : label.accessPoint({ id: self.accessPoint });
+  const device = Object.values(state.devices).find(
+    (d) => d.publicKey === key && !('device' in self && d.serial === self.device),
+  );
+  if (device)
+    throw new ModelConflictError(`public key of ${selfLabel} is already used by ${label.device(device)}`, [
+      selfId,
+      device.serial,
+    ]);
+  const ap = Object.values(state.accessPoints).find(
+    (a) => a.publicKey === key && !('accessPoint' in self && a.id === self.accessPoint),
+  );
+  if (ap)
+    throw new ModelConflictError(`public key of ${selfLabel} is already used by ${label.accessPoint(ap)}`, [
+      selfId,
+      ap.id,
+    ]);
 }
 
 export function deviceRegister(state: ModelState, cmd: Cmd<'device.register'>, cs: ChangeSet): void {
   const serial = validateSerial(cmd.serial);
-  if (find.device(state, serial)) throw new ModelConflictError(`${label.device({ serial })} is already registered`, [serial]);
+  if (find.device(state, serial))
+    throw new ModelConflictError(`${label.device({ serial })} is already registered`, [serial]);
   const owner = label.device({ serial });
   const model = validateInstanceModel(owner, cmd.model);
   // No key: registered awaiting activation, when the device uploads the key it generated itself.
   const publicKey = cmd.publicKey === undefined ? '' : validatePublicKey(owner, cmd.publicKey);
   if (publicKey !== '') assertKeyFree(state, { device: serial }, publicKey);
   const softwareVersion = validateSoftwareVersion(owner, cmd.softwareVersion);
-  cs.put('devices', serial, { serial, model, publicKey, softwareVersion, lastSeen: null, instanceId: null, version: 0 });
+  cs.put('devices', serial, {
+    serial,
+    model,
+    publicKey,
+    softwareVersion,
+    lastSeen: null,
+    instanceId: null,
+    version: 0,
+  });
 }
 
 export function deviceUpdate(state: ModelState, cmd: Cmd<'device.update'>, cs: ChangeSet): void {
@@ -236,7 +307,10 @@ export function deviceUpdate(state: ModelState, cmd: Cmd<'device.update'>, cs: C
   const owner = label.device(device);
   const publicKey = cmd.publicKey === undefined ? device.publicKey : validatePublicKey(owner, cmd.publicKey);
   if (publicKey !== '') assertKeyFree(state, { device: device.serial }, publicKey);
-  const softwareVersion = cmd.softwareVersion === undefined ? device.softwareVersion : validateSoftwareVersion(owner, cmd.softwareVersion);
+  const softwareVersion =
+    cmd.softwareVersion === undefined
+      ? device.softwareVersion
+      : validateSoftwareVersion(owner, cmd.softwareVersion);
   cs.put('devices', device.serial, { ...device, publicKey, softwareVersion });
 }
 
@@ -244,7 +318,10 @@ export function deviceDelete(state: ModelState, cmd: Cmd<'device.delete'>, cs: C
   const device = get.device(state, cmd.serial);
   if (device.instanceId !== null) {
     const instance = get.instance(state, device.instanceId);
-    throw new ModelInUseError(`${label.device(device)} is still bound to ${label.instance(instance)}; unbind it first`, [device.serial, instance.id]);
+    throw new ModelInUseError(
+      `${label.device(device)} is still bound to ${label.instance(instance)}; unbind it first`,
+      [device.serial, instance.id],
+    );
   }
   cs.remove('devices', device.serial);
 }
@@ -262,7 +339,11 @@ export function deviceBind(state: ModelState, cmd: Cmd<'device.bind'>, cs: Chang
   }
   const holder = deviceOfInstance(state, instance.id);
   if (holder) {
-    throw new ModelConflictError(`${label.instance(instance)} already has ${label.device(holder)} bound`, [instance.id, holder.serial, device.serial]);
+    throw new ModelConflictError(`${label.instance(instance)} already has ${label.device(holder)} bound`, [
+      instance.id,
+      holder.serial,
+      device.serial,
+    ]);
   }
   if (device.model !== instance.model) {
     throw new ModelDeviceMismatchError(
@@ -286,10 +367,14 @@ export function deviceHeartbeat(state: ModelState, cmd: Cmd<'device.heartbeat'>,
   const device = get.device(state, cmd.serial);
   const owner = label.device(device);
   const at = validateTimestamp(owner, 'at', cmd.at);
-  const softwareVersion = cmd.softwareVersion === undefined ? device.softwareVersion : validateSoftwareVersion(owner, cmd.softwareVersion);
+  const softwareVersion =
+    cmd.softwareVersion === undefined
+      ? device.softwareVersion
+      : validateSoftwareVersion(owner, cmd.softwareVersion);
   // Heartbeats can arrive out of order: a late one neither moves lastSeen back nor
   // revives an instance that has since been marked offline.
   const fresh = device.lastSeen === null || at >= device.lastSeen;
   if (fresh) cs.put('devices', device.serial, { ...device, lastSeen: at, softwareVersion });
-  if (fresh && device.instanceId !== null) setInstanceState(cs, get.instance(state, device.instanceId), 'online');
+  if (fresh && device.instanceId !== null)
+    setInstanceState(cs, get.instance(state, device.instanceId), 'online');
 }

@@ -4,11 +4,35 @@
  * (CCN, CEN) that must be re-checked once the writes are in place.
  */
 import type { ChangeSet } from './changes.js';
-import { ModelAreaMismatchError, ModelConflictError, ModelInUseError, ModelInvalidError, ModelNotFoundError } from './errors.js';
+import {
+  ModelAreaMismatchError,
+  ModelConflictError,
+  ModelInUseError,
+  ModelInvalidError,
+  ModelNotFoundError,
+} from './errors.js';
 import { validateNewId, type Cmd } from './ops-edge.js';
-import { areaOfRegion, ccnMembers, cenCcns, cenVpcs, find, findGrant, get, grantKey, label, listForHumans } from './queries.js';
+import {
+  areaOfRegion,
+  ccnMembers,
+  cenCcns,
+  cenVpcs,
+  find,
+  findGrant,
+  get,
+  grantKey,
+  label,
+  listForHumans,
+} from './queries.js';
 import type { BandwidthGrant, ModelState } from './types.js';
-import { LIMITS, validateCidrList, validateMbps, validateName, validateRegionId, validateStringArray } from './validate.js';
+import {
+  LIMITS,
+  validateCidrList,
+  validateMbps,
+  validateName,
+  validateRegionId,
+  validateStringArray,
+} from './validate.js';
 
 // ---- CCNs -----------------------------------------------------------------
 
@@ -39,11 +63,17 @@ export function ccnDelete(state: ModelState, cmd: Cmd<'ccn.delete'>, cs: ChangeS
   const ccn = get.ccn(state, cmd.id);
   const members = ccnMembers(state, ccn.id);
   if (members.length > 0) {
-    throw new ModelInUseError(`${label.ccn(ccn)} still has members: ${listForHumans(members.map(label.instance))}`, [ccn.id, ...members.map((m) => m.id)]);
+    throw new ModelInUseError(
+      `${label.ccn(ccn)} still has members: ${listForHumans(members.map(label.instance))}`,
+      [ccn.id, ...members.map((m) => m.id)],
+    );
   }
   if (ccn.cenId !== null) {
     const cen = get.cen(state, ccn.cenId);
-    throw new ModelInUseError(`${label.ccn(ccn)} is still attached to ${label.cen(cen)}; detach it first`, [ccn.id, cen.id]);
+    throw new ModelInUseError(`${label.ccn(ccn)} is still attached to ${label.cen(cen)}; detach it first`, [
+      ccn.id,
+      cen.id,
+    ]);
   }
   cs.remove('ccns', ccn.id);
 }
@@ -91,9 +121,15 @@ export function cenUpdate(state: ModelState, cmd: Cmd<'cen.update'>, cs: ChangeS
 
 export function cenDelete(state: ModelState, cmd: Cmd<'cen.delete'>, cs: ChangeSet): void {
   const cen = get.cen(state, cmd.id);
-  const attached = [...cenCcns(state, cen.id).map((c) => ({ id: c.id, label: label.ccn(c) })), ...cenVpcs(state, cen.id).map((v) => ({ id: v.id, label: label.vpc(v) }))];
+  const attached = [
+    ...cenCcns(state, cen.id).map((c) => ({ id: c.id, label: label.ccn(c) })),
+    ...cenVpcs(state, cen.id).map((v) => ({ id: v.id, label: label.vpc(v) })),
+  ];
   if (attached.length > 0) {
-    throw new ModelInUseError(`${label.cen(cen)} still has ${listForHumans(attached.map((a) => a.label))} attached`, [cen.id, ...attached.map((a) => a.id)]);
+    throw new ModelInUseError(
+      `${label.cen(cen)} still has ${listForHumans(attached.map((a) => a.label))} attached`,
+      [cen.id, ...attached.map((a) => a.id)],
+    );
   }
   // Grants belong to the CEN and go with it.
   cs.remove('cens', cen.id);
@@ -105,7 +141,10 @@ export function cenAttachCcn(state: ModelState, cmd: Cmd<'cen.attachCcn'>, cs: C
   if (ccn.cenId === cen.id) return;
   if (ccn.cenId !== null) {
     const current = get.cen(state, ccn.cenId);
-    throw new ModelConflictError(`${label.ccn(ccn)} is already attached to ${label.cen(current)}; a CCN attaches to at most one CEN`, [ccn.id, current.id, cen.id]);
+    throw new ModelConflictError(
+      `${label.ccn(ccn)} is already attached to ${label.cen(current)}; a CCN attaches to at most one CEN`,
+      [ccn.id, current.id, cen.id],
+    );
   }
   cs.put('ccns', ccn.id, { ...ccn, cenId: cen.id });
   cs.checkCen(cen.id);
@@ -123,7 +162,10 @@ export function cenAttachVpc(state: ModelState, cmd: Cmd<'cen.attachVpc'>, cs: C
   if (vpc.cenId === cen.id) return;
   if (vpc.cenId !== null) {
     const current = get.cen(state, vpc.cenId);
-    throw new ModelConflictError(`${label.vpc(vpc)} is already attached to ${label.cen(current)}; a VPC attaches to at most one CEN`, [vpc.id, current.id, cen.id]);
+    throw new ModelConflictError(
+      `${label.vpc(vpc)} is already attached to ${label.cen(current)}; a VPC attaches to at most one CEN`,
+      [vpc.id, current.id, cen.id],
+    );
   }
   cs.put('vpcs', vpc.id, { ...vpc, cenId: cen.id });
   cs.checkCen(cen.id);
@@ -137,9 +179,14 @@ export function cenDetachVpc(state: ModelState, cmd: Cmd<'cen.detachVpc'>, cs: C
 
 function validateAreaPair(state: ModelState, owner: string, value: unknown): [string, string] {
   const areas = validateStringArray(owner, 'grant areas', value);
-  if (areas.length !== 2) throw new ModelInvalidError(`${owner}: a bandwidth grant names exactly two areas, got ${areas.length}`);
+  if (areas.length !== 2)
+    throw new ModelInvalidError(`${owner}: a bandwidth grant names exactly two areas, got ${areas.length}`);
   const [a, b] = areas.map((name) => get.area(state, name).name) as [string, string];
-  if (a === b) throw new ModelInvalidError(`${owner}: a bandwidth grant joins two different areas; traffic within ${label.area(a)} needs none`, [a]);
+  if (a === b)
+    throw new ModelInvalidError(
+      `${owner}: a bandwidth grant joins two different areas; traffic within ${label.area(a)} needs none`,
+      [a],
+    );
   return grantKey(a, b);
 }
 
@@ -147,7 +194,9 @@ export function cenSetGrant(state: ModelState, cmd: Cmd<'cen.setGrant'>, cs: Cha
   const cen = get.cen(state, cmd.cenId);
   const areas = validateAreaPair(state, label.cen(cen), cmd.areas);
   const mbps = validateMbps(label.cen(cen), `${areas.join('/')} grant`, cmd.mbps);
-  const grants: BandwidthGrant[] = cen.grants.filter((g) => !(g.areas[0] === areas[0] && g.areas[1] === areas[1]));
+  const grants: BandwidthGrant[] = cen.grants.filter(
+    (g) => !(g.areas[0] === areas[0] && g.areas[1] === areas[1]),
+  );
   grants.push({ areas, mbps });
   grants.sort((x, y) => (x.areas.join('/') < y.areas.join('/') ? -1 : 1));
   cs.put('cens', cen.id, { ...cen, grants });
@@ -157,7 +206,10 @@ export function cenRemoveGrant(state: ModelState, cmd: Cmd<'cen.removeGrant'>, c
   const cen = get.cen(state, cmd.cenId);
   const areas = validateAreaPair(state, label.cen(cen), cmd.areas);
   if (!findGrant(cen, areas[0], areas[1])) return;
-  cs.put('cens', cen.id, { ...cen, grants: cen.grants.filter((g) => !(g.areas[0] === areas[0] && g.areas[1] === areas[1])) });
+  cs.put('cens', cen.id, {
+    ...cen,
+    grants: cen.grants.filter((g) => !(g.areas[0] === areas[0] && g.areas[1] === areas[1])),
+  });
 }
 
 // ---- VPC networks ---------------------------------------------------------
@@ -174,9 +226,19 @@ export function vpcCreate(state: ModelState, cmd: Cmd<'vpc.create'>, cs: ChangeS
   const owner = label.vpc({ id, name });
   const region = validateRegionId(owner, cmd.region);
   if (areaOfRegion(state, region) === undefined) {
-    throw new ModelNotFoundError(`${owner}: region ${region} is in no area; add it to an area first`, [id, region]);
+    throw new ModelNotFoundError(`${owner}: region ${region} is in no area; add it to an area first`, [
+      id,
+      region,
+    ]);
   }
-  cs.put('vpcs', id, { id, name, region, cidrs: validateVpcCidrs(owner, cmd.cidrs), cenId: null, version: 0 });
+  cs.put('vpcs', id, {
+    id,
+    name,
+    region,
+    cidrs: validateVpcCidrs(owner, cmd.cidrs),
+    cenId: null,
+    version: 0,
+  });
 }
 
 export function vpcUpdate(state: ModelState, cmd: Cmd<'vpc.update'>, cs: ChangeSet): void {
@@ -191,7 +253,10 @@ export function vpcDelete(state: ModelState, cmd: Cmd<'vpc.delete'>, cs: ChangeS
   const vpc = get.vpc(state, cmd.id);
   if (vpc.cenId !== null) {
     const cen = get.cen(state, vpc.cenId);
-    throw new ModelInUseError(`${label.vpc(vpc)} is still attached to ${label.cen(cen)}; detach it first`, [vpc.id, cen.id]);
+    throw new ModelInUseError(`${label.vpc(vpc)} is still attached to ${label.cen(cen)}; detach it first`, [
+      vpc.id,
+      cen.id,
+    ]);
   }
   cs.remove('vpcs', vpc.id);
 }

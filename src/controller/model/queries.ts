@@ -4,7 +4,17 @@
  * same order whatever order the records were inserted in.
  */
 import { ModelNotFoundError } from './errors.js';
-import type { AccessPoint, Area, BandwidthGrant, Ccn, Cen, ModelState, SagDevice, SagInstance, VpcNetwork } from './types.js';
+import type {
+  AccessPoint,
+  Area,
+  BandwidthGrant,
+  Ccn,
+  Cen,
+  ModelState,
+  SagDevice,
+  SagInstance,
+  VpcNetwork,
+} from './types.js';
 
 export const label = {
   area: (name: string) => `area ${name}`,
@@ -22,7 +32,10 @@ function lookup<T>(record: Record<string, T>, key: unknown): T | undefined {
 }
 
 function missing(what: string, key: unknown): never {
-  throw new ModelNotFoundError(`${what} ${typeof key === 'string' ? key : JSON.stringify(key)} does not exist`, typeof key === 'string' ? [key] : []);
+  throw new ModelNotFoundError(
+    `${what} ${typeof key === 'string' ? key : JSON.stringify(key)} does not exist`,
+    typeof key === 'string' ? [key] : [],
+  );
 }
 
 export const find = {
@@ -38,7 +51,8 @@ export const find = {
 /** Like `find`, but a missing object is an ERR_MODEL_NOT_FOUND refusal. */
 export const get = {
   area: (s: ModelState, name: unknown): Area => find.area(s, name) ?? missing('area', name),
-  accessPoint: (s: ModelState, id: unknown): AccessPoint => find.accessPoint(s, id) ?? missing('access point', id),
+  accessPoint: (s: ModelState, id: unknown): AccessPoint =>
+    find.accessPoint(s, id) ?? missing('access point', id),
   instance: (s: ModelState, id: unknown): SagInstance => find.instance(s, id) ?? missing('instance', id),
   device: (s: ModelState, serial: unknown): SagDevice => find.device(s, serial) ?? missing('device', serial),
   ccn: (s: ModelState, id: unknown): Ccn => find.ccn(s, id) ?? missing('CCN', id),
@@ -46,7 +60,11 @@ export const get = {
   vpc: (s: ModelState, id: unknown): VpcNetwork => find.vpc(s, id) ?? missing('VPC', id),
 };
 
-function sortedValues<T>(record: Record<string, T>, key: (t: T) => string, keep: (t: T) => boolean = () => true): T[] {
+function sortedValues<T>(
+  record: Record<string, T>,
+  key: (t: T) => string,
+  keep: (t: T) => boolean = () => true,
+): T[] {
   return Object.values(record)
     .filter(keep)
     .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
@@ -61,20 +79,36 @@ export function areaOfRegion(state: ModelState, region: string): string | undefi
 /** Area of a VPC, resolved through the catalogue; rules keep every in-use region mapped. */
 export function vpcArea(state: ModelState, vpc: VpcNetwork): string {
   const area = areaOfRegion(state, vpc.region);
-  if (area === undefined) throw new ModelNotFoundError(`region ${vpc.region} of ${label.vpc(vpc)} is in no area`, [vpc.id, vpc.region]);
+  if (area === undefined)
+    throw new ModelNotFoundError(`region ${vpc.region} of ${label.vpc(vpc)} is in no area`, [
+      vpc.id,
+      vpc.region,
+    ]);
   return area;
 }
 
 export function ccnMembers(state: ModelState, ccnId: string): SagInstance[] {
-  return sortedValues(state.instances, (i) => i.id, (i) => i.ccnId === ccnId);
+  return sortedValues(
+    state.instances,
+    (i) => i.id,
+    (i) => i.ccnId === ccnId,
+  );
 }
 
 export function cenCcns(state: ModelState, cenId: string): Ccn[] {
-  return sortedValues(state.ccns, (c) => c.id, (c) => c.cenId === cenId);
+  return sortedValues(
+    state.ccns,
+    (c) => c.id,
+    (c) => c.cenId === cenId,
+  );
 }
 
 export function cenVpcs(state: ModelState, cenId: string): VpcNetwork[] {
-  return sortedValues(state.vpcs, (v) => v.id, (v) => v.cenId === cenId);
+  return sortedValues(
+    state.vpcs,
+    (v) => v.id,
+    (v) => v.cenId === cenId,
+  );
 }
 
 /** The device bound to an instance, if any; at most one by the binding rule. */
@@ -83,11 +117,19 @@ export function deviceOfInstance(state: ModelState, instanceId: string): SagDevi
 }
 
 export function accessPointsInArea(state: ModelState, area: string): AccessPoint[] {
-  return sortedValues(state.accessPoints, (ap) => ap.id, (ap) => ap.area === area);
+  return sortedValues(
+    state.accessPoints,
+    (ap) => ap.id,
+    (ap) => ap.area === area,
+  );
 }
 
 export function instancesInArea(state: ModelState, area: string): SagInstance[] {
-  return sortedValues(state.instances, (i) => i.id, (i) => i.area === area);
+  return sortedValues(
+    state.instances,
+    (i) => i.id,
+    (i) => i.area === area,
+  );
 }
 
 /** Grants are keyed by the sorted pair so (a, b) and (b, a) are the same grant. */
@@ -108,16 +150,20 @@ export interface Referrer {
 /** Everything that refers to an area, for "area in use" refusals and for UIs that explain them. */
 export function areaReferrers(state: ModelState, area: string): Referrer[] {
   const out: Referrer[] = [];
-  for (const ap of sortedValues(state.accessPoints, (x) => x.id)) if (ap.area === area) out.push({ id: ap.id, label: label.accessPoint(ap) });
-  for (const i of sortedValues(state.instances, (x) => x.id)) if (i.area === area) out.push({ id: i.id, label: label.instance(i) });
-  for (const c of sortedValues(state.ccns, (x) => x.id)) if (c.area === area) out.push({ id: c.id, label: label.ccn(c) });
+  for (const ap of sortedValues(state.accessPoints, (x) => x.id))
+    if (ap.area === area) out.push({ id: ap.id, label: label.accessPoint(ap) });
+  for (const i of sortedValues(state.instances, (x) => x.id))
+    if (i.area === area) out.push({ id: i.id, label: label.instance(i) });
+  for (const c of sortedValues(state.ccns, (x) => x.id))
+    if (c.area === area) out.push({ id: c.id, label: label.ccn(c) });
   const regions = find.area(state, area)?.regions ?? [];
   for (const v of sortedValues(state.vpcs, (x) => x.id)) {
     if (regions.includes(v.region)) out.push({ id: v.id, label: `${label.vpc(v)} in region ${v.region}` });
   }
   for (const c of sortedValues(state.cens, (x) => x.id)) {
     for (const g of c.grants) {
-      if (g.areas.includes(area)) out.push({ id: c.id, label: `the ${g.areas.join('/')} bandwidth grant of ${label.cen(c)}` });
+      if (g.areas.includes(area))
+        out.push({ id: c.id, label: `the ${g.areas.join('/')} bandwidth grant of ${label.cen(c)}` });
     }
   }
   return out;

@@ -36,7 +36,8 @@ export function reach(state: ModelState, ccnId: string, target: { kind: 'ccn' | 
     targetCen = vpc.cenId;
     targetArea = vpcArea(state, vpc);
   }
-  if (ccn.cenId === null || targetCen === null) return { reachable: false, reason: 'no-cen', grantMbps: null };
+  if (ccn.cenId === null || targetCen === null)
+    return { reachable: false, reason: 'no-cen', grantMbps: null };
   if (ccn.cenId !== targetCen) return { reachable: false, reason: 'different-cen', grantMbps: null };
   return reachAcross(state, ccn.cenId, ccn.area, targetArea);
 }
@@ -51,7 +52,12 @@ function sortRoutes(routes: Route[]): Route[] {
 }
 
 function ccnOwnRoutes(state: ModelState, ccn: Ccn, area: string, grantMbps: number | null): Route[] {
-  const out: Route[] = ccn.cidrs.map((cidr) => ({ cidr, target: { kind: 'ccn', id: ccn.id }, area, grantMbps }));
+  const out: Route[] = ccn.cidrs.map((cidr) => ({
+    cidr,
+    target: { kind: 'ccn', id: ccn.id },
+    area,
+    grantMbps,
+  }));
   for (const member of ccnMembers(state, ccn.id)) {
     for (const cidr of member.lanCidrs) {
       out.push({ cidr, target: { kind: 'instance', id: member.id, ccnId: ccn.id }, area, grantMbps });
@@ -77,7 +83,8 @@ export function ccnRoutes(state: ModelState, ccnId: string): Route[] {
       const area = vpcArea(state, vpc);
       const r = reachAcross(state, ccn.cenId, ccn.area, area);
       if (!r.reachable) continue;
-      for (const cidr of vpc.cidrs) routes.push({ cidr, target: { kind: 'vpc', id: vpc.id }, area, grantMbps: r.grantMbps });
+      for (const cidr of vpc.cidrs)
+        routes.push({ cidr, target: { kind: 'vpc', id: vpc.id }, area, grantMbps: r.grantMbps });
     }
   }
   return sortRoutes(routes);
@@ -87,5 +94,7 @@ export function ccnRoutes(state: ModelState, ccnId: string): Route[] {
 export function instanceRoutes(state: ModelState, instanceId: string): Route[] {
   const instance = get.instance(state, instanceId);
   if (instance.ccnId === null || !find.ccn(state, instance.ccnId)) return [];
-  return ccnRoutes(state, instance.ccnId).filter((r) => !(r.target.kind === 'instance' && r.target.id === instance.id));
+  return ccnRoutes(state, instance.ccnId).filter(
+    (r) => !(r.target.kind === 'instance' && r.target.id === instance.id),
+  );
 }

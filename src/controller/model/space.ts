@@ -27,10 +27,14 @@ function parsed(text: string): Cidr {
 
 function ccnSpace(state: ModelState, ccn: Ccn, suffix: string): LabelledCidr<Origin>[] {
   const out: LabelledCidr<Origin>[] = [];
-  for (const cidr of ccn.cidrs) out.push({ cidr: parsed(cidr), label: { what: `CIDR of ${label.ccn(ccn)}`, id: ccn.id, cidr } });
+  for (const cidr of ccn.cidrs)
+    out.push({ cidr: parsed(cidr), label: { what: `CIDR of ${label.ccn(ccn)}`, id: ccn.id, cidr } });
   for (const member of ccnMembers(state, ccn.id)) {
     for (const cidr of member.lanCidrs) {
-      out.push({ cidr: parsed(cidr), label: { what: `LAN of ${label.instance(member)}${suffix}`, id: member.id, cidr } });
+      out.push({
+        cidr: parsed(cidr),
+        label: { what: `LAN of ${label.instance(member)}${suffix}`, id: member.id, cidr },
+      });
     }
   }
   return out;
@@ -39,7 +43,10 @@ function ccnSpace(state: ModelState, ccn: Ccn, suffix: string): LabelledCidr<Ori
 function refuse(scope: string, scopeId: string, pair: [LabelledCidr<Origin>, LabelledCidr<Origin>]): never {
   const [a, b] = pair;
   const ids = [scopeId, ...new Set([a.label.id, b.label.id])];
-  throw new ModelCidrOverlapError(`${a.label.cidr} (${a.label.what}) overlaps ${b.label.cidr} (${b.label.what}) in ${scope}`, ids);
+  throw new ModelCidrOverlapError(
+    `${a.label.cidr} (${a.label.what}) overlaps ${b.label.cidr} (${b.label.what}) in ${scope}`,
+    ids,
+  );
 }
 
 export function assertCcnSpace(state: ModelState, ccnId: string): void {
@@ -53,7 +60,8 @@ export function assertCenSpace(state: ModelState, cenId: string): void {
   const items: LabelledCidr<Origin>[] = [];
   for (const ccn of cenCcns(state, cen.id)) items.push(...ccnSpace(state, ccn, ` in ${label.ccn(ccn)}`));
   for (const vpc of cenVpcs(state, cen.id)) {
-    for (const cidr of vpc.cidrs) items.push({ cidr: parsed(cidr), label: { what: `CIDR of ${label.vpc(vpc)}`, id: vpc.id, cidr } });
+    for (const cidr of vpc.cidrs)
+      items.push({ cidr: parsed(cidr), label: { what: `CIDR of ${label.vpc(vpc)}`, id: vpc.id, cidr } });
   }
   const clash = findOverlap(items);
   if (clash) refuse(label.cen(cen), cen.id, clash);

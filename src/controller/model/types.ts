@@ -139,9 +139,22 @@ export type Command =
   | { kind: 'area.create'; name: string; regions: string[] }
   | { kind: 'area.setRegions'; name: string; regions: string[] }
   | { kind: 'area.delete'; name: string }
-  | { kind: 'accessPoint.create'; id: string; area: string; endpoints: string[]; maxInstances: number; publicKey?: string | null }
+  | {
+      kind: 'accessPoint.create';
+      id: string;
+      area: string;
+      endpoints: string[];
+      maxInstances: number;
+      publicKey?: string | null;
+    }
   /** `publicKey: null` clears the key. */
-  | { kind: 'accessPoint.update'; id: string; endpoints?: string[]; maxInstances?: number; publicKey?: string | null }
+  | {
+      kind: 'accessPoint.update';
+      id: string;
+      endpoints?: string[];
+      maxInstances?: number;
+      publicKey?: string | null;
+    }
   | { kind: 'accessPoint.delete'; id: string }
   | {
       kind: 'instance.create';
@@ -153,14 +166,27 @@ export type Command =
       lanCidrs: string[];
       uplinks: Uplink[];
     }
-  | { kind: 'instance.update'; id: string; name?: string; bandwidthMbps?: number; lanCidrs?: string[]; uplinks?: Uplink[] }
+  | {
+      kind: 'instance.update';
+      id: string;
+      name?: string;
+      bandwidthMbps?: number;
+      lanCidrs?: string[];
+      uplinks?: Uplink[];
+    }
   | { kind: 'instance.delete'; id: string }
   /** Marks an instance offline, e.g. after its tunnel went down. */
   | { kind: 'instance.setOffline'; id: string }
   /** Marks offline every online instance whose device was last seen before `at - staleAfterMs`. */
   | { kind: 'instance.expire'; at: number; staleAfterMs: number }
   /** Without `publicKey` the device is registered awaiting activation (publicKey ""). */
-  | { kind: 'device.register'; serial: string; model: InstanceModel; publicKey?: string; softwareVersion: string }
+  | {
+      kind: 'device.register';
+      serial: string;
+      model: InstanceModel;
+      publicKey?: string;
+      softwareVersion: string;
+    }
   | { kind: 'device.update'; serial: string; publicKey?: string; softwareVersion?: string }
   | { kind: 'device.delete'; serial: string }
   | { kind: 'device.bind'; serial: string; instanceId: string }
@@ -193,9 +219,7 @@ export type IdPrefix = 'ap' | 'sag' | 'ccn' | 'cen' | 'vpc';
 
 /** Where a route learned by a CCN member points. */
 export type RouteTarget =
-  | { kind: 'instance'; id: string; ccnId: string }
-  | { kind: 'ccn'; id: string }
-  | { kind: 'vpc'; id: string };
+  { kind: 'instance'; id: string; ccnId: string } | { kind: 'ccn'; id: string } | { kind: 'vpc'; id: string };
 
 export interface Route {
   /** Canonical destination CIDR. */

@@ -4,9 +4,24 @@
  * Each validator returns the canonical value to store, or throws a ModelError
  * whose message starts with the object the field belongs to.
  */
-import { findOverlap, formatCidr, formatEndpoint, isDiallable, isPrivateCidr, parseCidr, parseEndpoint, type Cidr } from '../../net/cidr.js';
+import {
+  findOverlap,
+  formatCidr,
+  formatEndpoint,
+  isDiallable,
+  isPrivateCidr,
+  parseCidr,
+  parseEndpoint,
+  type Cidr,
+} from '../../net/cidr.js';
 import { ModelCidrOverlapError, ModelInvalidError, ModelStateError } from './errors.js';
-import { INSTANCE_MODELS, type InstanceModel, type InstanceState, type Uplink, type UplinkKind } from './types.js';
+import {
+  INSTANCE_MODELS,
+  type InstanceModel,
+  type InstanceState,
+  type Uplink,
+  type UplinkKind,
+} from './types.js';
 
 export const LIMITS = {
   nameLength: 128,
@@ -27,42 +42,60 @@ export function validateName(owner: string, name: unknown): string {
   }
   // Control characters and padding would make names that look equal differ.
   if (/[\u0000-\u001f\u007f]/.test(name) || name.trim() !== name) {
-    throw new ModelInvalidError(`${owner}: name ${JSON.stringify(name)} has control characters or leading/trailing spaces`);
+    throw new ModelInvalidError(
+      `${owner}: name ${JSON.stringify(name)} has control characters or leading/trailing spaces`,
+    );
   }
   return name;
 }
 
 export function validateAreaName(name: unknown): string {
   if (typeof name !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
-    throw new ModelInvalidError(`area name ${JSON.stringify(name)} must be lowercase letters, digits and "-", starting with a letter, at most 32 characters`);
+    throw new ModelInvalidError(
+      `area name ${JSON.stringify(name)} must be lowercase letters, digits and "-", starting with a letter, at most 32 characters`,
+    );
   }
   return name;
 }
 
 export function validateRegionId(owner: string, region: unknown): string {
   if (typeof region !== 'string' || region.length > 64 || !/^[a-z][a-z0-9]*(-[a-z0-9]+)+$/.test(region)) {
-    throw new ModelInvalidError(`${owner}: region ${JSON.stringify(region)} is not a region id such as "cn-hangzhou"`);
+    throw new ModelInvalidError(
+      `${owner}: region ${JSON.stringify(region)} is not a region id such as "cn-hangzhou"`,
+    );
   }
   return region;
 }
 
 export function validateSerial(serial: unknown): string {
   if (typeof serial !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(serial)) {
-    throw new ModelInvalidError(`device serial ${JSON.stringify(serial)} must be 1 to 64 letters, digits or "-"`);
+    throw new ModelInvalidError(
+      `device serial ${JSON.stringify(serial)} must be 1 to 64 letters, digits or "-"`,
+    );
   }
   return serial;
 }
 
 export function validateInstanceModel(owner: string, model: unknown): InstanceModel {
   if (!INSTANCE_MODELS.includes(model as InstanceModel)) {
-    throw new ModelInvalidError(`${owner}: model ${JSON.stringify(model)} must be one of ${INSTANCE_MODELS.join(', ')}`);
+    throw new ModelInvalidError(
+      `${owner}: model ${JSON.stringify(model)} must be one of ${INSTANCE_MODELS.join(', ')}`,
+    );
   }
   return model as InstanceModel;
 }
 
-export function validateInteger(owner: string, field: string, value: unknown, min: number, max: number): number {
+export function validateInteger(
+  owner: string,
+  field: string,
+  value: unknown,
+  min: number,
+  max: number,
+): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ModelInvalidError(`${owner}: ${field} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new ModelInvalidError(
+      `${owner}: ${field} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -78,7 +111,9 @@ export function validateTimestamp(owner: string, field: string, value: unknown):
 
 export function validateSoftwareVersion(owner: string, version: unknown): string {
   if (typeof version !== 'string' || !/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/.test(version)) {
-    throw new ModelInvalidError(`${owner}: software version ${JSON.stringify(version)} must be 1 to 64 characters of letters, digits and . + _ -`);
+    throw new ModelInvalidError(
+      `${owner}: software version ${JSON.stringify(version)} must be 1 to 64 characters of letters, digits and . + _ -`,
+    );
   }
   return version;
 }
@@ -90,7 +125,9 @@ export function validateSoftwareVersion(owner: string, version: unknown): string
  */
 export function validatePublicKey(owner: string, key: unknown): string {
   if (typeof key !== 'string' || !/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(key)) {
-    throw new ModelInvalidError(`${owner}: public key must be a WireGuard key (base64 of 32 bytes, 44 characters ending in "=")`);
+    throw new ModelInvalidError(
+      `${owner}: public key must be a WireGuard key (base64 of 32 bytes, 44 characters ending in "=")`,
+    );
   }
   if (/^A{43}=$/.test(key)) throw new ModelInvalidError(`${owner}: public key is all zeros`);
   return key;
@@ -104,11 +141,14 @@ export function validateStringArray(owner: string, field: string, value: unknown
 }
 
 export function parseCidrOrThrow(owner: string, text: unknown): Cidr {
-  if (typeof text !== 'string') throw new ModelInvalidError(`${owner}: CIDR ${JSON.stringify(text)} is not a string`);
+  if (typeof text !== 'string')
+    throw new ModelInvalidError(`${owner}: CIDR ${JSON.stringify(text)} is not a string`);
   const parsed = parseCidr(text);
   if (!parsed.ok) {
     const hint = parsed.canonical ? ` (did you mean ${parsed.canonical}?)` : '';
-    throw new ModelInvalidError(`${owner}: ${JSON.stringify(text)} is not a valid CIDR: ${parsed.reason}${hint}`);
+    throw new ModelInvalidError(
+      `${owner}: ${JSON.stringify(text)} is not a valid CIDR: ${parsed.reason}${hint}`,
+    );
   }
   return parsed.cidr;
 }
@@ -119,7 +159,12 @@ export interface CidrListOptions {
 }
 
 /** Parses, canonicalises and checks one owner's CIDR list, including overlaps within the list. */
-export function validateCidrList(owner: string, field: string, value: unknown, options: CidrListOptions = {}): string[] {
+export function validateCidrList(
+  owner: string,
+  field: string,
+  value: unknown,
+  options: CidrListOptions = {},
+): string[] {
   const texts = validateStringArray(owner, field, value);
   if (options.max !== undefined && texts.length > options.max) {
     throw new ModelInvalidError(`${owner}: at most ${options.max} ${field} allowed, got ${texts.length}`);
@@ -148,13 +193,18 @@ export function validateEndpoints(owner: string, value: unknown): string[] {
   for (const text of texts) {
     const endpoint = parseEndpoint(text);
     if (!endpoint) {
-      throw new ModelInvalidError(`${owner}: endpoint ${JSON.stringify(text)} must be "a.b.c.d:port" or "[ipv6]:port" with port 1-65535`);
+      throw new ModelInvalidError(
+        `${owner}: endpoint ${JSON.stringify(text)} must be "a.b.c.d:port" or "[ipv6]:port" with port 1-65535`,
+      );
     }
     if (!isDiallable(endpoint.address)) {
-      throw new ModelInvalidError(`${owner}: endpoint ${JSON.stringify(text)} is an unspecified, multicast or reserved address`);
+      throw new ModelInvalidError(
+        `${owner}: endpoint ${JSON.stringify(text)} is an unspecified, multicast or reserved address`,
+      );
     }
     const canonical = formatEndpoint(endpoint);
-    if (out.includes(canonical)) throw new ModelInvalidError(`${owner}: endpoint ${canonical} is listed twice`);
+    if (out.includes(canonical))
+      throw new ModelInvalidError(`${owner}: endpoint ${canonical} is listed twice`);
     out.push(canonical);
   }
   return out;
@@ -166,23 +216,40 @@ export function validateUplinks(owner: string, value: unknown): Uplink[] {
   if (!Array.isArray(value)) throw new ModelInvalidError(`${owner}: uplinks must be a list`);
   const seen = new Set<string>();
   return value.map((raw: unknown, index): Uplink => {
-    if (typeof raw !== 'object' || raw === null) throw new ModelInvalidError(`${owner}: uplink #${index + 1} is not an object`);
+    if (typeof raw !== 'object' || raw === null)
+      throw new ModelInvalidError(`${owner}: uplink #${index + 1} is not an object`);
     const u = raw as Record<string, unknown>;
     const name = u['name'];
     if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(name)) {
-      throw new ModelInvalidError(`${owner}: uplink #${index + 1} name ${JSON.stringify(name)} must be 1 to 32 letters, digits or . _ -`);
+      throw new ModelInvalidError(
+        `${owner}: uplink #${index + 1} name ${JSON.stringify(name)} must be 1 to 32 letters, digits or . _ -`,
+      );
     }
     if (seen.has(name)) throw new ModelInvalidError(`${owner}: uplink name ${name} is used twice`);
     seen.add(name);
     const kind = u['kind'];
     if (!UPLINK_KINDS.includes(kind as UplinkKind)) {
-      throw new ModelInvalidError(`${owner}: uplink ${name} kind ${JSON.stringify(kind)} must be one of ${UPLINK_KINDS.join(', ')}`);
+      throw new ModelInvalidError(
+        `${owner}: uplink ${name} kind ${JSON.stringify(kind)} must be one of ${UPLINK_KINDS.join(', ')}`,
+      );
     }
     const priority = u['priority'];
     if (priority !== LIMITS.uplinkUnused) {
-      validateInteger(`${owner}: uplink ${name}`, 'priority (or -1 for unused)', priority, LIMITS.uplinkPriorityMin, LIMITS.uplinkPriorityMax);
+      validateInteger(
+        `${owner}: uplink ${name}`,
+        'priority (or -1 for unused)',
+        priority,
+        LIMITS.uplinkPriorityMin,
+        LIMITS.uplinkPriorityMax,
+      );
     }
-    const weight = validateInteger(`${owner}: uplink ${name}`, 'weight', u['weight'], LIMITS.uplinkWeightMin, LIMITS.uplinkWeightMax);
+    const weight = validateInteger(
+      `${owner}: uplink ${name}`,
+      'weight',
+      u['weight'],
+      LIMITS.uplinkWeightMin,
+      LIMITS.uplinkWeightMax,
+    );
     return { name, kind: kind as UplinkKind, priority: priority as number, weight };
   });
 }
@@ -222,9 +289,18 @@ export function canTransition(from: InstanceState, to: InstanceState): boolean {
   return INSTANCE_TRANSITIONS[from].includes(to);
 }
 
-export function assertTransition(owner: string, subject: string, from: InstanceState, to: InstanceState, hint = ''): void {
+export function assertTransition(
+  owner: string,
+  subject: string,
+  from: InstanceState,
+  to: InstanceState,
+  hint = '',
+): void {
   if (!canTransition(from, to)) {
     const allowed = INSTANCE_TRANSITIONS[from].join(' or ');
-    throw new ModelStateError(`${owner} cannot go from ${from} to ${to} (from ${from} it may only become ${allowed})${hint}`, [subject]);
+    throw new ModelStateError(
+      `${owner} cannot go from ${from} to ${to} (from ${from} it may only become ${allowed})${hint}`,
+      [subject],
+    );
   }
 }

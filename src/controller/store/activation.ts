@@ -23,7 +23,11 @@ export const ACTIVATION_TTL_DEFAULT_MS = 24 * 60 * 60 * 1000;
 export const ACTIVATION_TTL_MIN_MS = 60 * 1000;
 export const ACTIVATION_TTL_MAX_MS = 30 * 24 * 60 * 60 * 1000;
 
-export const ACTIVATION_ERROR_CODES = ['ERR_ACTIVATION_INVALID', 'ERR_ACTIVATION_EXPIRED', 'ERR_ACTIVATION_USED'] as const;
+export const ACTIVATION_ERROR_CODES = [
+  'ERR_ACTIVATION_INVALID',
+  'ERR_ACTIVATION_EXPIRED',
+  'ERR_ACTIVATION_USED',
+] as const;
 export type ActivationErrorCode = (typeof ACTIVATION_ERROR_CODES)[number];
 
 /**
@@ -56,12 +60,15 @@ export function newActivationCode(): string {
  */
 export function normalizeActivationCode(input: string): string | undefined {
   const text = input.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
-  if (text.length !== ACTIVATION_CODE_LENGTH || ![...text].every((c) => ALPHABET.includes(c))) return undefined;
+  if (text.length !== ACTIVATION_CODE_LENGTH || ![...text].every((c) => ALPHABET.includes(c)))
+    return undefined;
   return text;
 }
 
 export function hashActivationCode(serial: string, code: string): string {
-  return createHash('sha256').update(`sag-activation\0${serial}\0${normalizeActivationCode(code) ?? code}`, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(`sag-activation\0${serial}\0${normalizeActivationCode(code) ?? code}`, 'utf8')
+    .digest('hex');
 }
 
 /** A code as a store keeps it. */
@@ -76,16 +83,31 @@ export interface StoredActivation {
  * Decides an activation attempt against the stored code (undefined: the device has
  * none, or does not exist). Throws an ActivationError on refusal.
  */
-export function checkActivation(stored: StoredActivation | undefined, serial: string, code: string, at: number): void {
-  const invalid = () => new ActivationError('ERR_ACTIVATION_INVALID', `serial number ${serial} and this activation code do not match`);
+export function checkActivation(
+  stored: StoredActivation | undefined,
+  serial: string,
+  code: string,
+  at: number,
+): void {
+  const invalid = () =>
+    new ActivationError(
+      'ERR_ACTIVATION_INVALID',
+      `serial number ${serial} and this activation code do not match`,
+    );
   if (normalizeActivationCode(code) === undefined || stored === undefined) throw invalid();
   const given = Buffer.from(hashActivationCode(serial, code), 'hex');
   const expected = Buffer.from(stored.codeHash, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
   if (stored.usedAt !== null) {
-    throw new ActivationError('ERR_ACTIVATION_USED', `this activation code of ${serial} was already used; ask the operator for a new one`);
+    throw new ActivationError(
+      'ERR_ACTIVATION_USED',
+      `this activation code of ${serial} was already used; ask the operator for a new one`,
+    );
   }
   if (at >= stored.expiresAt) {
-    throw new ActivationError('ERR_ACTIVATION_EXPIRED', `this activation code of ${serial} has expired; ask the operator for a new one`);
+    throw new ActivationError(
+      'ERR_ACTIVATION_EXPIRED',
+      `this activation code of ${serial} has expired; ask the operator for a new one`,
+    );
   }
 }

@@ -2,7 +2,16 @@
  * Logic both store implementations share, so the in-memory double cannot drift
  * from the SQLite store on what a command does to credentials or the audit log.
  */
-import { SagModel, applyCommand, type ApplyResult, type Change, type Command, type CommandInput, type IdGenerator, type ModelState } from '../model/index.js';
+import {
+  SagModel,
+  applyCommand,
+  type ApplyResult,
+  type Change,
+  type Command,
+  type CommandInput,
+  type IdGenerator,
+  type ModelState,
+} from '../model/index.js';
 import { validatePublicKey } from '../model/validate.js';
 import { checkActivation, type StoredActivation } from './activation.js';
 import { StoreInvalidError } from './errors.js';
@@ -23,9 +32,12 @@ export function planCommand(state: ModelState, input: CommandInput, ids: IdGener
   const command = new SagModel({ state, ids }).resolve(input);
   const result = applyCommand(state, command);
   const revokeFor = result.changes
-    .filter((c: Change) => (c.collection === 'devices' || c.collection === 'accessPoints') && c.value === null)
+    .filter(
+      (c: Change) => (c.collection === 'devices' || c.collection === 'accessPoints') && c.value === null,
+    )
     .map((c) => (c.collection === 'accessPoints' ? accessPointSubject(c.key) : c.key));
-  const issueFor = command.kind === 'device.register' && result.changes.length > 0 ? command.serial : undefined;
+  const issueFor =
+    command.kind === 'device.register' && result.changes.length > 0 ? command.serial : undefined;
   return { command, result, issueFor, revokeFor };
 }
 
@@ -33,13 +45,15 @@ export function checkContext(ctx: ApplyContext): void {
   if (typeof ctx?.actor !== 'string' || ctx.actor.length === 0 || ctx.actor.length > 200) {
     throw new StoreInvalidError('an audit actor must be 1 to 200 characters');
   }
-  if (!Number.isSafeInteger(ctx.at) || ctx.at < 0) throw new StoreInvalidError(`audit time ${String(ctx.at)} is not a millisecond timestamp`);
+  if (!Number.isSafeInteger(ctx.at) || ctx.at < 0)
+    throw new StoreInvalidError(`audit time ${String(ctx.at)} is not a millisecond timestamp`);
 }
 
 export function auditWindow(query: AuditQuery = {}): { after: number; limit: number } {
   const after = query.after ?? 0;
   const limit = query.limit ?? 100;
-  if (!Number.isSafeInteger(after) || after < 0) throw new StoreInvalidError(`audit "after" must be a whole number >= 0`);
+  if (!Number.isSafeInteger(after) || after < 0)
+    throw new StoreInvalidError(`audit "after" must be a whole number >= 0`);
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) {
     throw new StoreInvalidError(`audit "limit" must be a whole number from 1 to ${AUDIT_PAGE_MAX}`);
   }
@@ -71,5 +85,6 @@ export function planActivation(
 }
 
 export function checkExpiry(expiresAt: number, at: number): void {
-  if (!Number.isSafeInteger(expiresAt) || expiresAt <= at) throw new StoreInvalidError('an activation code must expire at a millisecond timestamp after now');
+  if (!Number.isSafeInteger(expiresAt) || expiresAt <= at)
+    throw new StoreInvalidError('an activation code must expire at a millisecond timestamp after now');
 }

@@ -86,7 +86,10 @@ export class ApiKeyNotFoundError extends StoreError {
 /** Revoking the last active key would leave nobody able to use the API. */
 export class LastApiKeyError extends StoreError {
   constructor(id: string) {
-    super('ERR_STORE_LAST_API_KEY', `API key ${id} is the last active key; create another before revoking it`);
+    super(
+      'ERR_STORE_LAST_API_KEY',
+      `API key ${id} is the last active key; create another before revoking it`,
+    );
   }
 }
 
@@ -125,25 +128,44 @@ export function translateSqliteError(err: unknown, doing: string, path: string):
     case 'SQLITE_READONLY':
     case 'SQLITE_PERM':
     case 'SQLITE_AUTH':
-      return new StoreReadOnlyError(`${at}: the database is read-only; check the file and directory permissions and the mount`, { cause: err });
+      return new StoreReadOnlyError(
+        `${at}: the database is read-only; check the file and directory permissions and the mount`,
+        { cause: err },
+      );
     case 'SQLITE_FULL':
-      return new StoreFullError(`${at}: the disk is full; nothing was written, free some space and retry`, { cause: err });
+      return new StoreFullError(`${at}: the disk is full; nothing was written, free some space and retry`, {
+        cause: err,
+      });
     case 'SQLITE_CORRUPT':
     case 'SQLITE_NOTADB':
     case 'SQLITE_FORMAT':
-      return new StoreCorruptError(`${at}: the database file is damaged or is not a sag database; restore it from a backup`, { cause: err });
+      return new StoreCorruptError(
+        `${at}: the database file is damaged or is not a sag database; restore it from a backup`,
+        { cause: err },
+      );
     case 'SQLITE_BUSY':
     case 'SQLITE_LOCKED':
-      return new StoreBusyError(`${at}: another process holds the database lock; retry, or stop the other controller`, { cause: err });
+      return new StoreBusyError(
+        `${at}: another process holds the database lock; retry, or stop the other controller`,
+        { cause: err },
+      );
     case 'SQLITE_CANTOPEN':
       // SQLite says only "unable to open"; a read-only mount is the common cause worth naming
       // (root ignores permissions, so EROFS is what a read-only database looks like to it).
       if (onReadOnlyFilesystem(path)) {
-        return new StoreReadOnlyError(`${at}: the database is on a read-only filesystem; remount it read-write or move the database`, { cause: err });
+        return new StoreReadOnlyError(
+          `${at}: the database is on a read-only filesystem; remount it read-write or move the database`,
+          { cause: err },
+        );
       }
-      return new StoreIoError(`${at}: cannot open the database; check that its directory exists and is writable`, { cause: err });
+      return new StoreIoError(
+        `${at}: cannot open the database; check that its directory exists and is writable`,
+        { cause: err },
+      );
     case 'SQLITE_IOERR':
-      return new StoreIoError(`${at}: the operating system reported an I/O error (${code}); check the disk`, { cause: err });
+      return new StoreIoError(`${at}: the operating system reported an I/O error (${code}); check the disk`, {
+        cause: err,
+      });
     default:
       return new StoreIoError(`${at}: ${code}: ${(err as Error).message}`, { cause: err });
   }

@@ -3,7 +3,13 @@ export * from './types.js';
 export * from './errors.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory.js';
-export { MIGRATIONS, migrate, currentSchemaVersion, latestSchemaVersion, type Migration } from './migrations.js';
+export {
+  MIGRATIONS,
+  migrate,
+  currentSchemaVersion,
+  latestSchemaVersion,
+  type Migration,
+} from './migrations.js';
 export { ACCESS_POINT_TOKEN_PREFIX, API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, hashToken } from './secrets.js';
 export {
   ACTIVATION_CODE_LENGTH,

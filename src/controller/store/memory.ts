@@ -7,11 +7,42 @@
  * test passing against it says something about the real store. It is not durable.
  * `failNextWrite` lets a test see how callers handle a full disk or a corrupt file.
  */
-import { createState, get, randomIds, type AreaDefinition, type CollectionName, type Collections, type CommandInput, type IdGenerator, type ModelState } from '../model/index.js';
+import {
+  createState,
+  get,
+  randomIds,
+  type AreaDefinition,
+  type CollectionName,
+  type Collections,
+  type CommandInput,
+  type IdGenerator,
+  type ModelState,
+} from '../model/index.js';
 import { hashActivationCode, newActivationCode, type StoredActivation } from './activation.js';
-import { auditWindow, checkContext, checkExpiry, planActivation, planCommand, sortedByKey, type Planned } from './common.js';
+import {
+  auditWindow,
+  checkContext,
+  checkExpiry,
+  planActivation,
+  planCommand,
+  sortedByKey,
+  type Planned,
+} from './common.js';
 import { ApiKeyNotFoundError, LastApiKeyError, StoreClosedError, StoreInvalidError } from './errors.js';
-import { ACCESS_POINT_TOKEN_PREFIX, API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, accessPointOf, accessPointSubject, deviceOf, hashToken, isWellFormedToken, newKeyId, newToken, validateChosenToken, validateKeyName } from './secrets.js';
+import {
+  ACCESS_POINT_TOKEN_PREFIX,
+  API_KEY_PREFIX,
+  DEVICE_TOKEN_PREFIX,
+  accessPointOf,
+  accessPointSubject,
+  deviceOf,
+  hashToken,
+  isWellFormedToken,
+  newKeyId,
+  newToken,
+  validateChosenToken,
+  validateKeyName,
+} from './secrets.js';
 import type {
   ActivationCodeInfo,
   ActivationResult,
@@ -95,20 +126,36 @@ export class MemoryStore implements ControllerStore {
     return out;
   }
 
-  async createActivationCode(serial: string, input: { expiresAt: number }, ctx: ApplyContext): Promise<{ code: string; info: ActivationCodeInfo }> {
+  async createActivationCode(
+    serial: string,
+    input: { expiresAt: number },
+    ctx: ApplyContext,
+  ): Promise<{ code: string; info: ActivationCodeInfo }> {
     this.#open();
     checkContext(ctx);
     get.device(this.#state, serial);
     checkExpiry(input.expiresAt, ctx.at);
     this.#takeFault();
     const code = newActivationCode();
-    const stored: StoredActivation = { codeHash: hashActivationCode(serial, code), createdAt: ctx.at, expiresAt: input.expiresAt, usedAt: null };
+    const stored: StoredActivation = {
+      codeHash: hashActivationCode(serial, code),
+      createdAt: ctx.at,
+      expiresAt: input.expiresAt,
+      usedAt: null,
+    };
     this.#activations.set(serial, stored);
-    this.#audit(this.#state.version, ctx, { kind: 'device.createActivationCode', serial, expiresAt: input.expiresAt });
+    this.#audit(this.#state.version, ctx, {
+      kind: 'device.createActivationCode',
+      serial,
+      expiresAt: input.expiresAt,
+    });
     return { code, info: { serial, createdAt: ctx.at, expiresAt: input.expiresAt, usedAt: null } };
   }
 
-  async activateDevice(input: { serial: string; code: string; publicKey: string }, ctx: ApplyContext): Promise<ActivationResult> {
+  async activateDevice(
+    input: { serial: string; code: string; publicKey: string },
+    ctx: ApplyContext,
+  ): Promise<ActivationResult> {
     this.#open();
     checkContext(ctx);
     const stored = this.#activations.get(input.serial);
@@ -132,13 +179,17 @@ export class MemoryStore implements ControllerStore {
     return record && structuredClone(record);
   }
 
-  async createApiKey(input: { name: string; token?: string }, ctx: ApplyContext): Promise<{ key: ApiKeyInfo; token: string }> {
+  async createApiKey(
+    input: { name: string; token?: string },
+    ctx: ApplyContext,
+  ): Promise<{ key: ApiKeyInfo; token: string }> {
     this.#open();
     checkContext(ctx);
     const name = validateKeyName(input.name);
     const token = input.token === undefined ? newToken(API_KEY_PREFIX) : validateChosenToken(input.token);
     const hash = hashToken(token);
-    if ([...this.#keys.values()].some((k) => k.hash === hash)) throw new StoreInvalidError('that API key is already in use');
+    if ([...this.#keys.values()].some((k) => k.hash === hash))
+      throw new StoreInvalidError('that API key is already in use');
     this.#takeFault();
     const key: ApiKeyInfo = { id: newKeyId(), name, createdAt: ctx.at, revokedAt: null };
     this.#keys.set(key.id, { ...key, hash });
@@ -216,7 +267,10 @@ export class MemoryStore implements ControllerStore {
   async audit(query?: AuditQuery): Promise<AuditEntry[]> {
     this.#open();
     const { after, limit } = auditWindow(query);
-    return this.#log.filter((e) => e.seq > after).slice(0, limit).map((e) => structuredClone(e));
+    return this.#log
+      .filter((e) => e.seq > after)
+      .slice(0, limit)
+      .map((e) => structuredClone(e));
   }
 
   async close(): Promise<void> {
@@ -242,7 +296,13 @@ export class MemoryStore implements ControllerStore {
 
   #audit(version: number, ctx: ApplyContext, command: AuditEntry['command'] | CredentialEvent): void {
     // Cloned so a caller mutating its command object later cannot rewrite history.
-    this.#log.push({ seq: this.#log.length + 1, version, at: ctx.at, actor: ctx.actor, command: structuredClone(command) });
+    this.#log.push({
+      seq: this.#log.length + 1,
+      version,
+      at: ctx.at,
+      actor: ctx.actor,
+      command: structuredClone(command),
+    });
   }
 }
 

@@ -115,7 +115,11 @@ export function currentSchemaVersion(db: Database.Database): number {
  * Brings the database up to the last migration; returns the versions applied.
  * Refuses a database migrated by a newer sag rather than guess at its layout.
  */
-export function migrate(db: Database.Database, at: number, migrations: readonly Migration[] = MIGRATIONS): number[] {
+export function migrate(
+  db: Database.Database,
+  at: number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): number[] {
   migrations.forEach((m, i) => {
     // A gap or reordering is a programming error in this file, not a runtime condition.
     if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}, expected ${i + 1}`);
@@ -128,7 +132,9 @@ export function migrate(db: Database.Database, at: number, migrations: readonly 
   const current = currentSchemaVersion(db);
   const latest = latestSchemaVersion(migrations);
   if (current > latest) {
-    throw new StoreSchemaTooNewError(`the database is at schema version ${current} but this sag knows only up to ${latest}; upgrade sag`);
+    throw new StoreSchemaTooNewError(
+      `the database is at schema version ${current} but this sag knows only up to ${latest}; upgrade sag`,
+    );
   }
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const applied: number[] = [];

@@ -70,7 +70,12 @@ export function validateChosenToken(token: string): string {
 }
 
 export function validateKeyName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 128 || /[\u0000-\u001f\u007f]/.test(name)) {
+  if (
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    name.length > 128 ||
+    /[\u0000-\u001f\u007f]/.test(name)
+  ) {
     throw new StoreInvalidError('an API key name must be 1 to 128 characters without control characters');
   }
   return name;

@@ -19,12 +19,53 @@
  * another process (e.g. a CLI) has written since, so two processes may share a file.
  */
 import Database from 'better-sqlite3';
-import { checkInvariants, createState, randomIds, get, COLLECTION_NAMES, type AreaDefinition, type CollectionName, type Collections, type CommandInput, type IdGenerator, type ModelState } from '../model/index.js';
+import {
+  checkInvariants,
+  createState,
+  randomIds,
+  get,
+  COLLECTION_NAMES,
+  type AreaDefinition,
+  type CollectionName,
+  type Collections,
+  type CommandInput,
+  type IdGenerator,
+  type ModelState,
+} from '../model/index.js';
 import { hashActivationCode, newActivationCode, type StoredActivation } from './activation.js';
-import { auditWindow, checkContext, checkExpiry, planActivation, planCommand, sortedByKey, type Planned } from './common.js';
-import { ApiKeyNotFoundError, LastApiKeyError, StoreClosedError, StoreCorruptError, StoreInvalidError, StoreIoError, translateSqliteError } from './errors.js';
+import {
+  auditWindow,
+  checkContext,
+  checkExpiry,
+  planActivation,
+  planCommand,
+  sortedByKey,
+  type Planned,
+} from './common.js';
+import {
+  ApiKeyNotFoundError,
+  LastApiKeyError,
+  StoreClosedError,
+  StoreCorruptError,
+  StoreInvalidError,
+  StoreIoError,
+  translateSqliteError,
+} from './errors.js';
 import { MIGRATIONS, migrate, type Migration } from './migrations.js';
-import { ACCESS_POINT_TOKEN_PREFIX, API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, accessPointOf, accessPointSubject, deviceOf, hashToken, isWellFormedToken, newKeyId, newToken, validateChosenToken, validateKeyName } from './secrets.js';
+import {
+  ACCESS_POINT_TOKEN_PREFIX,
+  API_KEY_PREFIX,
+  DEVICE_TOKEN_PREFIX,
+  accessPointOf,
+  accessPointSubject,
+  deviceOf,
+  hashToken,
+  isWellFormedToken,
+  newKeyId,
+  newToken,
+  validateChosenToken,
+  validateKeyName,
+} from './secrets.js';
 import type {
   ActivationCodeInfo,
   ActivationResult,
@@ -65,12 +106,19 @@ interface ApiKeyRow {
   revoked_at: number | null;
 }
 
-const keyInfo = (r: ApiKeyRow): ApiKeyInfo => ({ id: r.id, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at });
+const keyInfo = (r: ApiKeyRow): ApiKeyInfo => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
 
 function statements(db: Database.Database) {
   return {
     version: db.prepare("SELECT value FROM meta WHERE key = 'model_version'").pluck(),
-    setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    setMeta: db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
     allMeta: db.prepare('SELECT key, value FROM meta'),
     allEntities: db.prepare('SELECT collection, key, value FROM entities'),
     putEntity: db.prepare(
@@ -78,10 +126,14 @@ function statements(db: Database.Database) {
     ),
     deleteEntity: db.prepare('DELETE FROM entities WHERE collection = ? AND key = ?'),
     addAudit: db.prepare('INSERT INTO audit_log (version, at, actor, kind, command) VALUES (?, ?, ?, ?, ?)'),
-    readAudit: db.prepare('SELECT seq, version, at, actor, command FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?'),
+    readAudit: db.prepare(
+      'SELECT seq, version, at, actor, command FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?',
+    ),
     addKey: db.prepare('INSERT INTO api_keys (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)'),
     keyById: db.prepare('SELECT id, name, created_at, revoked_at FROM api_keys WHERE id = ?'),
-    keyByHash: db.prepare('SELECT id, name, created_at, revoked_at FROM api_keys WHERE token_hash = ? AND revoked_at IS NULL'),
+    keyByHash: db.prepare(
+      'SELECT id, name, created_at, revoked_at FROM api_keys WHERE token_hash = ? AND revoked_at IS NULL',
+    ),
     allKeys: db.prepare('SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY rowid'),
     activeKeys: db.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck(),
     revokeKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?'),
@@ -93,13 +145,17 @@ function statements(db: Database.Database) {
     putActivation: db.prepare(
       'INSERT INTO activation_codes (serial, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET code_hash = excluded.code_hash, created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = NULL',
     ),
-    activationBySerial: db.prepare('SELECT code_hash AS codeHash, created_at AS createdAt, expires_at AS expiresAt, used_at AS usedAt FROM activation_codes WHERE serial = ?'),
+    activationBySerial: db.prepare(
+      'SELECT code_hash AS codeHash, created_at AS createdAt, expires_at AS expiresAt, used_at AS usedAt FROM activation_codes WHERE serial = ?',
+    ),
     useActivation: db.prepare('UPDATE activation_codes SET used_at = ? WHERE serial = ?'),
     deleteActivation: db.prepare('DELETE FROM activation_codes WHERE serial = ?'),
     putStatus: db.prepare(
       'INSERT INTO device_status (serial, received_at, report) VALUES (?, ?, ?) ON CONFLICT (serial) DO UPDATE SET received_at = excluded.received_at, report = excluded.report',
     ),
-    statusBySerial: db.prepare('SELECT received_at AS receivedAt, report FROM device_status WHERE serial = ?'),
+    statusBySerial: db.prepare(
+      'SELECT received_at AS receivedAt, report FROM device_status WHERE serial = ?',
+    ),
     deleteStatus: db.prepare('DELETE FROM device_status WHERE serial = ?'),
   };
 }
@@ -130,7 +186,10 @@ export class SqliteStore implements ControllerStore {
     this.#ids = options.ids ?? randomIds();
     // WAL lets readers run beside the writer; FULL makes each commit fsync the WAL.
     const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal') throw new StoreIoError(`${options.path}: cannot use WAL journaling (got ${String(mode)}); is it on a network file system?`);
+    if (mode !== 'wal')
+      throw new StoreIoError(
+        `${options.path}: cannot use WAL journaling (got ${String(mode)}); is it on a network file system?`,
+      );
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     if (options.maxSizeBytes !== undefined) {
@@ -168,7 +227,11 @@ export class SqliteStore implements ControllerStore {
     return done;
   }
 
-  async createActivationCode(serial: string, input: { expiresAt: number }, ctx: ApplyContext): Promise<{ code: string; info: ActivationCodeInfo }> {
+  async createActivationCode(
+    serial: string,
+    input: { expiresAt: number },
+    ctx: ApplyContext,
+  ): Promise<{ code: string; info: ActivationCodeInfo }> {
     checkContext(ctx);
     checkExpiry(input.expiresAt, ctx.at);
     const code = newActivationCode();
@@ -176,12 +239,19 @@ export class SqliteStore implements ControllerStore {
       const state = this.#fresh();
       get.device(state, serial);
       this.#sql.putActivation.run(serial, hashActivationCode(serial, code), ctx.at, input.expiresAt);
-      this.#audit(state.version, ctx, { kind: 'device.createActivationCode', serial, expiresAt: input.expiresAt });
+      this.#audit(state.version, ctx, {
+        kind: 'device.createActivationCode',
+        serial,
+        expiresAt: input.expiresAt,
+      });
     });
     return { code, info: { serial, createdAt: ctx.at, expiresAt: input.expiresAt, usedAt: null } };
   }
 
-  async activateDevice(input: { serial: string; code: string; publicKey: string }, ctx: ApplyContext): Promise<ActivationResult> {
+  async activateDevice(
+    input: { serial: string; code: string; publicKey: string },
+    ctx: ApplyContext,
+  ): Promise<ActivationResult> {
     checkContext(ctx);
     let result: ActivationResult | undefined;
     this.#write('activating a device', () => {
@@ -204,11 +274,18 @@ export class SqliteStore implements ControllerStore {
   }
 
   async getDeviceStatus(serial: string): Promise<DeviceStatusRecord | undefined> {
-    const row = this.#read(() => this.#sql.statusBySerial.get(serial) as { receivedAt: number; report: string } | undefined);
-    return row && { serial, receivedAt: row.receivedAt, report: JSON.parse(row.report) as Record<string, unknown> };
+    const row = this.#read(
+      () => this.#sql.statusBySerial.get(serial) as { receivedAt: number; report: string } | undefined,
+    );
+    return (
+      row && { serial, receivedAt: row.receivedAt, report: JSON.parse(row.report) as Record<string, unknown> }
+    );
   }
 
-  async createApiKey(input: { name: string; token?: string }, ctx: ApplyContext): Promise<{ key: ApiKeyInfo; token: string }> {
+  async createApiKey(
+    input: { name: string; token?: string },
+    ctx: ApplyContext,
+  ): Promise<{ key: ApiKeyInfo; token: string }> {
     checkContext(ctx);
     const name = validateKeyName(input.name);
     const token = input.token === undefined ? newToken(API_KEY_PREFIX) : validateChosenToken(input.token);
@@ -217,7 +294,8 @@ export class SqliteStore implements ControllerStore {
       try {
         this.#sql.addKey.run(key.id, name, hashToken(token), ctx.at);
       } catch (err) {
-        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new StoreInvalidError('that API key is already in use');
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+          throw new StoreInvalidError('that API key is already in use');
         throw err;
       }
       this.#audit(this.#fresh().version, ctx, { kind: 'apiKey.create', id: key.id, name });
@@ -298,8 +376,20 @@ export class SqliteStore implements ControllerStore {
   async audit(query?: AuditQuery): Promise<AuditEntry[]> {
     const { after, limit } = auditWindow(query);
     return this.#read(() => {
-      const rows = this.#sql.readAudit.all(after, limit) as { seq: number; version: number; at: number; actor: string; command: string }[];
-      return rows.map((r) => ({ seq: r.seq, version: r.version, at: r.at, actor: r.actor, command: JSON.parse(r.command) }));
+      const rows = this.#sql.readAudit.all(after, limit) as {
+        seq: number;
+        version: number;
+        at: number;
+        actor: string;
+        command: string;
+      }[];
+      return rows.map((r) => ({
+        seq: r.seq,
+        version: r.version,
+        at: r.at,
+        actor: r.actor,
+        command: JSON.parse(r.command),
+      }));
     });
   }
 
@@ -325,7 +415,13 @@ export class SqliteStore implements ControllerStore {
     if (changes.length === 0) return outcome;
     for (const change of changes) {
       if (change.value === null) this.#sql.deleteEntity.run(change.collection, change.key);
-      else this.#sql.putEntity.run(change.collection, change.key, change.value.version, JSON.stringify(change.value));
+      else
+        this.#sql.putEntity.run(
+          change.collection,
+          change.key,
+          change.value.version,
+          JSON.stringify(change.value),
+        );
     }
     this.#sql.setMeta.run('model_version', String(state.version));
     this.#audit(state.version, ctx, plan.command);
@@ -384,7 +480,8 @@ export class SqliteStore implements ControllerStore {
       .transaction(() => {
         if (this.#sql.version.get() !== undefined) return;
         const state = createState(areas);
-        for (const area of Object.values(state.areas)) this.#sql.putEntity.run('areas', area.name, area.version, JSON.stringify(area));
+        for (const area of Object.values(state.areas))
+          this.#sql.putEntity.run('areas', area.name, area.version, JSON.stringify(area));
         this.#sql.setMeta.run('model_schema', String(state.schema));
         this.#sql.setMeta.run('model_version', String(state.version));
       })
@@ -393,15 +490,37 @@ export class SqliteStore implements ControllerStore {
 
   /** Builds the state from rows; anything the model would not have written is corruption. */
   #readState(): ModelState {
-    const meta = new Map((this.#sql.allMeta.all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
-    const state: ModelState = { schema: 1, version: Number(meta.get('model_version')), areas: {}, accessPoints: {}, instances: {}, devices: {}, ccns: {}, cens: {}, vpcs: {} };
-    if (meta.get('model_schema') !== '1') throw new StoreCorruptError(`${this.path}: unknown model schema ${JSON.stringify(meta.get('model_schema'))}`);
-    for (const row of this.#sql.allEntities.iterate() as Iterable<{ collection: string; key: string; value: string }>) {
-      if (!COLLECTION_NAMES.includes(row.collection as CollectionName)) throw new StoreCorruptError(`${this.path}: unknown collection ${row.collection}`);
+    const meta = new Map(
+      (this.#sql.allMeta.all() as { key: string; value: string }[]).map((r) => [r.key, r.value]),
+    );
+    const state: ModelState = {
+      schema: 1,
+      version: Number(meta.get('model_version')),
+      areas: {},
+      accessPoints: {},
+      instances: {},
+      devices: {},
+      ccns: {},
+      cens: {},
+      vpcs: {},
+    };
+    if (meta.get('model_schema') !== '1')
+      throw new StoreCorruptError(
+        `${this.path}: unknown model schema ${JSON.stringify(meta.get('model_schema'))}`,
+      );
+    for (const row of this.#sql.allEntities.iterate() as Iterable<{
+      collection: string;
+      key: string;
+      value: string;
+    }>) {
+      if (!COLLECTION_NAMES.includes(row.collection as CollectionName))
+        throw new StoreCorruptError(`${this.path}: unknown collection ${row.collection}`);
       try {
         (state[row.collection as CollectionName] as Record<string, unknown>)[row.key] = JSON.parse(row.value);
       } catch (err) {
-        throw new StoreCorruptError(`${this.path}: ${row.collection}/${row.key} is not valid JSON`, { cause: err });
+        throw new StoreCorruptError(`${this.path}: ${row.collection}/${row.key} is not valid JSON`, {
+          cause: err,
+        });
       }
     }
     let problems: string[];
@@ -412,7 +531,9 @@ export class SqliteStore implements ControllerStore {
       throw new StoreCorruptError(`${this.path}: the stored model is malformed`, { cause: err });
     }
     if (problems.length > 0) {
-      throw new StoreCorruptError(`${this.path}: the stored model is inconsistent: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` and ${problems.length - 3} more` : ''}`);
+      throw new StoreCorruptError(
+        `${this.path}: the stored model is inconsistent: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` and ${problems.length - 3} more` : ''}`,
+      );
     }
     return state;
   }

@@ -17,7 +17,14 @@
  *   issues it in the same transaction, `device.delete` removes it together with
  *   the device's activation code and last status report.
  */
-import type { Change, CollectionName, Collections, Command, CommandInput, ModelState } from '../model/index.js';
+import type {
+  Change,
+  CollectionName,
+  Collections,
+  Command,
+  CommandInput,
+  ModelState,
+} from '../model/index.js';
 
 /** Who did something and when, for the audit log. `at` comes from the caller's clock. */
 export interface ApplyContext {
@@ -111,7 +118,10 @@ export interface ControllerStore {
    * Creates an operator API key. `token` lets an operator choose the first key
    * (bootstrap); otherwise a random one is generated. Returns the token once.
    */
-  createApiKey(input: { name: string; token?: string }, ctx: ApplyContext): Promise<{ key: ApiKeyInfo; token: string }>;
+  createApiKey(
+    input: { name: string; token?: string },
+    ctx: ApplyContext,
+  ): Promise<{ key: ApiKeyInfo; token: string }>;
   /** Every key, revoked ones included, oldest first. */
   listApiKeys(): Promise<ApiKeyInfo[]>;
   /** Keys that still authenticate. */
@@ -137,14 +147,21 @@ export interface ControllerStore {
    * Creates the activation code of a registered device, replacing any earlier one.
    * Returns the code once; only its hash is stored. ModelNotFoundError if no such device.
    */
-  createActivationCode(serial: string, input: { expiresAt: number }, ctx: ApplyContext): Promise<{ code: string; info: ActivationCodeInfo }>;
+  createActivationCode(
+    serial: string,
+    input: { expiresAt: number },
+    ctx: ApplyContext,
+  ): Promise<{ code: string; info: ActivationCodeInfo }>;
   /**
    * Checks the code, sets the device's public key (`device.update`), issues a new token
    * and marks the code used, all in one transaction. Throws ActivationError on a wrong,
    * used or expired code and ModelError if the key is refused (malformed, taken); a
    * refusal changes nothing, the code included.
    */
-  activateDevice(input: { serial: string; code: string; publicKey: string }, ctx: ApplyContext): Promise<ActivationResult>;
+  activateDevice(
+    input: { serial: string; code: string; publicKey: string },
+    ctx: ApplyContext,
+  ): Promise<ActivationResult>;
   /** Replaces the device's last status report. ModelNotFoundError if no such device. */
   putDeviceStatus(serial: string, report: Record<string, unknown>, at: number): Promise<void>;
   getDeviceStatus(serial: string): Promise<DeviceStatusRecord | undefined>;
