@@ -25,9 +25,7 @@ export interface TunnelTopology {
   vethA: string;
   underlayPort: number;
   /** Per-side dataplane statistics as the fixture reports them. */
-  stats(
-    side: 'a' | 'b',
-  ): Promise<{
+  stats(side: 'a' | 'b'): Promise<{
     peer: { counters: { rxPackets: number; txPackets: number; drops: Record<string, number> } };
     global: unknown;
   }>;
