@@ -19,8 +19,6 @@ import type { DeviceStatusReport } from '../controller/api/status.js';
 import type { DeviceConfig } from '../controller/compiler/index.js';
 import { InvalidStateError } from '../errors.js';
 import type { Gateway } from '../gateway/index.js';
-import { systemClock } from '../gateway/clock.js';
-import type { Clock, Logger } from '../gateway/types.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate, zeroize } from '../wg/crypto.js';
 import { ConfigApplier, type ApplyOutcome } from './apply.js';
 import { ConfigMismatchError, ControllerRefusedError, NotActivatedError, AgentStateError } from './errors.js';
@@ -30,6 +28,8 @@ import { AgentStateDir, type AgentIdentity } from './state.js';
 import { formatEndpoint, pathReports, reportedRtt } from './status.js';
 import { UplinkApplier } from './uplinks.js';
 import type { AgentEvents, AgentOptions, SelectReason } from './types.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
 
 const LIST_MAX = 64;
 /** A long poll that comes back "unchanged" sooner than this is not repeated sooner (a controller ignoring `wait`). */

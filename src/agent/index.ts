@@ -4,10 +4,10 @@
  * (HTTP client, a Gateway on a TUN device) for the CLI.
  */
 import { Gateway } from '../gateway/index.js';
-import type { Logger } from '../gateway/types.js';
 import { Agent } from './agent.js';
 import { HttpControllerClient } from './client.js';
 import type { AgentOptions } from './types.js';
+import type { Logger } from '../util/logger.js';
 
 export { Agent } from './agent.js';
 export {

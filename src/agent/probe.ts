@@ -18,7 +18,7 @@
  * Other probes (ICMP, a TCP connect, a stand-in in tests) plug in as a `Prober`.
  */
 import type { Gateway } from '../gateway/index.js';
-import type { Clock } from '../gateway/types.js';
+import type { Clock } from '../util/clock.js';
 
 export interface ProbeTarget {
   accessPointId: string;

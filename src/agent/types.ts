@@ -2,11 +2,12 @@
 import type { DeviceStatusReport } from '../controller/api/status.js';
 import type { DeviceConfig } from '../controller/compiler/index.js';
 import type { Gateway } from '../gateway/index.js';
-import type { Clock, Logger } from '../gateway/types.js';
 import type { ControllerClient } from './client.js';
 import type { ControllerRefusedError } from './errors.js';
 import type { ProbeResult, Prober } from './probe.js';
 import type { UplinkBinding } from './uplinks.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
 
 /** Builds the agent's Gateway around the private key from the state directory. */
 export type GatewayFactory = (options: { privateKey: string }) => Gateway;

@@ -8,10 +8,11 @@
  * it; with no bindings at all nothing happens and the Gateway runs exactly as without multipath.
  */
 import type { CompiledUplink } from '../controller/compiler/index.js';
-import { parseAddress, parseInterfaceName } from '../dataplane/validate.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Gateway } from '../gateway/index.js';
-import type { Logger } from '../gateway/types.js';
+import type { Logger } from '../util/logger.js';
+import { parseInterfaceName } from '../util/parse.js';
+import { parseAddress } from '../net/validate.js';
 
 /** Where a compiled uplink is on this device: a local address, an interface, or both. */
 export interface UplinkBinding {

@@ -16,9 +16,9 @@ import { ControllerRefusedError } from '../agent/errors.js';
 import type { AccessPointConfig } from '../controller/compiler/index.js';
 import { InvalidStateError } from '../errors.js';
 import { Gateway } from '../gateway/index.js';
-import type { Logger } from '../gateway/types.js';
 import { HubApplier, type HubNames } from './hub.js';
 import { ip, netnsList } from './sys.js';
+import type { Logger } from '../util/logger.js';
 
 export interface AccessPointClient {
   getAccessPointConfig(

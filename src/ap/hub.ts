@@ -16,8 +16,8 @@ import {
 } from '../controller/compiler/index.js';
 import { mbpsToBytesPerSecond } from '../dataplane/rate-limit.js';
 import type { Gateway } from '../gateway/index.js';
-import type { Logger } from '../gateway/types.js';
 import { CcnSpace, type VpcLinkPlan } from './ccn-space.js';
+import type { Logger } from '../util/logger.js';
 
 export interface HubNames {
   /** Prefix of every name this access point creates (namespaces, interfaces); [a-z0-9]{1,6}. */

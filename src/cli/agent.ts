@@ -6,11 +6,10 @@
  */
 import { parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
 import type { DeviceConfig } from '../controller/compiler/types.js';
-import { parseInterfaceName, parsePort } from '../dataplane/validate.js';
 import { SagError } from '../errors.js';
-import type { Logger } from '../gateway/types.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
-import { stderrLogger } from './daemon.js';
+import { type Logger, stderrLogger } from '../util/logger.js';
+import { parseInterfaceName, parsePort } from '../util/parse.js';
 
 const USAGE = `usage: sag agent --controller URL --state-dir DIR [--serial SERIAL --code CODE]
                  [--tun NAME] [--listen-port PORT] [--mtu MTU]

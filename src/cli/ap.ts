@@ -9,10 +9,11 @@
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { AccessPoint } from '../ap/index.js';
 import { HttpControllerClient } from '../agent/client.js';
-import { parseAddress, parseIntInRange, parsePort } from '../dataplane/validate.js';
 import { SagError } from '../errors.js';
 import { decodeKey } from '../wg/crypto.js';
-import { stderrLogger } from './daemon.js';
+import { stderrLogger } from '../util/logger.js';
+import { parseIntInRange, parsePort } from '../util/parse.js';
+import { parseAddress } from '../net/validate.js';
 
 export const AP_RUN_USAGE = `usage: sag ap run --controller URL --id AP_ID --token-file FILE --key-file FILE
                   [--listen-port PORT] [--listen-address ADDR] [--mtu MTU]

@@ -6,22 +6,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, writeSync } from 'node:fs';
 import type { Gateway } from '../gateway/gateway.js';
-import type { LogLevel, Logger } from '../gateway/types.js';
+import { silenceStderrLoggers, type Logger } from '../util/logger.js';
 import { GatewayUapiDevice, UapiServer, uapiSocketPath } from '../uapi/index.js';
 import { PathsStatusServer, pathsSocketPath } from './paths-status.js';
-
-const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
-let quiet = false;
-
-/** Logs to stderr from LOG_LEVEL (debug, info, warn, error; default info), as wireguard-go does. */
-export function stderrLogger(prefix: string): Logger {
-  const wanted = LEVELS.indexOf((process.env.LOG_LEVEL ?? 'info') as LogLevel);
-  const min = wanted < 0 ? 1 : wanted;
-  return (level, message) => {
-    if (!quiet && LEVELS.indexOf(level) >= min)
-      process.stderr.write(`${level.toUpperCase()}: (${prefix}) ${message}\n`);
-  };
-}
 
 /**
  * SAG_TEST_REKEY_AFTER_MS shortens sag's own REKEY_AFTER_TIME so tests and labs see rotation under
@@ -96,7 +83,7 @@ export function daemonize(argv: string[]): Promise<number> {
 export function signalReady(): void {
   const fd = Number(process.env.SAG_READY_FD);
   if (!Number.isInteger(fd) || fd < 3) return;
-  quiet = true;
+  silenceStderrLoggers();
   process.stderr.on('error', () => {}); // the parent closed our stderr: writing must not kill us
   try {
     writeSync(fd, 'ready\n');

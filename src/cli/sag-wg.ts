@@ -6,8 +6,9 @@
  * -f or WG_PROCESS_FOREGROUND=1 is given, as wireguard-go does.
  */
 import { Gateway } from '../gateway/gateway.js';
-import { parseInterfaceName } from '../dataplane/validate.js';
-import { daemonize, serveUntilDone, signalReady, stderrLogger, testRekeyOption } from './daemon.js';
+import { daemonize, serveUntilDone, signalReady, testRekeyOption } from './daemon.js';
+import { stderrLogger } from '../util/logger.js';
+import { parseInterfaceName } from '../util/parse.js';
 
 const USAGE = 'usage: sag-wg [-f/--foreground] INTERFACE-NAME\n';
 

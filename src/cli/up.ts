@@ -16,10 +16,10 @@ import {
 } from '../config/index.js';
 import { AlreadyExistsError } from '../errors.js';
 import { Gateway } from '../gateway/gateway.js';
-import type { Logger } from '../gateway/types.js';
 import { formatCidr, formatIp } from '../net/cidr.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
-import { serveUntilDone, stderrLogger, testRekeyOption } from './daemon.js';
+import { serveUntilDone, testRekeyOption } from './daemon.js';
+import { type Logger, stderrLogger } from '../util/logger.js';
 
 export async function loadConfig(path: string): Promise<{ config: WgQuickConfig; iface: string }> {
   let text: string;

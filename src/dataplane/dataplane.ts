@@ -36,18 +36,17 @@ import type {
   Uplink,
   UplinkOptions,
 } from './types.js';
+import { parseRateLimit } from './rate-limit.js';
 import {
   keyToBase64,
-  parseAddress,
-  parseAllowedIp,
   parseBuffer,
   parseIntInRange,
   parseInterfaceName,
   parseKey,
   parsePort,
   parseUint32,
-} from './validate.js';
-import { parseRateLimit } from './rate-limit.js';
+} from '../util/parse.js';
+import { parseAddress, parseAllowedIp } from '../net/validate.js';
 
 interface PeerEntry {
   id: number;

@@ -1,7 +1,7 @@
 /** Validation of a peer's rate limit (native/core/token_bucket.h enforces it). */
 import { InvalidArgumentError } from '../errors.js';
 import type { RateLimit } from './types.js';
-import { parseIntInRange } from './validate.js';
+import { parseIntInRange } from '../util/parse.js';
 
 const MAX_RATE = 2 ** 40;
 const MAX_BURST = 2 ** 30;

@@ -9,7 +9,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { cidrParseError, familiesMeet, formatIp, parseCidrOrHost, type IpFamily } from '../net/cidr.js';
 import type { RawSelection } from '../native/types.js';
 import type { Endpoint } from './types.js';
-import { parseAddress, parseIntInRange, parsePort, parseUint32 } from './validate.js';
+import { parseIntInRange, parsePort, parseUint32 } from '../util/parse.js';
+import { parseAddress } from '../net/validate.js';
 
 export const MAX_PATHS = 8;
 export const MAX_CLASSES = 16;

@@ -9,11 +9,9 @@
 import { EventEmitter } from 'node:events';
 import { Dataplane } from '../dataplane/dataplane.js';
 import type { Endpoint } from '../dataplane/types.js';
-import { keyToBase64, parseIntInRange, parseKey } from '../dataplane/validate.js';
 import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundError } from '../errors.js';
 import { clampPrivateKey, publicKeyFromPrivate, type KeyPair } from '../wg/crypto.js';
 import { PeerTimers } from '../wg/timers.js';
-import { systemClock } from './clock.js';
 import {
   MultipathDriver,
   type PeerEndpoint,
@@ -25,14 +23,10 @@ import { LinkWatch, type LinkSource } from './link-watch.js';
 import { GatewayPeer } from './peer.js';
 import type { PathStatus, TrafficClass } from '../paths/types.js';
 import { ProtocolDriver } from './protocol.js';
-import type {
-  Clock,
-  GatewayEvents,
-  GatewayOptions,
-  GatewayPeerOptions,
-  GatewayPeerStatus,
-  Logger,
-} from './types.js';
+import type { GatewayEvents, GatewayOptions, GatewayPeerOptions, GatewayPeerStatus } from './types.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { keyToBase64, parseIntInRange, parseKey } from '../util/parse.js';
 
 const noLog: Logger = () => {};
 

@@ -1,5 +1,4 @@
 export { Gateway } from './gateway.js';
-export { systemClock } from './clock.js';
 export type * from './types.js';
 export type { PeerEndpoint, UplinkPolicy, UplinkSpec, UplinkStatus } from './multipath.js';
 export type { LinkSource } from './link-watch.js';

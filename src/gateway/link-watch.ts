@@ -20,7 +20,7 @@ import { IpMonitor } from '../net/ip-monitor.js';
 import { LinkTable, type InterfaceInfo } from '../net/link-table.js';
 import type { UplinkLinkReason } from '../paths/types.js';
 import type { UplinkStatus } from './multipath.js';
-import type { Logger } from './types.js';
+import type { Logger } from '../util/logger.js';
 
 /** Where link changes come from: IpMonitor, or a test's own source. */
 export interface LinkSource {

@@ -8,7 +8,6 @@
  */
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Endpoint } from '../dataplane/types.js';
-import { parseAddress, parseIntInRange, parseInterfaceName, parsePort } from '../dataplane/validate.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { toRawSelection } from '../dataplane/selection.js';
 import { PeerPaths } from '../paths/peer-paths.js';
@@ -21,7 +20,10 @@ import {
   type TrafficClass,
   type UplinkLinkReason,
 } from '../paths/types.js';
-import type { Clock, Logger } from './types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { parseIntInRange, parseInterfaceName, parsePort } from '../util/parse.js';
+import { parseAddress } from '../net/validate.js';
 
 export interface UplinkSpec {
   /** Unique name, e.g. "wan1", "lte". */

@@ -21,7 +21,9 @@ import { decodeCookieReply, decodeResponse } from '../wg/messages.js';
 import { Handshake, RandomIndexAllocator, type TransportKeypair } from '../wg/noise.js';
 import type { TimerAction } from '../wg/timers.js';
 import type { GatewayPeer } from './peer.js';
-import type { Clock, GatewayEvents, Logger, LogLevel } from './types.js';
+import type { GatewayEvents } from './types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger, LogLevel } from '../util/logger.js';
 
 /** What the driver needs from the Gateway that owns it. */
 export interface ProtocolHost {

@@ -5,14 +5,8 @@ import type { PathDownReason, UplinkLinkReason } from '../paths/types.js';
 import type { LinkSource } from './link-watch.js';
 import type { PeerEndpoint, UplinkSpec } from './multipath.js';
 
-/** Two clocks: monotonic milliseconds for timers, Unix milliseconds for TAI64N and cookies. */
-export interface Clock {
-  monotonicMs(): number;
-  unixMs(): number;
-}
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type Logger = (level: LogLevel, message: string) => void;
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
 
 export interface GatewayOptions {
   /** Our static private key, base64 or 32 bytes. */

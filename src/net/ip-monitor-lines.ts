@@ -1,3 +1,4 @@
+import { parseAddress } from './validate.js';
 /**
  * Parser of iproute2's one-line output (`ip -o monitor link address`, `ip -o link show`,
  * `ip -o addr show`): link state and address changes. Pure. A line it does not understand yields
@@ -8,7 +9,6 @@
  *   Deleted 3: eth0    inet 10.0.0.1/30 scope global eth0\       valid_lft forever ...
  *   4: wg0    inet 10.0.0.1 peer 10.0.0.2/32 scope global wg0\ ...
  */
-import { parseAddress } from '../dataplane/validate.js';
 
 export interface LinkLine {
   kind: 'link';

@@ -5,7 +5,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SystemError } from '../errors.js';
-import { parseAllowedIp, parseInterfaceName, parseIntInRange } from '../dataplane/validate.js';
+import { parseInterfaceName, parseIntInRange } from '../util/parse.js';
+import { parseAllowedIp } from './validate.js';
 
 const run = promisify(execFile);
 

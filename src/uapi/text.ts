@@ -4,7 +4,7 @@
  * Address literals themselves go through the shared parser in net/cidr.
  */
 import { formatIp, parseIp, type Cidr, type Endpoint, type IpAddress } from '../net/cidr.js';
-import { parseAllowedIp } from '../dataplane/validate.js';
+import { parseAllowedIp } from '../net/validate.js';
 
 /**
  * strconv.ParseUint(text, 10, bits): ASCII digits only (leading zeros fine, no sign, no spaces),

@@ -20,10 +20,10 @@ import {
 } from '../../src/controller/compiler/index.js';
 import { InvalidArgumentError, NotFoundError } from '../../src/errors.js';
 import { Gateway } from '../../src/gateway/index.js';
-import type { LogLevel } from '../../src/gateway/types.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
 import { gatewayOptions, keypair, world } from '../helpers/agent-world.js';
 import { waitFor } from '../helpers/wait.js';
+import type { LogLevel } from '../../src/util/logger.js';
 
 const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');
 const HUB = {
