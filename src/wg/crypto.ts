@@ -60,6 +60,15 @@ export function zeroize(...bufs: (Uint8Array | undefined | null)[]): void {
   for (const b of bufs) b?.fill(0);
 }
 
+/** Hands a secret to `use` and wipes it afterwards, whether `use` returns or throws. */
+export function useOnce<T>(secret: Uint8Array, use: (secret: Uint8Array) => T): T {
+  try {
+    return use(secret);
+  } finally {
+    zeroize(secret);
+  }
+}
+
 // ---- BLAKE2s ----
 
 /** HASH(input): BLAKE2s-256 over the concatenation of the parts. */

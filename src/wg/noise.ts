@@ -31,6 +31,7 @@ import {
   kdf2,
   kdf3,
   randomBytes,
+  useOnce,
   zeroize,
   type KeyPair,
   type RandomBytes,
@@ -207,7 +208,7 @@ export class Handshake {
     h = hash(h, eph.publicKey);
 
     let k: Uint8Array;
-    [c, k] = kdf2(c, dh(eph.privateKey, this.remoteStatic));
+    [c, k] = useOnce(dh(eph.privateKey, this.remoteStatic), (s) => kdf2(c, s));
     const encryptedStatic = aeadEncrypt(k, 0n, this.local.publicKey, h);
     h = hash(h, encryptedStatic);
 
@@ -247,7 +248,7 @@ export class Handshake {
     let c = kdf1(INITIAL_CHAIN_KEY, m.ephemeral);
 
     let k: Uint8Array;
-    [c, k] = kdf2(c, dh(local.privateKey, m.ephemeral));
+    [c, k] = useOnce(dh(local.privateKey, m.ephemeral), (s) => kdf2(c, s));
     const remoteStatic = aeadDecrypt(k, 0n, m.encryptedStatic, h);
     if (!remoteStatic)
       throw new HandshakeDecryptError(
@@ -291,8 +292,8 @@ export class Handshake {
     const eph = generateKeyPair(this.random);
     let h = hash(this.hash, eph.publicKey);
     let c = kdf1(this.chainKey, eph.publicKey);
-    c = kdf1(c, dh(eph.privateKey, this.remoteEphemeral));
-    c = kdf1(c, dh(eph.privateKey, this.remoteStatic));
+    c = useOnce(dh(eph.privateKey, this.remoteEphemeral), (s) => kdf1(c, s));
+    c = useOnce(dh(eph.privateKey, this.remoteStatic), (s) => kdf1(c, s));
 
     const [c2, tau, k] = kdf3(c, this.presharedKey);
     h = hash(h, tau);
@@ -326,8 +327,8 @@ export class Handshake {
     }
     let h = hash(this.hash, m.ephemeral);
     let c = kdf1(this.chainKey, m.ephemeral);
-    c = kdf1(c, dh(this.localEphemeral, m.ephemeral));
-    c = kdf1(c, dh(this.local.privateKey, m.ephemeral));
+    c = useOnce(dh(this.localEphemeral, m.ephemeral), (s) => kdf1(c, s));
+    c = useOnce(dh(this.local.privateKey, m.ephemeral), (s) => kdf1(c, s));
 
     const [c2, tau, k] = kdf3(c, this.presharedKey);
     h = hash(h, tau);

@@ -21,6 +21,7 @@ import {
   publicKeyFromPrivate,
   xaeadDecrypt,
   xaeadEncrypt,
+  useOnce,
   zeroize,
 } from '../../src/wg/index.js';
 
@@ -182,4 +183,18 @@ test('zeroize clears every buffer given', (t) => {
   const b = range(4, 9);
   zeroize(a, undefined, b);
   t.true(a.every((x) => x === 0) && b.every((x) => x === 0));
+});
+
+test('useOnce wipes the secret (a DH output) after use, also when the use throws', (t) => {
+  const secret = range(32, 1);
+  const seen = useOnce(secret, (s) => Array.from(s));
+  t.deepEqual(seen, Array.from(range(32, 1)));
+  t.true(secret.every((x) => x === 0));
+  const other = range(32, 7);
+  t.throws(() =>
+    useOnce(other, () => {
+      throw new Error('kdf failed');
+    }),
+  );
+  t.true(other.every((x) => x === 0));
 });
