@@ -1,6 +1,6 @@
 /**
  * Tunnel throughput side by side in one run (issue 6): the raw veth underlay, Debian's
- * wireguard-go and sag, all between the same two namespaces (test/helpers/tunnel-topology.ts).
+ * wireguard-go and sag, all between the same two namespaces (test/support/tunnel-topology.ts).
  * For each path: iperf3 TCP with 1 and 4 streams, 64-byte UDP packets/s received and loss, ping
  * (50 pings), and CPU seconds per GB spent by the tunnel processes of both ends during the
  * 1-stream TCP run. Repeats and reports medians; prints a table with sag's ratios and writes JSON.
@@ -18,8 +18,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { e2eSkipReason, sh } from '../test/helpers/netns.js';
-import { buildTunnelTopology, TUNNEL_IP_B, type TunnelTopology } from '../test/helpers/tunnel-topology.js';
+import { e2eSkipReason, sh } from '../test/support/netns.js';
+import { buildTunnelTopology, TUNNEL_IP_B, type TunnelTopology } from '../test/support/tunnel-topology.js';
 import { cpuSeconds, pidsByName, ping, tcp, udpSmall, type Link } from './lib/netperf.js';
 import { median, printTable, writeJson, type Row } from './lib/report.js';
 
