@@ -9,7 +9,7 @@
  *   npm run bench:tunnel                  # 3 repeats, 5 s per iperf3 run
  *   npm run bench:tunnel -- --quick       # 1 repeat, 2 s: for iterating
  *   npm run bench:tunnel -- --runs 5 --seconds 10
- *   SAG_OFFLOADS=off npm run bench:tunnel # sag without offloads (see README)
+ *   SAG_OFFLOADS=off npm run bench:tunnel # sag without offloads (see docs/offloads.md)
  *   SAG_TUN_QUEUES=1 npm run bench:tunnel # sag with one TUN queue = one send worker (default:
  *                                         # online CPUs capped at 4)
  */

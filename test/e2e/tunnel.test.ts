@@ -98,7 +98,7 @@ e2e(
     // Two queues, so two send workers: the device really is multi-queue.
     t.regex(sh('ip', ['-d', 'link', 'show', topo.tunA], { ns: topo.nsA }), /multi_queue numqueues 2\b/);
     const largest = await transfer(t, topo, 50);
-    // Unless offloads were forced off for this run, the sender used UDP GSO (README: SAG_OFFLOADS).
+    // Unless offloads were forced off for this run, the sender used UDP GSO (docs/offloads.md: SAG_OFFLOADS).
     if (process.env.SAG_OFFLOADS === undefined) t.true(largest > 1, 'UDP GSO frames on the underlay');
   },
 );

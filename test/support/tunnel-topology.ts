@@ -38,7 +38,7 @@ export const TUNNEL_IP_A = '10.77.0.1';
 export const TUNNEL_IP_B = '10.77.0.2';
 
 /**
- * `offloads` is passed to both dataplanes as SAG_OFFLOADS (README: "on", "off", or a list such
+ * `offloads` is passed to both dataplanes as SAG_OFFLOADS (docs/offloads.md: "on", "off", or a list such
  * as "tun,gso"); unset, they inherit this process's SAG_OFFLOADS. `tunQueues` is the dataplanes'
  * tunQueues option (one send worker per TUN queue); unset, their default.
  */
