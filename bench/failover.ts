@@ -5,19 +5,19 @@
  * by two kernel routes, roaming, persistent keepalive 25 s). Two cuts: `ip link set down` (the
  * kernel withdraws the route) and an nftables blackhole with the link up (nothing local notices).
  * With multipath a second stream, in a class the branch duplicates over both paths, runs beside the
- * first: it should lose nothing at any cut. Root only. Topology: test/helpers/multipath-topology.ts.
+ * first: it should lose nothing at any cut. Root only. Topology: test/support/multipath-topology.ts.
  *
  *   npm run bench:failover [-- --cuts N]      (default 20 cuts per case; the reference blackhole 3)
  */
-import { e2eSkipReason } from '../test/helpers/netns.js';
+import { e2eSkipReason } from '../test/support/netns.js';
 import {
   buildMultipathTopology,
   HUB_IP,
   type MultipathTopology,
-} from '../test/helpers/multipath-topology.js';
-import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from '../test/harness/children.js';
-import { wallNow } from '../test/harness/clock.js';
-import type { SenderStats } from '../test/harness/probe-traffic.js';
+} from '../test/support/multipath-topology.js';
+import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from '../test/support/children.js';
+import { wallNow } from '../test/support/time.js';
+import type { SenderStats } from '../test/support/probe-traffic.js';
 import { median, printTable, writeJson, type Row } from './lib/report.js';
 
 const RATE_PPS = 1000;

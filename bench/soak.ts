@@ -13,15 +13,15 @@
  *   --flap-every 10s --flap-down 4s --flap-mode alternate|link|blackhole   (--flap-every 0: no flapping)
  *   --loss-every 0 --loss-burst 2s --loss-pct 30   loss bursts on both links (off by default)
  */
-import { e2eSkipReason } from '../test/helpers/netns.js';
-import { FLAP_MODES, type FlapMode } from '../test/harness/flap.js';
+import { e2eSkipReason } from '../test/support/netns.js';
+import { FLAP_MODES, type FlapMode } from '../test/support/flap.js';
 import {
   DEFAULT_SOAK,
   runSoak,
   soakTableHeader,
   soakTableRow,
   type SoakOptions,
-} from '../test/harness/soak.js';
+} from '../test/support/soak.js';
 import { writeJson } from './lib/report.js';
 
 function duration(v: string): number {

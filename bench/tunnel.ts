@@ -1,6 +1,6 @@
 /**
  * Tunnel throughput side by side in one run (issue 6): the raw veth underlay, Debian's
- * wireguard-go and sag, all between the same two namespaces (test/helpers/tunnel-topology.ts).
+ * wireguard-go and sag, all between the same two namespaces (test/support/tunnel-topology.ts).
  * For each path: iperf3 TCP with 1 and 4 streams, 64-byte UDP packets/s received and loss, ping
  * (50 pings), and CPU seconds per GB spent by the tunnel processes of both ends during the
  * 1-stream TCP run. Repeats and reports medians; prints a table with sag's ratios and writes JSON.
@@ -9,7 +9,7 @@
  *   npm run bench:tunnel                  # 3 repeats, 5 s per iperf3 run
  *   npm run bench:tunnel -- --quick       # 1 repeat, 2 s: for iterating
  *   npm run bench:tunnel -- --runs 5 --seconds 10
- *   SAG_OFFLOADS=off npm run bench:tunnel # sag without offloads (see README)
+ *   SAG_OFFLOADS=off npm run bench:tunnel # sag without offloads (see docs/offloads.md)
  *   SAG_TUN_QUEUES=1 npm run bench:tunnel # sag with one TUN queue = one send worker (default:
  *                                         # online CPUs capped at 4)
  */
@@ -18,8 +18,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { e2eSkipReason, sh } from '../test/helpers/netns.js';
-import { buildTunnelTopology, TUNNEL_IP_B, type TunnelTopology } from '../test/helpers/tunnel-topology.js';
+import { e2eSkipReason, sh } from '../test/support/netns.js';
+import { buildTunnelTopology, TUNNEL_IP_B, type TunnelTopology } from '../test/support/tunnel-topology.js';
 import { cpuSeconds, pidsByName, ping, tcp, udpSmall, type Link } from './lib/netperf.js';
 import { median, printTable, writeJson, type Row } from './lib/report.js';
 

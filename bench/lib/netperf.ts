@@ -4,8 +4,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Namespaces } from '../../test/helpers/netns.js';
-import { sh } from '../../test/helpers/netns.js';
+import type { Namespaces } from '../../test/support/netns.js';
+import { sh } from '../../test/support/netns.js';
 
 export interface Link {
   namespaces: Namespaces;

@@ -1,8 +1,9 @@
-/** Shared bench plumbing: medians, a printed table, and a JSON record under bench/out/. */
+/** Shared bench plumbing: medians, a printed table, and a JSON record (with the machine) under bench/out/. */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeMachine, machineLine } from './machine.js';
 
 export const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
 export const repoRoot = dirname(benchDir);
@@ -37,23 +38,11 @@ export function writeJson(name: string, data: unknown): string {
   const dir = join(benchDir, 'out');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({ name, date: new Date().toISOString(), machine: machine(), data }, null, 2),
-  );
-  console.log(`\n(json: ${file})`);
+  const machine = describeMachine();
+  writeFileSync(file, JSON.stringify({ name, date: new Date().toISOString(), machine, data }, null, 2));
+  console.log(`\nmachine: ${machineLine(machine)}`);
+  console.log(`(json: ${file})`);
   return file;
-}
-
-function machine(): Record<string, string> {
-  const run = (cmd: string, args: string[]) => {
-    try {
-      return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  };
-  return { kernel: run('uname', ['-r']), cpus: run('nproc', []), node: process.version };
 }
 
 /** Builds the standalone native core (release) and returns the build directory. */

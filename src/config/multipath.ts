@@ -1,5 +1,5 @@
 /**
- * sag's multipath extension of the wg-quick format (documented in README "Multipath"):
+ * sag's multipath extension of the wg-quick format (documented in docs/multipath.md):
  *
  *   [Interface]  ProbeInterval, ProbeStandbyInterval, ProbeTimeout, HoldDown (ms), DownAfter, UpAfter
  *   [Uplink]     Name, Address, Device, Port, Priority, Weight, Metered, Bandwidth (Mbit/s)

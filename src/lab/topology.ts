@@ -1,6 +1,6 @@
 /**
  * The lab's network: namespaces on one host, joined by a "wan" bridge, with the
- * addresses the README documents. Names carry a per-run tag so labs (and tests)
+ * addresses docs/lab.md documents. Names carry a per-run tag so labs (and tests)
  * can run side by side. Pure description plus build/teardown through iproute2.
  *
  *   wan bridge 10.200.0.0/24 (namespace <tag>-wan)

@@ -8,9 +8,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SAG, SAG_WG } from '../helpers/interop.js';
-import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../helpers/netns.js';
-import { waitFor } from '../helpers/wait.js';
+import { SAG, SAG_WG } from '../support/sag-process.js';
+import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../support/netns.js';
+import { waitFor } from '../support/time.js';
 
 const skip = e2eSkipReason(['ip', 'wg']);
 if (skip) console.log(`[skip] CLI lifecycle tests: ${skip}`);

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../helpers/netns.js';
+import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../support/netns.js';
 
 // node_modules/.bin has an unrelated 'nft' (from @vercel/nft), and npm scripts put it first on PATH.
 const NFT = '/usr/sbin/nft';

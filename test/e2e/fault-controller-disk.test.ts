@@ -15,8 +15,8 @@ import {
   killAtTeardown,
   startControllerChild,
   type ControllerChild,
-} from '../helpers/controller-process.js';
-import { e2eSkipReason } from '../helpers/netns.js';
+} from '../support/controller-process.js';
+import { e2eSkipReason } from '../support/netns.js';
 
 const skip = e2eSkipReason(['mount', 'umount']);
 if (skip) console.log(`[skip] controller disk fault tests: ${skip}`);

@@ -10,9 +10,9 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SAG } from '../helpers/interop.js';
-import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../helpers/netns.js';
-import { waitFor } from '../helpers/wait.js';
+import { SAG } from '../support/sag-process.js';
+import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../support/netns.js';
+import { waitFor } from '../support/time.js';
 
 const skip = e2eSkipReason(['ip', 'wg']);
 if (skip) console.log(`[skip] sag up fault tests: ${skip}`);

@@ -1,7 +1,7 @@
 /**
  * Hostile traffic against the dataplane with its drop counters in view. `sag up`/sag-wg do not
  * expose per-peer drop counters (UAPI carries only rx/tx bytes; see hostile.test.ts), so this file
- * uses the two-dataplane topology of test/helpers/tunnel-topology.ts, whose fixture reports
+ * uses the two-dataplane topology of test/support/tunnel-topology.ts, whose fixture reports
  * Dataplane.peerStats()/stats(). Each test asserts what was dropped, by reason, and that
  * legitimate traffic kept flowing through the tunnel.
  */
@@ -12,15 +12,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { e2eSkipReason, sh, type Namespaces } from '../helpers/netns.js';
-import { startCapture } from '../helpers/capture.js';
-import { udpPayloads } from '../helpers/pcap.js';
+import { e2eSkipReason, sh, type Namespaces } from '../support/netns.js';
+import { startCapture } from '../support/capture.js';
+import { udpPayloads } from '../support/pcap.js';
 import {
   buildTunnelTopology,
   TUNNEL_IP_A,
   TUNNEL_IP_B,
   type TunnelTopology,
-} from '../helpers/tunnel-topology.js';
+} from '../support/tunnel-topology.js';
 
 const SENDER = fileURLToPath(new URL('../fixtures/hostile-udp.mjs', import.meta.url));
 const UNDER_B = '10.78.0.2';

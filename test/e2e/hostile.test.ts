@@ -1,5 +1,5 @@
 /**
- * Hostile traffic against a live tunnel (see test/helpers/interop.ts): A = `sag up`, B = sag-wg
+ * Hostile traffic against a live tunnel (see test/support/interop.ts): A = `sag up`, B = sag-wg
  * configured by `wg`. Replayed transport datagrams, forged and truncated messages of every type,
  * inner packets from outside a peer's allowed IPs, an initiation flood from many sources, oversized
  * datagrams and a peer that vanishes mid-transfer. sag's per-peer drop counters are not exposed
@@ -17,12 +17,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildInterop, IP_A, IP_B, SAG, UNDER_A, UNDER_B, type Interop } from '../helpers/interop.js';
-import { ping, tcpTransfer } from '../helpers/interop-suite.js';
-import { e2eSkipReason, waitForLine } from '../helpers/netns.js';
-import { startCapture } from '../helpers/capture.js';
-import { udpPayloads } from '../helpers/pcap.js';
-import { waitFor } from '../helpers/wait.js';
+import { buildInterop, IP_A, IP_B, UNDER_A, UNDER_B, type Interop } from '../support/interop.js';
+import { SAG } from '../support/sag-process.js';
+import { ping, tcpTransfer } from '../support/interop-suite.js';
+import { e2eSkipReason } from '../support/netns.js';
+import { waitForLine } from '../support/processes.js';
+import { startCapture } from '../support/capture.js';
+import { udpPayloads } from '../support/pcap.js';
+import { waitFor } from '../support/time.js';
 import { mac1Key } from '../../src/wg/cookie.js';
 import { decodeKey, mac } from '../../src/wg/crypto.js';
 

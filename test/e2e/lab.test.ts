@@ -9,9 +9,9 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { Namespaces } from '../helpers/netns.js';
-import { e2eSkipReason } from '../helpers/netns.js';
-import { startCapture } from '../helpers/capture.js';
+import { Namespaces } from '../support/netns.js';
+import { e2eSkipReason } from '../support/netns.js';
+import { startCapture } from '../support/capture.js';
 import { Lab } from '../../src/lab/lab.js';
 import { deniedAtAp, measureRateMbps, PAYLOAD_SHARE, runChecks } from '../../src/lab/checks.js';
 import { BRANCHES, VPC } from '../../src/lab/topology.js';

@@ -6,10 +6,10 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../helpers/netns.js';
-import { nsSpawner, ProbeReceiverChild, ProbeSenderChild, RelayChild } from '../harness/children.js';
-import { wallNow } from '../harness/clock.js';
-import { NFT, nftBlackhole, nftLoss, nftRemoveAll } from '../harness/nft.js';
+import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../support/netns.js';
+import { nsSpawner, ProbeReceiverChild, ProbeSenderChild, RelayChild } from '../support/children.js';
+import { wallNow } from '../support/time.js';
+import { NFT, nftBlackhole, nftLoss, nftRemoveAll } from '../support/nft.js';
 
 const skip =
   e2eSkipReason(['ip']) ?? (existsSync(NFT) ? undefined : `missing ${NFT} (Debian package nftables)`);

@@ -7,16 +7,16 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { e2eSkipReason, sh } from '../helpers/netns.js';
+import { e2eSkipReason, sh } from '../support/netns.js';
 import {
   BRANCH_IP,
   buildMultipathTopology,
   HUB_IP,
   type MultipathTopology,
-} from '../helpers/multipath-topology.js';
-import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from '../harness/children.js';
-import { wallNow } from '../harness/clock.js';
-import { NFT } from '../harness/nft.js';
+} from '../support/multipath-topology.js';
+import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from '../support/children.js';
+import { wallNow } from '../support/time.js';
+import { NFT } from '../support/nft.js';
 
 const skip =
   e2eSkipReason(['ip', 'wireguard-go', 'wg']) ??

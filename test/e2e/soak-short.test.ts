@@ -6,8 +6,8 @@
  * cut (bar possibly the last) must move the traffic off the link and back once it returned.
  */
 import test from 'ava';
-import { DEFAULT_SOAK, runSoak } from '../harness/soak.js';
-import { e2eSkipReason } from '../helpers/netns.js';
+import { DEFAULT_SOAK, runSoak } from '../support/soak.js';
+import { e2eSkipReason } from '../support/netns.js';
 
 const skip = e2eSkipReason(['ip', 'wg', '/usr/sbin/nft']);
 if (skip) console.log(`[skip] short soak: ${skip}`);

@@ -1,15 +1,16 @@
 /**
  * End to end through real TUN devices in two network namespaces (topology in
- * test/helpers/tunnel-topology.ts): ping, a 50 MiB TCP transfer with checksums compared (with two
+ * test/support/tunnel-topology.ts): ping, a 50 MiB TCP transfer with checksums compared (with two
  * TUN queues, i.e. two send workers, and a shorter one with one), and a
  * capture on the underlay veth proving only type-4 WireGuard datagrams cross it, no plaintext.
  */
 import test, { type ExecutionContext } from 'ava';
 import { fileURLToPath } from 'node:url';
-import { e2eSkipReason, sh, waitForLine } from '../helpers/netns.js';
-import { startCapture } from '../helpers/capture.js';
-import { ipv4Udp, readPcap, wireguardDatagrams } from '../helpers/pcap.js';
-import { buildTunnelTopology, TUNNEL_IP_B, type TunnelTopology } from '../helpers/tunnel-topology.js';
+import { e2eSkipReason, sh } from '../support/netns.js';
+import { waitForLine } from '../support/processes.js';
+import { startCapture } from '../support/capture.js';
+import { ipv4Udp, readPcap, wireguardDatagrams } from '../support/pcap.js';
+import { buildTunnelTopology, TUNNEL_IP_B, type TunnelTopology } from '../support/tunnel-topology.js';
 
 const skip = e2eSkipReason(['ip', 'ping', 'tcpdump']);
 if (skip) console.log(`[skip] e2e tunnel tests: ${skip}`);
@@ -97,7 +98,7 @@ e2e(
     // Two queues, so two send workers: the device really is multi-queue.
     t.regex(sh('ip', ['-d', 'link', 'show', topo.tunA], { ns: topo.nsA }), /multi_queue numqueues 2\b/);
     const largest = await transfer(t, topo, 50);
-    // Unless offloads were forced off for this run, the sender used UDP GSO (README: SAG_OFFLOADS).
+    // Unless offloads were forced off for this run, the sender used UDP GSO (docs/offloads.md: SAG_OFFLOADS).
     if (process.env.SAG_OFFLOADS === undefined) t.true(largest > 1, 'UDP GSO frames on the underlay');
   },
 );

@@ -1,8 +1,8 @@
 /** `sag up` against Debian's wireguard-go: the suite, plus refusals of wrong keys with clear logs. */
 import test from 'ava';
-import { buildInterop, IP_A, IP_B, latestHandshake } from '../helpers/interop.js';
-import { interopSkipReason, interopSuite, ping } from '../helpers/interop-suite.js';
-import { waitFor } from '../helpers/wait.js';
+import { buildInterop, IP_A, IP_B, latestHandshake } from '../support/interop.js';
+import { interopSkipReason, interopSuite, ping } from '../support/interop-suite.js';
+import { waitFor } from '../support/time.js';
 
 interopSuite('sag-up', 'wireguard-go');
 

@@ -6,8 +6,8 @@
  */
 import test from 'ava';
 import type { Gateway } from '../../src/gateway/index.js';
-import { CTX, delivered, next, provisionTwoHubs, world } from '../helpers/agent-world.js';
-import { waitFor } from '../helpers/wait.js';
+import { CTX, delivered, next, provisionTwoHubs, world } from '../support/agent-world.js';
+import { waitFor } from '../support/time.js';
 
 const DOWN_MS = Number(process.env.SAG_FAULT_DOWN_MS ?? 20_000);
 const REKEY_MS = 6_000;

@@ -19,7 +19,7 @@ import type { DeviceStatusReport } from '../../src/controller/api/index.js';
 import { contentVersion, type DeviceConfig } from '../../src/controller/compiler/index.js';
 import { Gateway } from '../../src/gateway/index.js';
 import { decodeKey, encodeKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor } from '../support/time.js';
 
 class ScriptedController implements ControllerClient {
   activations: { serial: string; code: string; publicKey: string }[] = [];

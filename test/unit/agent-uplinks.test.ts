@@ -21,8 +21,8 @@ import {
 import { InvalidArgumentError, NotFoundError } from '../../src/errors.js';
 import { Gateway } from '../../src/gateway/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
-import { gatewayOptions, keypair, world } from '../helpers/agent-world.js';
-import { waitFor } from '../helpers/wait.js';
+import { gatewayOptions, keypair, world } from '../support/agent-world.js';
+import { waitFor } from '../support/time.js';
 import type { LogLevel } from '../../src/util/logger.js';
 
 const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { compileDeviceConfig } from '../../src/controller/compiler/index.js';
 import type { Gateway } from '../../src/gateway/index.js';
 import { decodeKey, encodeKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
-import { CTX, delivered, next, provisionTwoHubs, world } from '../helpers/agent-world.js';
-import { waitFor } from '../helpers/wait.js';
+import { CTX, delivered, next, provisionTwoHubs, world } from '../support/agent-world.js';
+import { waitFor } from '../support/time.js';
 
 test('the agent activates, follows its configuration, tunnels to the nearest hub and rides out a controller outage', async (t) => {
   const w = await world(t);

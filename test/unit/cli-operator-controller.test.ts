@@ -14,7 +14,7 @@ import { runOperatorCommand } from '../../src/cli/operator/index.js';
 import {
   killAtTeardown as cleanup,
   startControllerChild as startChild,
-} from '../helpers/controller-process.js';
+} from '../support/controller-process.js';
 
 const KEY = 'sagk_child_controller_key_0123456789abcdef';
 

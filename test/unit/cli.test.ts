@@ -2,7 +2,7 @@
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { hasCommand } from '../helpers/netns.js';
+import { hasCommand } from '../support/netns.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/sag.ts', import.meta.url));
 const sag = (args: string[], input?: string) =>

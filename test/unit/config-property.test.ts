@@ -13,7 +13,7 @@ import {
   type ConfigInterface,
   type ConfigPeer,
 } from '../../src/config/index.js';
-import { mulberry32, int, chance, pick, bigBits, type Rng } from '../helpers/random.js';
+import { mulberry32, int, chance, pick, bigBits, type Rng } from '../support/random.js';
 
 const many = <T>(r: Rng, max: number, f: () => T): T[] => Array.from({ length: int(r, 0, max) }, f);
 /** A key whose base64 is canonical (any 32 bytes are). */

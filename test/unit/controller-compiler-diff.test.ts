@@ -13,7 +13,7 @@ import {
   type ForwardingRule,
   type HubPeer,
 } from '../../src/controller/compiler/index.js';
-import { KEY, model, NO_GRANT, OPTS, WAN } from '../helpers/compiler-fixture.js';
+import { KEY, model, NO_GRANT, OPTS, WAN } from '../support/compiler-fixture.js';
 
 const AP_SH: Command = {
   kind: 'accessPoint.create',

@@ -7,7 +7,7 @@ import {
   compileDeviceConfig,
   type CompilerErrorCode,
 } from '../../src/controller/compiler/index.js';
-import { KEY, model, NO_GRANT, OPTS } from '../helpers/compiler-fixture.js';
+import { KEY, model, NO_GRANT, OPTS } from '../support/compiler-fixture.js';
 
 // [case, extra commands, serial, expected allowed IPs]
 const ALLOWED: [number, Command[], string, string[]][] = [

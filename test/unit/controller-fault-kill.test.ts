@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killAtTeardown, startControllerChild } from '../helpers/controller-process.js';
+import { killAtTeardown, startControllerChild } from '../support/controller-process.js';
 
 const KEY = 'sagk_fault_kill_key_0123456789abcdefghij';
 const ROUNDS = Number(process.env.SAG_FAULT_KILL_ROUNDS ?? 3);

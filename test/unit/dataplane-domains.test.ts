@@ -6,8 +6,8 @@
 import test from 'ava';
 import { Dataplane } from '../../src/dataplane/index.js';
 import { InvalidArgumentError, InvalidStateError, NotFoundError } from '../../src/errors.js';
-import { ipv4Packet, randomKey } from '../helpers/packets.js';
-import { waitFor } from '../helpers/wait.js';
+import { ipv4Packet, randomKey } from '../support/packets.js';
+import { waitFor } from '../support/time.js';
 
 const HUB = randomKey().toString('base64');
 const X = randomKey().toString('base64');

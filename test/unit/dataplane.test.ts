@@ -12,8 +12,8 @@ import {
   InvalidStateError,
   NotFoundError,
 } from '../../src/errors.js';
-import { ipv4Packet, randomKey, sealTransport } from '../helpers/packets.js';
-import { waitFor } from '../helpers/wait.js';
+import { ipv4Packet, randomKey, sealTransport } from '../support/packets.js';
+import { waitFor } from '../support/time.js';
 
 const KEY_A = randomKey().toString('base64');
 const KEY_B = randomKey().toString('base64');

@@ -7,8 +7,8 @@ import test from 'ava';
 import { Gateway } from '../../src/gateway/index.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../src/errors.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
-import { ipv4Packet } from '../helpers/packets.js';
-import { waitFor } from '../helpers/wait.js';
+import { ipv4Packet } from '../support/packets.js';
+import { waitFor } from '../support/time.js';
 
 function keypair() {
   const priv = generatePrivateKey();

@@ -8,8 +8,8 @@ import { once } from 'node:events';
 import { Gateway } from '../../src/gateway/index.js';
 import { AlreadyExistsError, NotFoundError } from '../../src/errors.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
-import { ipv4Packet, randomKey } from '../helpers/packets.js';
-import { waitFor } from '../helpers/wait.js';
+import { ipv4Packet, randomKey } from '../support/packets.js';
+import { waitFor } from '../support/time.js';
 
 function keypair() {
   const priv = generatePrivateKey();

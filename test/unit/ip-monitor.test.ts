@@ -6,7 +6,7 @@
 import test from 'ava';
 import { once } from 'node:events';
 import { IpMonitor, type MonitorTimers } from '../../src/net/ip-monitor.js';
-import { hasCommand } from '../helpers/netns.js';
+import { hasCommand } from '../support/netns.js';
 
 const noIp =
   process.platform !== 'linux'

@@ -12,8 +12,8 @@ import type { UplinkStatus } from '../../src/gateway/multipath.js';
 import { parseIpMonitorLine, type IpMonitorLine } from '../../src/net/ip-monitor-lines.js';
 import { LinkTable } from '../../src/net/link-table.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
-import { ipv4Packet } from '../helpers/packets.js';
-import { waitFor } from '../helpers/wait.js';
+import { ipv4Packet } from '../support/packets.js';
+import { waitFor } from '../support/time.js';
 
 /** Link lines in iproute2's format (as captured in test/fixtures/ip-monitor-captured.txt). */
 const link = (index: number, name: string, up: boolean) =>

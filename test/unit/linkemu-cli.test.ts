@@ -5,8 +5,8 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { ProbeReceiverChild, ProbeSenderChild, RelayChild } from '../harness/children.js';
-import { harnessCommand } from '../harness/json-lines.js';
+import { ProbeReceiverChild, ProbeSenderChild, RelayChild } from '../support/children.js';
+import { harnessCommand } from '../support/json-lines.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LO = '127.0.0.1';

@@ -1,5 +1,5 @@
 /**
- * The userspace link emulator (test/harness/udp-relay.ts, delay-line.ts) and probe traffic
+ * The userspace link emulator (test/support/udp-relay.ts, delay-line.ts) and probe traffic
  * (probe-traffic.ts) on loopback, in-process, no root.
  *
  * Delay accuracy tolerance (documented in delay-line.ts): the added one-way delay's median is
@@ -12,18 +12,18 @@
  */
 import test from 'ava';
 import { createSocket } from 'node:dgram';
-import { DelayLine, mulberry32, validateImpairment } from '../harness/delay-line.js';
-import { wallNow } from '../harness/clock.js';
+import { DelayLine, validateImpairment } from '../support/delay-line.js';
+import { mulberry32 } from '../support/random.js';
+import { waitFor, wallNow } from '../support/time.js';
 import {
   analyzeProbe,
   ProbeReceiver,
   ProbeSender,
   type ProbeSample,
   type ProbeSenderOptions,
-} from '../harness/probe-traffic.js';
-import { UdpRelay, type UdpRelayOptions } from '../harness/udp-relay.js';
-import { StallMeter } from '../harness/stall-meter.js';
-import { waitFor } from '../helpers/wait.js';
+} from '../support/probe-traffic.js';
+import { UdpRelay, type UdpRelayOptions } from '../support/udp-relay.js';
+import { StallMeter } from '../support/stall-meter.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LO = '127.0.0.1';

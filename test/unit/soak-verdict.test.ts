@@ -1,6 +1,6 @@
 /** The soak's judgement on synthetic samples: a leak fails, a GC sawtooth passes, a stall fails. */
 import test from 'ava';
-import { judgeSoak, slope, type SoakSample } from '../harness/soak-verdict.js';
+import { judgeSoak, slope, type SoakSample } from '../support/soak-verdict.js';
 
 function series(n: number, rss: (i: number) => number, gap: (i: number) => number = () => 20): SoakSample[] {
   return Array.from({ length: n }, (_, i) => ({

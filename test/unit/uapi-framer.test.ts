@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Errno, UapiFramer, type UapiFrame } from '../../src/uapi/index.js';
-import { mulberry32 as rng } from '../helpers/random.js';
+import { mulberry32 as rng } from '../support/random.js';
 
 const SET_A = 'set=1\nlisten_port=1\npublic_key=' + 'ab'.repeat(32) + '\nallowed_ip=10.0.0.0/8\n\n';
 const SET_B = 'set=1\n\n';

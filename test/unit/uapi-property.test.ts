@@ -23,7 +23,7 @@ import {
   type UapiSetCommand,
 } from '../../src/uapi/index.js';
 import { clampPrivateKey } from '../../src/wg/crypto.js';
-import { mulberry32, int, chance, pick, bytes, bigBits, type Rng } from '../helpers/random.js';
+import { mulberry32, int, chance, pick, bytes, bigBits, type Rng } from '../support/random.js';
 
 function randomIp(r: Rng): IpAddress {
   const v6 = chance(r, 0.4);

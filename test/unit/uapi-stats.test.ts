@@ -23,7 +23,7 @@ import {
   UapiServer,
 } from '../../src/uapi/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor } from '../support/time.js';
 
 const key = () => encodeKey(publicKeyFromPrivate(generatePrivateKey()));
 

@@ -33,9 +33,9 @@ import {
   encodeTransportHeader,
   openTransport,
 } from '../../src/wg/messages.js';
-import { ipv4Packet } from '../helpers/packets.js';
-import { bytes, chance, int, mulberry32, pick, type Rng } from '../helpers/random.js';
-import { waitFor } from '../helpers/wait.js';
+import { ipv4Packet } from '../support/packets.js';
+import { bytes, chance, int, mulberry32, pick, type Rng } from '../support/random.js';
+import { waitFor } from '../support/time.js';
 
 const SEEDS = [1, 2, 3, 0x5a17, 0xdeadbeef];
 const ROUNDS = 400;

@@ -18,6 +18,7 @@
  * (scheduling, GC, other processes), which no userspace timer can hide.
  */
 import { performance } from 'node:perf_hooks';
+import { mulberry32 } from './random.js';
 
 export interface Impairment {
   /** Added one-way delay, ms. */
@@ -63,18 +64,6 @@ export function validateImpairment(patch: unknown): Partial<Impairment> {
     (out as Record<string, unknown>)[key] = v;
   }
   return out;
-}
-
-/** mulberry32: tiny, fast, seedable; the same seed gives the same loss and jitter pattern. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export type DropReason = 'loss' | 'cut' | 'queue' | 'noClient' | 'sendError';

@@ -1,7 +1,7 @@
 /**
  * Probe traffic as processes, e.g. one per namespace:
- *   node --import tsx test/harness/probe-cli.ts recv '{"port":0}'
- *   node --import tsx test/harness/probe-cli.ts send '{"host":"10.9.0.2","port":5000,"ratePps":1000,"durationMs":5000}'
+ *   node --import tsx test/support/probe-cli.ts recv '{"port":0}'
+ *   node --import tsx test/support/probe-cli.ts send '{"host":"10.9.0.2","port":5000,"ratePps":1000,"durationMs":5000}'
  * Both print {"event":"ready","port":..}; a sender prints {"event":"done",..stats} when it finishes.
  * stdin requests (json-lines.ts), each acked:
  *   recv: {"op":"report","cutAtMs"?,"windowMs"?,"sent"?} -> {..,"report":ProbeReport} | {"op":"reset"} | {"op":"stop"}

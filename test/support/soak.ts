@@ -1,17 +1,17 @@
 /**
  * A soak run (root): two sag gateways, each `sag up` in its own namespace, joined by two underlay
- * links (test/harness/soak-gateways.ts: the branch has two [Uplink]s, the hub is reachable on
+ * links (test/support/soak-gateways.ts: the branch has two [Uplink]s, the hub is reachable on
  * both). Probe traffic at a fixed rate through the tunnel for a set time, with forced rekeys every
- * few seconds (SAG_TEST_REKEY_AFTER_MS), while the preferred link flaps (test/harness/flap.ts:
+ * few seconds (SAG_TEST_REKEY_AFTER_MS), while the preferred link flaps (test/support/flap.ts:
  * link down/up or an nftables blackhole on/off, every flapEveryMs for flapDownMs) so traffic fails
  * over to the other link and back; optionally short random-loss bursts on both links (nftables).
  * Every window it samples throughput, loss, the longest hole in the traffic, the RSS of both sag
  * processes, the handshakes seen, the uplink in use and the failovers/failbacks so far;
  * soak-verdict.ts judges the samples.
  */
-import { sh } from '../helpers/netns.js';
+import { sh } from './netns.js';
 import { nsSpawner, ProbeReceiverChild, ProbeSenderChild } from './children.js';
-import { wallNow } from './clock.js';
+import { wallNow } from './time.js';
 import { Flapper, type FlapMode } from './flap.js';
 import { nftBlackhole, nftLoss, type NftImpairment } from './nft.js';
 import { FLAPPING, HUB_IP, linkDown, rssMb, startSoakGateways } from './soak-gateways.js';

@@ -7,10 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Namespaces } from './netns.js';
-import { waitFor } from './wait.js';
+import { stopChild } from './processes.js';
+import { sleep, waitFor } from './time.js';
 
 export interface CaptureResult {
-  /** The pcap file (file mode), for test/helpers/pcap.ts. */
+  /** The pcap file (file mode), for test/support/pcap.ts. */
   pcap: Buffer | undefined;
   /** Printed packet lines (text mode: TUN devices, which pcap.ts does not read). */
   lines: string[];
@@ -46,10 +47,8 @@ export async function startCapture(
   }
   return {
     async stop() {
-      await new Promise((r) => setTimeout(r, 200)); // let the last packets be written
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      await sleep(200); // let the last packets be written
+      await stopChild(child, 'SIGINT');
       const pcap = opts.text ? undefined : readFileSync(file);
       rmSync(dir, { recursive: true, force: true });
       return { pcap, lines: out.split('\n').filter(Boolean) };

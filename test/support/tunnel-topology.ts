@@ -13,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Namespaces, uniqueTag, waitForLine } from './netns.js';
+import { Namespaces, uniqueTag } from './netns.js';
+import { tsxCommand, waitForLine } from './processes.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/tunnel-node.ts', import.meta.url));
 
@@ -37,7 +38,7 @@ export const TUNNEL_IP_A = '10.77.0.1';
 export const TUNNEL_IP_B = '10.77.0.2';
 
 /**
- * `offloads` is passed to both dataplanes as SAG_OFFLOADS (README: "on", "off", or a list such
+ * `offloads` is passed to both dataplanes as SAG_OFFLOADS (docs/offloads.md: "on", "off", or a list such
  * as "tun,gso"); unset, they inherit this process's SAG_OFFLOADS. `tunQueues` is the dataplanes'
  * tunQueues option (one send worker per TUN queue); unset, their default.
  */
@@ -77,10 +78,11 @@ export async function buildTunnelTopology(
           ? { localIndex: 1001, remoteIndex: 2002, sendKey: k1, recvKey: k2, initiator: true }
           : { localIndex: 2002, remoteIndex: 1001, sendKey: k2, recvKey: k1, initiator: false },
     });
-    const children: Record<'a' | 'b', ChildProcess> = {
-      b: ns.spawn(nsB, process.execPath, ['--import', 'tsx', fixture, JSON.stringify(side('b'))]),
-      a: ns.spawn(nsA, process.execPath, ['--import', 'tsx', fixture, JSON.stringify(side('a'))]),
+    const node = (name: string, me: 'a' | 'b') => {
+      const c = tsxCommand(fixture, [JSON.stringify(side(me))]);
+      return ns.spawn(name, c.cmd, c.args);
     };
+    const children: Record<'a' | 'b', ChildProcess> = { b: node(nsB, 'b'), a: node(nsA, 'a') };
     await Promise.all([waitForLine(children.a, /^READY/), waitForLine(children.b, /^READY/)]);
     return {
       nsA,

@@ -4,7 +4,7 @@
  * returns undoes it; `mode` 'alternate' takes turns between the caller's cuts, so one run sees a
  * carrier loss and a silent blackhole both.
  *
- * The flapper does no I/O of its own: the cuts are passed in (test/harness/soak.ts gives it
+ * The flapper does no I/O of its own: the cuts are passed in (test/support/soak.ts gives it
  * `ip link set DEV down` and nftBlackhole on the branch side of one underlay link).
  */
 

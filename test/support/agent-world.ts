@@ -17,7 +17,7 @@ import { MemoryStore } from '../../src/controller/store/index.js';
 import { Gateway, type GatewayOptions } from '../../src/gateway/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
 import { ipv4Packet } from './packets.js';
-import { waitFor } from './wait.js';
+import { waitFor } from './time.js';
 
 export const CTX = { actor: 'test', at: Date.now() };
 

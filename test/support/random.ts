@@ -1,4 +1,7 @@
-/** A small seeded generator (mulberry32) and helpers, so property tests reproduce their failures. */
+/**
+ * A small seeded generator (mulberry32: tiny, fast, seedable) and helpers, so property tests reproduce
+ * their failures and the link emulator (delay-line.ts) the same loss and jitter pattern.
+ */
 export type Rng = () => number;
 
 export function mulberry32(seed: number): Rng {

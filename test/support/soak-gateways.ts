@@ -9,15 +9,15 @@
  *   ns hds<tag>a: sag up hdsa<tag> 10.84.0.1 ─ wan1 10.83.1.1 ══ link 1 ══ 10.83.1.2 ┐ ns hds<tag>b:
  *                                            ─ wan2 10.83.2.1 ══ link 2 ══ 10.83.2.2 ┴ :51820 sag up hdsb<tag> 10.84.0.2
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryPaths } from '../../src/cli/paths-status.js';
 import type { PathStatus } from '../../src/paths/types.js';
-import { SAG } from '../helpers/interop.js';
-import { Namespaces, sh, uniqueTag } from '../helpers/netns.js';
-import { waitFor } from '../helpers/wait.js';
+import { Namespaces, sh, uniqueTag } from './netns.js';
+import { startSagUp, wgGenkey, wgPubkey } from './sag-process.js';
+import { waitUntil } from './time.js';
 
 export const BRANCH_IP = '10.84.0.1';
 export const HUB_IP = '10.84.0.2';
@@ -43,9 +43,6 @@ export interface SoakGateways {
   cleanup(): Promise<void>;
 }
 
-const key = () => execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
-const pub = (k: string) => execFileSync('wg', ['pubkey'], { input: k, encoding: 'utf8' }).trim();
-
 export function rssMb(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -55,12 +52,12 @@ function branchConfig(own: string, hub: string, holdDownMs: number): string {
   return (
     `[Interface]\nPrivateKey = ${own}\nListenPort = 51820\nAddress = ${BRANCH_IP}/24\nHoldDown = ${holdDownMs}\n\n` +
     `[Uplink]\nName = ${FLAPPING}\nAddress = 10.83.1.1\nPriority = 1\n\n[Uplink]\nName = ${STEADY}\nAddress = 10.83.2.1\nPriority = 2\n\n` +
-    `[Peer]\nPublicKey = ${pub(hub)}\nAllowedIPs = ${HUB_IP}/32\nEndpoint = 10.83.1.2:51820@${FLAPPING}, 10.83.2.2:51820@${STEADY}\n`
+    `[Peer]\nPublicKey = ${wgPubkey(hub)}\nAllowedIPs = ${HUB_IP}/32\nEndpoint = 10.83.1.2:51820@${FLAPPING}, 10.83.2.2:51820@${STEADY}\n`
   );
 }
 
 function hubConfig(own: string, branch: string): string {
-  return `[Interface]\nPrivateKey = ${own}\nListenPort = 51820\nAddress = ${HUB_IP}/24\n\n[Peer]\nPublicKey = ${pub(branch)}\nAllowedIPs = ${BRANCH_IP}/32\n`;
+  return `[Interface]\nPrivateKey = ${own}\nListenPort = 51820\nAddress = ${HUB_IP}/24\n\n[Peer]\nPublicKey = ${wgPubkey(branch)}\nAllowedIPs = ${BRANCH_IP}/32\n`;
 }
 
 /** Counts "class default: paths [a] -> [b]" lines by where they lead; lines may arrive split. */
@@ -105,7 +102,7 @@ export async function startSoakGateways(rekeyMs: number, holdDownMs: number): Pr
       { ns: nsA, dev: dev[2], addr: '10.83.2.1/30' },
       { ns: nsB, dev: `hdwb${tag}`, addr: '10.83.2.2/30' },
     );
-    const [ka, kb] = [key(), key()];
+    const [ka, kb] = [wgGenkey(), wgGenkey()];
     const files = { a: join(dir, `${ifs.a}.conf`), b: join(dir, `${ifs.b}.conf`) };
     writeFileSync(files.a, branchConfig(ka, kb, holdDownMs), { mode: 0o600 });
     writeFileSync(files.b, hubConfig(kb, ka), { mode: 0o600 });
@@ -119,41 +116,28 @@ export async function startSoakGateways(rekeyMs: number, holdDownMs: number): Pr
       ['b', nsB],
       ['a', nsA],
     ] as const) {
-      const child = ns.spawn(n, 'env', [
-        `SAG_TEST_REKEY_AFTER_MS=${rekeyMs}`,
-        process.execPath,
-        SAG,
-        'up',
-        files[side],
-      ]);
-      let err = '';
-      child.stderr!.on('data', (d) => {
-        err = (err + String(d)).slice(-20_000);
-        if (side === 'a') countMoves(String(d));
+      const { child, log } = await startSagUp(ns, n, files[side], {
+        env: { SAG_TEST_REKEY_AFTER_MS: String(rekeyMs) },
+        timeoutMs: 20_000,
+        keepLog: 20_000,
+        onStderr: side === 'a' ? countMoves : undefined,
+        what: `sag up (${side})`,
       });
-      child.stdout!.resume();
-      if (
-        !(await waitFor(() => / is up: /.test(err) || child.exitCode !== null, 20_000, 50)) ||
-        child.exitCode !== null
-      ) {
-        throw new Error(`sag up (${side}) did not come up: ${err}`);
-      }
       procs[`sag-${side}`] = child;
-      logs[`sag-${side}`] = () => err;
+      logs[`sag-${side}`] = log;
     }
     const waitMultipath = async (timeoutMs: number) => {
       const on = async () => {
         const peer = (await queryPaths(ifs.a))[0];
         return !!peer?.multipath && peer.paths.some((p) => p.active && p.uplink === FLAPPING);
       };
-      const until = Date.now() + timeoutMs;
-      while (!(await on())) {
-        if (Date.now() > until)
-          throw new Error(
-            `the branch did not go multipath on ${FLAPPING}: ${JSON.stringify(await queryPaths(ifs.a))}\n${logs['sag-a']!()}`,
-          );
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitUntil(
+        on,
+        timeoutMs,
+        100,
+        async () =>
+          `the branch did not go multipath on ${FLAPPING}: ${JSON.stringify(await queryPaths(ifs.a))}\n${logs['sag-a']!()}`,
+      );
       uplinkOf = new Map((await paths()).map((p) => [p.id, p.uplink]));
       moves.failovers = moves.failbacks = 0; // the run counts from here
     };

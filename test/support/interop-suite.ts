@@ -5,7 +5,9 @@
  */
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
-import { e2eSkipReason, sh, waitForLine, type Namespaces } from './netns.js';
+import { e2eSkipReason, sh, type Namespaces } from './netns.js';
+import { waitForLine } from './processes.js';
+import { sleep } from './time.js';
 import {
   buildInterop,
   IP_A,
@@ -101,7 +103,7 @@ export function interopSuite(aMode: AMode, bImpl: BImpl, extra: Partial<InteropO
       t.true(ping(i.nsA, IP_B, 1));
       const first = latestHandshake(i.wgB('show', i.ifB, 'latest-handshakes'));
       const server = i.namespaces.spawn(i.nsB, 'iperf3', ['-s', '-1', '-B', IP_B]);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const out = JSON.parse(sh('iperf3', ['-c', IP_B, '-t', '16', '-i', '0.5', '-J'], { ns: i.nsA }));
       server.kill();
       const intervals: number[] = out.intervals.map((x: { sum: { bytes: number } }) => x.sum.bytes);

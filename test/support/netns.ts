@@ -3,7 +3,7 @@
  * always runs. Only for tests run as root; `e2eSkipReason()` says plainly why they cannot run.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { stopChild } from './processes.js';
 
 export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -61,13 +61,7 @@ export class Namespaces {
   }
 
   async cleanup(): Promise<void> {
-    for (const c of this.#children) {
-      if (c.exitCode === null && c.signalCode === null) {
-        c.kill('SIGTERM');
-        await Promise.race([new Promise((r) => c.once('exit', r)), new Promise((r) => setTimeout(r, 3000))]);
-        if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-      }
-    }
+    for (const c of this.#children) await stopChild(c, 'SIGTERM');
     for (const name of this.names.splice(0)) {
       // Anything still running inside (a daemonized wireguard-go, say) goes with its namespace.
       const pids =
@@ -77,28 +71,4 @@ export class Namespaces {
       spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
     }
   }
-}
-
-/** Resolves with the first stdout line matching `pattern` (rejects on exit or timeout). */
-export function waitForLine(child: ChildProcess, pattern: RegExp, ms = 15000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    let stderr = '';
-    child.stderr?.on('data', (d) => (stderr += String(d)));
-    const timer = setTimeout(
-      () => reject(new Error(`timed out waiting for ${pattern}; stderr: ${stderr}`)),
-      ms,
-    );
-    lines.on('line', (line) => {
-      if (pattern.test(line)) {
-        clearTimeout(timer);
-        lines.removeAllListeners('line');
-        resolve(line);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before ${pattern}; stderr: ${stderr}`));
-    });
-  });
 }

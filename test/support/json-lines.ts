@@ -9,7 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { wallNow } from './clock.js';
+import { stopChild, tsxCommand } from './processes.js';
+import { wallNow } from './time.js';
 
 export type Json = Record<string, unknown>;
 
@@ -64,10 +65,9 @@ export type Spawner = (cmd: string, args: string[]) => ChildProcess;
 
 export const localSpawner: Spawner = (cmd, args) => spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
 
-/** The node command line that runs a harness .ts entry (through tsx, resolved absolutely so cwd does not matter). */
+/** The node command line that runs a harness entry of this folder (udp-relay-cli.ts, probe-cli.ts). */
 export function harnessCommand(script: string, args: string[]): { cmd: string; args: string[] } {
-  const entry = fileURLToPath(new URL(`./${script}`, import.meta.url));
-  return { cmd: process.execPath, args: ['--import', import.meta.resolve('tsx'), entry, ...args] };
+  return tsxCommand(fileURLToPath(new URL(`./${script}`, import.meta.url)), args);
 }
 
 export class HarnessChild {
@@ -146,12 +146,8 @@ export class HarnessChild {
   }
 
   /** Ends stdin (the child shuts down cleanly), then SIGKILL if it has not exited in `graceMs`. */
-  async close(graceMs = 3000): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.stdin?.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await this.#exited;
-    clearTimeout(timer);
+  close(graceMs = 3000): Promise<void> {
+    return stopChild(this.child, 'stdin', graceMs);
   }
 
   #onLine(line: string): void {

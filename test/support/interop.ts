@@ -7,16 +7,13 @@
  *     va<tag> 10.81.0.1/29  ───────────────── veth ─────────────────────  vb<tag> 10.81.0.2/29
  *                   udp 51820                                                udp 51820
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Namespaces, sh, uniqueTag } from './netns.js';
-import { waitFor } from './wait.js';
+import { SAG_WG, startSagUp, wgGenkey, wgPubkey } from './sag-process.js';
 
-export const SAG_WG = fileURLToPath(new URL('../../dist/cli/sag-wg.js', import.meta.url));
-export const SAG = fileURLToPath(new URL('../../dist/cli/sag.js', import.meta.url));
 export const IP_A = '10.82.0.1';
 export const IP_B = '10.82.0.2';
 export const UNDER_A = '10.81.0.1';
@@ -50,15 +47,11 @@ export interface Interop {
   namespaces: Namespaces;
 }
 
-const key = () => execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
-const pub = (k: string) => execFileSync('wg', ['pubkey'], { input: k, encoding: 'utf8' }).trim();
-
 export async function buildInterop(opts: InteropOptions): Promise<Interop> {
   const tag = uniqueTag();
   const ns = new Namespaces();
   const dir = mkdtempSync(join(tmpdir(), 'sag-interop-'));
-  let child: ChildProcess | undefined;
-  let stderrA = '';
+  let logA = () => '';
   const ifA = `ia${tag}`;
   const ifB = `ib${tag}`;
   const cleanup = async () => {
@@ -74,10 +67,10 @@ export async function buildInterop(opts: InteropOptions): Promise<Interop> {
       { ns: nsA, dev: vethA, addr: `${UNDER_A}/29` },
       { ns: nsB, dev: `vb${tag}`, addr: `${UNDER_B}/29` },
     );
-    const [ka, kb] = [key(), key()];
-    const pskA = opts.psk === 'same' || opts.psk === 'mismatch' ? key() : undefined;
-    const pskB = opts.psk === 'same' ? pskA : opts.psk === 'mismatch' ? key() : undefined;
-    const aPubAsSeenByB = opts.wrongKey ? pub(key()) : pub(ka);
+    const [ka, kb] = [wgGenkey(), wgGenkey()];
+    const pskA = opts.psk === 'same' || opts.psk === 'mismatch' ? wgGenkey() : undefined;
+    const pskB = opts.psk === 'same' ? pskA : opts.psk === 'mismatch' ? wgGenkey() : undefined;
+    const aPubAsSeenByB = opts.wrongKey ? wgPubkey(wgGenkey()) : wgPubkey(ka);
     const env = {
       ...process.env,
       ...(opts.rekeyAfterMs ? { SAG_TEST_REKEY_AFTER_MS: String(opts.rekeyAfterMs) } : {}),
@@ -124,7 +117,7 @@ export async function buildInterop(opts: InteropOptions): Promise<Interop> {
         `Address = ${IP_A}/24`,
         '',
         '[Peer]',
-        `PublicKey = ${pub(kb)}`,
+        `PublicKey = ${wgPubkey(kb)}`,
         ...(pskA ? [`PresharedKey = ${pskA}`] : []),
         `AllowedIPs = ${IP_B}/32`,
         `Endpoint = ${UNDER_B}:51820`,
@@ -133,22 +126,10 @@ export async function buildInterop(opts: InteropOptions): Promise<Interop> {
       { mode: 0o600 },
     );
     if (opts.aMode === 'sag-up') {
-      child = ns.spawn(nsA, 'env', [
-        ...Object.entries(env)
-          .filter(([k]) => k.startsWith('SAG_'))
-          .map(([k, v]) => `${k}=${v}`),
-        process.execPath,
-        SAG,
-        'up',
-        conf,
-      ]);
-      child.stderr!.on('data', (d) => (stderrA += String(d)));
-      if (
-        !(await waitFor(() => /is up/.test(stderrA) || child!.exitCode !== null, 15000)) ||
-        child.exitCode !== null
-      ) {
-        throw new Error(`sag up did not come up: ${stderrA}`);
-      }
+      const sagEnv = Object.entries(env).filter(
+        (e): e is [string, string] => e[0].startsWith('SAG_') && !!e[1],
+      );
+      logA = (await startSagUp(ns, nsA, conf, { env: Object.fromEntries(sagEnv) })).log;
     } else {
       chmodSync(SAG_WG, 0o755);
       execFileSync('ip', ['netns', 'exec', nsA, 'wg-quick', 'up', conf], {
@@ -163,7 +144,7 @@ export async function buildInterop(opts: InteropOptions): Promise<Interop> {
       ifB,
       vethA,
       namespaces: ns,
-      logA: () => stderrA,
+      logA: () => logA(),
       wgA: (...args) => sh('wg', args, { ns: nsA }),
       wgB: (...args) => sh('wg', args, { ns: nsB }),
       cleanup,

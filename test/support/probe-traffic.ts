@@ -11,7 +11,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { wallNow } from './clock.js';
+import { wallNow } from './time.js';
 
 export const PROBE_MAGIC = 0x53414750;
 export const PROBE_HEADER = 24;

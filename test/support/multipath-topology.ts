@@ -18,10 +18,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nsSpawner, RelayChild } from '../harness/children.js';
-import { HarnessChild, harnessCommand } from '../harness/json-lines.js';
-import { nftBlackhole, nftLoss, type NftImpairment } from '../harness/nft.js';
+import { nsSpawner, RelayChild } from './children.js';
+import { HarnessChild } from './json-lines.js';
+import { nftBlackhole, nftLoss, type NftImpairment } from './nft.js';
 import { Namespaces, sh, uniqueTag } from './netns.js';
+import { tsxCommand } from './processes.js';
+import { waitUntil } from './time.js';
 import { publicKeyFromPrivate } from '../../src/wg/crypto.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/multipath-node.ts', import.meta.url));
@@ -75,7 +77,7 @@ export interface TopologyOptions {
   persistentKeepalive?: number;
   /** The hub as a stock WireGuard: Debian's wireguard-go instead of sag. */
   stockHub?: boolean;
-  /** Each path through a udp-relay in the hub namespace (test/harness/udp-relay.ts), for delay and jitter. */
+  /** Each path through a udp-relay in the hub namespace (test/support/udp-relay.ts), for delay and jitter. */
   relays?: boolean;
   /** The branch's uplinks bound to their devices as well as their addresses (dev:IF@ADDR). */
   uplinksOnDevices?: boolean;
@@ -117,8 +119,7 @@ rl.on('close',()=>{try{execFileSync('ip',['link','del',${JSON.stringify(dev)}])}
 }
 
 function spawnNode(ns: Namespaces, name: string, cfg: object): HarnessChild {
-  const c = harnessCommand('../fixtures/multipath-node.ts', [JSON.stringify(cfg)]);
-  c.args[c.args.length - 2] = fixture;
+  const c = tsxCommand(fixture, [JSON.stringify(cfg)]);
   return new HarnessChild(ns.spawn(name, c.cmd, c.args));
 }
 
@@ -235,17 +236,17 @@ export async function buildMultipathTopology(opts: TopologyOptions = {}): Promis
       multipath,
       relay,
       async waitActive(uplink, timeoutMs = 15000) {
-        const until = Date.now() + timeoutMs;
-        for (;;) {
-          const s = (await status()) as { paths: PathInfo[] };
-          const carrying = s.paths.filter((p) => p.classes.includes('default'));
-          if (carrying.length === 1 && carrying[0]!.uplink === uplink) return;
-          if (Date.now() > until)
-            throw new Error(
-              `default class not on ${uplink} after ${timeoutMs} ms: ${JSON.stringify(s.paths)}`,
-            );
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        let paths: PathInfo[] = [];
+        await waitUntil(
+          async () => {
+            paths = ((await status()) as { paths: PathInfo[] }).paths;
+            const carrying = paths.filter((p) => p.classes.includes('default'));
+            return carrying.length === 1 && carrying[0]!.uplink === uplink;
+          },
+          timeoutMs,
+          50,
+          () => `default class not on ${uplink} after ${timeoutMs} ms: ${JSON.stringify(paths)}`,
+        );
       },
       linkDown: (n) => void sh('ip', ['link', 'set', dev[n], 'down'], { ns: nsBranch }),
       linkUp: (n) => void sh('ip', ['link', 'set', dev[n], 'up'], { ns: nsBranch }),

@@ -1,13 +1,13 @@
 /**
  * UdpRelay as a process, e.g. inside a middle namespace of an uplink:
- *   node --import tsx test/harness/udp-relay-cli.ts '{"listen":{"port":51000},"target":{"host":"10.1.0.2","port":51820}}'
+ *   node --import tsx test/support/udp-relay-cli.ts '{"listen":{"port":51000},"target":{"host":"10.1.0.2","port":51820}}'
  * Prints {"event":"ready","listenPort":..,"outPort":..}. Then JSON lines on stdin, each acked (json-lines.ts):
  *   {"delayMs":50,"jitterMs":5}                         an impairment patch for both directions
  *   {"op":"set","dir":"leftToRight","impairment":{..}}  the same for one direction
  *   {"op":"cut","flush":true} / {"op":"restore"} / {"op":"clear"} / {"op":"counters"} / {"op":"stop"}
  * Every ack carries the impairments and counters after the change. stdin closing or SIGTERM stops it.
  */
-import { wallNow } from './clock.js';
+import { wallNow } from './time.js';
 import { emit, parseArgJson, serveStdin, type Json } from './json-lines.js';
 import { UdpRelay, validateRelayOptions, type Direction } from './udp-relay.js';
 

@@ -3,7 +3,7 @@
  * network namespace. In a namespace, pass `nsSpawner(namespaces, ns)` so the Namespaces helper
  * kills the child at cleanup even if the test failed before close().
  */
-import type { Namespaces } from '../helpers/netns.js';
+import type { Namespaces } from './netns.js';
 import { HarnessChild, harnessCommand, localSpawner, type Json, type Spawner } from './json-lines.js';
 import type {
   ProbeReceiverOptions,
