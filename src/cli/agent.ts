@@ -9,6 +9,7 @@ import type { DeviceConfig } from '../controller/compiler/types.js';
 import { parseInterfaceName, parsePort } from '../dataplane/validate.js';
 import { SagError } from '../errors.js';
 import type { Logger } from '../gateway/types.js';
+import { DEFAULT_MTU } from '../native/facts.generated.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
 import { stderrLogger } from './daemon.js';
 
@@ -64,7 +65,7 @@ function parseArgs(argv: string[]): AgentArgs {
     ...(values.has('listen-port')
       ? { listenPort: parsePort(Number(values.get('listen-port')), '--listen-port', true) }
       : {}),
-    mtu: Number(values.get('mtu') ?? 1420),
+    mtu: Number(values.get('mtu') ?? DEFAULT_MTU),
     uplinks,
   };
 }

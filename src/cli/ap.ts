@@ -11,6 +11,7 @@ import { AccessPoint } from '../ap/index.js';
 import { HttpControllerClient } from '../agent/client.js';
 import { parseAddress, parseIntInRange, parsePort } from '../dataplane/validate.js';
 import { SagError } from '../errors.js';
+import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../native/facts.generated.js';
 import { decodeKey } from '../wg/crypto.js';
 import { stderrLogger } from './daemon.js';
 
@@ -148,7 +149,7 @@ export function parseApArgs(argv: string[]): ApArgs {
     privateKey,
     listenPort,
     ...(listenAddress === undefined ? {} : { listenAddress }),
-    mtu: num('mtu', 576, 65503, 1420),
+    mtu: num('mtu', MIN_MTU, MAX_MTU, DEFAULT_MTU),
     vpcs,
     prefix,
     linkOctet: num('link-octet', 0, 255, 0),

@@ -177,8 +177,8 @@ test('6 forged, replayed and truncated datagrams from a plain UDP socket are dro
       const u = p.b.uplinkStats(p.b.uplinks()[0]!.id);
       return (
         c.drops.replay === 1 &&
-        c.drops.badAuth === 1 &&
-        c.drops.sourceNotAllowed === 1 &&
+        c.drops.bad_auth === 1 &&
+        c.drops.source_not_allowed === 1 &&
         u.drops.malformed === 2
       );
     }),
