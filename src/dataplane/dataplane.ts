@@ -341,6 +341,14 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     };
   }
 
+  /** The peer's counters alone: what a poll of every peer needs (peerStats also walks the trie). */
+  peerCounters(publicKey: string | Uint8Array): Counters {
+    const entry = this.#peer(publicKey);
+    return toCounters(
+      this.#call(`reading peer ${entry.publicKey}`, () => this.#handle.peerInfo(entry.id)).counters,
+    );
+  }
+
   /** Packets that matched no peer and no uplink: no route, malformed, too big on the TUN side. */
   stats(): Counters {
     return toCounters(this.#call('reading counters', () => this.#handle.counters()));
