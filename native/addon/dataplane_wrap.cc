@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "addon_data.h"
 
@@ -74,14 +75,14 @@ sag_endpoint Endpoint(const Napi::CallbackInfo& info, size_t addr_i, size_t port
   ep.port = uint16_t(U32(info, port_i));
   return ep;
 }
-std::string AddressString(const sag_endpoint& ep) {
+std::string AddressString(uint8_t family, const uint8_t* addr) {
   char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(ep.family == 4 ? AF_INET : AF_INET6, ep.addr, buf, sizeof buf);
+  inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, buf, sizeof buf);
   return buf;
 }
 Napi::Object EndpointObject(const Napi::Env& env, const sag_endpoint& ep) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("address", AddressString(ep));
+  o.Set("address", AddressString(ep.family, ep.addr));
   o.Set("port", Napi::Number::New(env, ep.port));
   return o;
 }
@@ -120,6 +121,7 @@ Napi::Function NativeDataplane::Define(Napi::Env env) {
                          InstanceMethod<&NativeDataplane::SetEndpoint>("setEndpoint"),
                          InstanceMethod<&NativeDataplane::SetAllowedIps>("setAllowedIps"),
                          InstanceMethod<&NativeDataplane::PeerInfo>("peerInfo"),
+                         InstanceMethod<&NativeDataplane::PeerAllowedIps>("peerAllowedIps"),
                          InstanceMethod<&NativeDataplane::InstallKeypair>("installKeypair"),
                          InstanceMethod<&NativeDataplane::RetireKeypair>("retireKeypair"),
                          InstanceMethod<&NativeDataplane::ExpireKeypair>("expireKeypair"),
@@ -326,6 +328,28 @@ Napi::Value NativeDataplane::PeerInfo(const Napi::CallbackInfo& info) {
   o.Set("stagedPackets", Napi::Number::New(env, p.staged_packets));
   o.Set("counters", CountersObject(env, p.counters));
   return o;
+}
+
+// [{address, cidr}] in the core's order (IPv4 first, ascending): the one copy lives in the trie.
+Napi::Value NativeDataplane::PeerAllowedIps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = U32(info, 0);
+  std::vector<sag_prefix> buf(16);
+  int n = sag_dp_peer_allowed_ips(Handle(env), id, buf.data(), buf.size());
+  while (n > int(buf.size())) {  // the first buffer was short: the call said how many there are
+    buf.resize(size_t(n));
+    n = sag_dp_peer_allowed_ips(Handle(env), id, buf.data(), buf.size());
+  }
+  Check(env, n);
+  Napi::Array out = Napi::Array::New(env, size_t(n));
+  for (int i = 0; i < n; ++i) {
+    const sag_prefix& p = buf[size_t(i)];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("address", AddressString(p.family, p.addr));
+    o.Set("cidr", Napi::Number::New(env, p.cidr));
+    out.Set(uint32_t(i), o);
+  }
+  return out;
 }
 
 Napi::Value NativeDataplane::InstallKeypair(const Napi::CallbackInfo& info) {

@@ -34,6 +34,7 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
   Napi::Value SetEndpoint(const Napi::CallbackInfo& info);
   Napi::Value SetAllowedIps(const Napi::CallbackInfo& info);
   Napi::Value PeerInfo(const Napi::CallbackInfo& info);
+  Napi::Value PeerAllowedIps(const Napi::CallbackInfo& info);
   Napi::Value InstallKeypair(const Napi::CallbackInfo& info);
   Napi::Value RetireKeypair(const Napi::CallbackInfo& info);
   Napi::Value ExpireKeypair(const Napi::CallbackInfo& info);

@@ -1,8 +1,11 @@
 // The C ABI over Dataplane. Every entry point catches everything: no exception crosses it.
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "dataplane.h"
 #include "io/testing/memory_tun.h"
@@ -42,9 +45,11 @@ bool valid_endpoint(const sag_endpoint* e) {
   return e && (e->family == 4 || e->family == 6);
 }
 
-const char* const kDropNames[SAG_DROP_REASON_COUNT] = {
-    "bad_auth",  "replay",  "no_session",  "source_not_allowed", "no_route",     "queue_full",
-    "malformed", "too_big", "no_endpoint", "io_error",           "rate_limited", "duplicate"};
+static_assert(SAG_MAX_MTU == sag::wire::kMaxInnerPacketSize, "the MTU limit is what one datagram holds");
+
+#define SAG_DROP_NAME_(upper, lower) #lower,
+const char* const kDropNames[SAG_DROP_REASON_COUNT] = {SAG_DROP_REASONS(SAG_DROP_NAME_)};
+#undef SAG_DROP_NAME_
 }  // namespace
 
 extern "C" {
@@ -69,15 +74,22 @@ int sag_dp_create(const sag_config* config, sag_dataplane** out) {
       c.tun_queues = config->tun_queues;
       c.receive_workers = config->receive_workers;
     }
-    if (c.mtu < 576 || c.mtu > sag::wire::kMaxInnerPacketSize)
-      return fail(SAG_EINVAL, "mtu " + std::to_string(c.mtu) + " is outside 576..65503");
-    if (c.batch_size < 1 || c.batch_size > 256) return fail(SAG_EINVAL, "batch_size must be within 1..256");
-    if (c.tun_queues > uint32_t(sag::LinuxTun::kMaxQueues))
-      return fail(SAG_EINVAL, "tun_queues must be within 1..16 (0 for the default)");
-    if (c.receive_workers > 16)
-      return fail(SAG_EINVAL, "receive_workers must be within 1..16 (0 for the default)");
-    if (c.staged_capacity > 4096 || c.event_capacity > 65536)
-      return fail(SAG_EINVAL, "staged_capacity (max 4096) or event_capacity (max 65536) too large");
+    auto range = [](uint32_t lo, uint64_t hi) { return std::to_string(lo) + ".." + std::to_string(hi); };
+    if (c.mtu < SAG_MIN_MTU || c.mtu > SAG_MAX_MTU)
+      return fail(SAG_EINVAL,
+                  "mtu " + std::to_string(c.mtu) + " is outside " + range(SAG_MIN_MTU, SAG_MAX_MTU));
+    if (c.batch_size < 1 || c.batch_size > SAG_MAX_BATCH_SIZE)
+      return fail(SAG_EINVAL, "batch_size must be within " + range(1, SAG_MAX_BATCH_SIZE));
+    if (c.tun_queues > SAG_MAX_TUN_QUEUES)
+      return fail(SAG_EINVAL,
+                  "tun_queues must be within " + range(1, SAG_MAX_TUN_QUEUES) + " (0 for the default)");
+    if (c.receive_workers > SAG_MAX_RECEIVE_WORKERS)
+      return fail(SAG_EINVAL, "receive_workers must be within " + range(1, SAG_MAX_RECEIVE_WORKERS) +
+                                  " (0 for the default)");
+    if (c.staged_capacity > SAG_MAX_STAGED_CAPACITY || c.event_capacity > SAG_MAX_EVENT_CAPACITY)
+      return fail(SAG_EINVAL, "staged_capacity (max " + std::to_string(SAG_MAX_STAGED_CAPACITY) +
+                                  ") or event_capacity (max " + std::to_string(SAG_MAX_EVENT_CAPACITY) +
+                                  ") too large");
     *out = new sag_dataplane(c);
     return int(SAG_OK);
   });
@@ -246,6 +258,17 @@ int sag_dp_set_allowed_ips(sag_dataplane* dp, uint32_t peer_id, const sag_prefix
   return guarded([&] {
     if (!dp || (!prefixes && count)) return fail(SAG_EINVAL, "null argument");
     return report(dp->impl.set_allowed_ips(peer_id, prefixes, count));
+  });
+}
+
+int sag_dp_peer_allowed_ips(sag_dataplane* dp, uint32_t peer_id, sag_prefix* buf, size_t cap) {
+  return guarded([&] {
+    if (!dp || (!buf && cap)) return fail(SAG_EINVAL, "null argument");
+    std::vector<sag_prefix> prefixes;
+    if (int rc = report(dp->impl.peer_allowed_ips(peer_id, &prefixes)); rc < 0) return rc;
+    if (prefixes.size() > size_t(INT32_MAX)) return fail(SAG_EINTERNAL, "too many allowed IPs to count");
+    std::copy_n(prefixes.begin(), std::min(cap, prefixes.size()), buf);
+    return int(prefixes.size());
   });
 }
 

@@ -209,6 +209,14 @@ Status Dataplane::set_allowed_ips(uint32_t peer_id, const sag_prefix* prefixes, 
   return Status::Ok();
 }
 
+Status Dataplane::peer_allowed_ips(uint32_t peer_id, std::vector<sag_prefix>* out) {
+  Shared lock(tables_.table_mu);
+  Peer* peer = tables_.peer(peer_id);
+  if (!peer) return not_found("peer", peer_id);
+  *out = prefixes_of(*tables_.ips_of(peer->domain), peer);
+  return Status::Ok();
+}
+
 Status Dataplane::peer_info(uint32_t peer_id, sag_peer_info* out) {
   Shared lock(tables_.table_mu);
   Peer* peer = tables_.peer(peer_id);

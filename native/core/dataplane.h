@@ -48,7 +48,7 @@ struct Status {
 };
 
 struct DataplaneConfig {
-  uint32_t mtu = 1420;
+  uint32_t mtu = SAG_DEFAULT_MTU;
   uint32_t staged_capacity = 128;
   uint32_t event_capacity = 1024;
   uint32_t batch_size = 64;
@@ -145,6 +145,7 @@ class Dataplane {
   Status set_endpoint(uint32_t peer_id, const Endpoint& endpoint, uint32_t uplink_id);
   Status set_allowed_ips(uint32_t peer_id, const sag_prefix* prefixes, size_t count);
   Status peer_info(uint32_t peer_id, sag_peer_info* out);
+  Status peer_allowed_ips(uint32_t peer_id, std::vector<sag_prefix>* out);  // replaces *out
 
   Status install_keypair(uint32_t peer_id, const sag_keypair_config& kp, uint64_t now_ns);
   Status retire_keypair(uint32_t local_index);

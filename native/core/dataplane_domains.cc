@@ -76,14 +76,7 @@ Status Dataplane::set_peer_domain(uint32_t peer_id, uint32_t domain) {
   if (peer->domain == domain) return Status::Ok();
   // The peer's prefixes move with it: a peer's allowed IPs live only in its own domain's trie.
   AllowedIps* from = tables_.ips_of(peer->domain);
-  std::vector<sag_prefix> prefixes;
-  from->for_each(peer, [&](int family, const uint8_t* addr, uint8_t cidr) {
-    sag_prefix p{};
-    p.family = uint8_t(family);
-    std::memcpy(p.addr, addr, family == 4 ? 4 : 16);
-    p.cidr = cidr;
-    prefixes.push_back(p);
-  });
+  std::vector<sag_prefix> prefixes = prefixes_of(*from, peer);
   from->remove_peer(peer);
   for (const sag_prefix& p : prefixes) to->insert(p.family, p.addr, p.cidr, peer);
   peer->domain = domain;

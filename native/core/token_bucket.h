@@ -13,12 +13,14 @@
 #include <atomic>
 #include <cstdint>
 
+#include "sag/sag.h"
+
 namespace sag {
 
 class TokenBucket {
  public:
-  static constexpr uint64_t kMaxRate = 1ull << 40;   // bytes/s (~8.8 Tbit/s): keeps the math in u64
-  static constexpr uint64_t kMaxBurst = 1ull << 30;  // bytes
+  static constexpr uint64_t kMaxRate = SAG_MAX_RATE;    // bytes/s (~8.8 Tbit/s): keeps the math in u64
+  static constexpr uint64_t kMaxBurst = SAG_MAX_BURST;  // bytes
 
   // rate 0 removes the limit. burst is clamped to at least one maximum-size packet by the caller's
   // choice; here it is taken as given (a packet larger than burst never conforms).

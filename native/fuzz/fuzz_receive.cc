@@ -131,10 +131,6 @@ constexpr uint64_t kRejectAfter = UINT64_MAX - (uint64_t(1) << 13);
     if (!(cond)) fail(std::string(#cond) + ": " + (msg)); \
   } while (0)
 
-const char* kDropNames[SAG_DROP_REASON_COUNT] = {
-    "bad_auth",  "replay",  "no_session",  "source_not_allowed", "no_route",     "queue_full",
-    "malformed", "too_big", "no_endpoint", "io_error",           "rate_limited", "duplicate"};
-
 // The dataplane's clock (roaming reads it once per batch): advanced by kBatchStepNs per batch.
 constexpr uint64_t kBatchStepNs = 60'000'000;
 uint64_t g_now_ns = 0;
@@ -800,7 +796,7 @@ std::string describe(const sag_counters& c) {
   std::string s = "rx " + std::to_string(c.rx_packets) + "/" + std::to_string(c.rx_bytes) + "B ka " +
                   std::to_string(c.rx_keepalives) + " tx " + std::to_string(c.tx_packets);
   for (int r = 0; r < SAG_DROP_REASON_COUNT; ++r)
-    if (c.drops[r]) s += std::string(" ") + kDropNames[r] + "=" + std::to_string(c.drops[r]);
+    if (c.drops[r]) s += std::string(" ") + sag_drop_reason_name(r) + "=" + std::to_string(c.drops[r]);
   return s;
 }
 
@@ -903,7 +899,8 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
     settled += dp[i].rx_keepalives + dp[i].drops[SAG_DROP_MALFORMED] +
                dp[i].drops[SAG_DROP_SOURCE_NOT_ALLOWED] + dp[i].drops[SAG_DROP_TOO_BIG];
     for (int r : {SAG_DROP_NO_ROUTE, SAG_DROP_NO_ENDPOINT, SAG_DROP_IO_ERROR})
-      REQUIRE(dp[i].drops[r] == 0, std::string("a peer counted a receive drop as ") + kDropNames[r]);
+      REQUIRE(dp[i].drops[r] == 0,
+              std::string("a peer counted a receive drop as ") + sag_drop_reason_name(r));
   }
   settled += written.size() + dg.drops[SAG_DROP_IO_ERROR];
   accounted -= m.unanswered_probes;  // authenticated (rx) and then dropped: one datagram, two counts

@@ -16,6 +16,7 @@ import { ControllerRefusedError } from '../agent/errors.js';
 import type { AccessPointConfig } from '../controller/compiler/index.js';
 import { InvalidStateError } from '../errors.js';
 import { Gateway } from '../gateway/index.js';
+import { DEFAULT_MTU } from '../native/facts.generated.js';
 import { HubApplier, type HubNames } from './hub.js';
 import { ip, netnsList } from './sys.js';
 import type { Logger } from '../util/logger.js';
@@ -94,7 +95,7 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
   async start(): Promise<void> {
     if (this.#gateway) throw new InvalidStateError('the access point is already running');
     await removeLeftovers(this.#o.names.prefix, this.#log);
-    const mtu = this.#o.mtu ?? 1420;
+    const mtu = this.#o.mtu ?? DEFAULT_MTU;
     const gateway = new Gateway({
       privateKey: this.#o.privateKey,
       tun: `${this.#o.names.prefix}0`,

@@ -7,6 +7,7 @@
 import { parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
 import type { DeviceConfig } from '../controller/compiler/types.js';
 import { SagError } from '../errors.js';
+import { DEFAULT_MTU } from '../native/facts.generated.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
 import { parseInterfaceName, parsePort } from '../util/parse.js';
@@ -63,7 +64,7 @@ function parseArgs(argv: string[]): AgentArgs {
     ...(values.has('listen-port')
       ? { listenPort: parsePort(Number(values.get('listen-port')), '--listen-port', true) }
       : {}),
-    mtu: Number(values.get('mtu') ?? 1420),
+    mtu: Number(values.get('mtu') ?? DEFAULT_MTU),
     uplinks,
   };
 }

@@ -10,6 +10,7 @@ import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { AccessPoint } from '../ap/index.js';
 import { HttpControllerClient } from '../agent/client.js';
 import { SagError } from '../errors.js';
+import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../native/facts.generated.js';
 import { decodeKey } from '../wg/crypto.js';
 import { stderrLogger } from '../util/logger.js';
 import { parseIntInRange, parsePort } from '../util/parse.js';
@@ -149,7 +150,7 @@ export function parseApArgs(argv: string[]): ApArgs {
     privateKey,
     listenPort,
     ...(listenAddress === undefined ? {} : { listenAddress }),
-    mtu: num('mtu', 576, 65503, 1420),
+    mtu: num('mtu', MIN_MTU, MAX_MTU, DEFAULT_MTU),
     vpcs,
     prefix,
     linkOctet: num('link-octet', 0, 255, 0),

@@ -16,6 +16,7 @@ import {
 } from '../config/index.js';
 import { AlreadyExistsError } from '../errors.js';
 import { Gateway } from '../gateway/gateway.js';
+import { DEFAULT_MTU } from '../native/facts.generated.js';
 import { formatCidr, formatIp } from '../net/cidr.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
 import { serveUntilDone, testRekeyOption } from './daemon.js';
@@ -102,7 +103,7 @@ export async function up(path: string, log: Logger = stderrLogger('sag')): Promi
   try {
     await gateway.start();
     for (const a of i.addresses) await addAddress(iface, `${formatIp(a.address)}/${a.prefix}`);
-    await setMtu(iface, i.mtu ?? 1420);
+    await setMtu(iface, i.mtu ?? DEFAULT_MTU);
     config.peers.forEach((p, n) => {
       const endpoint = endpoints[n];
       gateway.addPeer({

@@ -3,6 +3,7 @@
  * Every parser gets a `fail` callback that throws with the line attached, so the messages here only
  * say what is wrong with the value.
  */
+import { checkMtu } from '../native/mtu.js';
 import { formatIp, parseCidr, parseIp, type Cidr, type IpAddress } from '../net/cidr.js';
 import { parseBase64Key } from '../uapi/keys.js';
 import { splitHostPort } from '../uapi/text.js';
@@ -47,9 +48,9 @@ export function parsePersistentKeepalive(value: string, fail: Fail): number {
   );
 }
 
-/** 68 is the IPv4 minimum link MTU; 65535 the largest a TUN device takes. */
+/** The dataplane's MTU rule (src/native/mtu.ts): the interface MTU is the largest packet it carries. */
 export function parseMtu(value: string, fail: Fail): number {
-  return decimal(value, 68, 65535) ?? fail(`MTU must be an integer 68..65535, got "${value}"`);
+  return checkMtu(DIGITS.test(value) ? Number(value) : value, 'MTU', fail);
 }
 
 /** wg-quick hands Table to `ip route ... table X`: "off", "auto", a number or a name from rt_tables. */

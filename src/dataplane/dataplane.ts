@@ -15,6 +15,17 @@ import {
 } from '../errors.js';
 import { loadAddon } from '../native/binding.js';
 import {
+  DEFAULT_MTU,
+  DROP_REASONS,
+  MAX_BATCH_SIZE,
+  MAX_EVENT_CAPACITY,
+  MAX_RECEIVE_WORKERS,
+  MAX_STAGED_CAPACITY,
+  MAX_TUN_QUEUES,
+} from '../native/facts.generated.js';
+import { checkMtu } from '../native/mtu.js';
+import { formatCidr, parseCidr } from '../net/cidr.js';
+import {
   RawEventType,
   type ProbeSendResult,
   type RawCounters,
@@ -27,7 +38,6 @@ import type {
   Counters,
   DataplaneEvents,
   DataplaneOptions,
-  DropReason,
   Endpoint,
   KeypairOptions,
   PeerOptions,
@@ -48,28 +58,13 @@ import {
 } from '../util/parse.js';
 import { parseAddress, parseAllowedIp } from '../net/validate.js';
 
+/** A peer's allowed IPs are not kept here: the native trie holds them (see #allowedIps). */
 interface PeerEntry {
   id: number;
   publicKey: string;
-  allowedIps: string[];
   domain: number;
   rateLimit: Required<RateLimit> | null;
 }
-
-const DROP_NAMES: Record<string, DropReason> = {
-  bad_auth: 'badAuth',
-  replay: 'replay',
-  no_session: 'noSession',
-  source_not_allowed: 'sourceNotAllowed',
-  no_route: 'noRoute',
-  queue_full: 'queueFull',
-  malformed: 'malformed',
-  too_big: 'tooBig',
-  no_endpoint: 'noEndpoint',
-  io_error: 'ioError',
-  rate_limited: 'rateLimited',
-  duplicate: 'duplicate',
-};
 
 /** Status codes of native/include/sag/sag.h mapped to error classes. */
 function nativeError(cause: unknown, context: string): SagError {
@@ -96,8 +91,7 @@ function nativeError(cause: unknown, context: string): SagError {
 }
 
 function toCounters(raw: RawCounters): Counters {
-  const drops = {} as Record<DropReason, number>;
-  for (const [name, n] of Object.entries(raw.drops)) drops[DROP_NAMES[name] ?? (name as DropReason)] = n;
+  const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, raw.drops[r]])) as Counters['drops'];
   const { rxPackets, rxBytes, txPackets, txBytes, rxKeepalives, txKeepalives } = raw;
   return { rxPackets, rxBytes, txPackets, txBytes, rxKeepalives, txKeepalives, drops };
 }
@@ -118,23 +112,15 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     super();
     if (options === null || typeof options !== 'object')
       throw new InvalidArgumentError('options must be an object');
-    this.mtu = options.mtu === undefined ? 1420 : parseIntInRange(options.mtu, 'mtu', 576, 65503);
-    const stagedCapacity =
-      options.stagedCapacity === undefined
-        ? 128
-        : parseIntInRange(options.stagedCapacity, 'stagedCapacity', 1, 4096);
-    const eventCapacity =
-      options.eventCapacity === undefined
-        ? 1024
-        : parseIntInRange(options.eventCapacity, 'eventCapacity', 1, 65536);
-    const batchSize =
-      options.batchSize === undefined ? 64 : parseIntInRange(options.batchSize, 'batchSize', 1, 256);
-    const tunQueues =
-      options.tunQueues === undefined ? 0 : parseIntInRange(options.tunQueues, 'tunQueues', 1, 16);
-    const receiveWorkers =
-      options.receiveWorkers === undefined
-        ? 0
-        : parseIntInRange(options.receiveWorkers, 'receiveWorkers', 1, 16);
+    this.mtu = options.mtu === undefined ? DEFAULT_MTU : checkMtu(options.mtu);
+    // Omitted (0): the native default.
+    const count = (value: number | undefined, what: string, max: number) =>
+      value === undefined ? 0 : parseIntInRange(value, what, 1, max);
+    const stagedCapacity = count(options.stagedCapacity, 'stagedCapacity', MAX_STAGED_CAPACITY);
+    const eventCapacity = count(options.eventCapacity, 'eventCapacity', MAX_EVENT_CAPACITY);
+    const batchSize = count(options.batchSize, 'batchSize', MAX_BATCH_SIZE);
+    const tunQueues = count(options.tunQueues, 'tunQueues', MAX_TUN_QUEUES);
+    const receiveWorkers = count(options.receiveWorkers, 'receiveWorkers', MAX_RECEIVE_WORKERS);
     const addon = loadAddon();
     this.#raw = this.#call(
       'creating the dataplane',
@@ -290,7 +276,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const domain = options.domain === undefined ? 0 : this.#domainId(options.domain);
     const rateLimit = options.rateLimit === undefined ? null : parseRateLimit(options.rateLimit, this.mtu);
     const id = this.#call(`adding peer ${publicKey}`, () => this.#handle.addPeer(key));
-    const entry: PeerEntry = { id, publicKey, allowedIps: [], domain: 0, rateLimit: null };
+    const entry: PeerEntry = { id, publicKey, domain: 0, rateLimit: null };
     this.#peersByKey.set(publicKey, entry);
     this.#peersById.set(id, entry);
     try {
@@ -343,7 +329,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       publicKey: entry.publicKey,
       endpoint: info.endpoint,
       uplinkId: info.endpoint ? info.uplinkId : null,
-      allowedIps: [...entry.allowedIps],
+      allowedIps: this.#allowedIps(entry),
       domain: entry.domain,
       rateLimit: entry.rateLimit ? { ...entry.rateLimit } : null,
       currentIndex: info.currentIndex || null,
@@ -352,6 +338,14 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       stagedPackets: info.stagedPackets,
       counters: toCounters(info.counters),
     };
+  }
+
+  /** The peer's counters alone: what a poll of every peer needs (peerStats also walks the trie). */
+  peerCounters(publicKey: string | Uint8Array): Counters {
+    const entry = this.#peer(publicKey);
+    return toCounters(
+      this.#call(`reading peer ${entry.publicKey}`, () => this.#handle.peerInfo(entry.id)).counters,
+    );
   }
 
   /** Packets that matched no peer and no uplink: no route, malformed, too big on the TUN side. */
@@ -503,7 +497,6 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       this.#handle.setPeerDomain(entry.id, domain),
     );
     entry.domain = domain;
-    this.#releasePrefixes(entry, new Set(entry.allowedIps)); // its prefixes moved along and won in the new domain
   }
 
   #applyRateLimit(entry: PeerEntry, limit: Required<RateLimit> | null): void {
@@ -513,14 +506,6 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       this.#handle.setRateLimit(entry.id, rate, burst),
     );
     entry.rateLimit = limit;
-  }
-
-  /** As in WireGuard a prefix belongs to one peer of a domain: it leaves whoever else had it there. */
-  #releasePrefixes(winner: PeerEntry, texts: Set<string>): void {
-    for (const other of this.#peersById.values()) {
-      if (other !== winner && other.domain === winner.domain)
-        other.allowedIps = other.allowedIps.filter((t) => !texts.has(t));
-    }
   }
 
   #peer(publicKey: string | Uint8Array): PeerEntry {
@@ -535,6 +520,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     return list.map((p, i) => parseAllowedIp(p, `allowedIps[${i}]`));
   }
 
+  /** As in WireGuard, a prefix another peer of the domain had moves to this one (natively). */
   #applyAllowedIps(entry: PeerEntry, allowed: { address: string; cidr: number; text: string }[]): void {
     this.#call('setting allowed IPs', () =>
       this.#handle.setAllowedIps(
@@ -542,9 +528,18 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
         allowed.map(({ address, cidr }) => ({ address, cidr })),
       ),
     );
-    const texts = new Set(allowed.map((a) => a.text));
-    this.#releasePrefixes(entry, texts);
-    entry.allowedIps = [...texts];
+  }
+
+  /** Read back from the native trie, the one copy: IPv4 first, each family ascending. */
+  #allowedIps(entry: PeerEntry): string[] {
+    const raw = this.#call(`reading the allowed IPs of ${entry.publicKey}`, () =>
+      this.#handle.peerAllowedIps(entry.id),
+    );
+    return raw.map(({ address, cidr }) => {
+      const parsed = parseCidr(`${address}/${cidr}`);
+      if (!parsed.ok) throw new InternalError(`the dataplane returned a bad prefix ${address}/${cidr}`);
+      return formatCidr(parsed.cidr);
+    });
   }
 
   #parseEndpoint(

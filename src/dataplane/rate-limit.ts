@@ -1,10 +1,9 @@
 /** Validation of a peer's rate limit (native/core/token_bucket.h enforces it). */
 import { InvalidArgumentError } from '../errors.js';
+import { MAX_BURST, MAX_RATE } from '../native/facts.generated.js';
 import type { RateLimit } from './types.js';
 import { parseIntInRange } from '../util/parse.js';
 
-const MAX_RATE = 2 ** 40;
-const MAX_BURST = 2 ** 30;
 /** The default burst: 50 ms of traffic at the rate, so TCP sees a shaper rather than a wall. */
 const DEFAULT_BURST_SECONDS = 0.05;
 

@@ -7,15 +7,14 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { cidrParseError, familiesMeet, formatIp, parseCidrOrHost, type IpFamily } from '../net/cidr.js';
+import { MAX_CLASS_PREFIXES, MAX_CLASSES, MAX_PATHS } from '../native/facts.generated.js';
 import type { RawSelection } from '../native/types.js';
 import type { Endpoint } from './types.js';
 import { parseIntInRange, parsePort, parseUint32 } from '../util/parse.js';
 import { parseAddress } from '../net/validate.js';
 
-export const MAX_PATHS = 8;
-export const MAX_CLASSES = 16;
-/** Address prefixes per side (source, destination) of a class: SAG_MAX_CLASS_PREFIXES. */
-export const MAX_CLASS_PREFIXES = 8;
+/** sag.h's table limits; MAX_CLASS_PREFIXES is per side (source, destination) of a class. */
+export { MAX_CLASS_PREFIXES, MAX_CLASSES, MAX_PATHS };
 
 export interface SelectionPath {
   /** The control plane's id for the path, unique within the table. */

@@ -1,18 +1,22 @@
 /** Public types of the Dataplane API. */
+import type { DropReason } from '../native/facts.generated.js';
+
+/** Why the dataplane refused a packet: sag.h's drop reasons, spelled as sag_drop_reason_name(). */
+export type { DropReason };
 
 export interface DataplaneOptions {
-  /** Inner MTU of the tunnel (576..65503). Default 1420, as WireGuard. */
+  /** Inner MTU of the tunnel (MIN_MTU..MAX_MTU of sag.h). Default DEFAULT_MTU (1420, as WireGuard). */
   mtu?: number;
-  /** Packets held per peer while it has no session (1..4096). Default 128. */
+  /** Packets held per peer while it has no session (1..MAX_STAGED_CAPACITY). Default 128. */
   stagedCapacity?: number;
-  /** Control events queued for JS before further ones are dropped (1..65536). Default 1024. */
+  /** Control events queued for JS before further ones are dropped (1..MAX_EVENT_CAPACITY). Default 1024. */
   eventCapacity?: number;
-  /** Packets per batch in the native workers (1..256). Default 64. */
+  /** Packets per batch in the native workers (1..MAX_BATCH_SIZE). Default 64. */
   batchSize?: number;
-  /** Queues of the Linux TUN, one native send worker each (1..16); 1 is one send thread.
+  /** Queues of the Linux TUN, one native send worker each (1..MAX_TUN_QUEUES); 1 is one send thread.
    *  Default: $SAG_TUN_QUEUES, else the online CPUs capped at 4. */
   tunQueues?: number;
-  /** Threads that decrypt a received batch, the receive worker included (1..16); packets are
+  /** Threads that decrypt a received batch, the receive worker included (1..MAX_RECEIVE_WORKERS); packets are
    *  still delivered in arrival order. Default: $SAG_RX_WORKERS, else half the online CPUs (1..4). */
   receiveWorkers?: number;
 }
@@ -55,9 +59,9 @@ export interface PeerOptions {
 }
 
 export interface RateLimit {
-  /** Bytes per second (1..2^40). */
+  /** Bytes per second (1..MAX_RATE, 2^40). */
   bytesPerSecond: number;
-  /** Bucket size in bytes (the MTU..2^30). Default: 50 ms at the rate, at least 4 packets. */
+  /** Bucket size in bytes (the MTU..MAX_BURST, 2^30). Default: 50 ms at the rate, at least 4 packets. */
   burstBytes?: number;
 }
 
@@ -69,21 +73,6 @@ export interface KeypairOptions {
   /** True on the side that initiated the handshake: the keypair is used at once. */
   initiator: boolean;
 }
-
-export type DropReason =
-  | 'badAuth'
-  | 'replay'
-  | 'noSession'
-  | 'sourceNotAllowed'
-  | 'noRoute'
-  | 'queueFull'
-  | 'malformed'
-  | 'tooBig'
-  | 'noEndpoint'
-  | 'ioError'
-  | 'rateLimited'
-  /** a copy of a packet already accepted over another path (multipath duplication) */
-  | 'duplicate';
 
 export interface Counters {
   /** Authenticated datagrams received and their bytes on the wire (UDP payload). */

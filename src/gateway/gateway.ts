@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { Dataplane } from '../dataplane/dataplane.js';
 import type { Endpoint } from '../dataplane/types.js';
 import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundError } from '../errors.js';
+import { DEFAULT_MTU } from '../native/facts.generated.js';
 import { clampPrivateKey, publicKeyFromPrivate, type KeyPair } from '../wg/crypto.js';
 import { PeerTimers } from '../wg/timers.js';
 import {
@@ -63,7 +64,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const watch = options.linkWatch ?? true;
     if (typeof watch !== 'boolean' && !isLinkSource(watch))
       throw new InvalidArgumentError('linkWatch must be a boolean or a link source (start, stop, on)');
-    this.#dp = new Dataplane({ mtu: options.mtu ?? 1420 });
+    this.#dp = new Dataplane({ mtu: options.mtu ?? DEFAULT_MTU });
     this.#driver = new ProtocolDriver(
       {
         dataplane: this.#dp,
@@ -255,7 +256,6 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const peer = new GatewayPeer(publicKey, keyBytes, this.#newTimers());
     peer.presharedKey = psk;
     peer.endpoint = options.endpoint ? { ...options.endpoint } : null;
-    peer.allowedIps = this.#dp.peerStats(publicKey).allowedIps;
     peer.rebuildHandshake(this.#local, this.#driver.indices);
     this.#peers.set(publicKey, peer);
     if (keepalive) {
@@ -289,8 +289,6 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       ...(changes.endpoint ? { endpoint: changes.endpoint, uplink: this.#uplink.id } : {}),
     });
     if (changes.endpoint) peer.endpoint = { ...changes.endpoint };
-    for (const other of this.#peers.values())
-      other.allowedIps = this.#dp.peerStats(other.publicKey).allowedIps;
     if (psk !== undefined) {
       peer.presharedKey = psk ?? undefined;
       peer.handshake?.setPresharedKey(peer.presharedKey);

@@ -9,7 +9,7 @@
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Endpoint } from '../dataplane/types.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { toRawSelection } from '../dataplane/selection.js';
+import { MAX_CLASSES, MAX_PATHS, toRawSelection } from '../dataplane/selection.js';
 import { PeerPaths } from '../paths/peer-paths.js';
 import {
   defaultPathOptions,
@@ -138,8 +138,9 @@ export function parsePathOptions(o: Partial<PathOptions> = {}): PathOptions {
 
 /** Checks traffic classes given through the API: names, policies, and matches (as a table would). */
 export function parseClasses(classes: TrafficClass[]): TrafficClass[] {
-  if (!Array.isArray(classes) || classes.length > 15)
-    throw new InvalidArgumentError('classes must be an array of at most 15 classes');
+  // One class of the native table is kept for the default class (paths/peer-paths.ts).
+  if (!Array.isArray(classes) || classes.length > MAX_CLASSES - 1)
+    throw new InvalidArgumentError(`classes must be an array of at most ${MAX_CLASSES - 1} classes`);
   const names = new Set<string>();
   for (const [i, c] of classes.entries()) {
     if (
@@ -481,9 +482,9 @@ export class MultipathDriver {
         });
       }
     }
-    if (specs.length > 8)
+    if (specs.length > MAX_PATHS)
       throw new InvalidArgumentError(
-        `peer ${publicKey} would have ${specs.length} paths; at most 8 (tie endpoints to uplinks)`,
+        `peer ${publicKey} would have ${specs.length} paths; at most ${MAX_PATHS} (tie endpoints to uplinks)`,
       );
     state.paths.setPaths(specs, this.#host.clock.monotonicMs());
   }

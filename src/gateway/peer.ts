@@ -1,6 +1,7 @@
 /**
  * Per-peer protocol state held by the Gateway: the Noise handshake, the timers, configuration, and
- * the counter snapshot that turns the dataplane's counters into timer inputs.
+ * the counter snapshot that turns the dataplane's counters into timer inputs. The allowed IPs are
+ * not here: the dataplane reads them back from its native trie.
  */
 import type { Counters, Endpoint } from '../dataplane/types.js';
 import { Handshake, type IndexAllocator } from '../wg/noise.js';
@@ -29,7 +30,6 @@ export class GatewayPeer {
   timers: PeerTimers;
   presharedKey: Uint8Array | undefined;
   endpoint: Endpoint | null = null;
-  allowedIps: string[] = [];
   persistentKeepalive = 0;
   lastHandshakeUnixMs = 0;
   #seen: CounterSnapshot = { rxPackets: 0, rxKeepalives: 0, txPackets: 0, txKeepalives: 0 };

@@ -110,7 +110,7 @@ export class ProtocolDriver {
     for (const peer of this.host.peers()) {
       let counters;
       try {
-        counters = this.host.dataplane.peerStats(peer.publicKey).counters;
+        counters = this.host.dataplane.peerCounters(peer.publicKey);
       } catch {
         continue; // removed meanwhile
       }

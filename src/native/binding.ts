@@ -6,7 +6,9 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { SagError } from '../errors.js';
+import { DROP_REASONS, LIMITS } from './facts.generated.js';
 import type { NativeAddon } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,10 +39,29 @@ export function loadAddon(): NativeAddon {
     );
   }
   const require = createRequire(import.meta.url);
+  let addon: NativeAddon;
   try {
-    cached = require(path) as NativeAddon;
+    addon = require(path) as NativeAddon;
   } catch (cause) {
     throw new AddonLoadError(`the native addon at ${path} failed to load: ${(cause as Error).message}`, { cause });
   }
+  checkAddonFacts(addon, path);
+  cached = addon;
   return cached;
+}
+
+/**
+ * The drop reasons and limits the addon was compiled with must be those TypeScript was generated
+ * from (both come from sag.h): otherwise counters would be misnamed and limits misjudged.
+ */
+export function checkAddonFacts(addon: Pick<NativeAddon, 'dropReasons' | 'limits'>, path: string): void {
+  const mismatch = (what: string, built: unknown, generated: unknown) =>
+    new AddonLoadError(
+      `the native addon at ${path} was built from another sag.h than src/native/facts.generated.ts: ` +
+        `its ${what} are ${JSON.stringify(built)}, TypeScript has ${JSON.stringify(generated)}; ` +
+        'run `npm run build` (addon and TypeScript)',
+    );
+  if (!isDeepStrictEqual(addon.dropReasons, [...DROP_REASONS]))
+    throw mismatch('drop reasons', addon.dropReasons, DROP_REASONS);
+  if (!isDeepStrictEqual(addon.limits, { ...LIMITS })) throw mismatch('limits', addon.limits, LIMITS);
 }

@@ -1,18 +1,5 @@
 /** The typed surface of the raw addon (native/addon). Only src/dataplane calls it. */
-
-export type DropReasonName =
-  | 'bad_auth'
-  | 'replay'
-  | 'no_session'
-  | 'source_not_allowed'
-  | 'no_route'
-  | 'queue_full'
-  | 'malformed'
-  | 'too_big'
-  | 'no_endpoint'
-  | 'io_error'
-  | 'rate_limited'
-  | 'duplicate';
+import type { DropReason } from './facts.generated.js';
 
 export interface RawCounters {
   rxPackets: number;
@@ -21,7 +8,7 @@ export interface RawCounters {
   txBytes: number;
   rxKeepalives: number;
   txKeepalives: number;
-  drops: Record<DropReasonName, number>;
+  drops: Record<DropReason, number>;
 }
 
 export interface RawEndpoint {
@@ -90,6 +77,8 @@ export interface RawDataplane {
   setEndpoint(peerId: number, address: string, port: number, uplinkId: number): void;
   setAllowedIps(peerId: number, prefixes: { address: string; cidr: number }[]): void;
   peerInfo(peerId: number): RawPeerInfo;
+  /** The peer's prefixes as the trie holds them: IPv4 first, each family ascending. */
+  peerAllowedIps(peerId: number): { address: string; cidr: number }[];
   installKeypair(
     peerId: number,
     localIndex: number,
@@ -132,6 +121,7 @@ export type ProbeSendResult = 'sent' | 'no-session' | 'unreachable' | 'refused';
 
 export interface NativeAddon {
   NativeDataplane: new (config: RawDataplaneConfig) => RawDataplane;
-  dropReasons: DropReasonName[];
-  maxControlMessage: number;
+  /** What the addon was compiled with (sag.h); loadAddon() checks it against facts.generated.ts. */
+  dropReasons: string[];
+  limits: Record<string, number>;
 }

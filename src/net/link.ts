@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { SystemError } from '../errors.js';
 import { parseInterfaceName, parseIntInRange } from '../util/parse.js';
 import { parseAllowedIp } from './validate.js';
+import { checkMtu } from '../native/mtu.js';
 
 const run = promisify(execFile);
 
@@ -30,13 +31,7 @@ export async function addAddress(dev: string, cidr: string): Promise<void> {
 }
 
 export async function setMtu(dev: string, mtu: number): Promise<void> {
-  await ip([
-    'link',
-    'set',
-    parseInterfaceName(dev, 'interface'),
-    'mtu',
-    String(parseIntInRange(mtu, 'mtu', 576, 65535)),
-  ]);
+  await ip(['link', 'set', parseInterfaceName(dev, 'interface'), 'mtu', String(checkMtu(mtu))]);
 }
 
 export async function setUp(dev: string, up = true): Promise<void> {

@@ -92,7 +92,7 @@ export class GatewayUapiDevice implements UapiDevice {
       }
       const prevAllowed = prev.allowedIps.map(formatCidr);
       g.updatePeer(key, {
-        ...(allowedIps.join() !== prevAllowed.join() ? { allowedIps } : {}),
+        ...(!sameSet(allowedIps, prevAllowed) ? { allowedIps } : {}),
         ...(endpoint && !sameEndpoint(prev.endpoint, p.endpoint) ? { endpoint } : {}),
         ...(p.persistentKeepaliveInterval !== prev.persistentKeepaliveInterval
           ? { persistentKeepalive: p.persistentKeepaliveInterval }
@@ -123,6 +123,11 @@ function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean
   return (
     a?.port === b?.port && a?.address.family === b?.address.family && a?.address.value === b?.address.value
   );
+}
+
+/** Allowed IPs are a set: the dataplane reads them back in its own order. */
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
 }
 
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {

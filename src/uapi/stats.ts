@@ -8,9 +8,10 @@
  *            "public_key=HEX\n" "drop_REASON=N\n"...   once per peer
  *            "errno=0\n\n"
  *
- * REASON is the dataplane's drop reason name (badAuth, replay, ...). A reader must ignore reasons
- * it does not know, so a newer dataplane can add some.
+ * REASON is the dataplane's drop reason name as sag.h spells it (bad_auth, replay, ...), in its
+ * index order. A reader must ignore reasons it does not know, so a newer dataplane can add some.
  */
+import { DROP_REASONS } from '../native/facts.generated.js';
 import { decodeKey, encodeKey } from '../wg/crypto.js';
 import { Errno, UapiError } from './errors.js';
 
@@ -23,12 +24,9 @@ export interface UapiStats {
   readonly peers: readonly { readonly publicKey: string; readonly drops: DropCounts }[];
 }
 
-const REASON = /^[A-Za-z][A-Za-z0-9]*$/;
-
 function dropLines(drops: DropCounts): string {
-  return Object.entries(drops)
-    .filter(([reason]) => REASON.test(reason))
-    .map(([reason, n]) => `drop_${reason}=${n}\n`)
+  return DROP_REASONS.filter((reason) => drops[reason] !== undefined)
+    .map((reason) => `drop_${reason}=${drops[reason]}\n`)
     .join('');
 }
 

@@ -82,7 +82,7 @@ e2e('1 sag up killed with kill -9 leaves nothing that blocks the next start', as
     sh('ip', ['netns', 'exec', ns, process.execPath, SAG, 'show', dev, '--json']),
   ) as { drops: Record<string, number>; peers: { drops: Record<string, number> }[] }[];
   t.is(shown!.drops.replay, 0, JSON.stringify(shown));
-  t.is(shown!.peers[0]!.drops.badAuth, 0);
+  t.is(shown!.peers[0]!.drops.bad_auth, 0);
   t.regex(
     sh('ip', ['netns', 'exec', ns, process.execPath, SAG, 'show', dev]),
     /^drops \(packets refused, by reason\):\n {2}interface: none\n {2}peer \S+: none$/m,

@@ -112,7 +112,7 @@ if (skip) {
   test(`[skip] hostile traffic (dataplane counters): ${skip}`, (t) => t.pass());
 } else {
   test.serial(
-    'replays are dropped and counted as replays; forgeries as badAuth/malformed/noSession; traffic flows',
+    'replays are dropped and counted as replays; forgeries as bad_auth/malformed/no_session; traffic flows',
     async (t) => {
       t.timeout(40000);
       const topo = await buildTunnelTopology();
@@ -130,7 +130,7 @@ if (skip) {
       t.is(d1.rxPackets, d0.rxPackets, 'no replay was accepted');
       t.deepEqual(dropped(d1, d0), { replay: replays }, 'every replay counted as a replay, and only that');
 
-      // 2. Tampered ciphertext on a real header (badAuth), truncations (malformed), unknown index.
+      // 2. Tampered ciphertext on a real header (bad_auth), truncations (malformed), unknown index.
       const tampered = captured.map((p) => {
         const q = Buffer.from(p);
         q[q.length - 1]! ^= 1;
@@ -152,7 +152,7 @@ if (skip) {
       t.log(
         `tampered ${nTampered}: ${JSON.stringify(dropped(d2, d1))}; truncated ${nTrunc}: ${JSON.stringify(dropped(d3, d2))}; unknown index ${nUnknown}: ${JSON.stringify(dropped(d4, d3))}`,
       );
-      t.deepEqual(dropped(d2, d1), { badAuth: nTampered }, 'every tampered datagram counted as badAuth');
+      t.deepEqual(dropped(d2, d1), { bad_auth: nTampered }, 'every tampered datagram counted as bad_auth');
       t.deepEqual(
         dropped(d3, d2),
         { malformed: nTrunc },
@@ -160,8 +160,8 @@ if (skip) {
       );
       t.deepEqual(
         dropped(d4, d3),
-        { noSession: nUnknown },
-        'every datagram for an unknown receiver index counted as noSession',
+        { no_session: nUnknown },
+        'every datagram for an unknown receiver index counted as no_session',
       );
       t.is(d4.rxPackets, d0.rxPackets, 'none accepted');
 
@@ -171,7 +171,7 @@ if (skip) {
   );
 
   test.serial(
-    "inner packets from outside the peer's allowed IPs are counted as sourceNotAllowed",
+    "inner packets from outside the peer's allowed IPs are counted as source_not_allowed",
     async (t) => {
       t.timeout(40000);
       const topo = await buildTunnelTopology();
@@ -184,8 +184,8 @@ if (skip) {
       t.log(`spoofed pings: drops ${JSON.stringify(dropped(d1, d0))}`);
       t.deepEqual(
         dropped(d1, d0),
-        { sourceNotAllowed: 5 },
-        'every spoofed packet counted as sourceNotAllowed',
+        { source_not_allowed: 5 },
+        'every spoofed packet counted as source_not_allowed',
       );
       t.true(ping(topo.nsA, TUNNEL_IP_B), 'legitimate ping still works');
     },
@@ -209,11 +209,11 @@ if (skip) {
     t.log(`${n} oversized datagrams: ${JSON.stringify(dropped(d1, d0))}`);
     t.is(d1.rxPackets, d0.rxPackets, 'none accepted');
     // 65507 bytes is the most IPv4 UDP carries and the receive buffers take 65535, so each one is
-    // read whole, authenticated, and fails as badAuth (tooBig is unreachable over IPv4).
+    // read whole, authenticated, and fails as bad_auth (too_big is unreachable over IPv4).
     t.deepEqual(
       dropped(d1, d0),
-      { badAuth: n },
-      'every oversized datagram read whole and counted as badAuth',
+      { bad_auth: n },
+      'every oversized datagram read whole and counted as bad_auth',
     );
     t.true(ping(topo.nsA, TUNNEL_IP_B), 'ping still works');
     t.true(ping(topo.nsA, TUNNEL_IP_B, 3, ['-s', '1392', '-M', 'do']), 'full-MTU ping still works');

@@ -116,8 +116,8 @@ e2e(
       `received ${mbps.toFixed(2)} Mbit/s, expected ${expected.toFixed(2)} ±15%`,
     );
     t.true(
-      (hubPeer(B2.serial)!.drops['rateLimited'] ?? 0) > 0,
-      'the excess is counted as rateLimited at the access point',
+      (hubPeer(B2.serial)!.drops['rate_limited'] ?? 0) > 0,
+      'the excess is counted as rate_limited at the access point',
     );
     await lab.operator(['instance', 'update', B2.instanceId, '--bandwidth', String(B2.bandwidthMbps)]);
   },

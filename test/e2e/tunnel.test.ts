@@ -30,7 +30,7 @@ e2e('1 ping crosses the tunnel both ways', async (t) => {
   t.regex(out, /5 received/);
   const stats = await topo.stats('b');
   t.true(stats.peer.counters.rxPackets >= 5);
-  t.is(stats.peer.counters.drops.badAuth, 0);
+  t.is(stats.peer.counters.drops.bad_auth, 0);
 });
 
 /**

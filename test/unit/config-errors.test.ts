@@ -1,5 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { ConfigError, parseConfig } from '../../src/config/index.js';
+import { MAX_MTU, MIN_MTU } from '../../src/native/facts.generated.js';
 
 const PRIV = 'qIEafySOVjN+ezp7qNt86u/wIWDx73knSGMi8sGUWl0=';
 const PUB = 'mxBj1V1dieVxbechpuOkVZw4kLTF9qzF6/tR7dDuk2A=';
@@ -70,8 +71,8 @@ test('numbers: ListenPort, FwMark, MTU, PersistentKeepalive', (t) => {
     fails(t, `[Interface]\nListenPort = ${v}\n`, 2, /ListenPort must be a port number 0..65535/);
   for (const v of ['0x100000000', '4294967296', 'on', '0xg', '-1'])
     fails(t, `[Interface]\nFwMark = ${v}\n`, 2, /FwMark must be "off" or 0..0xffffffff/);
-  for (const v of ['67', '65536', 'auto', '1e3'])
-    fails(t, `[Interface]\nMTU = ${v}\n`, 2, /MTU must be an integer 68..65535/);
+  for (const v of [String(MIN_MTU - 1), String(MAX_MTU + 1), '68', '65535', 'auto', '1e3', '-1'])
+    fails(t, `[Interface]\nMTU = ${v}\n`, 2, new RegExp(`MTU must be an integer ${MIN_MTU}\\.\\.${MAX_MTU}`));
   for (const v of ['65536', 'on', '-5', '25s'])
     fails(t, peer(`PersistentKeepalive = ${v}`), 6, /PersistentKeepalive must be "off" or seconds 0..65535/);
 });

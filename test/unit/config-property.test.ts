@@ -5,6 +5,7 @@
  *   split over repeated lines) parses to the same config, as wg-quick would read it.
  */
 import test from 'ava';
+import { MAX_MTU, MIN_MTU } from '../../src/native/facts.generated.js';
 import { formatCidr, formatIp, type Cidr, type IpAddress } from '../../src/net/cidr.js';
 import {
   formatConfig,
@@ -64,7 +65,7 @@ function randomConfig(r: Rng): { interface: ConfigInterface; peers: ConfigPeer[]
       const a = ip(r);
       return { address: a, prefix: int(r, 0, a.family === 4 ? 32 : 128) };
     }),
-    ...(chance(r, 0.4) ? { mtu: int(r, 68, 65535) } : {}),
+    ...(chance(r, 0.4) ? { mtu: int(r, MIN_MTU, MAX_MTU) } : {}),
     dns: many(r, 3, () => ip(r)),
     dnsSearch: many(r, 2, () => hostname(r)),
     ...(chance(r, 0.3) ? { table: pick(r, ['off', 'auto', '1234', 'main']) } : {}),

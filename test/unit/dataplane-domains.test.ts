@@ -78,14 +78,14 @@ test('1 the same prefix in two domains: each domain reaches only its own branch,
   t.is(n.hub.tunTake(), null);
 });
 
-test('2 rate limit: excess is dropped and counted as rateLimited; removing it lets all through', async (t) => {
+test('2 rate limit: excess is dropped and counted as rate_limited; removing it lets all through', async (t) => {
   const n = hubAndBranches();
   t.teardown(n.close);
   n.hub.updatePeer(X, { rateLimit: { bytesPerSecond: 1000, burstBytes: 5000 } });
   t.deepEqual(n.hub.peerStats(X).rateLimit, { bytesPerSecond: 1000, burstBytes: 5000 });
   const down = ipv4Packet('172.16.0.1', '10.1.0.5', 1000);
   for (let i = 0; i < 20; i++) n.hub.tunInject(down, n.a);
-  t.true(await waitFor(() => n.hub.peerStats(X).counters.drops.rateLimited >= 14));
+  t.true(await waitFor(() => n.hub.peerStats(X).counters.drops.rate_limited >= 14));
   const sent = n.hub.peerStats(X).counters.txPackets;
   t.true(sent >= 5 && sent <= 6, `sent ${sent}`);
   n.hub.updatePeer(X, { rateLimit: null });

@@ -177,8 +177,8 @@ test('6 forged, replayed and truncated datagrams from a plain UDP socket are dro
       const u = p.b.uplinkStats(p.b.uplinks()[0]!.id);
       return (
         c.drops.replay === 1 &&
-        c.drops.badAuth === 1 &&
-        c.drops.sourceNotAllowed === 1 &&
+        c.drops.bad_auth === 1 &&
+        c.drops.source_not_allowed === 1 &&
         u.drops.malformed === 2
       );
     }),
@@ -286,6 +286,11 @@ test('8 unknown and duplicate objects give NotFoundError and AlreadyExistsError'
   // Host bits are masked like wg does.
   dp.updatePeer(KEY_B, { allowedIps: ['10.2.3.4/8', 'fd00::1/64'] });
   t.deepEqual(dp.peerStats(KEY_B).allowedIps, ['10.0.0.0/8', 'fd00::/64']);
+  // Read back from the native trie: IPv4 first, each family ascending, a duplicate once, one spelling.
+  dp.updatePeer(KEY_A, { allowedIps: ['FD01:0::5/128', '10.9.0.0/16', '10.3.0.0/16', '10.3.0.0/16'] });
+  t.deepEqual(dp.peerStats(KEY_A).allowedIps, ['10.3.0.0/16', '10.9.0.0/16', 'fd01::5/128']);
+  t.deepEqual(dp.peerCounters(KEY_A), dp.peerStats(KEY_A).counters);
+  t.throws(() => dp.peerCounters(randomKey()), { instanceOf: NotFoundError });
 });
 
 test('9 close releases the UDP port and every later call says the dataplane is closed', (t) => {

@@ -146,7 +146,7 @@ test('5 sessions rotate under traffic without losing packets (short rekey interv
   t.true(handshakes >= 2, `handshakes: ${handshakes}`);
   t.is(received, sent);
   const drops = p.b.peer(p.ka.pub).counters.drops;
-  t.is(drops.badAuth + drops.noSession + drops.replay, 0, JSON.stringify(drops));
+  t.is(drops.bad_auth + drops.no_session + drops.replay, 0, JSON.stringify(drops));
 });
 
 test('6 peers are changed and removed at runtime; mistakes are typed errors', async (t) => {
@@ -163,7 +163,7 @@ test('6 peers are changed and removed at runtime; mistakes are typed errors', as
   p.a.removePeer(p.kb.pub);
   t.throws(() => p.a.peer(p.kb.pub), { instanceOf: NotFoundError });
   p.a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
-  t.true(await waitFor(() => p.a.dataplane.stats().drops.noRoute === 1));
+  t.true(await waitFor(() => p.a.dataplane.stats().drops.no_route === 1));
 });
 
 test('7 a flood of initiations puts the gateway under load: cookie replies instead of handshakes', async (t) => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropsText, queryDrops, withDrops } from '../../src/cli/show-drops.js';
 import { toJson } from '../../src/cli/show.js';
+import { DROP_REASONS } from '../../src/native/facts.generated.js';
 import { Gateway } from '../../src/gateway/index.js';
 import {
   emptyDevice,
@@ -47,18 +48,23 @@ test('sag-stats=1 is framed like get, in any chunking; a trailing byte is EINVAL
   );
 });
 
-test('the reply round-trips; unknown reasons and keys are ignored; errors are UapiErrors', (t) => {
+test('the reply round-trips in sag.h order; unknown reasons and keys are ignored; errors are UapiErrors', (t) => {
   const peer = key();
   const stats = {
-    drops: { badAuth: 2, replay: 0, noRoute: 7 },
-    peers: [{ publicKey: peer, drops: { replay: 3, badAuth: 0 } }],
+    drops: { no_route: 7, bad_auth: 2, replay: 0 },
+    peers: [{ publicKey: peer, drops: { replay: 3, bad_auth: 0 } }],
   };
   const text = formatStatsReply(stats);
   t.regex(
     text,
-    /^drop_badAuth=2\ndrop_replay=0\ndrop_noRoute=7\npublic_key=[0-9a-f]{64}\ndrop_replay=3\ndrop_badAuth=0\nerrno=0\n\n$/,
+    /^drop_bad_auth=2\ndrop_replay=0\ndrop_no_route=7\npublic_key=[0-9a-f]{64}\ndrop_bad_auth=0\ndrop_replay=3\nerrno=0\n\n$/,
   );
   t.deepEqual(parseStatsReply(text), stats);
+  t.is(
+    formatStatsReply({ drops: { 'x\nerrno=0': 1, duplicate: 2 }, peers: [] }),
+    'drop_duplicate=2\nerrno=0\n\n',
+    'only the reasons sag.h lists are written',
+  );
   t.deepEqual(parseStatsReply('drop_future=1\nsome_new_field=x\nerrno=0\n\n'), {
     drops: { future: 1 },
     peers: [],
@@ -107,6 +113,7 @@ test('a running Gateway reports its drops over the socket; sag show prints them,
 
   const stats = await queryDrops('hdst0', server.path);
   t.truthy(stats);
+  t.deepEqual(Object.keys(stats!.drops), [...DROP_REASONS], 'every reason of sag.h, in its order');
   for (const [reason, n] of Object.entries(dp.stats().drops))
     t.is(stats!.drops[reason], n + uplinkDrops()[reason as keyof ReturnType<typeof uplinkDrops>], reason);
   t.deepEqual(
@@ -123,7 +130,7 @@ test('a running Gateway reports its drops over the socket; sag show prints them,
   t.deepEqual(json.peers[0]!.drops, gw.peer(peer).counters.drops);
   const text = dropsText(stats);
   t.regex(text, /^drops \(packets refused, by reason\):$/m);
-  t.regex(text, /^ {2}interface: .*\b[a-zA-Z]+ [1-9]\d*/m, 'the non-zero reasons are named');
+  t.regex(text, /^ {2}interface: .*\b[a-z_]+ [1-9]\d*/m, 'the non-zero reasons are named');
   t.regex(text, new RegExp(`^  peer ${peer.replace(/[+/]/g, '\\$&')}: none$`, 'm'));
 });
 

@@ -22,6 +22,7 @@
 #include "../offload/gro.h"
 #include "../offload/gso.h"
 #include "pending_poll.h"
+#include "sag/sag.h"
 #include "tun.h"
 
 namespace sag {
@@ -35,7 +36,7 @@ class LinuxTun final : public Tun {
                                         int queues = 1);
   // SAG_TUN_QUEUES if set (1..kMaxQueues), else the online CPUs capped at 4.
   static int default_queues();
-  static constexpr int kMaxQueues = 16;
+  static constexpr int kMaxQueues = SAG_MAX_TUN_QUEUES;
   ~LinuxTun() override;
 
   int poll_fd() const override { return vnet_ ? poll_.fd() : fd_; }

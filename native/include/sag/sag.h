@@ -41,22 +41,40 @@ typedef enum sag_status {
   SAG_EUNREACH = -9   /* no route from this uplink to the destination (link down, address gone) */
 } sag_status;
 
-/* Drop reasons, counted per peer and per uplink (and globally for packets matching neither). */
-typedef enum sag_drop_reason {
-  SAG_DROP_BAD_AUTH = 0,       /* transport data whose tag did not authenticate */
-  SAG_DROP_REPLAY,             /* counter already seen or too old for the window */
-  SAG_DROP_NO_SESSION,         /* no usable keypair: unknown receiver index, expired, exhausted */
-  SAG_DROP_SOURCE_NOT_ALLOWED, /* decrypted packet whose source is outside the sender's allowed IPs */
-  SAG_DROP_NO_ROUTE,           /* outbound packet whose destination matches no peer */
-  SAG_DROP_QUEUE_FULL,         /* staged queue or control-event queue full */
-  SAG_DROP_MALFORMED,          /* not a well-formed WireGuard message or IP packet */
-  SAG_DROP_TOO_BIG,            /* larger than the MTU or the control message limit */
-  SAG_DROP_NO_ENDPOINT,        /* peer has no endpoint or its uplink is gone */
-  SAG_DROP_IO_ERROR,           /* the TUN or UDP write failed */
-  SAG_DROP_RATE_LIMITED,       /* over the peer's rate limit (sag_dp_set_rate_limit), either direction */
-  SAG_DROP_DUPLICATE,          /* a counter already accepted over another path: a multipath copy */
-  SAG_DROP_REASON_COUNT
-} sag_drop_reason;
+/* Drop reasons, counted per peer and per uplink (and globally for packets matching neither).
+ * This list is the one source of their indexes and names: the enum below, sag_drop_reason_name()
+ * and the TypeScript constants (tools/gen-native-facts.mjs) all derive from it. Append only. */
+#define SAG_DROP_REASONS(X)                                                                            \
+  X(BAD_AUTH, bad_auth)                     /* transport data whose tag did not authenticate */        \
+  X(REPLAY, replay)                         /* counter already seen or too old for the window */       \
+  X(NO_SESSION, no_session)                 /* no usable keypair: unknown index, expired, exhausted */ \
+  X(SOURCE_NOT_ALLOWED, source_not_allowed) /* decrypted, but its source is outside the allowed IPs */ \
+  X(NO_ROUTE, no_route)                     /* outbound packet whose destination matches no peer */    \
+  X(QUEUE_FULL, queue_full)                 /* staged queue or control-event queue full */             \
+  X(MALFORMED, malformed)                   /* not a well-formed WireGuard message or IP packet */     \
+  X(TOO_BIG, too_big)                       /* larger than the MTU or the control message limit */     \
+  X(NO_ENDPOINT, no_endpoint)               /* peer has no endpoint or its uplink is gone */           \
+  X(IO_ERROR, io_error)                     /* the TUN or UDP write failed */                          \
+  X(RATE_LIMITED, rate_limited)             /* over the peer's rate limit (sag_dp_set_rate_limit) */   \
+  X(DUPLICATE, duplicate)                   /* a counter already accepted over another path */
+
+#define SAG_DROP_ENUM_(upper, lower) SAG_DROP_##upper,
+typedef enum sag_drop_reason { SAG_DROP_REASONS(SAG_DROP_ENUM_) SAG_DROP_REASON_COUNT } sag_drop_reason;
+#undef SAG_DROP_ENUM_
+
+/* Limits. Each is one integer literal: tools/gen-native-facts.mjs turns every `#define SAG_<NAME>
+ * <integer>` of this header into a TypeScript constant, and the addon exports them as compiled. */
+#define SAG_MIN_MTU 576               /* inner MTU: the IPv4 minimum datagram a host must accept */
+#define SAG_MAX_MTU 65503             /* 65535 less the transport overhead (header and tag, 32) */
+#define SAG_DEFAULT_MTU 1420          /* as WireGuard */
+#define SAG_MAX_STAGED_CAPACITY 4096  /* packets held per peer while no session */
+#define SAG_MAX_EVENT_CAPACITY 65536  /* control events queued for the control plane */
+#define SAG_MAX_BATCH_SIZE 256        /* packets per batch in the workers */
+#define SAG_MAX_TUN_QUEUES 16         /* queues of a Linux TUN */
+#define SAG_MAX_RECEIVE_WORKERS 16    /* threads that decrypt a received batch */
+#define SAG_MAX_RATE 1099511627776ull /* rate limit, bytes/s (2^40): keeps the token math in u64 */
+#define SAG_MAX_BURST 1073741824ull   /* rate limit burst, bytes (2^30) */
+#define SAG_MAX_CONTROL_MESSAGE 1500  /* a non-data message passed to the control plane */
 
 typedef struct sag_counters {
   /* Per peer: authenticated transport datagrams. Per uplink: those plus the control messages it
@@ -83,9 +101,9 @@ typedef struct sag_prefix {
 } sag_prefix;
 
 typedef struct sag_config {
-  uint32_t mtu;             /* inner MTU, 576..65503; default 1420 */
-  uint32_t staged_capacity; /* packets held per peer while no session; default 128 */
-  uint32_t event_capacity;  /* control events queued for the control plane; default 1024 */
+  uint32_t mtu;             /* inner MTU, SAG_MIN_MTU..SAG_MAX_MTU; default SAG_DEFAULT_MTU */
+  uint32_t staged_capacity; /* packets held per peer while no session, 1..4096; default 128 */
+  uint32_t event_capacity;  /* control events queued for the control plane, 1..65536; default 1024 */
   uint32_t batch_size;      /* packets per batch in the workers, 1..256; default 64 */
   uint32_t tun_queues;      /* queues of a Linux TUN (sag_dp_open_tun), one send worker each, 1..16;
                                  0: $SAG_TUN_QUEUES, else the online CPUs capped at 4 */
@@ -117,8 +135,6 @@ typedef enum sag_event_type {
   SAG_EVENT_PROBE_REPLY = 6        /* a path probe was answered: index = path id, uplink_id, from,
                                    * data = sequence LE64 then round-trip time in ns LE64 (len 16) */
 } sag_event_type;
-
-#define SAG_MAX_CONTROL_MESSAGE 1500
 
 typedef struct sag_event {
   uint32_t type;      /* sag_event_type */
@@ -173,6 +189,10 @@ int sag_dp_set_endpoint(sag_dataplane* dp, uint32_t peer_id, const sag_endpoint*
                         uint32_t uplink_id);
 /* Replaces the peer's allowed IPs; a prefix owned by another peer moves to this one. */
 int sag_dp_set_allowed_ips(sag_dataplane* dp, uint32_t peer_id, const sag_prefix* prefixes, size_t count);
+/* Reads the peer's allowed IPs back: writes up to cap of them to buf (IPv4 first, each family in
+ * ascending address order, host bits zero) and returns how many the peer has, which may be more
+ * than cap (call again with a larger buffer), or < 0. buf may be NULL when cap is 0. */
+int sag_dp_peer_allowed_ips(sag_dataplane* dp, uint32_t peer_id, sag_prefix* buf, size_t cap);
 int sag_dp_peer_info(sag_dataplane* dp, uint32_t peer_id, sag_peer_info* out);
 
 int sag_dp_install_keypair(sag_dataplane* dp, uint32_t peer_id, const sag_keypair_config* kp,
