@@ -7,15 +7,3 @@ export class ConfigRefusedError extends SagError {
     super('ERR_SAG_AP_CONFIG_REFUSED', `configuration refused: ${message}`);
   }
 }
-
-/** One or more CCN spaces failed to apply; the others were applied. */
-export class SpaceApplyError extends SagError {
-  readonly failures: ReadonlyMap<string, Error>;
-  constructor(failures: ReadonlyMap<string, Error>) {
-    super(
-      'ERR_SAG_AP_SPACE_FAILED',
-      [...failures].map(([ccnId, error]) => `${ccnId}: ${error.message}`).join('; '),
-    );
-    this.failures = failures;
-  }
-}
