@@ -129,6 +129,9 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
     const gw = this.#gateway;
     const hub = this.#hub;
     if (!gw || !hub) throw new InvalidStateError('the access point is not running');
+    // One synchronous snapshot, so failures reported go with the spaces they left behind.
+    const follow = this.#follower!.state();
+    const configVersion = hub.config?.version ?? null;
     const peers = hub.peers().map((p) => {
       const s = gw.peer(p.publicKey);
       const stats = gw.dataplane.peerStats(p.publicKey);
@@ -144,24 +147,16 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
         drops: Object.fromEntries(Object.entries(s.counters.drops).filter(([, n]) => n > 0)),
       };
     });
+    const spaces = hub.spaces().map((space) => ({
+      space,
+      ccnId: space.ccnId,
+      netns: space.names.netns,
+      tun: space.names.tun,
+      vpcs: space.vpcLinks().map((l) => l.vpcId),
+    }));
     const ccns = [];
-    for (const space of hub.spaces()) {
-      ccns.push({
-        ccnId: space.ccnId,
-        netns: space.names.netns,
-        tun: space.names.tun,
-        denied: await space.denied(),
-        vpcs: space.vpcLinks().map((l) => l.vpcId),
-      });
-    }
-    return {
-      accessPointId: this.#o.id,
-      configVersion: hub.config?.version ?? null,
-      listenPort: gw.listenPort,
-      peers,
-      ccns,
-      ...this.#follower!.state(),
-    };
+    for (const { space, ...rest } of spaces) ccns.push({ ...rest, denied: await space.denied() });
+    return { accessPointId: this.#o.id, configVersion, listenPort: gw.listenPort, peers, ccns, ...follow };
   }
 }
 
