@@ -19,14 +19,14 @@
  */
 import test from 'ava';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { AccessPointStatus } from '../../src/ap/index.js';
-import type { AccessPointConfig, ForwardingRule, HubPeer } from '../../src/controller/compiler/index.js';
+import type { ForwardingRule, HubPeer } from '../../src/controller/compiler/index.js';
+import { apConfig, forwardingRule, hubPeer } from '../helpers/ap-config.js';
 import { e2eSkipReason, Namespaces, sh, uniqueTag, waitForLine } from '../helpers/netns.js';
 
 const skip = e2eSkipReason(['ip', 'nft', 'ping', 'wg', 'wireguard-go']);
@@ -49,41 +49,10 @@ const key = () => execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
 const pub = (k: string) => execFileSync('wg', ['pubkey'], { input: k, encoding: 'utf8' }).trim();
 const [apKey, branchKey] = skip ? ['', ''] : [key(), key()];
 
-function peer(n: number, ccnId: string, publicKey: string, lans: string[] = []): HubPeer {
-  const address = `100.96.0.${n}/32`;
-  return {
-    serial: `SN-${n}`,
-    publicKey,
-    instanceId: `sag-${n}`,
-    ccnId,
-    address,
-    allowedIps: [address, ...lans],
-    bandwidthMbps: 0,
-  };
-}
-const rule = (ccnId: string, kind: 'ccn' | 'vpc', id: string, cidrs: string[]): ForwardingRule => ({
-  ccnId,
-  to: { kind, id },
-  reason: kind === 'ccn' ? 'same-ccn' : 'same-area',
-  cidrs,
-  grantMbps: null,
-});
-function config(peers: HubPeer[], policy: ForwardingRule[]): AccessPointConfig {
-  const body = {
-    kind: 'accessPoint' as const,
-    accessPointId: 'ap-t',
-    area: 'mainland',
-    endpoints: ['10.91.0.1:51820'],
-    maxInstances: 10,
-    peers,
-    policy,
-  };
-  return {
-    ...body,
-    version: createHash('sha256').update(JSON.stringify(body)).digest('hex'),
-    modelVersion: 1,
-  };
-}
+const peer = (n: number, ccnId: string, publicKey: string, lans: string[] = []) =>
+  hubPeer(n, ccnId, { publicKey, lans, bandwidthMbps: 0 });
+const rule = forwardingRule;
+const config = (peers: HubPeer[], policy: ForwardingRule[]) => apConfig(peers, policy, '10.91.0.1:51820');
 
 const B = skip ? undefined : peer(1, 'ccn-a', pub(branchKey));
 const OTHER = peer(2, 'ccn-b', pub(key()), ['192.168.2.0/24']);

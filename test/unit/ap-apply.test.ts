@@ -7,55 +7,17 @@
  * applied and retries a partial one with a bounded backoff.
  */
 import test from 'ava';
-import { createHash } from 'node:crypto';
 import type { ConfigAnswer } from '../../src/agent/client.js';
 import { ConfigFollower, type AccessPointClient, type AccessPointEvents } from '../../src/ap/follow.js';
 import { HubApplier } from '../../src/ap/hub.js';
 import { FakeHubGateway } from '../../src/ap/testing/gateway.js';
 import { RecordingSystem } from '../../src/ap/testing/system.js';
 import type { AccessPointConfig, ForwardingRule, HubPeer } from '../../src/controller/compiler/index.js';
+import { apConfig, forwardingRule, hubPeer } from '../helpers/ap-config.js';
 
-const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');
-
-function peer(n: number, ccnId: string, lans: string[] = []): HubPeer {
-  const address = `100.96.0.${n}/32`;
-  return {
-    serial: `SN-${n}`,
-    publicKey: KEY(n),
-    instanceId: `sag-${n}`,
-    ccnId,
-    address,
-    allowedIps: [address, ...lans].sort(),
-    bandwidthMbps: 10,
-  };
-}
-
-function rule(ccnId: string, kind: 'ccn' | 'vpc', id: string, cidrs: string[]): ForwardingRule {
-  return {
-    ccnId,
-    to: { kind, id },
-    reason: kind === 'ccn' ? 'same-ccn' : 'same-area',
-    cidrs,
-    grantMbps: null,
-  };
-}
-
-function config(peers: HubPeer[], policy: ForwardingRule[]): AccessPointConfig {
-  const body = {
-    kind: 'accessPoint' as const,
-    accessPointId: 'ap-t',
-    area: 'mainland',
-    endpoints: ['192.0.2.1:51820'],
-    maxInstances: 10,
-    peers,
-    policy,
-  };
-  return {
-    ...body,
-    version: createHash('sha256').update(JSON.stringify(body)).digest('hex'),
-    modelVersion: 1,
-  };
-}
+const peer = (n: number, ccnId: string, lans: string[] = []) => hubPeer(n, ccnId, { lans });
+const rule = forwardingRule;
+const config = (peers: HubPeer[], policy: ForwardingRule[]) => apConfig(peers, policy);
 
 const A = peer(1, 'ccn-a', ['192.168.1.0/24']);
 const B = peer(2, 'ccn-b', ['192.168.2.0/24']);
