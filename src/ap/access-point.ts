@@ -1,33 +1,32 @@
 /**
  * The access point service (`sag ap`): one Gateway (one UDP port, one key), a
  * routing domain and namespace per CCN with members here (hub.ts), following the
- * access point's compiled configuration from the controller by long poll.
+ * access point's compiled configuration from the controller (follow.ts).
  *
  *   start()   removes what a killed predecessor left (namespaces with our prefix),
- *             brings the Gateway up, then follows: long poll -> diff -> apply;
- *             while the controller is unreachable it keeps the last configuration
- *             and retries with backoff
+ *             brings the Gateway up, then follows: long poll -> validate -> apply
+ *             per CCN space; while the controller is unreachable it keeps the last
+ *             configuration and retries with backoff
  *   stop()    stops following, stops the Gateway (its TUNs go), removes every
  *             namespace (and with them the veths into VPCs)
  */
 import { EventEmitter } from 'node:events';
-import type { ConfigAnswer, ConfigQuery } from '../agent/client.js';
-import { ControllerRefusedError } from '../agent/errors.js';
-import type { AccessPointConfig } from '../controller/compiler/index.js';
 import { InvalidStateError } from '../errors.js';
 import { Gateway } from '../gateway/index.js';
 import { DEFAULT_MTU } from '../native/facts.generated.js';
+import {
+  ConfigFollower,
+  type AccessPointClient,
+  type AccessPointEvents,
+  type FollowState,
+  type RetryOptions,
+} from './follow.js';
 import { HubApplier, type HubNames } from './hub.js';
 import { ip, netnsList } from './sys.js';
+import type { AccessPointConfig } from '../controller/compiler/index.js';
 import type { Logger } from '../util/logger.js';
 
-export interface AccessPointClient {
-  getAccessPointConfig(
-    id: string,
-    token: string,
-    query?: ConfigQuery,
-  ): Promise<ConfigAnswer<AccessPointConfig>>;
-}
+export type { AccessPointClient, AccessPointEvents } from './follow.js';
 
 export interface AccessPointOptions {
   id: string;
@@ -41,7 +40,7 @@ export interface AccessPointOptions {
   mtu?: number;
   /** Seconds each long poll may wait (default 25). */
   longPollSec?: number;
-  retry?: { initialMs?: number; maxMs?: number };
+  retry?: RetryOptions;
   logger?: Logger;
 }
 
@@ -57,18 +56,13 @@ export interface AccessPointPeerStatus {
   drops: Record<string, number>;
 }
 
-export interface AccessPointStatus {
+export interface AccessPointStatus extends FollowState {
   accessPointId: string;
+  /** The configuration applied in full (every CCN space succeeded). */
   configVersion: string | null;
   listenPort: number;
   peers: AccessPointPeerStatus[];
   ccns: { ccnId: string; netns: string; tun: string; denied: number; vpcs: string[] }[];
-}
-
-export interface AccessPointEvents {
-  'config:applied': [{ config: AccessPointConfig; changes: number }];
-  'config:rejected': [{ version: string; error: Error }];
-  'controller:unreachable': [{ error: Error; retryInMs: number }];
 }
 
 export class AccessPoint extends EventEmitter<AccessPointEvents> {
@@ -76,8 +70,7 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
   readonly #log: Logger;
   #gateway: Gateway | undefined;
   #hub: HubApplier | undefined;
-  #stop = new AbortController();
-  #loop: Promise<void> | undefined;
+  #follower: ConfigFollower | undefined;
 
   constructor(options: AccessPointOptions) {
     super();
@@ -106,15 +99,28 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
     });
     await gateway.start();
     this.#gateway = gateway;
-    this.#hub = new HubApplier({ gateway, names: this.#o.names, vpcs: this.#o.vpcs, mtu, logger: this.#log });
-    this.#stop = new AbortController();
-    this.#loop = this.#follow();
+    const hub = new HubApplier({ gateway, names: this.#o.names, vpcs: this.#o.vpcs, mtu, logger: this.#log });
+    this.#hub = hub;
+    const follower = new ConfigFollower({
+      id: this.#o.id,
+      token: this.#o.token,
+      controller: this.#o.controller,
+      hub,
+      logger: this.#log,
+      ...(this.#o.longPollSec === undefined ? {} : { longPollSec: this.#o.longPollSec }),
+      ...(this.#o.retry === undefined ? {} : { retry: this.#o.retry }),
+    });
+    follower.on('config:applied', (e) => this.emit('config:applied', e));
+    follower.on('config:partial', (e) => this.emit('config:partial', e));
+    follower.on('config:rejected', (e) => this.emit('config:rejected', e));
+    follower.on('controller:unreachable', (e) => this.emit('controller:unreachable', e));
+    this.#follower = follower;
+    follower.start();
   }
 
   async stop(): Promise<void> {
     if (!this.#gateway) return;
-    this.#stop.abort();
-    await this.#loop?.catch(() => {});
+    await this.#follower?.stop();
     await this.#gateway.stop();
     await this.#hub?.destroy();
     this.#gateway = undefined;
@@ -124,8 +130,10 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
     const gw = this.#gateway;
     const hub = this.#hub;
     if (!gw || !hub) throw new InvalidStateError('the access point is not running');
-    const config = hub.config;
-    const peers = (config?.peers ?? []).map((p) => {
+    // One synchronous snapshot, so failures reported go with the spaces they left behind.
+    const follow = this.#follower!.state();
+    const configVersion = hub.config?.version ?? null;
+    const peers = hub.peers().map((p) => {
       const s = gw.peer(p.publicKey);
       const stats = gw.dataplane.peerStats(p.publicKey);
       return {
@@ -140,72 +148,16 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
         drops: Object.fromEntries(Object.entries(s.counters.drops).filter(([, n]) => n > 0)),
       };
     });
+    const spaces = hub.spaces().map((space) => ({
+      space,
+      ccnId: space.ccnId,
+      netns: space.names.netns,
+      tun: space.names.tun,
+      vpcs: space.vpcLinks().map((l) => l.vpcId),
+    }));
     const ccns = [];
-    for (const space of hub.spaces()) {
-      ccns.push({
-        ccnId: space.ccnId,
-        netns: space.names.netns,
-        tun: space.names.tun,
-        denied: await space.denied(),
-        vpcs: space.vpcLinks().map((l) => l.vpcId),
-      });
-    }
-    return {
-      accessPointId: this.#o.id,
-      configVersion: config?.version ?? null,
-      listenPort: gw.listenPort,
-      peers,
-      ccns,
-    };
-  }
-
-  async #follow(): Promise<void> {
-    const signal = this.#stop.signal;
-    let attempt = 0;
-    while (!signal.aborted) {
-      let retryInMs = 0;
-      try {
-        const after = this.#hub?.config?.version;
-        const answer = await this.#o.controller.getAccessPointConfig(this.#o.id, this.#o.token, {
-          ...(after === undefined ? {} : { after, waitSec: this.#o.longPollSec ?? 25 }),
-          signal,
-        });
-        attempt = 0;
-        if (answer.kind === 'config') await this.#apply(answer.config);
-        else retryInMs = 200; // a controller ignoring `wait` must not be hammered
-      } catch (error) {
-        if (signal.aborted) break;
-        attempt++;
-        retryInMs = backoff(attempt, this.#o.retry);
-        if (error instanceof ControllerRefusedError)
-          retryInMs = Math.max(retryInMs, (error.retryAfterSec ?? 0) * 1000);
-        this.#log(
-          'warn',
-          `ap: controller: ${(error as Error).message}; keeping the current configuration, retrying in ${Math.round(retryInMs)} ms`,
-        );
-        this.emit('controller:unreachable', { error: error as Error, retryInMs });
-      }
-      if (retryInMs > 0) await sleep(retryInMs, signal);
-    }
-  }
-
-  async #apply(config: AccessPointConfig): Promise<void> {
-    if (config.accessPointId !== this.#o.id) {
-      const error = new InvalidStateError(`configuration for ${config.accessPointId}, this is ${this.#o.id}`);
-      this.emit('config:rejected', { version: config.version, error });
-      throw error;
-    }
-    try {
-      const changes = await this.#hub!.apply(config);
-      this.#log(
-        'info',
-        `ap: configuration ${config.version.slice(0, 12)} applied (${changes.length} changes, ${config.peers.length} peers)`,
-      );
-      this.emit('config:applied', { config, changes: changes.length });
-    } catch (error) {
-      this.emit('config:rejected', { version: config.version, error: error as Error });
-      throw error;
-    }
+    for (const { space, ...rest } of spaces) ccns.push({ ...rest, denied: await space.denied() });
+    return { accessPointId: this.#o.id, configVersion, listenPort: gw.listenPort, peers, ccns, ...follow };
   }
 }
 
@@ -216,24 +168,4 @@ async function removeLeftovers(prefix: string, log: Logger): Promise<void> {
     await ip(null, ['netns', 'del', ns]);
     log('info', `ap: removed namespace ${ns} left by an earlier run`);
   }
-}
-
-function backoff(attempt: number, retry: AccessPointOptions['retry']): number {
-  const initial = retry?.initialMs ?? 500;
-  const max = retry?.maxMs ?? 10_000;
-  return Math.min(max, initial * 2 ** Math.min(attempt - 1, 20)) * (0.8 + Math.random() * 0.4);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -13,11 +13,17 @@
  * of its own, so CCNs may reuse prefixes and no route of one CCN can carry
  * another's traffic. `sync` reconciles routes, links and policy with what it is
  * given and touches only what differs, so members whose prefixes did not change
- * see no change at all.
+ * see no change at all, and a sync that failed half-way is finished by the next.
+ *
+ * The namespace gets its default-drop forward policy before forwarding is enabled
+ * and before the TUN is moved in, and `sync` applies the policy (an allow list)
+ * before it touches routes and links: a revocation takes effect even when the
+ * plumbing after it fails, and no moment exists in which the namespace forwards
+ * unfiltered.
  */
 import type { ForwardingRule } from '../controller/compiler/types.js';
 import { deniedCount, POLICY_TABLE, renderPolicy } from './policy.js';
-import { ip, nftApply, nftList, sysctl } from './sys.js';
+import { hostSystem, type ApSystem } from './sys.js';
 
 export interface CcnSpaceNames {
   /** Network namespace, e.g. "sag-ccn-a". */
@@ -58,18 +64,25 @@ export class CcnSpace {
   readonly #mtu: number;
   readonly #routes = new Set<string>();
   readonly #links = new Map<string, VpcLink>();
+  readonly #sys: ApSystem;
   #policy = '';
+  /** Set once `ip netns add` succeeded: a namespace of that name we did not make is not ours to delete. */
+  #made = false;
 
-  constructor(ccnId: string, names: CcnSpaceNames, mtu: number) {
+  constructor(ccnId: string, names: CcnSpaceNames, mtu: number, sys: ApSystem = hostSystem) {
     this.ccnId = ccnId;
     this.names = names;
     this.#mtu = mtu;
+    this.#sys = sys;
   }
 
-  /** Creates the namespace and moves the (already opened) TUN into it. */
+  /** Creates the namespace, default drop first, and moves the (already opened) TUN into it. */
   async create(): Promise<void> {
+    const { ip, sysctl } = this.#sys;
     const { netns, tun, sink } = this.names;
     await ip(null, ['netns', 'add', netns]);
+    this.#made = true;
+    await this.#applyPolicy(renderPolicy(tun, sink, []));
     await ip(netns, ['link', 'set', 'lo', 'up']);
     for (const [key, value] of [
       ['net.ipv4.ip_forward', '1'],
@@ -91,7 +104,9 @@ export class CcnSpace {
 
   /** Removes the namespace and with it the TUN (if still there), sink and veths (both ends). */
   async destroy(): Promise<void> {
-    await ip(null, ['netns', 'del', this.names.netns]);
+    if (!this.#made) return;
+    await this.#sys.ip(null, ['netns', 'del', this.names.netns]);
+    this.#made = false;
   }
 
   /**
@@ -103,7 +118,9 @@ export class CcnSpace {
     rules: readonly ForwardingRule[],
     vpcs: readonly VpcLinkPlan[],
   ): Promise<void> {
+    const { ip } = this.#sys;
     const { netns, tun } = this.names;
+    await this.#applyPolicy(renderPolicy(tun, this.names.sink, rules));
     await reconcile(
       this.#routes,
       memberPrefixes,
@@ -138,16 +155,18 @@ export class CcnSpace {
         (p) => ip(plan.netns, ['route', 'del', p, 'via', plan.localAddress, 'dev', plan.remote]),
       );
     }
-    const policy = renderPolicy(tun, this.names.sink, rules);
-    if (policy !== this.#policy) {
-      await nftApply(netns, policy);
-      this.#policy = policy;
-    }
   }
 
   /** Packets the policy refused so far (the isolation counter). */
   async denied(): Promise<number> {
-    return deniedCount(await nftList(this.names.netns, ['list', 'table', 'inet', POLICY_TABLE]));
+    return deniedCount(await this.#sys.nftList(this.names.netns, ['list', 'table', 'inet', POLICY_TABLE]));
+  }
+
+  /** One `nft -f`, atomic; skipped when the ruleset in place is already this one. */
+  async #applyPolicy(policy: string): Promise<void> {
+    if (policy === this.#policy) return;
+    await this.#sys.nftApply(this.names.netns, policy);
+    this.#policy = policy;
   }
 
   vpcLinks(): VpcLinkPlan[] {
@@ -155,6 +174,7 @@ export class CcnSpace {
   }
 
   async #plug(plan: VpcLinkPlan): Promise<VpcLink> {
+    const { ip } = this.#sys;
     const { netns } = this.names;
     await ip(null, [
       'link',
@@ -170,10 +190,15 @@ export class CcnSpace {
       'netns',
       plan.netns,
     ]);
-    await ip(netns, ['addr', 'add', `${plan.localAddress}/30`, 'dev', plan.local]);
-    await ip(plan.netns, ['addr', 'add', `${plan.remoteAddress}/30`, 'dev', plan.remote]);
-    await ip(netns, ['link', 'set', plan.local, 'up']);
-    await ip(plan.netns, ['link', 'set', plan.remote, 'up']);
+    try {
+      await ip(netns, ['addr', 'add', `${plan.localAddress}/30`, 'dev', plan.local]);
+      await ip(plan.netns, ['addr', 'add', `${plan.remoteAddress}/30`, 'dev', plan.remote]);
+      await ip(netns, ['link', 'set', plan.local, 'up']);
+      await ip(plan.netns, ['link', 'set', plan.remote, 'up']);
+    } catch (err) {
+      await ip(netns, ['link', 'del', plan.local]).catch(() => {}); // so the retry starts from nothing
+      throw err;
+    }
     return { plan, routes: new Set(), returns: new Set() };
   }
 }

@@ -3,10 +3,17 @@
  *
  * Every branch device of the configuration is a Gateway peer in the routing
  * domain of its CCN, with its instance's bandwidth as the dataplane's rate limit.
- * `diffConfigs` says what changed, so a peer is removed or re-added only when its
- * key comes or goes; prefix, CCN or bandwidth changes are updates and the session
- * stays. CCN namespaces are created for the first member here and removed with
- * the last; their routes and policy are reconciled on every apply.
+ * Peers are reconciled against what this applier installed, so a peer is removed
+ * or re-added only when its key comes or goes; prefix, CCN or bandwidth changes
+ * are updates and the session stays.
+ *
+ * Each CCN space (namespace, its peers, routes, links and policy) is applied on
+ * its own: one failing does not keep the others from their changes, a CEN detach
+ * above all. Revocations come first: peers whose key left the configuration are
+ * removed before any space is touched, and a peer whose new CCN's space failed is
+ * removed rather than left in its old domain. The configuration counts as applied
+ * only when every space succeeded; applying it again (a retry) runs commands only
+ * for what still differs, i.e. for the spaces that failed.
  */
 import {
   diffConfigs,
@@ -15,8 +22,9 @@ import {
   type HubPeer,
 } from '../controller/compiler/index.js';
 import { mbpsToBytesPerSecond } from '../dataplane/rate-limit.js';
-import type { Gateway } from '../gateway/index.js';
+import type { RateLimit } from '../dataplane/types.js';
 import { CcnSpace, type VpcLinkPlan } from './ccn-space.js';
+import { hostSystem, type ApSystem } from './sys.js';
 import type { Logger } from '../util/logger.js';
 
 export interface HubNames {
@@ -26,13 +34,49 @@ export interface HubNames {
   linkOctet: number;
 }
 
+/** The part of a Gateway the applier drives (a Gateway is one; testing/gateway.ts has a double). */
+export interface HubGateway {
+  addPeer(options: {
+    publicKey: string;
+    allowedIps: string[];
+    domain: number;
+    rateLimit: RateLimit | null;
+  }): void;
+  updatePeer(
+    publicKey: string,
+    changes: { allowedIps?: string[]; domain?: number; rateLimit?: RateLimit | null },
+  ): void;
+  removePeer(publicKey: string): void;
+  readonly dataplane: {
+    openDomainTun(name: string): { domain: number; name: string };
+    removeDomain(domain: number): void;
+    peers(): string[];
+  };
+}
+
 export interface HubOptions {
-  gateway: Gateway;
+  gateway: HubGateway;
   names: HubNames;
   /** How each VPC is reached: VPC id -> network namespace. */
   vpcs: ReadonlyMap<string, string>;
   mtu: number;
   logger: Logger;
+  /** The commands spaces run; the host's by default. */
+  sys?: ApSystem;
+}
+
+export interface SpaceFailure {
+  ccnId: string;
+  error: Error;
+  /** Applies of this space that failed in a row. */
+  attempts: number;
+}
+
+export interface HubApplyResult {
+  /** From the last configuration applied in full to this one. */
+  changes: ConfigChange[];
+  /** Empty when every space succeeded and `next` is now the applied configuration. */
+  failures: SpaceFailure[];
 }
 
 /** Most veth links one access point addresses from its /24 (64 /30s). */
@@ -40,19 +84,32 @@ const MAX_LINKS = 64;
 
 export class HubApplier {
   readonly #o: HubOptions;
+  readonly #sys: ApSystem;
   #config: AccessPointConfig | null = null;
+  /** What the Gateway holds, by public key, as this applier put it there. */
+  readonly #installed = new Map<string, HubPeer>();
   readonly #spaces = new Map<string, CcnSpace>();
   readonly #domains = new Map<string, number>();
   #nextSpace = 0;
   readonly #linkSlots = new Map<string, number>();
   readonly #warned = new Set<string>();
+  readonly #failures = new Map<string, SpaceFailure>();
 
   constructor(options: HubOptions) {
     this.#o = options;
+    this.#sys = options.sys ?? hostSystem;
   }
 
+  /** The last configuration applied in full (every space succeeded). */
   get config(): AccessPointConfig | null {
     return this.#config;
+  }
+
+  /** Peers as installed in the Gateway, sorted by serial. */
+  peers(): HubPeer[] {
+    return [...this.#installed.values()].sort((a, b) =>
+      a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0,
+    );
   }
 
   spaces(): CcnSpace[] {
@@ -63,60 +120,86 @@ export class HubApplier {
     return this.#spaces.get(ccnId);
   }
 
-  async apply(next: AccessPointConfig): Promise<ConfigChange[]> {
-    const gw = this.#o.gateway;
+  /** Spaces whose last apply failed, by CCN. */
+  failures(): SpaceFailure[] {
+    return [...this.#failures.values()];
+  }
+
+  /** Applies `next` (validated: validate-config.ts) space by space; see the top of this file. */
+  async apply(next: AccessPointConfig): Promise<HubApplyResult> {
     const changes = diffConfigs(this.#config, next);
-    for (const ccn of new Set(next.peers.map((p) => p.ccnId)))
-      if (!this.#spaces.has(ccn)) await this.#addSpace(ccn);
-    // Adds and removes are idempotent: an apply that failed half-way is retried from the old
-    // configuration, and must then neither add a peer twice nor stop at one already gone.
-    const has = (key: string) => gw.dataplane.peers().includes(key);
-    for (const change of changes) {
-      if (change.op === 'peer.remove') {
-        if (has(change.publicKey)) gw.removePeer(change.publicKey);
-      } else if (change.op === 'peer.add') {
-        const peer = change.peer as HubPeer;
-        const options = {
-          allowedIps: [...peer.allowedIps],
-          domain: this.#domain(peer.ccnId),
-          rateLimit: limit(peer),
-        };
-        if (has(peer.publicKey)) gw.updatePeer(peer.publicKey, options);
-        else gw.addPeer({ publicKey: peer.publicKey, ...options });
-      } else if (change.op === 'peer.change') {
-        const peer = change.peer as HubPeer;
-        gw.updatePeer(peer.publicKey, {
-          ...(change.fields.includes('ccnId') ? { domain: this.#domain(peer.ccnId) } : {}),
-          ...(change.fields.includes('allowedIps') || change.fields.includes('ccnId')
-            ? { allowedIps: [...peer.allowedIps] }
-            : {}),
-          ...(change.fields.includes('bandwidthMbps') ? { rateLimit: limit(peer) } : {}),
-        });
+    const wanted = new Map(next.peers.map((p) => [p.publicKey, p]));
+    for (const key of [...this.#installed.keys()]) if (!wanted.has(key)) this.#removePeer(key);
+    const ccns = [...new Set(next.peers.map((p) => p.ccnId))].sort();
+    const failed = new Map<string, Error>();
+    for (const ccn of ccns) {
+      try {
+        await this.#applySpace(ccn, next);
+      } catch (error) {
+        failed.set(ccn, error as Error);
+        // Fail closed: a peer moving here must not keep its old CCN's reach.
+        for (const p of next.peers) {
+          const had = this.#installed.get(p.publicKey);
+          if (p.ccnId === ccn && had && had.ccnId !== ccn) this.#removePeer(p.publicKey);
+        }
       }
     }
-    this.#config = next;
-    for (const [ccn, space] of this.#spaces) {
-      const members = next.peers.filter((p) => p.ccnId === ccn);
-      if (members.length === 0) await this.#removeSpace(ccn);
-      else
-        await space.sync(
-          members.flatMap((p) => p.allowedIps),
-          next.policy.filter((r) => r.ccnId === ccn),
-          this.#vpcLinks(ccn, next),
-        );
+    for (const ccn of [...this.#spaces.keys()]) {
+      if (ccns.includes(ccn)) continue;
+      try {
+        await this.#removeSpace(ccn);
+      } catch (error) {
+        failed.set(ccn, error as Error);
+      }
     }
-    return changes;
+    for (const ccn of [...this.#failures.keys()]) if (!failed.has(ccn)) this.#failures.delete(ccn);
+    for (const [ccnId, error] of failed)
+      this.#failures.set(ccnId, { ccnId, error, attempts: (this.#failures.get(ccnId)?.attempts ?? 0) + 1 });
+    if (failed.size === 0) this.#config = next;
+    return { changes, failures: this.failures() };
+  }
+
+  async #applySpace(ccn: string, next: AccessPointConfig): Promise<void> {
+    // A space whose removal failed half-way (its domain gone) is finished off and made anew.
+    if (this.#spaces.has(ccn) && !this.#domains.has(ccn)) await this.#removeSpace(ccn);
+    if (!this.#spaces.has(ccn)) await this.#addSpace(ccn);
+    const domain = this.#domains.get(ccn)!;
+    const gw = this.#o.gateway;
+    const members = next.peers.filter((p) => p.ccnId === ccn);
+    for (const peer of members) {
+      const had = this.#installed.get(peer.publicKey);
+      if (!had) {
+        const options = { allowedIps: [...peer.allowedIps], domain, rateLimit: limit(peer) };
+        // A peer the Gateway still holds (from an apply that failed after adding it) is updated, not added twice.
+        if (gw.dataplane.peers().includes(peer.publicKey)) gw.updatePeer(peer.publicKey, options);
+        else gw.addPeer({ publicKey: peer.publicKey, ...options });
+      } else {
+        const moved = had.ccnId !== ccn;
+        const prefixes = moved || had.allowedIps.join() !== peer.allowedIps.join();
+        const changes = {
+          ...(moved ? { domain } : {}),
+          ...(prefixes ? { allowedIps: [...peer.allowedIps] } : {}),
+          ...(had.bandwidthMbps !== peer.bandwidthMbps ? { rateLimit: limit(peer) } : {}),
+        };
+        if (Object.keys(changes).length > 0) gw.updatePeer(peer.publicKey, changes);
+      }
+      this.#installed.set(peer.publicKey, peer);
+    }
+    await this.#spaces.get(ccn)!.sync(
+      members.flatMap((p) => p.allowedIps),
+      next.policy.filter((r) => r.ccnId === ccn),
+      this.#vpcLinks(ccn, next),
+    );
+  }
+
+  #removePeer(publicKey: string): void {
+    if (this.#o.gateway.dataplane.peers().includes(publicKey)) this.#o.gateway.removePeer(publicKey);
+    this.#installed.delete(publicKey);
   }
 
   /** Removes every namespace (the Gateway, stopped by the caller, takes the TUNs with it). */
   async destroy(): Promise<void> {
     for (const ccn of [...this.#spaces.keys()]) await this.#removeSpace(ccn, false);
-  }
-
-  #domain(ccnId: string): number {
-    const domain = this.#domains.get(ccnId);
-    if (domain === undefined) throw new Error(`no routing domain for ${ccnId}`);
-    return domain;
   }
 
   async #addSpace(ccnId: string): Promise<void> {
@@ -127,6 +210,7 @@ export class HubApplier {
       ccnId,
       { netns: `${prefix}-${ccnId}`, tun: opened.name, sink: `${prefix}s${n}` },
       this.#o.mtu,
+      this.#sys,
     );
     try {
       await space.create();
@@ -143,15 +227,17 @@ export class HubApplier {
     );
   }
 
+  /** Peers, routing domain, namespace, in that order; a failed step is where the retry resumes. */
   async #removeSpace(ccnId: string, removeDomain = true): Promise<void> {
     const space = this.#spaces.get(ccnId)!;
-    const domain = this.#domains.get(ccnId)!;
-    this.#spaces.delete(ccnId);
+    for (const p of [...this.#installed.values()]) if (p.ccnId === ccnId) this.#removePeer(p.publicKey);
+    const domain = this.#domains.get(ccnId);
+    if (domain !== undefined && removeDomain) this.#o.gateway.dataplane.removeDomain(domain);
     this.#domains.delete(ccnId);
+    await space.destroy();
+    this.#spaces.delete(ccnId);
     for (const key of [...this.#linkSlots.keys()])
       if (key.startsWith(`${ccnId} `)) this.#linkSlots.delete(key);
-    if (removeDomain) this.#o.gateway.dataplane.removeDomain(domain);
-    await space.destroy();
     this.#o.logger('info', `ap: ${ccnId}: no member here any more, namespace removed`);
   }
 

@@ -9,10 +9,26 @@
  * "came from a member of this CCN".
  */
 import type { ForwardingRule } from '../controller/compiler/types.js';
+import { InvalidArgumentError } from '../errors.js';
 
 export const POLICY_TABLE = 'sag';
 
-export function renderPolicy(tun: string, sink: string, rules: readonly ForwardingRule[]): string {
+/**
+ * Everything interpolated below is an interface name, an id or a CIDR. validate-config.ts
+ * guarantees that for what the controller sent; this keeps a future field from ever
+ * carrying a quote, brace, semicolon or newline into the ruleset.
+ */
+const NFT_SAFE = /^[A-Za-z0-9:./-]{1,64}$/;
+
+function safe(text: string): string {
+  if (!NFT_SAFE.test(text))
+    throw new InvalidArgumentError(`refusing to write ${JSON.stringify(text)} into an nftables ruleset`);
+  return text;
+}
+
+export function renderPolicy(tunName: string, sinkName: string, rules: readonly ForwardingRule[]): string {
+  const tun = safe(tunName);
+  const sink = safe(sinkName);
   const lines = [
     `table inet ${POLICY_TABLE}`,
     `delete table inet ${POLICY_TABLE}`,
@@ -24,9 +40,10 @@ export function renderPolicy(tun: string, sink: string, rules: readonly Forwardi
     `    oifname "${sink}" counter drop comment "denied"`,
   ];
   for (const rule of rules) {
-    const v4 = rule.cidrs.filter((c) => !c.includes(':'));
-    const v6 = rule.cidrs.filter((c) => c.includes(':'));
-    const note = `comment "${rule.ccnId} to ${rule.to.kind} ${rule.to.id}"`;
+    const cidrs = rule.cidrs.map(safe);
+    const v4 = cidrs.filter((c) => !c.includes(':'));
+    const v6 = cidrs.filter((c) => c.includes(':'));
+    const note = `comment "${safe(rule.ccnId)} to ${safe(rule.to.kind)} ${safe(rule.to.id)}"`;
     if (v4.length) lines.push(`    iifname "${tun}" ip daddr { ${v4.join(', ')} } counter accept ${note}`);
     if (v6.length) lines.push(`    iifname "${tun}" ip6 daddr { ${v6.join(', ')} } counter accept ${note}`);
   }

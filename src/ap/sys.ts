@@ -45,6 +45,16 @@ export function sysctl(ns: string, key: string, value: string): Promise<string> 
   return exec('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `${key}=${value}`]);
 }
 
+/** What a CCN space runs; the real commands below, an in-memory double in testing/system.ts. */
+export interface ApSystem {
+  ip(ns: string | null, args: string[]): Promise<string>;
+  nftApply(ns: string, ruleset: string): Promise<string>;
+  nftList(ns: string, args: string[]): Promise<string>;
+  sysctl(ns: string, key: string, value: string): Promise<string>;
+}
+
+export const hostSystem: ApSystem = { ip, nftApply, nftList, sysctl };
+
 export async function netnsList(): Promise<string[]> {
   const out = await exec('ip', ['netns', 'list']);
   return out

@@ -9,6 +9,7 @@
  * what is wrong in its own words, which the API returns as 400/409.
  * Every string has a maxLength and every object additionalProperties: false.
  */
+import { CONFIG_VERSION_PATTERN } from '../../contract/ids.js';
 import { INSTANCE_MODELS, LIMITS } from '../model/index.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -194,7 +195,7 @@ export const configQuery = object(
   {
     after: {
       type: 'string',
-      pattern: '^[0-9a-f]{64}$',
+      pattern: CONFIG_VERSION_PATTERN.source,
       description: 'Content version the caller has; answer when the configuration differs from it',
     },
     wait: {

@@ -7,6 +7,7 @@
  * it comes from a device, is stored as the device's last status and shown to
  * operators; the request body limit caps the total on top.
  */
+import { CONFIG_VERSION_PATTERN } from '../../contract/ids.js';
 import { entityId, integer, list, object, publicKey, text, type JsonSchema } from './schemas.js';
 
 export interface PeerStatusReport {
@@ -73,7 +74,7 @@ export const statusReportBody = object(
     softwareVersion: text(64, 'Software version the agent runs'),
     configVersion: nullable({
       type: 'string',
-      pattern: '^[0-9a-f]{64}$',
+      pattern: CONFIG_VERSION_PATTERN.source,
       description: 'Content version of the configuration applied',
     }),
     accessPointId: nullable(entityId),

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IdPrefix } from './types.js';
 
+export { isValidId } from '../../contract/ids.js';
+
 /**
  * Produces a fresh id for a new entity. Injected so the model stays
  * deterministic: tests pass `sequentialIds()`, production `randomIds()`.
@@ -29,18 +31,4 @@ export function randomIds(length = 20): IdGenerator {
 export function sequentialIds(start = 1): IdGenerator {
   let next = start;
   return (prefix) => `${prefix}-${String(next++).padStart(6, '0')}`;
-}
-
-const ID_BODY = '[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?';
-const ID_PATTERNS: Record<IdPrefix, RegExp> = {
-  ap: new RegExp(`^ap-${ID_BODY}$`),
-  sag: new RegExp(`^sag-${ID_BODY}$`),
-  ccn: new RegExp(`^ccn-${ID_BODY}$`),
-  cen: new RegExp(`^cen-${ID_BODY}$`),
-  vpc: new RegExp(`^vpc-${ID_BODY}$`),
-};
-
-/** Explicit ids (imports, operator-chosen access point ids) must still look like generated ones. */
-export function isValidId(prefix: IdPrefix, id: string): boolean {
-  return ID_PATTERNS[prefix].test(id);
 }

@@ -215,7 +215,7 @@ export type Command =
 export type CommandKind = Command['kind'];
 
 /** Id prefixes of generated ids, one per entity kind that has a generated id. */
-export type IdPrefix = 'ap' | 'sag' | 'ccn' | 'cen' | 'vpc';
+export type { IdPrefix } from '../../contract/ids.js';
 
 /** Where a route learned by a CCN member points. */
 export type RouteTarget =

@@ -14,6 +14,13 @@ import {
   parseEndpoint,
   type Cidr,
 } from '../../net/cidr.js';
+import {
+  AREA_NAME_PATTERN,
+  MAX_MBPS,
+  SERIAL_PATTERN,
+  WG_KEY_PATTERN,
+  WG_ZERO_KEY,
+} from '../../contract/ids.js';
 import { ModelCidrOverlapError, ModelInvalidError, ModelStateError } from './errors.js';
 import {
   INSTANCE_MODELS,
@@ -26,8 +33,7 @@ import {
 export const LIMITS = {
   nameLength: 128,
   ccnCidrs: 5,
-  /** Upper bound on any Mbit/s figure: 1 Tbit/s, far above any real link, catches unit mistakes. */
-  maxMbps: 1_000_000,
+  maxMbps: MAX_MBPS,
   maxInstancesPerAccessPoint: 1_000_000,
   uplinkPriorityMin: 1,
   uplinkPriorityMax: 50,
@@ -50,7 +56,7 @@ export function validateName(owner: string, name: unknown): string {
 }
 
 export function validateAreaName(name: unknown): string {
-  if (typeof name !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
+  if (typeof name !== 'string' || !AREA_NAME_PATTERN.test(name)) {
     throw new ModelInvalidError(
       `area name ${JSON.stringify(name)} must be lowercase letters, digits and "-", starting with a letter, at most 32 characters`,
     );
@@ -68,7 +74,7 @@ export function validateRegionId(owner: string, region: unknown): string {
 }
 
 export function validateSerial(serial: unknown): string {
-  if (typeof serial !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(serial)) {
+  if (typeof serial !== 'string' || !SERIAL_PATTERN.test(serial)) {
     throw new ModelInvalidError(
       `device serial ${JSON.stringify(serial)} must be 1 to 64 letters, digits or "-"`,
     );
@@ -118,18 +124,14 @@ export function validateSoftwareVersion(owner: string, version: unknown): string
   return version;
 }
 
-/**
- * A WireGuard key is 32 bytes in padded base64: 43 significant characters, the last
- * carrying only 4 bits (hence the restricted final class), then "=". The all-zero key
- * is refused because WireGuard treats it as "no key" and the handshake would fail.
- */
+/** A WireGuard key (contract/ids.ts), not the all-zero one. */
 export function validatePublicKey(owner: string, key: unknown): string {
-  if (typeof key !== 'string' || !/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(key)) {
+  if (typeof key !== 'string' || !WG_KEY_PATTERN.test(key)) {
     throw new ModelInvalidError(
       `${owner}: public key must be a WireGuard key (base64 of 32 bytes, 44 characters ending in "=")`,
     );
   }
-  if (/^A{43}=$/.test(key)) throw new ModelInvalidError(`${owner}: public key is all zeros`);
+  if (key === WG_ZERO_KEY) throw new ModelInvalidError(`${owner}: public key is all zeros`);
   return key;
 }
 
