@@ -11,22 +11,17 @@
  *             namespace (and with them the veths into VPCs)
  */
 import { EventEmitter } from 'node:events';
-import type { ConfigAnswer, ConfigQuery } from '../agent/client.js';
-import { ControllerRefusedError } from '../agent/errors.js';
-import type { AccessPointConfig } from '../controller/compiler/index.js';
+import type { AccessPointClient } from '../contract/client.js';
+import type { AccessPointConfig } from '../contract/config.js';
+import { retryDelayMs, type RetryPolicy } from '../contract/retry.js';
 import { InvalidStateError } from '../errors.js';
 import { Gateway } from '../gateway/index.js';
 import { HubApplier, type HubNames } from './hub.js';
 import { ip, netnsList } from './sys.js';
 import type { Logger } from '../util/logger.js';
 
-export interface AccessPointClient {
-  getAccessPointConfig(
-    id: string,
-    token: string,
-    query?: ConfigQuery,
-  ): Promise<ConfigAnswer<AccessPointConfig>>;
-}
+/** Backoff while the controller cannot be asked (AccessPointOptions.retry overrides). */
+const AP_RETRY: RetryPolicy = { initialMs: 500, maxMs: 10_000 };
 
 export interface AccessPointOptions {
   id: string;
@@ -40,7 +35,7 @@ export interface AccessPointOptions {
   mtu?: number;
   /** Seconds each long poll may wait (default 25). */
   longPollSec?: number;
-  retry?: { initialMs?: number; maxMs?: number };
+  retry?: Partial<RetryPolicy>;
   logger?: Logger;
 }
 
@@ -175,9 +170,7 @@ export class AccessPoint extends EventEmitter<AccessPointEvents> {
       } catch (error) {
         if (signal.aborted) break;
         attempt++;
-        retryInMs = backoff(attempt, this.#o.retry);
-        if (error instanceof ControllerRefusedError)
-          retryInMs = Math.max(retryInMs, (error.retryAfterSec ?? 0) * 1000);
+        retryInMs = retryDelayMs(attempt, { ...AP_RETRY, ...this.#o.retry }, error);
         this.#log(
           'warn',
           `ap: controller: ${(error as Error).message}; keeping the current configuration, retrying in ${Math.round(retryInMs)} ms`,
@@ -215,12 +208,6 @@ async function removeLeftovers(prefix: string, log: Logger): Promise<void> {
     await ip(null, ['netns', 'del', ns]);
     log('info', `ap: removed namespace ${ns} left by an earlier run`);
   }
-}
-
-function backoff(attempt: number, retry: AccessPointOptions['retry']): number {
-  const initial = retry?.initialMs ?? 500;
-  const max = retry?.maxMs ?? 10_000;
-  return Math.min(max, initial * 2 ** Math.min(attempt - 1, 20)) * (0.8 + Math.random() * 0.4);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

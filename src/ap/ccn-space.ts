@@ -15,7 +15,7 @@
  * given and touches only what differs, so members whose prefixes did not change
  * see no change at all.
  */
-import type { ForwardingRule } from '../controller/compiler/types.js';
+import type { ForwardingRule } from '../contract/config.js';
 import { deniedCount, POLICY_TABLE, renderPolicy } from './policy.js';
 import { ip, nftApply, nftList, sysctl } from './sys.js';
 

@@ -8,12 +8,8 @@
  * stays. CCN namespaces are created for the first member here and removed with
  * the last; their routes and policy are reconciled on every apply.
  */
-import {
-  diffConfigs,
-  type AccessPointConfig,
-  type ConfigChange,
-  type HubPeer,
-} from '../controller/compiler/index.js';
+import type { AccessPointConfig, ConfigChange, HubPeer } from '../contract/config.js';
+import { diffConfigs } from '../contract/diff.js';
 import { mbpsToBytesPerSecond } from '../dataplane/rate-limit.js';
 import type { Gateway } from '../gateway/index.js';
 import { CcnSpace, type VpcLinkPlan } from './ccn-space.js';

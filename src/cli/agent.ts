@@ -5,7 +5,7 @@
  * SIGINT/SIGTERM.
  */
 import { parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
-import type { DeviceConfig } from '../controller/compiler/types.js';
+import type { DeviceConfig } from '../contract/config.js';
 import { SagError } from '../errors.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
 import { type Logger, stderrLogger } from '../util/logger.js';

@@ -8,7 +8,7 @@
  */
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { AccessPoint } from '../ap/index.js';
-import { HttpControllerClient } from '../agent/client.js';
+import { HttpControllerClient } from '../contract/client.js';
 import { SagError } from '../errors.js';
 import { decodeKey } from '../wg/crypto.js';
 import { stderrLogger } from '../util/logger.js';
@@ -165,7 +165,7 @@ export async function apMain(argv: string[]): Promise<number> {
   const args = parseApArgs(argv);
   let controller: HttpControllerClient;
   try {
-    controller = new HttpControllerClient(args.controller);
+    controller = new HttpControllerClient({ url: args.controller });
   } catch (err) {
     throw new ApUsageError((err as Error).message);
   }

@@ -4,8 +4,8 @@
  * means "not one of mine". Exit status: 0 done, 1 refused or failed (stderr
  * "sag: <message> (<code>)"), 2 called wrongly (stderr names the help to read).
  */
-import { UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
-import { ApiClient, DEFAULT_CONTROLLER } from './client.js';
+import { UsageError, formatHelp, parseArgs, type FlagSpec } from '../args.js';
+import { ApiClient, DEFAULT_CONTROLLER, failureLine } from './client.js';
 import type { Group, OperatorIo } from './command.js';
 import { deviceGroup } from './commands-device.js';
 import { apGroup, areaGroup, instanceGroup } from './commands-edge.js';
@@ -14,8 +14,8 @@ import { CONTROLLER_SUMMARY, controllerFlags, runController } from './controller
 import { table } from './table.js';
 
 export type { OperatorIo, Output } from './command.js';
-export { ApiClient, ApiError, ControllerUnreachableError } from './client.js';
-export { UsageError } from './args.js';
+export { ApiClient } from './client.js';
+export { UsageError } from '../args.js';
 
 export const OPERATOR_GROUPS: readonly Group[] = [
   areaGroup,
@@ -95,9 +95,7 @@ async function guarded(io: OperatorIo, run: () => Promise<number>): Promise<numb
       io.stderr.write(`sag: ${err.message}\n${err.command ? `see '${err.command} --help'\n` : ''}`);
       return 2;
     }
-    const code = (err as { code?: unknown } | null)?.code;
-    const message = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`sag: ${message}${typeof code === 'string' ? ` (${code})` : ''}\n`);
+    io.stderr.write(`sag: ${failureLine(err)}\n`);
     return 1;
   }
 }

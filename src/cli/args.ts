@@ -4,7 +4,7 @@
  * than taken from a package because the needs are small (long flags, repeats,
  * integers) and the project adds no dependencies for its command line.
  */
-import { SagError } from '../../errors.js';
+import { SagError } from '../errors.js';
 
 /** A mistake in how the command was called: exit status 2 and a pointer to the help. */
 export class UsageError extends SagError {
