@@ -9,18 +9,30 @@ import { Gateway } from '../gateway/gateway.js';
 import { daemonize, serveUntilDone, signalReady, testRekeyOption } from './daemon.js';
 import { stderrLogger } from '../util/logger.js';
 import { parseInterfaceName } from '../util/parse.js';
+import { USAGE_EXIT_STATUS, UsageError, formatHelp, parseArgs, usageMessage, type FlagSpec } from './args.js';
 
-const USAGE = 'usage: sag-wg [-f/--foreground] INTERFACE-NAME\n';
+const CMD = 'sag-wg';
+const SUMMARY =
+  'a drop-in for wireguard-go: the TUN device and its userspace API socket, served by the sag dataplane';
+const POSITIONALS = [{ name: 'INTERFACE-NAME', help: 'the TUN device to create' }];
+const FLAGS: FlagSpec[] = [
+  {
+    name: 'foreground',
+    short: 'f',
+    kind: 'bool',
+    help: 'stay in the foreground (or WG_PROCESS_FOREGROUND=1)',
+  },
+  { name: 'help', kind: 'bool', help: 'show this help' },
+];
 
 async function main(argv: string[]): Promise<number> {
-  const foregroundFlag = argv[0] === '-f' || argv[0] === '--foreground';
-  const rest = foregroundFlag ? argv.slice(1) : argv;
-  if (rest.length !== 1 || rest[0]!.startsWith('-')) {
-    process.stderr.write(USAGE);
-    return 2;
+  const args = parseArgs(argv, POSITIONALS, FLAGS, CMD);
+  if (args.bool('help')) {
+    process.stdout.write(formatHelp(CMD, SUMMARY, POSITIONALS, FLAGS, []));
+    return 0;
   }
-  const iface = parseInterfaceName(rest[0], 'interface name');
-  if (!foregroundFlag && process.env.WG_PROCESS_FOREGROUND !== '1') {
+  const iface = parseInterfaceName(args.positionals[0], 'interface name');
+  if (!args.bool('foreground') && process.env.WG_PROCESS_FOREGROUND !== '1') {
     return daemonize([process.argv[1]!, '--foreground', iface]);
   }
   const log = stderrLogger(iface);
@@ -38,6 +50,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(usageMessage(CMD, err));
+      process.exit(USAGE_EXIT_STATUS);
+    }
     process.stderr.write(`sag-wg: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },

@@ -4,7 +4,14 @@
  * means "not one of mine". Exit status: 0 done, 1 refused or failed (stderr
  * "sag: <message> (<code>)"), 2 called wrongly (stderr names the help to read).
  */
-import { UsageError, formatHelp, parseArgs, type FlagSpec } from '../args.js';
+import {
+  USAGE_EXIT_STATUS,
+  UsageError,
+  formatHelp,
+  parseArgs,
+  usageMessage,
+  type FlagSpec,
+} from '../args.js';
 import { ApiClient, DEFAULT_CONTROLLER, failureLine } from './client.js';
 import type { Group, OperatorIo } from './command.js';
 import { deviceGroup } from './commands-device.js';
@@ -30,11 +37,11 @@ export const OPERATOR_GROUPS: readonly Group[] = [
 /** First words runOperatorCommand answers to. */
 export const OPERATOR_COMMANDS: readonly string[] = ['controller', ...OPERATOR_GROUPS.map((g) => g.name)];
 
-/** Lines for sag's top-level help, in its "  name  summary" layout; each group's help lists its commands. */
-export const OPERATOR_USAGE = table([
-  ['  controller', CONTROLLER_SUMMARY],
-  ...OPERATOR_GROUPS.map((g) => [`  ${g.name}`, g.summary]),
-]);
+/** Rows for sag's top-level help, [name, summary]; each group's help lists its commands. */
+export const OPERATOR_SUMMARIES: readonly (readonly [string, string])[] = [
+  ['controller', CONTROLLER_SUMMARY],
+  ...OPERATOR_GROUPS.map((g) => [g.name, g.summary] as const),
+];
 
 const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', help: 'show this help' };
 
@@ -63,7 +70,7 @@ async function runGroup(group: Group, argv: string[], io: OperatorIo): Promise<n
   }
   if (name === undefined) {
     io.stderr.write(groupHelp(group));
-    return 2;
+    return USAGE_EXIT_STATUS;
   }
   const action = group.actions.find((a) => a.name === name);
   if (!action) throw new UsageError(`unknown command '${name}' for 'sag ${group.name}'`, `sag ${group.name}`);
@@ -92,8 +99,8 @@ async function guarded(io: OperatorIo, run: () => Promise<number>): Promise<numb
     return await run();
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`sag: ${err.message}\n${err.command ? `see '${err.command} --help'\n` : ''}`);
-      return 2;
+      io.stderr.write(usageMessage('sag', err));
+      return USAGE_EXIT_STATUS;
     }
     io.stderr.write(`sag: ${failureLine(err)}\n`);
     return 1;
