@@ -9,7 +9,7 @@ import type { DeviceConfig } from '../contract/config.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
 import { parseInterfaceName } from '../util/parse.js';
-import { UsageError, formatHelp, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
+import { UsageError, parseCommand, type CommandSpec, type FlagSpec, type ParsedArgs } from './args.js';
 
 export const AGENT_SUMMARY = 'run the device agent: activate once, then follow the configuration';
 const CMD = 'sag agent';
@@ -40,8 +40,9 @@ export const AGENT_FLAGS: FlagSpec[] = [
     value: 'NAME=ADDRESS|NAME=dev:IFACE[@ADDRESS]',
     help: 'bind an uplink of the configuration (multipath) to a local address or interface; uplinks not bound are skipped',
   },
-  { name: 'help', kind: 'bool', help: 'show this help' },
 ];
+
+const SPEC: CommandSpec = { command: CMD, summary: AGENT_SUMMARY, flags: AGENT_FLAGS };
 
 interface AgentArgs {
   controller: string;
@@ -108,11 +109,8 @@ function linkFollower(tun: string, mtu: number, log: Logger): (config: DeviceCon
 }
 
 export async function agentMain(argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv, [], AGENT_FLAGS, CMD);
-  if (parsed.bool('help')) {
-    process.stdout.write(formatHelp(CMD, AGENT_SUMMARY, [], AGENT_FLAGS, []));
-    return 0;
-  }
+  const parsed = parseCommand(argv, SPEC);
+  if (!parsed) return 0;
   const args = agentArgs(parsed);
   const log = stderrLogger('agent');
   const agent = await runAgent({

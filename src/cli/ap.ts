@@ -12,7 +12,7 @@ import { HttpControllerClient } from '../contract/client.js';
 import { decodeKey } from '../wg/crypto.js';
 import { stderrLogger } from '../util/logger.js';
 import { parseAddress } from '../net/validate.js';
-import { UsageError, formatHelp, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
+import { UsageError, parseCommand, type CommandSpec, type FlagSpec, type ParsedArgs } from './args.js';
 
 export const AP_RUN_SUMMARY = 'run an access point (hub) that follows its configuration from the controller';
 const CMD = 'sag ap run';
@@ -74,8 +74,9 @@ export const AP_RUN_FLAGS: FlagSpec[] = [
     value: 'FILE',
     help: 'write peers, counters and denied packets as JSON every second',
   },
-  { name: 'help', kind: 'bool', help: 'show this help' },
 ];
+
+const SPEC: CommandSpec = { command: CMD, summary: AP_RUN_SUMMARY, flags: AP_RUN_FLAGS };
 
 interface ApArgs {
   controller: string;
@@ -105,8 +106,10 @@ function readSecret(file: string, what: string): string {
   return text;
 }
 
-export function parseApArgs(argv: string[]): ApArgs {
-  return apArgs(parseArgs(argv, [], AP_RUN_FLAGS, CMD));
+/** The arguments of `sag ap run`, checked (files read, key decoded); undefined for --help. */
+export function parseApArgs(argv: string[], out?: { write(text: string): unknown }): ApArgs | undefined {
+  const args = parseCommand(argv, SPEC, out);
+  return args && apArgs(args);
 }
 
 function apArgs(args: ParsedArgs): ApArgs {
@@ -157,12 +160,8 @@ function apArgs(args: ParsedArgs): ApArgs {
 }
 
 export async function apMain(argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv, [], AP_RUN_FLAGS, CMD);
-  if (parsed.bool('help')) {
-    process.stdout.write(formatHelp(CMD, AP_RUN_SUMMARY, [], AP_RUN_FLAGS, []));
-    return 0;
-  }
-  const args = apArgs(parsed);
+  const args = parseApArgs(argv);
+  if (!args) return 0;
   let controller: HttpControllerClient;
   try {
     controller = new HttpControllerClient({ url: args.controller });

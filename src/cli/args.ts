@@ -213,3 +213,42 @@ export function formatHelp(
 export function usageMessage(program: string, err: UsageError): string {
   return `${program}: ${err.message}\n${err.command ? `see '${err.command} --help'\n` : ''}`;
 }
+
+export const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', help: 'show this help' };
+
+export interface CommandSpec {
+  /** As the user types it, e.g. "sag agent"; names the help in usage errors. */
+  command: string;
+  summary: string;
+  positionals?: readonly PositionalSpec[];
+  /** The command's own flags; --help is added. */
+  flags?: readonly FlagSpec[];
+}
+
+/**
+ * Parses a command's argv; with --help writes the help generated from the same
+ * specs to `out` and returns undefined (the command then exits 0).
+ */
+export function parseCommand(
+  argv: readonly string[],
+  spec: CommandSpec,
+  out: { write(text: string): unknown } = process.stdout,
+): ParsedArgs | undefined {
+  const positionals = spec.positionals ?? [];
+  const flags = [...(spec.flags ?? []), HELP_FLAG];
+  const args = parseArgs(argv, positionals, flags, spec.command);
+  if (!args.bool('help')) return args;
+  out.write(formatHelp(spec.command, spec.summary, positionals, flags, []));
+  return undefined;
+}
+
+/** For a top-level catch: writes a usage mistake and returns exit status 2; undefined for any other error. */
+export function usageExit(
+  program: string,
+  err: unknown,
+  out: { write(text: string): unknown } = process.stderr,
+): number | undefined {
+  if (!(err instanceof UsageError)) return undefined;
+  out.write(usageMessage(program, err));
+  return USAGE_EXIT_STATUS;
+}

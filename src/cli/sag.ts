@@ -5,16 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { decodeKey, encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
-import {
-  USAGE_EXIT_STATUS,
-  UsageError,
-  formatHelp,
-  parseArgs,
-  usageMessage,
-  type FlagSpec,
-  type ParsedArgs,
-  type PositionalSpec,
-} from './args.js';
+import { UsageError, parseCommand, usageExit, type CommandSpec, type ParsedArgs } from './args.js';
 import { OPERATOR_SUMMARIES, runOperatorCommand } from './operator/index.js';
 import { AGENT_SUMMARY, agentMain } from './agent.js';
 import { AP_RUN_SUMMARY, apMain } from './ap.js';
@@ -37,12 +28,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const HELP: FlagSpec = { name: 'help', kind: 'bool', help: 'show this help' };
-
-interface Simple {
-  summary: string;
-  positionals?: PositionalSpec[];
-  flags?: FlagSpec[];
+interface Simple extends Omit<CommandSpec, 'command'> {
   run(args: ParsedArgs): Promise<void>;
 }
 
@@ -134,27 +120,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const simple = Object.hasOwn(SIMPLE, command) ? SIMPLE[command] : undefined;
   if (!simple) throw new UsageError(`unknown command '${command}'`, 'sag');
-  const name = `sag ${command}`;
-  const positionals = simple.positionals ?? [];
-  const flags = [...(simple.flags ?? []), HELP];
-  const args = parseArgs(rest, positionals, flags, name);
-  if (args.bool('help')) {
-    process.stdout.write(formatHelp(name, simple.summary, positionals, flags, []));
-    return 0;
-  }
-  await simple.run(args);
+  const args = parseCommand(rest, { ...simple, command: `sag ${command}` });
+  if (args) await simple.run(args);
   return 0;
 }
 
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(usageMessage('sag', err));
-      process.exitCode = USAGE_EXIT_STATUS;
-      return;
-    }
-    process.stderr.write(`sag: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    const usage = usageExit('sag', err);
+    if (usage === undefined)
+      process.stderr.write(`sag: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = usage ?? 1;
   },
 );

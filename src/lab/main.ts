@@ -5,14 +5,7 @@
  * devices) and ip, nft, ping and iperf3; says so plainly otherwise.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  USAGE_EXIT_STATUS,
-  UsageError,
-  formatHelp,
-  parseArgs,
-  usageMessage,
-  type FlagSpec,
-} from '../cli/args.js';
+import { parseCommand, usageExit, type CommandSpec } from '../cli/args.js';
 import { formatChecks, runChecks } from './checks.js';
 import { Lab, sleep } from './lab.js';
 import { statusTable } from './status.js';
@@ -32,26 +25,22 @@ function preflight(): string | undefined {
   return undefined;
 }
 
-const CMD = 'npm start --';
-const SUMMARY = 'run the lab until Ctrl-C, printing its status every 10 s';
-const FLAGS: FlagSpec[] = [
-  { name: 'check', kind: 'bool', help: 'run the checks once; exit 0 only if all pass' },
-  { name: 'help', kind: 'bool', help: 'show this help' },
-];
+const SPEC: CommandSpec = {
+  command: 'npm start --',
+  summary: 'run the lab until Ctrl-C, printing its status every 10 s',
+  flags: [{ name: 'check', kind: 'bool', help: 'run the checks once; exit 0 only if all pass' }],
+};
 
 async function main(argv: string[]): Promise<number> {
   let check: boolean;
   try {
-    const args = parseArgs(argv, [], FLAGS, CMD);
-    if (args.bool('help')) {
-      process.stdout.write(formatHelp(CMD, SUMMARY, [], FLAGS, []));
-      return 0;
-    }
+    const args = parseCommand(argv, SPEC);
+    if (!args) return 0;
     check = args.bool('check');
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(usageMessage('lab', err));
-    return USAGE_EXIT_STATUS;
+    const usage = usageExit('lab', err);
+    if (usage === undefined) throw err;
+    return usage;
   }
   const why = preflight();
   if (why) {

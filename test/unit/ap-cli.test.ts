@@ -89,7 +89,7 @@ test('16 good flags parse, --vpc repeats', (t) => {
     'hz1',
     '--link-octet',
     '3',
-  ]);
+  ])!;
   t.deepEqual(
     [...args.vpcs],
     [

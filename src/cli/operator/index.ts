@@ -5,11 +5,12 @@
  * "sag: <message> (<code>)"), 2 called wrongly (stderr names the help to read).
  */
 import {
+  HELP_FLAG,
   USAGE_EXIT_STATUS,
   UsageError,
   formatHelp,
   parseArgs,
-  usageMessage,
+  usageExit,
   type FlagSpec,
 } from '../args.js';
 import { ApiClient, DEFAULT_CONTROLLER, failureLine } from './client.js';
@@ -42,8 +43,6 @@ export const OPERATOR_SUMMARIES: readonly (readonly [string, string])[] = [
   ['controller', CONTROLLER_SUMMARY],
   ...OPERATOR_GROUPS.map((g) => [g.name, g.summary] as const),
 ];
-
-const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', help: 'show this help' };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
   {
@@ -98,10 +97,8 @@ async function guarded(io: OperatorIo, run: () => Promise<number>): Promise<numb
   try {
     return await run();
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(usageMessage('sag', err));
-      return USAGE_EXIT_STATUS;
-    }
+    const usage = usageExit('sag', err, io.stderr);
+    if (usage !== undefined) return usage;
     io.stderr.write(`sag: ${failureLine(err)}\n`);
     return 1;
   }
