@@ -15,13 +15,16 @@
  * is reported as an event and retried; only start() and activate() throw.
  */
 import { EventEmitter } from 'node:events';
-import type { DeviceStatusReport } from '../controller/api/status.js';
-import type { DeviceConfig } from '../controller/compiler/index.js';
+import type { DeviceConfig } from '../contract/config.js';
+import { ControllerRefusedError } from '../contract/errors.js';
+import { backoffMs, retryDelayMs, type RetryPolicy } from '../contract/retry.js';
+import { LONG_POLL_MAX_SEC } from '../contract/version.js';
+import { STATUS_LIST_MAX, type DeviceStatusReport } from '../contract/status.js';
 import { InvalidStateError } from '../errors.js';
 import type { Gateway } from '../gateway/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate, zeroize } from '../wg/crypto.js';
 import { ConfigApplier, type ApplyOutcome } from './apply.js';
-import { ConfigMismatchError, ControllerRefusedError, NotActivatedError, AgentStateError } from './errors.js';
+import { ConfigMismatchError, NotActivatedError, AgentStateError } from './errors.js';
 import { handshakeProber, type ProbeResult, type Prober } from './probe.js';
 import { chooseHub } from './select.js';
 import { AgentStateDir, type AgentIdentity } from './state.js';
@@ -31,7 +34,8 @@ import type { AgentEvents, AgentOptions, SelectReason } from './types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 
-const LIST_MAX = 64;
+/** Backoff while the controller cannot be asked (AgentOptions.retry overrides). */
+const AGENT_RETRY: RetryPolicy = { initialMs: 1_000, maxMs: 60_000 };
 /** A long poll that comes back "unchanged" sooner than this is not repeated sooner (a controller ignoring `wait`). */
 const MIN_POLL_INTERVAL_MS = 1_000;
 
@@ -195,7 +199,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   statusReport(): DeviceStatusReport {
     const applier = this.#applier;
-    const peers = (applier?.hubs ?? []).slice(0, LIST_MAX).map((hub) => {
+    const peers = (applier?.hubs ?? []).slice(0, STATUS_LIST_MAX).map((hub) => {
       const s = this.#gateway!.peer(hub.publicKey);
       const endpoint = s.endpoint && formatEndpoint(s.endpoint);
       const c = s.counters;
@@ -212,7 +216,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         ...(paths.length > 0 ? { paths } : {}),
       };
     });
-    const probes = this.probes.slice(0, LIST_MAX).map((p) => ({ ...p, rttMs: reportedRtt(p.rttMs) }));
+    const probes = this.probes.slice(0, STATUS_LIST_MAX).map((p) => ({ ...p, rttMs: reportedRtt(p.rttMs) }));
     return {
       ...(this.#o.softwareVersion === undefined ? {} : { softwareVersion: this.#o.softwareVersion }),
       configVersion: applier?.config?.version ?? null,
@@ -235,7 +239,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   async #follow(): Promise<void> {
     const identity = this.#identity as AgentIdentity;
-    const longPoll = Math.min(Math.max(this.#o.longPollSec ?? 25, 0), 30);
+    const longPoll = Math.min(Math.max(this.#o.longPollSec ?? 25, 0), LONG_POLL_MAX_SEC);
     let attempt = 0;
     while (this.#running) {
       const started = this.#clock.monotonicMs();
@@ -251,7 +255,7 @@ export class Agent extends EventEmitter<AgentEvents> {
           const ok = this.#applySafely(answer.config, 'controller');
           if (ok) await this.#save(answer.config);
           attempt = ok ? 0 : attempt + 1;
-          if (!ok) retryInMs = this.#backoff(attempt);
+          if (!ok) retryInMs = backoffMs(attempt, this.#retry);
         } else {
           attempt = 0;
           retryInMs = Math.max(0, MIN_POLL_INTERVAL_MS - (this.#clock.monotonicMs() - started));
@@ -259,10 +263,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       } catch (error) {
         if (!this.#running) break;
         attempt++;
-        retryInMs = this.#backoff(attempt);
+        retryInMs = retryDelayMs(attempt, this.#retry, error);
         if (error instanceof ControllerRefusedError) {
           this.#reachable();
-          retryInMs = Math.max(retryInMs, (error.retryAfterSec ?? 0) * 1000);
           this.#log('warn', `agent: ${error.message}; retrying in ${Math.round(retryInMs)} ms`);
           this.emit('controller:refused', { error, retryInMs });
         } else {
@@ -285,11 +288,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.emit('controller:reachable', { downMs });
   }
 
-  #backoff(attempt: number): number {
-    const initial = this.#o.retry?.initialMs ?? 1_000;
-    const max = this.#o.retry?.maxMs ?? 60_000;
-    const base = Math.min(max, initial * 2 ** Math.min(attempt - 1, 30));
-    return base * (0.8 + Math.random() * 0.4);
+  get #retry(): RetryPolicy {
+    return { ...AGENT_RETRY, ...this.#o.retry };
   }
 
   /** Applies a configuration; false (and config:rejected) if it is not for us or the Gateway refuses it. */

@@ -13,12 +13,8 @@
  * counters) belongs to the Gateway's peer, so any peer not removed keeps it.
  * An uplinks change goes to the UplinkApplier (uplinks.ts) and touches no peer.
  */
-import {
-  diffConfigs,
-  type ConfigChange,
-  type DeviceConfig,
-  type DevicePeer,
-} from '../controller/compiler/index.js';
+import type { ConfigChange, DeviceConfig, DevicePeer } from '../contract/config.js';
+import { diffConfigs } from '../contract/diff.js';
 import { formatIp, parseEndpoint } from '../net/cidr.js';
 import type { Gateway } from '../gateway/index.js';
 import type { Endpoint } from '../dataplane/types.js';

@@ -1,13 +1,12 @@
 /**
- * Agent failures, one class per thing to do about it: activate first, wait for
- * the controller, fix the request or the controller's model, fix the state dir.
+ * Agent failures, one class per thing to do about it: activate first, fix the
+ * state dir, activate again. What goes wrong talking to the controller (wait for
+ * it, or fix the request or its model) is the contract's (src/contract/errors.ts).
  */
 import { SagError } from '../errors.js';
 
 export const AGENT_ERROR_CODES = [
   'ERR_AGENT_NOT_ACTIVATED',
-  'ERR_AGENT_CONTROLLER_UNREACHABLE',
-  'ERR_AGENT_CONTROLLER_REFUSED',
   'ERR_AGENT_STATE',
   'ERR_AGENT_CONFIG_MISMATCH',
 ] as const;
@@ -28,33 +27,6 @@ export class NotActivatedError extends AgentError {
       'ERR_AGENT_NOT_ACTIVATED',
       `no device identity in ${dir}; activate first with the serial number and an activation code`,
     );
-  }
-}
-
-/**
- * The controller could not be asked: connection refused or reset, timeout, DNS,
- * or a 5xx/503 answer. Retrying later may help; the agent keeps its last configuration.
- */
-export class ControllerUnreachableError extends AgentError {
-  readonly status: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; status?: number }) {
-    super('ERR_AGENT_CONTROLLER_UNREACHABLE', message, options);
-    this.status = options?.status;
-  }
-}
-
-/** The controller answered with a 4xx: the request or the model must change, not the timing. */
-export class ControllerRefusedError extends AgentError {
-  readonly status: number;
-  /** The API's error code, e.g. "ERR_ACTIVATION_INVALID", "ERR_COMPILER_DEVICE_NOT_BOUND". */
-  readonly apiCode: string;
-  /** Seconds from a Retry-After header (429), if any. */
-  readonly retryAfterSec: number | undefined;
-  constructor(status: number, apiCode: string, message: string, retryAfterSec?: number) {
-    super('ERR_AGENT_CONTROLLER_REFUSED', `controller refused (${status} ${apiCode}): ${message}`);
-    this.status = status;
-    this.apiCode = apiCode;
-    this.retryAfterSec = retryAfterSec;
   }
 }
 

@@ -5,18 +5,11 @@
  */
 import { Gateway } from '../gateway/index.js';
 import { Agent } from './agent.js';
-import { HttpControllerClient } from './client.js';
+import { HttpControllerClient } from '../contract/client.js';
 import type { AgentOptions } from './types.js';
 import type { Logger } from '../util/logger.js';
 
 export { Agent } from './agent.js';
-export {
-  HttpControllerClient,
-  type ConfigAnswer,
-  type ConfigQuery,
-  type ControllerClient,
-  type HttpControllerClientOptions,
-} from './client.js';
 export { ConfigApplier, toEndpoint } from './apply.js';
 export {
   handshakeProber,
@@ -66,7 +59,7 @@ export async function runAgent(options: RunAgentOptions): Promise<Agent> {
   const agent = new Agent({
     ...options.tuning,
     stateDir: options.stateDir,
-    controller: new HttpControllerClient(options.controllerUrl),
+    controller: new HttpControllerClient({ url: options.controllerUrl }),
     gatewayFactory: ({ privateKey }) =>
       new Gateway({
         privateKey,

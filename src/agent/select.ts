@@ -11,7 +11,7 @@
  * 4. With nothing measured yet, the active hub stays, or the controller's rank 0
  *    is taken ("this order is what it uses before probes answer").
  */
-import type { DevicePeer } from '../controller/compiler/index.js';
+import type { DevicePeer } from '../contract/config.js';
 import type { ProbeResult } from './probe.js';
 
 export interface HubChoice {

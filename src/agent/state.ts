@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeviceConfig } from '../controller/compiler/index.js';
+import type { DeviceConfig } from '../contract/config.js';
 import { AgentStateError } from './errors.js';
 
 export interface AgentIdentity {

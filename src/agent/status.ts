@@ -1,6 +1,6 @@
-/** Pieces of the agent's status report (the report's shape is the controller's, api/status.ts). */
+/** Pieces of the agent's status report (the report's shape and limits are the contract's). */
 import { isIPv6 } from 'node:net';
-import { STATUS_PATHS_MAX, STATUS_RTT_MAX_MS, type PathReport } from '../controller/api/status.js';
+import { STATUS_PATHS_MAX, STATUS_RTT_MAX_MS, type PathReport } from '../contract/status.js';
 import type { Endpoint } from '../dataplane/types.js';
 import type { PathStatus } from '../paths/types.js';
 

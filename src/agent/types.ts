@@ -1,9 +1,10 @@
 /** Public types of the device agent. */
-import type { DeviceStatusReport } from '../controller/api/status.js';
-import type { DeviceConfig } from '../controller/compiler/index.js';
+import type { ControllerClient } from '../contract/client.js';
+import type { DeviceConfig } from '../contract/config.js';
+import type { ControllerRefusedError } from '../contract/errors.js';
+import type { RetryPolicy } from '../contract/retry.js';
+import type { DeviceStatusReport } from '../contract/status.js';
 import type { Gateway } from '../gateway/index.js';
-import type { ControllerClient } from './client.js';
-import type { ControllerRefusedError } from './errors.js';
 import type { ProbeResult, Prober } from './probe.js';
 import type { UplinkBinding } from './uplinks.js';
 import type { Clock } from '../util/clock.js';
@@ -32,7 +33,7 @@ export interface AgentOptions {
   /** Re-probe period, ms (default 300 000; 0: only when the hubs change or the active one fails). */
   reprobeIntervalMs?: number;
   /** Backoff while the controller is unreachable: doubles from initialMs to maxMs, ±20 % jitter. */
-  retry?: { initialMs?: number; maxMs?: number };
+  retry?: Partial<RetryPolicy>;
   /**
    * A re-probe moves traffic only to a hub faster than the active one by more than
    * this (ratio of the active RTT plus ms), so two similar hubs do not flap.

@@ -7,7 +7,7 @@
  * A compiled uplink without a binding is skipped with one log line per configuration that names
  * it; with no bindings at all nothing happens and the Gateway runs exactly as without multipath.
  */
-import type { CompiledUplink } from '../controller/compiler/index.js';
+import type { CompiledUplink } from '../contract/config.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Gateway } from '../gateway/index.js';
 import type { Logger } from '../util/logger.js';

@@ -23,8 +23,8 @@ import {
 } from './follow.js';
 import { HubApplier, type HubNames } from './hub.js';
 import { ip, netnsList } from './sys.js';
-import type { AccessPointConfig } from '../controller/compiler/index.js';
 import type { Logger } from '../util/logger.js';
+import type { AccessPointConfig } from '../contract/config.js';
 
 export type { AccessPointClient, AccessPointEvents } from './follow.js';
 

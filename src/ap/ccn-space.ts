@@ -21,7 +21,7 @@
  * plumbing after it fails, and no moment exists in which the namespace forwards
  * unfiltered.
  */
-import type { ForwardingRule } from '../controller/compiler/types.js';
+import type { ForwardingRule } from '../contract/config.js';
 import { deniedCount, POLICY_TABLE, renderPolicy } from './policy.js';
 import { hostSystem, type ApSystem } from './sys.js';
 

@@ -14,22 +14,19 @@
  *   unreachable the controller is down: keep what runs, retry with backoff
  */
 import { EventEmitter } from 'node:events';
-import type { ConfigAnswer, ConfigQuery } from '../agent/client.js';
-import { ControllerRefusedError } from '../agent/errors.js';
+import type { AccessPointClient } from '../contract/client.js';
+import type { AccessPointConfig } from '../contract/config.js';
 import { CONFIG_VERSION_PATTERN } from '../contract/ids.js';
-import type { AccessPointConfig } from '../controller/compiler/index.js';
+import { backoffMs, retryDelayMs, type RetryPolicy } from '../contract/retry.js';
 import { ConfigRefusedError } from './errors.js';
 import type { HubApplyResult, SpaceFailure } from './hub.js';
 import { validateAccessPointConfig } from './validate-config.js';
 import type { Logger } from '../util/logger.js';
 
-export interface AccessPointClient {
-  getAccessPointConfig(
-    id: string,
-    token: string,
-    query?: ConfigQuery,
-  ): Promise<ConfigAnswer<AccessPointConfig>>;
-}
+export type { AccessPointClient } from '../contract/client.js';
+
+/** Backoff while the controller cannot be asked or a configuration cannot be applied in full. */
+const AP_RETRY: RetryPolicy = { initialMs: 500, maxMs: 10_000 };
 
 export interface AccessPointEvents {
   'config:applied': [{ config: AccessPointConfig; changes: number }];
@@ -40,10 +37,7 @@ export interface AccessPointEvents {
   'controller:unreachable': [{ error: Error; retryInMs: number }];
 }
 
-export interface RetryOptions {
-  initialMs?: number;
-  maxMs?: number;
-}
+export type RetryOptions = Partial<RetryPolicy>;
 
 export interface FollowerOptions {
   id: string;
@@ -111,6 +105,10 @@ export class ConfigFollower extends EventEmitter<AccessPointEvents> {
     };
   }
 
+  #policy(): RetryPolicy {
+    return { ...AP_RETRY, ...this.#o.retry };
+  }
+
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     const longPollSec = this.#o.longPollSec ?? 25;
@@ -137,9 +135,7 @@ export class ConfigFollower extends EventEmitter<AccessPointEvents> {
       } catch (error) {
         if (signal.aborted) break;
         attempt++;
-        pauseMs = backoff(attempt, this.#o.retry);
-        if (error instanceof ControllerRefusedError)
-          pauseMs = Math.max(pauseMs, (error.retryAfterSec ?? 0) * 1000);
+        pauseMs = retryDelayMs(attempt, this.#policy(), error);
         this.#o.logger(
           'warn',
           `ap: controller: ${(error as Error).message}; keeping the current configuration, retrying in ${Math.round(pauseMs)} ms`,
@@ -160,7 +156,7 @@ export class ConfigFollower extends EventEmitter<AccessPointEvents> {
       const claimed = (raw as { version?: unknown } | null)?.version;
       const version = typeof claimed === 'string' && CONFIG_VERSION_PATTERN.test(claimed) ? claimed : null;
       this.#refused = { version, reason: error.message, atUnixMs: Date.now() };
-      const pauseMs = backoff(++this.#refusals, this.#o.retry);
+      const pauseMs = backoffMs(++this.#refusals, this.#policy());
       this.#o.logger(
         'error',
         `ap: ${error.message}; nothing of it applied, the running configuration stays; fetching again in ${Math.round(pauseMs)} ms`,
@@ -200,7 +196,7 @@ export class ConfigFollower extends EventEmitter<AccessPointEvents> {
       this.emit('config:applied', { config, changes: result.changes.length });
       return;
     }
-    const retryInMs = backoff(++this.#failedApplies, this.#o.retry);
+    const retryInMs = backoffMs(++this.#failedApplies, this.#policy());
     this.#retryAt = Date.now() + retryInMs;
     for (const f of result.failures)
       this.#o.logger(
@@ -209,13 +205,6 @@ export class ConfigFollower extends EventEmitter<AccessPointEvents> {
       );
     this.emit('config:partial', { config, failures: result.failures, retryInMs });
   }
-}
-
-/** Exponential from `initialMs` (default 500) to `maxMs` (default 10 s), with ±20 % jitter. */
-export function backoff(attempt: number, retry: RetryOptions | undefined): number {
-  const initial = retry?.initialMs ?? 500;
-  const max = retry?.maxMs ?? 10_000;
-  return Math.min(max, initial * 2 ** Math.min(attempt - 1, 20)) * (0.8 + Math.random() * 0.4);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -15,12 +15,8 @@
  * only when every space succeeded; applying it again (a retry) runs commands only
  * for what still differs, i.e. for the spaces that failed.
  */
-import {
-  diffConfigs,
-  type AccessPointConfig,
-  type ConfigChange,
-  type HubPeer,
-} from '../controller/compiler/index.js';
+import type { AccessPointConfig, ConfigChange, HubPeer } from '../contract/config.js';
+import { diffConfigs } from '../contract/diff.js';
 import { mbpsToBytesPerSecond } from '../dataplane/rate-limit.js';
 import type { RateLimit } from '../dataplane/types.js';
 import { CcnSpace, type VpcLinkPlan } from './ccn-space.js';

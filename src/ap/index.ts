@@ -1,7 +1,6 @@
 /** Access point (hub) mode: `sag ap`. See access-point.ts. */
 export {
   AccessPoint,
-  type AccessPointClient,
   type AccessPointEvents,
   type AccessPointOptions,
   type AccessPointStatus,

@@ -8,7 +8,7 @@
  * (counted as source_not_allowed otherwise), so "came in on this TUN" means
  * "came from a member of this CCN".
  */
-import type { ForwardingRule } from '../controller/compiler/types.js';
+import type { ForwardingRule } from '../contract/config.js';
 import { InvalidArgumentError } from '../errors.js';
 
 export const POLICY_TABLE = 'sag';

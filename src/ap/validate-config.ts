@@ -20,9 +20,9 @@ import {
   WG_ZERO_KEY,
   type IdPrefix,
 } from '../contract/ids.js';
-import type { AccessPointConfig, ForwardingRule, HubPeer } from '../controller/compiler/types.js';
 import { findOverlap, formatCidr, formatEndpoint, parseCidr, parseEndpoint, type Cidr } from '../net/cidr.js';
 import { ConfigRefusedError } from './errors.js';
+import type { AccessPointConfig, ForwardingRule, HubPeer } from '../contract/config.js';
 
 const REASONS: readonly ForwardingRule['reason'][] = ['same-ccn', 'same-area', 'granted'];
 const TARGET_KINDS: readonly ForwardingRule['to']['kind'][] = ['ccn', 'vpc'];

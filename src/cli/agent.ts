@@ -5,25 +5,51 @@
  * SIGINT/SIGTERM.
  */
 import { parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
-import type { DeviceConfig } from '../controller/compiler/types.js';
-import { SagError } from '../errors.js';
-import { DEFAULT_MTU } from '../native/facts.generated.js';
+import type { DeviceConfig } from '../contract/config.js';
+import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../native/facts.generated.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
-import { parseInterfaceName, parsePort } from '../util/parse.js';
+import { parseInterfaceName } from '../util/parse.js';
+import { UsageError, parseCommand, type CommandSpec, type FlagSpec, type ParsedArgs } from './args.js';
 
-const USAGE = `usage: sag agent --controller URL --state-dir DIR [--serial SERIAL --code CODE]
-                 [--tun NAME] [--listen-port PORT] [--mtu MTU]
-                 [--uplink NAME=ADDRESS | --uplink NAME=dev:IFACE[@ADDRESS]]...
-  --uplink binds an uplink of the configuration (multipath) to a local address or interface;
-  uplinks of the configuration not bound are skipped.
-`;
+export const AGENT_SUMMARY = 'run the device agent: activate once, then follow the configuration';
+const CMD = 'sag agent';
 
-class AgentUsageError extends SagError {
-  constructor(message: string) {
-    super('ERR_SAG_USAGE', `${message}\n${USAGE}`);
-  }
-}
+export const AGENT_FLAGS: FlagSpec[] = [
+  { name: 'controller', kind: 'string', value: 'URL', required: true, help: "the controller's API" },
+  {
+    name: 'state-dir',
+    kind: 'string',
+    value: 'DIR',
+    required: true,
+    help: 'private key, identity and last good configuration (created 0700)',
+  },
+  { name: 'serial', kind: 'string', value: 'SERIAL', help: 'activate first as this device (with --code)' },
+  { name: 'code', kind: 'string', value: 'CODE', help: 'the activation code (with --serial)' },
+  { name: 'tun', kind: 'string', value: 'NAME', help: 'TUN device (default sag0)' },
+  {
+    name: 'listen-port',
+    kind: 'int',
+    value: 'PORT',
+    range: [0, 65535],
+    help: 'WireGuard UDP port (default 0: the kernel picks one)',
+  },
+  {
+    name: 'mtu',
+    kind: 'int',
+    value: 'MTU',
+    range: [MIN_MTU, MAX_MTU],
+    help: `TUN MTU (default ${DEFAULT_MTU})`,
+  },
+  {
+    name: 'uplink',
+    kind: 'list',
+    value: 'NAME=ADDRESS|NAME=dev:IFACE[@ADDRESS]',
+    help: 'bind an uplink of the configuration (multipath) to a local address or interface; uplinks not bound are skipped',
+  },
+];
+
+const SPEC: CommandSpec = { command: CMD, summary: AGENT_SUMMARY, flags: AGENT_FLAGS };
 
 interface AgentArgs {
   controller: string;
@@ -36,35 +62,22 @@ interface AgentArgs {
   uplinks: Record<string, UplinkBinding>;
 }
 
-function parseArgs(argv: string[]): AgentArgs {
-  const values = new Map<string, string>();
+function agentArgs(args: ParsedArgs): AgentArgs {
   const uplinks: Record<string, UplinkBinding> = {};
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i]!;
-    if (!flag.startsWith('--') || argv[i + 1] === undefined)
-      throw new AgentUsageError(`bad argument '${flag}'`);
-    if (flag === '--uplink') {
-      const [name, binding] = parseBinding(argv[i + 1]!);
-      if (uplinks[name]) throw new AgentUsageError(`uplink ${name} is bound twice`);
-      uplinks[name] = binding;
-    } else values.set(flag.slice(2), argv[i + 1]!);
+  for (const text of args.list('uplink')) {
+    const [name, binding] = parseBinding(text);
+    if (uplinks[name]) throw new UsageError(`uplink ${name} is bound twice`, CMD);
+    uplinks[name] = binding;
   }
-  const known = ['controller', 'state-dir', 'serial', 'code', 'tun', 'listen-port', 'mtu'];
-  for (const k of values.keys()) if (!known.includes(k)) throw new AgentUsageError(`unknown option --${k}`);
-  const controller = values.get('controller');
-  const stateDir = values.get('state-dir');
-  if (!controller || !stateDir) throw new AgentUsageError('--controller and --state-dir are required');
-  if (values.has('serial') !== values.has('code'))
-    throw new AgentUsageError('--serial and --code go together');
+  if (args.has('serial') !== args.has('code')) throw new UsageError('--serial and --code go together', CMD);
+  const listenPort = args.int('listen-port');
   return {
-    controller,
-    stateDir,
-    ...(values.has('serial') ? { serial: values.get('serial')!, code: values.get('code')! } : {}),
-    tun: parseInterfaceName(values.get('tun') ?? 'sag0', '--tun'),
-    ...(values.has('listen-port')
-      ? { listenPort: parsePort(Number(values.get('listen-port')), '--listen-port', true) }
-      : {}),
-    mtu: Number(values.get('mtu') ?? DEFAULT_MTU),
+    controller: args.need('controller'),
+    stateDir: args.need('state-dir'),
+    ...(args.has('serial') ? { serial: args.need('serial'), code: args.need('code') } : {}),
+    tun: parseInterfaceName(args.string('tun') ?? 'sag0', '--tun'),
+    ...(listenPort === undefined ? {} : { listenPort }),
+    mtu: args.int('mtu') ?? DEFAULT_MTU,
     uplinks,
   };
 }
@@ -73,7 +86,7 @@ function parseBinding(text: string): [string, UplinkBinding] {
   try {
     return parseUplinkBinding(text);
   } catch (error) {
-    throw new AgentUsageError(`--uplink: ${(error as Error).message}`);
+    throw new UsageError(`--uplink: ${(error as Error).message}`, CMD);
   }
 }
 
@@ -103,7 +116,9 @@ function linkFollower(tun: string, mtu: number, log: Logger): (config: DeviceCon
 }
 
 export async function agentMain(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const parsed = parseCommand(argv, SPEC);
+  if (!parsed) return 0;
+  const args = agentArgs(parsed);
   const log = stderrLogger('agent');
   const agent = await runAgent({
     controllerUrl: args.controller,

@@ -8,41 +8,82 @@
  */
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { AccessPoint } from '../ap/index.js';
-import { HttpControllerClient } from '../agent/client.js';
-import { SagError } from '../errors.js';
+import { HttpControllerClient } from '../contract/client.js';
 import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../native/facts.generated.js';
 import { decodeKey } from '../wg/crypto.js';
 import { stderrLogger } from '../util/logger.js';
-import { parseIntInRange, parsePort } from '../util/parse.js';
 import { parseAddress } from '../net/validate.js';
+import { UsageError, parseCommand, type CommandSpec, type FlagSpec, type ParsedArgs } from './args.js';
 
-export const AP_RUN_USAGE = `usage: sag ap run --controller URL --id AP_ID --token-file FILE --key-file FILE
-                  [--listen-port PORT] [--listen-address ADDR] [--mtu MTU]
-                  [--vpc VPC_ID=NETNS]... [--prefix NAME] [--link-octet N]
-                  [--status-file FILE]
+export const AP_RUN_SUMMARY = 'run an access point (hub) that follows its configuration from the controller';
+const CMD = 'sag ap run';
 
-  --controller URL     the controller's API
-  --id AP_ID           this access point's id (sag ap list)
-  --token-file FILE    its token (sag ap token AP_ID), one line
-  --key-file FILE      its WireGuard private key (sag genkey > FILE); register the
-                       public key with sag ap create/update --public-key
-  --listen-port PORT   WireGuard UDP port (default 51820)
-  --vpc VPC_ID=NETNS   reach VPC_ID through network namespace NETNS: a veth per CCN
-                       that may reach it is plugged in, with routes both ways
-                       (repeatable)
-  --prefix NAME        prefix of the namespaces (NAME-<ccn-id>) and interfaces this
-                       access point creates, [a-z0-9]{1,6} (default sag); must be
-                       unique per host
-  --link-octet N       VPC veths are addressed from 169.254.N.0/24 (default 0); give
-                       access points that share a VPC namespace different values
-  --status-file FILE   write peers, counters and denied packets as JSON every second
-`;
+export const AP_RUN_FLAGS: FlagSpec[] = [
+  { name: 'controller', kind: 'string', value: 'URL', required: true, help: "the controller's API" },
+  {
+    name: 'id',
+    kind: 'string',
+    value: 'AP_ID',
+    required: true,
+    help: "this access point's id (sag ap list)",
+  },
+  {
+    name: 'token-file',
+    kind: 'string',
+    value: 'FILE',
+    required: true,
+    help: 'its token (sag ap token AP_ID), one line',
+  },
+  {
+    name: 'key-file',
+    kind: 'string',
+    value: 'FILE',
+    required: true,
+    help: 'its WireGuard private key (sag genkey > FILE); register the public key with sag ap create/update --public-key',
+  },
+  {
+    name: 'listen-port',
+    kind: 'int',
+    value: 'PORT',
+    range: [1, 65535],
+    help: 'WireGuard UDP port (default 51820)',
+  },
+  { name: 'listen-address', kind: 'string', value: 'ADDR', help: 'local address of the WireGuard socket' },
+  {
+    name: 'mtu',
+    kind: 'int',
+    value: 'MTU',
+    range: [MIN_MTU, MAX_MTU],
+    help: `TUN MTU (default ${DEFAULT_MTU})`,
+  },
+  {
+    name: 'vpc',
+    kind: 'list',
+    value: 'VPC_ID=NETNS',
+    help: 'reach VPC_ID through network namespace NETNS: a veth per CCN that may reach it is plugged in, with routes both ways',
+  },
+  {
+    name: 'prefix',
+    kind: 'string',
+    value: 'NAME',
+    help: 'prefix of the namespaces (NAME-<ccn-id>) and interfaces this access point creates, [a-z0-9]{1,6} (default sag); must be unique per host',
+  },
+  {
+    name: 'link-octet',
+    kind: 'int',
+    value: 'N',
+    range: [0, 255],
+    help: 'VPC veths are addressed from 169.254.N.0/24 (default 0); give access points that share a VPC namespace different values',
+  },
+  {
+    name: 'status-file',
+    kind: 'string',
+    value: 'FILE',
+    help: 'write peers, counters and denied packets as JSON every second',
+  },
+];
 
-class ApUsageError extends SagError {
-  constructor(message: string) {
-    super('ERR_SAG_USAGE', `${message}\n${AP_RUN_USAGE}`);
-  }
-}
+const SPEC: CommandSpec = { command: CMD, summary: AP_RUN_SUMMARY, flags: AP_RUN_FLAGS };
 
 interface ApArgs {
   controller: string;
@@ -58,117 +99,81 @@ interface ApArgs {
   statusFile?: string;
 }
 
-const SINGLE = [
-  'controller',
-  'id',
-  'token-file',
-  'key-file',
-  'listen-port',
-  'listen-address',
-  'mtu',
-  'prefix',
-  'link-octet',
-  'status-file',
-];
-
 function readSecret(file: string, what: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8').trim();
   } catch (cause) {
-    throw new ApUsageError(
+    throw new UsageError(
       `cannot read ${what} ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+      CMD,
     );
   }
-  if (text === '') throw new ApUsageError(`${what} ${file} is empty`);
+  if (text === '') throw new UsageError(`${what} ${file} is empty`, CMD);
   return text;
 }
 
-export function parseApArgs(argv: string[]): ApArgs {
-  const values = new Map<string, string>();
+/** The arguments of `sag ap run`, checked (files read, key decoded); undefined for --help. */
+export function parseApArgs(argv: string[], out?: { write(text: string): unknown }): ApArgs | undefined {
+  const args = parseCommand(argv, SPEC, out);
+  return args && apArgs(args);
+}
+
+function apArgs(args: ParsedArgs): ApArgs {
   const vpcs = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i]!;
-    const value = argv[i + 1];
-    if (!flag.startsWith('--') || value === undefined)
-      throw new ApUsageError(
-        `bad argument '${flag}'${value === undefined && flag.startsWith('--') ? ': it needs a value' : ''}`,
-      );
-    const name = flag.slice(2);
-    if (name === 'vpc') {
-      const m = /^(vpc-[a-z0-9-]+)=([A-Za-z0-9_.-]{1,64})$/.exec(value);
-      if (!m) throw new ApUsageError(`--vpc ${value}: expected VPC_ID=NETNS, e.g. vpc-prod=vpcns`);
-      if (vpcs.has(m[1]!)) throw new ApUsageError(`--vpc ${m[1]} given twice`);
-      vpcs.set(m[1]!, m[2]!);
-      continue;
-    }
-    if (!SINGLE.includes(name)) throw new ApUsageError(`unknown option --${name}`);
-    if (values.has(name)) throw new ApUsageError(`--${name} given twice`);
-    values.set(name, value);
+  for (const value of args.list('vpc')) {
+    const m = /^(vpc-[a-z0-9-]+)=([A-Za-z0-9_.-]{1,64})$/.exec(value);
+    if (!m) throw new UsageError(`--vpc ${value}: expected VPC_ID=NETNS, e.g. vpc-prod=vpcns`, CMD);
+    if (vpcs.has(m[1]!)) throw new UsageError(`--vpc ${m[1]} given twice`, CMD);
+    vpcs.set(m[1]!, m[2]!);
   }
-  for (const required of ['controller', 'id', 'token-file', 'key-file']) {
-    if (!values.has(required)) throw new ApUsageError(`--${required} is required`);
-  }
-  const id = values.get('id')!;
+  const id = args.need('id');
   if (!/^[a-z]{2,3}-[a-z0-9-]+$/.test(id))
-    throw new ApUsageError(`--id ${id} is not an access point id (e.g. ap-hz1)`);
-  const prefix = values.get('prefix') ?? 'sag';
+    throw new UsageError(`--id ${id} is not an access point id (e.g. ap-hz1)`, CMD);
+  const prefix = args.string('prefix') ?? 'sag';
   if (!/^[a-z0-9]{1,6}$/.test(prefix))
-    throw new ApUsageError(`--prefix ${prefix}: use 1 to 6 of a-z and 0-9`);
-  const privateKey = readSecret(values.get('key-file')!, 'key file');
+    throw new UsageError(`--prefix ${prefix}: use 1 to 6 of a-z and 0-9`, CMD);
+  const privateKey = readSecret(args.need('key-file'), 'key file');
   try {
     decodeKey(privateKey);
   } catch {
-    throw new ApUsageError(
-      `key file ${values.get('key-file')} does not hold a base64 WireGuard private key (make one with sag genkey)`,
+    throw new UsageError(
+      `key file ${args.need('key-file')} does not hold a base64 WireGuard private key (make one with sag genkey)`,
+      CMD,
     );
   }
-  const num = (name: string, min: number, max: number, dflt: number) => {
-    const text = values.get(name);
-    if (text === undefined) return dflt;
-    if (!/^[0-9]+$/.test(text)) throw new ApUsageError(`--${name} ${text} is not a number`);
-    try {
-      return parseIntInRange(Number(text), `--${name}`, min, max);
-    } catch (err) {
-      throw new ApUsageError((err as Error).message);
-    }
-  };
-  const listenAddress = values.get('listen-address');
+  const listenAddress = args.string('listen-address');
   if (listenAddress !== undefined) {
     try {
       parseAddress(listenAddress, '--listen-address');
     } catch (err) {
-      throw new ApUsageError((err as Error).message);
+      throw new UsageError((err as Error).message, CMD);
     }
   }
-  const listenPort = num('listen-port', 1, 65535, 51820);
-  parsePort(listenPort, '--listen-port', false);
+  const statusFile = args.string('status-file');
   return {
-    controller: values.get('controller')!,
+    controller: args.need('controller'),
     id,
-    token: readSecret(values.get('token-file')!, 'token file'),
+    token: readSecret(args.need('token-file'), 'token file'),
     privateKey,
-    listenPort,
+    listenPort: args.int('listen-port') ?? 51820,
     ...(listenAddress === undefined ? {} : { listenAddress }),
-    mtu: num('mtu', MIN_MTU, MAX_MTU, DEFAULT_MTU),
+    mtu: args.int('mtu') ?? DEFAULT_MTU,
     vpcs,
     prefix,
-    linkOctet: num('link-octet', 0, 255, 0),
-    ...(values.has('status-file') ? { statusFile: values.get('status-file')! } : {}),
+    linkOctet: args.int('link-octet') ?? 0,
+    ...(statusFile === undefined ? {} : { statusFile }),
   };
 }
 
 export async function apMain(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(AP_RUN_USAGE);
-    return 0;
-  }
   const args = parseApArgs(argv);
+  if (!args) return 0;
   let controller: HttpControllerClient;
   try {
-    controller = new HttpControllerClient(args.controller);
+    controller = new HttpControllerClient({ url: args.controller });
   } catch (err) {
-    throw new ApUsageError((err as Error).message);
+    throw new UsageError((err as Error).message, CMD);
   }
   const log = stderrLogger('ap');
   const ap = new AccessPoint({

@@ -9,18 +9,28 @@ import { Gateway } from '../gateway/gateway.js';
 import { daemonize, serveUntilDone, signalReady, testRekeyOption } from './daemon.js';
 import { stderrLogger } from '../util/logger.js';
 import { parseInterfaceName } from '../util/parse.js';
+import { parseCommand, usageExit, type CommandSpec } from './args.js';
 
-const USAGE = 'usage: sag-wg [-f/--foreground] INTERFACE-NAME\n';
+const SPEC: CommandSpec = {
+  command: 'sag-wg',
+  summary:
+    'a drop-in for wireguard-go: the TUN device and its userspace API socket, served by the sag dataplane',
+  positionals: [{ name: 'INTERFACE-NAME', help: 'the TUN device to create' }],
+  flags: [
+    {
+      name: 'foreground',
+      short: 'f',
+      kind: 'bool',
+      help: 'stay in the foreground (or WG_PROCESS_FOREGROUND=1)',
+    },
+  ],
+};
 
 async function main(argv: string[]): Promise<number> {
-  const foregroundFlag = argv[0] === '-f' || argv[0] === '--foreground';
-  const rest = foregroundFlag ? argv.slice(1) : argv;
-  if (rest.length !== 1 || rest[0]!.startsWith('-')) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  const iface = parseInterfaceName(rest[0], 'interface name');
-  if (!foregroundFlag && process.env.WG_PROCESS_FOREGROUND !== '1') {
+  const args = parseCommand(argv, SPEC);
+  if (!args) return 0;
+  const iface = parseInterfaceName(args.positionals[0], 'interface name');
+  if (!args.bool('foreground') && process.env.WG_PROCESS_FOREGROUND !== '1') {
     return daemonize([process.argv[1]!, '--foreground', iface]);
   }
   const log = stderrLogger(iface);
@@ -38,7 +48,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`sag-wg: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    const usage = usageExit(SPEC.command, err);
+    if (usage === undefined)
+      process.stderr.write(`sag-wg: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(usage ?? 1);
   },
 );

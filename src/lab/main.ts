@@ -5,6 +5,7 @@
  * devices) and ip, nft, ping and iperf3; says so plainly otherwise.
  */
 import { spawnSync } from 'node:child_process';
+import { parseCommand, usageExit, type CommandSpec } from '../cli/args.js';
 import { formatChecks, runChecks } from './checks.js';
 import { Lab, sleep } from './lab.js';
 import { statusTable } from './status.js';
@@ -24,13 +25,23 @@ function preflight(): string | undefined {
   return undefined;
 }
 
+const SPEC: CommandSpec = {
+  command: 'npm start --',
+  summary: 'run the lab until Ctrl-C, printing its status every 10 s',
+  flags: [{ name: 'check', kind: 'bool', help: 'run the checks once; exit 0 only if all pass' }],
+};
+
 async function main(argv: string[]): Promise<number> {
-  const unknown = argv.filter((a) => a !== '--check');
-  if (unknown.length) {
-    process.stderr.write(`lab: unknown argument ${unknown[0]}\nusage: npm start [-- --check]\n`);
-    return 2;
+  let check: boolean;
+  try {
+    const args = parseCommand(argv, SPEC);
+    if (!args) return 0;
+    check = args.bool('check');
+  } catch (err) {
+    const usage = usageExit('lab', err);
+    if (usage === undefined) throw err;
+    return usage;
   }
-  const check = argv.includes('--check');
   const why = preflight();
   if (why) {
     process.stderr.write(`lab: ${why}\n`);

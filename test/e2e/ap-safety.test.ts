@@ -25,10 +25,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { AccessPointStatus } from '../../src/ap/index.js';
-import type { ForwardingRule, HubPeer } from '../../src/controller/compiler/index.js';
 import { apConfig, forwardingRule, hubPeer } from '../support/ap-config.js';
 import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../support/netns.js';
 import { waitForLine } from '../support/processes.js';
+import type { ForwardingRule, HubPeer } from '../../src/contract/config.js';
 
 const skip = e2eSkipReason(['ip', 'nft', 'ping', 'wg', 'wireguard-go']);
 if (skip) console.log(`[skip] ap safety e2e: ${skip}`);

@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Agent, HttpControllerClient, type AgentEvents, type AgentOptions } from '../../src/agent/index.js';
+import { Agent, type AgentEvents, type AgentOptions } from '../../src/agent/index.js';
+import { HttpControllerClient } from '../../src/contract/index.js';
 import { buildControllerApp } from '../../src/controller/api/index.js';
 import { compileAccessPointConfig } from '../../src/controller/compiler/index.js';
 import { MemoryStore } from '../../src/controller/store/index.js';
@@ -169,7 +170,7 @@ export async function world(t: ExecutionContext, gatewayExtra: Partial<GatewayOp
   const newAgent = (extra: Partial<AgentOptions> = {}) => {
     const agent = new Agent({
       stateDir: join(dir, 'agent'),
-      controller: new HttpControllerClient(url, { requestTimeoutMs: 3000 }),
+      controller: new HttpControllerClient({ url, requestTimeoutMs: 3000 }),
       gatewayFactory: ({ privateKey }) => new Gateway({ ...gatewayOptions, ...gatewayExtra, privateKey }),
       softwareVersion: '1.2.3',
       longPollSec: 5,

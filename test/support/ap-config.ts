@@ -3,7 +3,7 @@
  * and a configuration stamped with a content version, as the controller would send.
  */
 import { createHash } from 'node:crypto';
-import type { AccessPointConfig, ForwardingRule, HubPeer } from '../../src/controller/compiler/index.js';
+import type { AccessPointConfig, ForwardingRule, HubPeer } from '../../src/contract/config.js';
 
 /** Member n: tunnel address 100.96.0.n/32, serial SN-n, instance sag-n; key 32 bytes of n unless given. */
 export function hubPeer(

@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { ConfigApplier } from '../../src/agent/index.js';
-import { contentVersion, type DeviceConfig, type DevicePeer } from '../../src/controller/compiler/index.js';
+import { contentVersion, type DeviceConfig, type DevicePeer } from '../../src/contract/index.js';
 import { Gateway } from '../../src/gateway/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
 

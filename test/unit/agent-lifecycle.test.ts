@@ -7,16 +7,16 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, type AgentEvents } from '../../src/agent/index.js';
 import {
-  Agent,
   ControllerRefusedError,
   ControllerUnreachableError,
-  type AgentEvents,
+  contentVersion,
   type ConfigAnswer,
   type ControllerClient,
-} from '../../src/agent/index.js';
-import type { DeviceStatusReport } from '../../src/controller/api/index.js';
-import { contentVersion, type DeviceConfig } from '../../src/controller/compiler/index.js';
+  type DeviceConfig,
+  type DeviceStatusReport,
+} from '../../src/contract/index.js';
 import { Gateway } from '../../src/gateway/index.js';
 import { decodeKey, encodeKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
 import { waitFor } from '../support/time.js';

@@ -1,7 +1,7 @@
 /** Hub selection policy (select.ts), table-driven: forced, RTT, margin, rank. */
 import test from 'ava';
 import { chooseHub } from '../../src/agent/index.js';
-import type { DevicePeer } from '../../src/controller/compiler/index.js';
+import type { DevicePeer } from '../../src/contract/index.js';
 
 const hub = (id: string, rank: number): DevicePeer => ({
   accessPointId: id,

@@ -13,11 +13,7 @@ import {
   UplinkApplier,
   type UplinkBinding,
 } from '../../src/agent/index.js';
-import {
-  contentVersion,
-  type CompiledUplink,
-  type DeviceConfig,
-} from '../../src/controller/compiler/index.js';
+import { contentVersion, type CompiledUplink, type DeviceConfig } from '../../src/contract/index.js';
 import { InvalidArgumentError, NotFoundError } from '../../src/errors.js';
 import { Gateway } from '../../src/gateway/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';

@@ -7,13 +7,13 @@
  * applied and retries a partial one with a bounded backoff.
  */
 import test from 'ava';
-import type { ConfigAnswer } from '../../src/agent/client.js';
+import type { ConfigAnswer } from '../../src/contract/version.js';
 import { ConfigFollower, type AccessPointClient, type AccessPointEvents } from '../../src/ap/follow.js';
 import { HubApplier } from '../../src/ap/hub.js';
 import { FakeHubGateway } from '../../src/ap/testing/gateway.js';
 import { RecordingSystem } from '../../src/ap/testing/system.js';
-import type { AccessPointConfig, ForwardingRule, HubPeer } from '../../src/controller/compiler/index.js';
 import { apConfig, forwardingRule, hubPeer } from '../support/ap-config.js';
+import type { AccessPointConfig, ForwardingRule, HubPeer } from '../../src/contract/config.js';
 
 const peer = (n: number, ccnId: string, lans: string[] = []) => hubPeer(n, ccnId, { lans });
 const rule = forwardingRule;

@@ -4,11 +4,12 @@
  * of nftables text or an `ip` argument, is refused with the field named.
  */
 import test from 'ava';
-import { compileAccessPointConfig, type AccessPointConfig } from '../../src/controller/compiler/index.js';
+import { compileAccessPointConfig } from '../../src/controller/compiler/index.js';
 import { ConfigRefusedError } from '../../src/ap/errors.js';
 import { renderPolicy } from '../../src/ap/policy.js';
 import { validateAccessPointConfig } from '../../src/ap/validate-config.js';
 import { OPTS, model } from '../support/compiler-fixture.js';
+import type { AccessPointConfig } from '../../src/contract/config.js';
 
 const compiled = compileAccessPointConfig(model(), 'ap-hz', OPTS);
 type Mutable = { [k: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any

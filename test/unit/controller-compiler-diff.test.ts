@@ -2,16 +2,18 @@ import test from 'ava';
 import type { Command } from '../../src/controller/model/index.js';
 import {
   canonicalJson,
-  compileAccessPointConfig,
-  compileDeviceConfig,
   diffConfigs,
   type AccessPointConfig,
   type CompiledConfig,
   type ConfigChange,
-  type DeviceCompileOptions,
   type DeviceConfig,
   type ForwardingRule,
   type HubPeer,
+} from '../../src/contract/index.js';
+import {
+  compileAccessPointConfig,
+  compileDeviceConfig,
+  type DeviceCompileOptions,
 } from '../../src/controller/compiler/index.js';
 import { KEY, model, NO_GRANT, OPTS, WAN } from '../support/compiler-fixture.js';
 

@@ -1,55 +1,40 @@
 /**
- * A thin client for the controller's HTTP API over Node's global fetch. It
- * turns every way a call can fail into one SagError whose message a person can
- * act on: the API's own {error: {code, message}}, an unreachable controller
- * (naming the URL tried), a timeout, or something that is not our API answering.
+ * The operator CLI's view of the controller: the contract's HTTP client
+ * (src/contract/client.ts) with the operator's defaults, and the hints a person
+ * at a shell needs when it fails (which flag or variable sets the URL or the key).
  */
-import { SagError } from '../../errors.js';
-import { UsageError } from './args.js';
-
-/** The controller refused the request; `code` is the API's stable error code. */
-export class ApiError extends SagError {
-  readonly status: number;
-  constructor(code: string, message: string, status: number) {
-    super(code, message);
-    this.status = status;
-  }
-}
-
-/** No answer from the controller at all: refused, unresolvable, timed out. */
-export class ControllerUnreachableError extends SagError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_CONTROLLER_UNREACHABLE', message, options);
-  }
-}
+import { HttpControllerClient, type HttpMethod } from '../../contract/client.js';
+import { ControllerRefusedError, ControllerUnreachableError } from '../../contract/errors.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { UsageError } from '../args.js';
 
 export const DEFAULT_CONTROLLER = 'http://127.0.0.1:8080';
 /** Every operation is one small request; a minute without an answer means something is wrong. */
 export const REQUEST_TIMEOUT_MS = 60_000;
 
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
 /** Path segment from an id a person typed; encoding keeps "../x" from reaching another route. */
 export const seg = (value: string): string => encodeURIComponent(value);
 
 export class ApiClient {
-  readonly baseUrl: string;
-  constructor(
-    baseUrl: string,
-    private readonly apiKey: string | undefined,
-    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
-  ) {
-    let url: URL;
+  readonly #http: HttpControllerClient;
+  readonly #apiKey: string | undefined;
+
+  constructor(baseUrl: string, apiKey: string | undefined, timeoutMs = REQUEST_TIMEOUT_MS) {
+    this.#apiKey = apiKey || undefined;
     try {
-      url = new URL(baseUrl);
-    } catch {
-      throw new UsageError(
-        `the controller URL ${JSON.stringify(baseUrl)} is not a URL (expected e.g. ${DEFAULT_CONTROLLER})`,
-      );
+      this.#http = new HttpControllerClient({
+        url: baseUrl,
+        requestTimeoutMs: timeoutMs,
+        ...(this.#apiKey === undefined ? {} : { token: this.#apiKey }),
+      });
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      throw new UsageError(`${err.message} (expected e.g. ${DEFAULT_CONTROLLER})`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new UsageError(`the controller URL must be http:// or https://, got ${JSON.stringify(baseUrl)}`);
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  get baseUrl(): string {
+    return this.#http.baseUrl;
   }
 
   get<T>(path: string): Promise<T> {
@@ -68,66 +53,42 @@ export class ApiClient {
     return this.call<T>('DELETE', path);
   }
 
-  async call<T>(method: Method, path: string, body?: object): Promise<T> {
-    const url = this.baseUrl + path;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.apiKey) headers['authorization'] = `Bearer ${this.apiKey}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    let text: string;
+  async call<T>(method: HttpMethod, path: string, body?: object): Promise<T> {
     try {
-      res = await fetch(url, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await res.text();
+      return await this.#http.request<T>(method, path, body === undefined ? {} : { body });
     } catch (err) {
-      throw this.unreachable(err);
+      throw this.#withHint(err);
     }
-    if (res.status === 204) return undefined as T;
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      throw new ApiError(
-        `ERR_HTTP_${res.status}`,
-        `${this.baseUrl} answered ${method} ${path} with HTTP ${res.status} and a body that is not JSON; is it a sag controller?`,
-        res.status,
-      );
-    }
-    if (res.ok) return parsed as T;
-    throw this.refusal(res.status, method, path, parsed);
   }
 
-  private refusal(status: number, method: Method, path: string, body: unknown): ApiError {
-    const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    if (typeof error?.code !== 'string' || typeof error.message !== 'string') {
-      return new ApiError(
-        `ERR_HTTP_${status}`,
-        `${this.baseUrl} answered ${method} ${path} with HTTP ${status}`,
-        status,
-      );
-    }
-    // Without a key the API's message is right but does not say how the CLI takes one.
-    const hint = status === 401 && !this.apiKey ? '; pass --api-key or set SAG_API_KEY' : '';
-    return new ApiError(error.code, error.message + hint, status);
-  }
-
-  private unreachable(err: unknown): ControllerUnreachableError {
-    const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+  #withHint(err: unknown): unknown {
+    if (err instanceof ControllerUnreachableError && err.status === undefined) {
       return new ControllerUnreachableError(
-        `the controller at ${this.baseUrl} did not answer within ${this.timeoutMs / 1000} s`,
+        `${err.message}; is it running? Set --controller or SAG_CONTROLLER to its URL`,
         { cause: err },
       );
     }
-    // fetch reports "fetch failed"; the useful part (ECONNREFUSED, ENOTFOUND) is in the cause.
-    const why = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
-    return new ControllerUnreachableError(
-      `cannot reach the controller at ${this.baseUrl} (${why}); is it running? Set --controller or SAG_CONTROLLER to its URL`,
-      { cause: err },
-    );
+    // Without a key the API's message is right but does not say how the CLI takes one.
+    if (err instanceof ControllerRefusedError && err.status === 401 && this.#apiKey === undefined) {
+      return new ControllerRefusedError(
+        err.status,
+        err.apiCode,
+        `${err.apiMessage}; pass --api-key or set SAG_API_KEY`,
+        err.retryAfterSec,
+      );
+    }
+    return err;
   }
+}
+
+/**
+ * One line for a failed command: what the controller said (its message and code)
+ * when it said something, else the error's own message and code.
+ */
+export function failureLine(err: unknown): string {
+  const e = err as { message?: unknown; code?: unknown; apiMessage?: unknown; apiCode?: unknown } | null;
+  const message =
+    typeof e?.apiMessage === 'string' ? e.apiMessage : err instanceof Error ? err.message : String(err);
+  const code = typeof e?.apiCode === 'string' ? e.apiCode : e?.code;
+  return `${message}${typeof code === 'string' ? ` (${code})` : ''}`;
 }

@@ -4,7 +4,7 @@
  * API's JSON together with its human rendering. Commands never write output
  * themselves, so `--json` and tables cannot drift apart.
  */
-import type { FlagSpec, ParsedArgs, PositionalSpec } from './args.js';
+import type { FlagSpec, ParsedArgs, PositionalSpec } from '../args.js';
 import type { ApiClient } from './client.js';
 
 export interface Output {

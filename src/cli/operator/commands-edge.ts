@@ -1,6 +1,6 @@
 /** `sag area`, `sag ap` and `sag instance`: where branches attach, and the branches themselves. */
 import type { AccessPoint, Area, SagInstance, Uplink } from '../../controller/model/index.js';
-import { UsageError, type FlagSpec } from './args.js';
+import { UsageError, type FlagSpec } from '../args.js';
 import { seg } from './client.js';
 import {
   areaFlag,

@@ -1,6 +1,6 @@
 /** `sag ccn`, `sag cen` and `sag vpc`: the networks instances join and the enterprise networks joining them. */
 import type { Ccn, Cen, SagInstance, VpcNetwork } from '../../controller/model/index.js';
-import { UsageError, type FlagSpec, type ParsedArgs } from './args.js';
+import { UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
 import { seg } from './client.js';
 import {
   areaFlag,

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { format } from 'node:util';
 import type { FastifyBaseLogger } from 'fastify';
 import { SagError } from '../../errors.js';
-import { UsageError, parseArgs, type FlagSpec } from './args.js';
+import { UsageError, parseArgs, type FlagSpec } from '../args.js';
 import type { OperatorIo, Output } from './command.js';
 
 export const DEFAULT_DB = './sag-controller.db';

@@ -4,8 +4,16 @@
  * means "not one of mine". Exit status: 0 done, 1 refused or failed (stderr
  * "sag: <message> (<code>)"), 2 called wrongly (stderr names the help to read).
  */
-import { UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
-import { ApiClient, DEFAULT_CONTROLLER } from './client.js';
+import {
+  HELP_FLAG,
+  USAGE_EXIT_STATUS,
+  UsageError,
+  formatHelp,
+  parseArgs,
+  usageExit,
+  type FlagSpec,
+} from '../args.js';
+import { ApiClient, DEFAULT_CONTROLLER, failureLine } from './client.js';
 import type { Group, OperatorIo } from './command.js';
 import { deviceGroup } from './commands-device.js';
 import { apGroup, areaGroup, instanceGroup } from './commands-edge.js';
@@ -14,8 +22,8 @@ import { CONTROLLER_SUMMARY, controllerFlags, runController } from './controller
 import { table } from './table.js';
 
 export type { OperatorIo, Output } from './command.js';
-export { ApiClient, ApiError, ControllerUnreachableError } from './client.js';
-export { UsageError } from './args.js';
+export { ApiClient } from './client.js';
+export { UsageError } from '../args.js';
 
 export const OPERATOR_GROUPS: readonly Group[] = [
   areaGroup,
@@ -30,13 +38,11 @@ export const OPERATOR_GROUPS: readonly Group[] = [
 /** First words runOperatorCommand answers to. */
 export const OPERATOR_COMMANDS: readonly string[] = ['controller', ...OPERATOR_GROUPS.map((g) => g.name)];
 
-/** Lines for sag's top-level help, in its "  name  summary" layout; each group's help lists its commands. */
-export const OPERATOR_USAGE = table([
-  ['  controller', CONTROLLER_SUMMARY],
-  ...OPERATOR_GROUPS.map((g) => [`  ${g.name}`, g.summary]),
-]);
-
-const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', help: 'show this help' };
+/** Rows for sag's top-level help, [name, summary]; each group's help lists its commands. */
+export const OPERATOR_SUMMARIES: readonly (readonly [string, string])[] = [
+  ['controller', CONTROLLER_SUMMARY],
+  ...OPERATOR_GROUPS.map((g) => [g.name, g.summary] as const),
+];
 
 const GLOBAL_FLAGS: FlagSpec[] = [
   {
@@ -63,7 +69,7 @@ async function runGroup(group: Group, argv: string[], io: OperatorIo): Promise<n
   }
   if (name === undefined) {
     io.stderr.write(groupHelp(group));
-    return 2;
+    return USAGE_EXIT_STATUS;
   }
   const action = group.actions.find((a) => a.name === name);
   if (!action) throw new UsageError(`unknown command '${name}' for 'sag ${group.name}'`, `sag ${group.name}`);
@@ -91,13 +97,9 @@ async function guarded(io: OperatorIo, run: () => Promise<number>): Promise<numb
   try {
     return await run();
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`sag: ${err.message}\n${err.command ? `see '${err.command} --help'\n` : ''}`);
-      return 2;
-    }
-    const code = (err as { code?: unknown } | null)?.code;
-    const message = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`sag: ${message}${typeof code === 'string' ? ` (${code})` : ''}\n`);
+    const usage = usageExit('sag', err, io.stderr);
+    if (usage !== undefined) return usage;
+    io.stderr.write(`sag: ${failureLine(err)}\n`);
     return 1;
   }
 }

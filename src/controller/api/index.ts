@@ -22,14 +22,5 @@ export {
   type ActivationLimits,
   type LimitRule,
 } from './limiter.js';
-export { HEARTBEAT_EVERY_MS, LONG_POLL_MAX_SEC } from './routes-agent.js';
-export {
-  STATUS_LIST_MAX,
-  STATUS_PATHS_MAX,
-  STATUS_RTT_MAX_MS,
-  type DeviceStatusReport,
-  type PathReport,
-  type PeerStatusReport,
-  type ProbeReport,
-} from './status.js';
+export { HEARTBEAT_EVERY_MS } from './routes-agent.js';
 export type { RouteSpec, AuthMode, Principal, Clock } from './route.js';

@@ -5,25 +5,26 @@
  *
  * Long poll. GET /v1/devices/{serial}/config?after=V&wait=S answers at once with
  * the configuration when its content version differs from V (or when no `after`
- * is given). Otherwise it waits up to S seconds (at most 30, larger values count
- * as 30) for a model change that changes the configuration, and when none comes
- * answers 200 `{"unchanged": true, "version": V}`. 200 rather than 304 so the
- * answer has a body that says what happened, and no cache or proxy between agent
- * and controller treats it as a cache validation. A compile refusal (device
- * unbound, hub without a key) ends the wait at once with its error status.
+ * is given). Otherwise it waits up to S seconds (at most LONG_POLL_MAX_SEC, larger
+ * values count as that) for a model change that changes the configuration, and
+ * when none comes answers 200 `{"unchanged": true, "version": V}` (the contract:
+ * src/contract/version.ts). 200 rather than 304 so the answer has a body that says
+ * what happened, and no cache or proxy between agent and controller treats it as
+ * a cache validation. A compile refusal (device unbound, hub without a key) ends
+ * the wait at once with its error status.
  */
 import { performance } from 'node:perf_hooks';
-import { compileDeviceConfig, type CompiledConfig } from '../compiler/index.js';
+import type { CompiledConfig } from '../../contract/config.js';
+import type { DeviceStatusReport } from '../../contract/status.js';
+import { LONG_POLL_MAX_SEC, type ConfigUnchanged } from '../../contract/version.js';
+import { compileDeviceConfig } from '../compiler/index.js';
 import { find, get, type ModelState, type SagDevice } from '../model/index.js';
 import { ACTIVATION_TTL_DEFAULT_MS } from '../store/index.js';
 import { ref } from './entities.js';
 import { RateLimitedError, RequestValidationError } from './errors.js';
 import { written, type ApiRequest, type RouteDeps, type RouteSpec } from './route.js';
 import { bodies, configQuery, serialParams } from './schemas.js';
-import { statusReportBody, type DeviceStatusReport } from './status.js';
-
-/** Longest long-poll wait, seconds: below the 60 s idle timeouts common in proxies and NATs. */
-export const LONG_POLL_MAX_SEC = 30;
+import { statusReportBody } from './status.js';
 
 /**
  * A status report refreshes the device's lastSeen through a `device.heartbeat`
@@ -39,7 +40,7 @@ export async function longPollConfig(
   d: RouteDeps,
   req: ApiRequest,
   compile: (state: ModelState) => CompiledConfig,
-): Promise<unknown> {
+): Promise<CompiledConfig | ConfigUnchanged> {
   const after = req.query['after'];
   const wait = req.query['wait'];
   if (wait !== undefined && after === undefined)

@@ -19,9 +19,10 @@ import {
   type ModelState,
 } from '../model/index.js';
 import { allocateTunnelAddresses, assertPoolClear, resolvePools, type OverlayPool } from './addresses.js';
-import { stamp } from './canonical.js';
 import { UnknownAccessPointError } from './errors.js';
-import type { AccessPointConfig, CompileOptions, ForwardingRule, HubPeer } from './types.js';
+import type { CompileOptions } from './types.js';
+import type { AccessPointConfig, ForwardingRule, HubPeer } from '../../contract/config.js';
+import { stamp } from '../../contract/version.js';
 
 function sortCidrs(cidrs: readonly string[]): string[] {
   const keyed = cidrs.map((text) => {

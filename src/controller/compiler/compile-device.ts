@@ -24,7 +24,6 @@ import {
 import { validatePublicKey } from '../model/validate.js';
 import { createHash } from 'node:crypto';
 import { allocateTunnelAddresses, assertPoolClear, resolvePools, type OverlayPool } from './addresses.js';
-import { stamp } from './canonical.js';
 import {
   AccessPointKeyError,
   DeviceNotActivatedError,
@@ -32,13 +31,9 @@ import {
   InvalidCompileOptionsError,
   UnknownDeviceError,
 } from './errors.js';
-import type {
-  CompileOptions,
-  CompiledRoute,
-  DeviceCompileOptions,
-  DeviceConfig,
-  DevicePeer,
-} from './types.js';
+import type { CompileOptions, DeviceCompileOptions } from './types.js';
+import type { CompiledRoute, DeviceConfig, DevicePeer } from '../../contract/config.js';
+import { stamp } from '../../contract/version.js';
 
 /** wg-quick's customary value: keeps NAT and stateful-firewall mappings of the branch's uplink open. */
 export const DEFAULT_PERSISTENT_KEEPALIVE_SEC = 25;

@@ -15,7 +15,6 @@ export const COMPILER_ERROR_CODES = [
   'ERR_COMPILER_INVALID_OPTIONS',
   'ERR_COMPILER_POOL_EXHAUSTED',
   'ERR_COMPILER_POOL_OVERLAP',
-  'ERR_COMPILER_DIFF_MISMATCH',
 ] as const;
 
 export type CompilerErrorCode = (typeof COMPILER_ERROR_CODES)[number];
@@ -35,7 +34,6 @@ export const COMPILER_ERROR_STATUS: Readonly<Record<CompilerErrorCode, number>> 
   ERR_COMPILER_INVALID_OPTIONS: 500,
   ERR_COMPILER_POOL_EXHAUSTED: 409,
   ERR_COMPILER_POOL_OVERLAP: 409,
-  ERR_COMPILER_DIFF_MISMATCH: 500,
 };
 
 export class CompilerError extends SagError {
@@ -116,13 +114,6 @@ export class PoolOverlapError extends CompilerError {
       `overlay pool ${pool} overlaps ${cidr} (${owner}); choose a pool outside every CCN, LAN and VPC range`,
       [pool, cidr],
     );
-  }
-}
-
-/** diffConfigs was handed configurations of different kinds or different subjects. */
-export class DiffMismatchError extends CompilerError {
-  constructor(message: string) {
-    super('ERR_COMPILER_DIFF_MISMATCH', message);
   }
 }
 

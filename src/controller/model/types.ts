@@ -8,12 +8,14 @@
  * (CCN members, CEN attachments) are derived by queries, so they cannot disagree.
  */
 
-export type InstanceModel = 'hardware' | 'vcpe' | 'app';
+import type { InstanceModel, ReachReason, RouteTarget, UplinkKind } from '../../contract/config.js';
+
+// The values a compiled configuration carries are the contract's; the model speaks the same words.
+export type { InstanceModel, ReachReason, RouteTarget, UplinkKind };
+
 export const INSTANCE_MODELS: readonly InstanceModel[] = ['hardware', 'vcpe', 'app'];
 
 export type InstanceState = 'unbound' | 'bound' | 'online' | 'offline';
-
-export type UplinkKind = 'wired' | 'lte';
 
 /** Fields every entity carries. */
 export interface Versioned {
@@ -217,10 +219,6 @@ export type CommandKind = Command['kind'];
 /** Id prefixes of generated ids, one per entity kind that has a generated id. */
 export type { IdPrefix } from '../../contract/ids.js';
 
-/** Where a route learned by a CCN member points. */
-export type RouteTarget =
-  { kind: 'instance'; id: string; ccnId: string } | { kind: 'ccn'; id: string } | { kind: 'vpc'; id: string };
-
 export interface Route {
   /** Canonical destination CIDR. */
   cidr: string;
@@ -230,8 +228,6 @@ export interface Route {
   /** Grant bandwidth in Mbit/s for cross-area routes, null within one area. */
   grantMbps: number | null;
 }
-
-export type ReachReason = 'same-ccn' | 'same-area' | 'granted' | 'no-grant' | 'no-cen' | 'different-cen';
 
 export interface Reach {
   reachable: boolean;

@@ -3,8 +3,8 @@
  * without touching what did not change. `allowedIps` of a device configuration is
  * derived from its routes, so it is expressed by route changes only.
  */
-import { canonicalJson } from './canonical.js';
 import { DiffMismatchError } from './errors.js';
+import { canonicalJson } from './version.js';
 import type {
   AccessPointConfig,
   CompiledConfig,
@@ -14,7 +14,7 @@ import type {
   ForwardingRule,
   HubPeer,
   Json,
-} from './types.js';
+} from './config.js';
 
 interface Keyed<T> {
   removed: T[];

@@ -1,10 +1,16 @@
 /**
- * The operator CLI's argument parser: GNU-style long flags described by data,
- * so the same specs parse argv and print per-command help. Written here rather
- * than taken from a package because the needs are small (long flags, repeats,
- * integers) and the project adds no dependencies for its command line.
+ * The one argument parser of sag's command lines (sag and all its subcommands,
+ * sag-wg, the lab): GNU-style long flags described by data, so the same specs
+ * parse argv and print per-command help, and one UsageError for every way a
+ * command can be called wrongly (exit status 2). Written here rather than taken
+ * from node:util's parseArgs because that one neither types integers, requires
+ * flags nor writes help; the needs are small (long flags, a few one-letter
+ * aliases, repeats, integers in a range).
  */
-import { SagError } from '../../errors.js';
+import { SagError } from '../errors.js';
+
+/** Exit status of a command called wrongly (as getopt-based tools and wireguard-go use). */
+export const USAGE_EXIT_STATUS = 2;
 
 /** A mistake in how the command was called: exit status 2 and a pointer to the help. */
 export class UsageError extends SagError {
@@ -30,12 +36,18 @@ export interface FlagSpec {
   value?: string;
   help: string;
   required?: boolean;
+  /** A one-letter alias, without the dash: "f" for -f. */
+  short?: string;
+  /** For an int flag: the inclusive range it must fall in. */
+  range?: readonly [min: number, max: number];
 }
 
 export interface PositionalSpec {
-  /** Placeholder in help, e.g. "CCN_ID"; every positional is required. */
+  /** Placeholder in help, e.g. "CCN_ID". */
   name: string;
   help: string;
+  /** May be left out; only trailing positionals can be. */
+  optional?: boolean;
 }
 
 type Value = string | string[] | number | boolean;
@@ -67,10 +79,13 @@ export class ParsedArgs {
   }
 }
 
-function toInt(flag: string, raw: string, command: string): number {
+function toInt(spec: FlagSpec, raw: string, command: string): number {
   const n = Number(raw);
-  if (!/^-?[0-9]+$/.test(raw) || !Number.isSafeInteger(n))
-    throw new UsageError(`--${flag} must be an integer, got ${JSON.stringify(raw)}`, command);
+  const [min, max] = spec.range ?? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+  if (!/^-?[0-9]+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = spec.range ? ` ${min}..${max}` : '';
+    throw new UsageError(`--${spec.name} must be an integer${range}, got ${JSON.stringify(raw)}`, command);
+  }
   return n;
 }
 
@@ -86,6 +101,7 @@ export function parseArgs(
   command: string,
 ): ParsedArgs {
   const byName = new Map(flags.map((f) => [f.name, f]));
+  const byShort = new Map(flags.filter((f) => f.short).map((f) => [`-${f.short}`, f]));
   const values = new Map<string, Value>();
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -98,15 +114,18 @@ export function parseArgs(
       values.set('help', true);
       continue;
     }
-    if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg.length > 1)
-        throw new UsageError(`unknown option ${arg} (options are long: --name)`, command);
+    const alias = byShort.get(arg);
+    if (!arg.startsWith('--') && !alias) {
+      if (arg.startsWith('-') && arg.length > 1) {
+        const hint = byShort.size === 0 ? ' (options are long: --name)' : '';
+        throw new UsageError(`unknown option ${arg}${hint}`, command);
+      }
       rest.push(arg);
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const spec = byName.get(name);
+    const eq = alias ? -1 : arg.indexOf('=');
+    const name = alias ? alias.name : arg.slice(2, eq === -1 ? undefined : eq);
+    const spec = alias ?? byName.get(name);
     if (!spec) throw new UsageError(`unknown option --${name}`, command);
     if (spec.kind === 'bool') {
       if (eq !== -1) throw new UsageError(`--${name} takes no value`, command);
@@ -123,14 +142,15 @@ export function parseArgs(
     }
     if (spec.kind === 'list') values.set(name, [...((values.get(name) as string[] | undefined) ?? []), raw]);
     else if (values.has(name)) throw new UsageError(`--${name} given twice`, command);
-    else values.set(name, spec.kind === 'int' ? toInt(name, raw, command) : raw);
+    else values.set(name, spec.kind === 'int' ? toInt(spec, raw, command) : raw);
   }
   // Help wins over every other mistake: someone asking for it should get it.
   if (values.get('help') === true) return new ParsedArgs(rest, values);
-  if (rest.length < positionals.length) {
+  const needed = positionals.filter((p) => !p.optional).length;
+  if (rest.length < needed) {
     throw new UsageError(
       `missing ${positionals
-        .slice(rest.length)
+        .slice(rest.length, needed)
         .map((p) => p.name)
         .join(' ')}`,
       command,
@@ -144,9 +164,10 @@ export function parseArgs(
   return new ParsedArgs(rest, values);
 }
 
-/** "--cidr CIDR" for help lines. */
+/** "--cidr CIDR" (or "-f, --foreground") for help lines. */
 function flagLabel(f: FlagSpec): string {
-  return f.kind === 'bool' ? `--${f.name}` : `--${f.name} ${f.value ?? 'VALUE'}`;
+  const long = f.kind === 'bool' ? `--${f.name}` : `--${f.name} ${f.value ?? 'VALUE'}`;
+  return f.short ? `-${f.short}, ${long}` : long;
 }
 
 /** Help for one command: synopsis, then positionals and options aligned. */
@@ -160,7 +181,7 @@ export function formatHelp(
   const required = flags.filter((f) => f.required).map(flagLabel);
   const synopsis = [
     command,
-    ...positionals.map((p) => p.name),
+    ...positionals.map((p) => (p.optional ? `[${p.name}]` : p.name)),
     ...required,
     flags.some((f) => !f.required) || globals.length ? '[options]' : '',
   ]
@@ -186,4 +207,48 @@ export function formatHelp(
   const width = Math.max(...rows.filter(([, b]) => b !== '').map(([a]) => a.length), 0);
   const body = rows.map(([a, b]) => (b === '' ? a : `${a.padEnd(width)}  ${b}`)).join('\n');
   return `usage: ${synopsis}\n\n${summary}\n\n${body}\n`;
+}
+
+/** What a usage mistake prints: the program, what was wrong, and which help explains it. */
+export function usageMessage(program: string, err: UsageError): string {
+  return `${program}: ${err.message}\n${err.command ? `see '${err.command} --help'\n` : ''}`;
+}
+
+export const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', help: 'show this help' };
+
+export interface CommandSpec {
+  /** As the user types it, e.g. "sag agent"; names the help in usage errors. */
+  command: string;
+  summary: string;
+  positionals?: readonly PositionalSpec[];
+  /** The command's own flags; --help is added. */
+  flags?: readonly FlagSpec[];
+}
+
+/**
+ * Parses a command's argv; with --help writes the help generated from the same
+ * specs to `out` and returns undefined (the command then exits 0).
+ */
+export function parseCommand(
+  argv: readonly string[],
+  spec: CommandSpec,
+  out: { write(text: string): unknown } = process.stdout,
+): ParsedArgs | undefined {
+  const positionals = spec.positionals ?? [];
+  const flags = [...(spec.flags ?? []), HELP_FLAG];
+  const args = parseArgs(argv, positionals, flags, spec.command);
+  if (!args.bool('help')) return args;
+  out.write(formatHelp(spec.command, spec.summary, positionals, flags, []));
+  return undefined;
+}
+
+/** For a top-level catch: writes a usage mistake and returns exit status 2; undefined for any other error. */
+export function usageExit(
+  program: string,
+  err: unknown,
+  out: { write(text: string): unknown } = process.stderr,
+): number | undefined {
+  if (!(err instanceof UsageError)) return undefined;
+  out.write(usageMessage(program, err));
+  return USAGE_EXIT_STATUS;
 }

@@ -1,10 +1,42 @@
 /**
- * Content versions. Two configurations with the same content get the same
- * version whatever model version or entity versions they came from, so an agent
- * comparing versions re-applies nothing after an unrelated model change.
+ * Configuration versions and how they travel.
+ *
+ * A version is the content hash of a compiled configuration (`version` in its
+ * body). Two configurations with the same content get the same version whatever
+ * model version or entity versions they came from, so an agent comparing
+ * versions re-applies nothing after an unrelated model change.
+ *
+ * The version is the follower's ETag: it asks GET .../config?after=V&wait=S and
+ * the controller answers at once with the configuration if its version differs
+ * from V, else holds the request up to S seconds (at most LONG_POLL_MAX_SEC) for
+ * a change and then answers 200 `{"unchanged": true, "version": V}` (200 rather
+ * than 304 so every proxy passes the body through).
  */
 import { createHash } from 'node:crypto';
-import type { ConfigVersion } from './types.js';
+import type { AccessPointConfig, ConfigVersion, DeviceConfig } from './config.js';
+
+/** Longest long-poll wait, seconds: below the 60 s idle timeouts common in proxies and NATs. */
+export const LONG_POLL_MAX_SEC = 30;
+
+/** The controller's answer to a configuration request when nothing changed within the wait. */
+export interface ConfigUnchanged {
+  unchanged: true;
+  version: string;
+}
+
+/** A configuration request's outcome as the follower sees it. */
+export type ConfigAnswer<C = DeviceConfig> =
+  { kind: 'config'; config: C } | { kind: 'unchanged'; version: string };
+
+export type AccessPointConfigAnswer = ConfigAnswer<AccessPointConfig>;
+
+export interface ConfigQuery {
+  /** Content version the follower runs; with `waitSec` the controller holds the answer until it differs. */
+  after?: string;
+  /** Seconds the controller may hold the answer; only with `after`. */
+  waitSec?: number;
+  signal?: AbortSignal;
+}
 
 /**
  * JSON with object keys sorted at every level and no whitespace. Array order is
