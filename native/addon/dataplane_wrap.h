@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "sag/sag.h"
+#include "sag/sag_testing.h"  // the memory-TUN methods, until they move to their own export
 
 namespace sagaddon {
 
