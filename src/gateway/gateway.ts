@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Dataplane } from '../dataplane/dataplane.js';
-import type { Endpoint } from '../dataplane/types.js';
+import type { Endpoint, TunOpener } from '../dataplane/types.js';
 import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundError } from '../errors.js';
 import { clampPrivateKey, publicKeyFromPrivate, type KeyPair } from '../wg/crypto.js';
 import { PeerTimers } from '../wg/timers.js';
@@ -36,7 +36,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly #log: Logger;
   readonly #driver: ProtocolDriver;
   readonly #peers = new Map<string, GatewayPeer>();
-  readonly #tun: string;
+  readonly #tun: string | TunOpener;
   readonly #pollMs: number;
   readonly #rekeyAfterTimeMs: number | undefined;
   #local: KeyPair | undefined;
@@ -146,8 +146,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   /** Opens the TUN device and starts the workers and timers. Not restartable after stop(). */
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new InvalidStateError(`the gateway is ${this.#state}`);
-    if (this.#tun === 'memory') this.#dp.openMemoryTun();
-    else this.#dp.openTun(this.#tun);
+    this.#dp.openTun(this.#tun);
     this.#dp.start();
     this.#state = 'running';
     this.#timer = setInterval(() => this.#driver.poll(), this.#pollMs);
@@ -155,7 +154,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#linkWatch?.sync();
     this.#log(
       'info',
-      `gateway up on ${this.tunName ?? 'memory TUN'}, listening on port ${this.#uplink.port}`,
+      `gateway up on ${this.tunName ?? (typeof this.#tun === 'string' ? this.#tun : this.#tun.description)}, listening on port ${this.#uplink.port}`,
     );
   }
 
