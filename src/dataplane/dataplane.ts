@@ -40,6 +40,7 @@ import type {
 } from './types.js';
 import { parseRateLimit } from './rate-limit.js';
 import {
+  hasMethods,
   keyToBase64,
   parseBuffer,
   parseIntInRange,
@@ -105,13 +106,8 @@ function toCounters(raw: RawCounters): Counters {
 }
 
 function isTunOpener(value: unknown): value is TunOpener {
-  const o = value as Partial<TunOpener> | null;
   return (
-    typeof o === 'object' &&
-    o !== null &&
-    typeof o.description === 'string' &&
-    typeof o.openTun === 'function' &&
-    typeof o.openDomainTun === 'function'
+    hasMethods(value, ['openTun', 'openDomainTun']) && typeof (value as TunOpener).description === 'string'
   );
 }
 

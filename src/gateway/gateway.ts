@@ -26,7 +26,7 @@ import { ProtocolDriver } from './protocol.js';
 import type { GatewayEvents, GatewayOptions, GatewayPeerOptions, GatewayPeerStatus } from './types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { keyToBase64, parseIntInRange, parseKey } from '../util/parse.js';
+import { hasMethods, keyToBase64, parseIntInRange, parseKey } from '../util/parse.js';
 
 const noLog: Logger = () => {};
 
@@ -406,14 +406,7 @@ function withFirstEndpoint<
 }
 
 function isLinkSource(v: unknown): v is LinkSource {
-  const o = v as Partial<Record<keyof LinkSource, unknown>> | null;
-  return (
-    typeof o === 'object' &&
-    o !== null &&
-    typeof o.start === 'function' &&
-    typeof o.stop === 'function' &&
-    typeof o.on === 'function'
-  );
+  return hasMethods(v, ['start', 'stop', 'on']);
 }
 
 function derive(privateKey: Buffer): KeyPair {
