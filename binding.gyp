@@ -5,7 +5,8 @@
       "sources": [
         "<!@(node -e \"console.log(require('fs').readFileSync('native/core/sources.txt','utf8').split(/\\s+/).filter(Boolean).map(f=>'native/core/'+f).join(' '))\")",
         "native/addon/addon.cc",
-        "native/addon/dataplane_wrap.cc"
+        "native/addon/dataplane_wrap.cc",
+        "native/addon/testing.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -7,6 +7,7 @@
 
 #include "addon_data.h"
 #include "dataplane_wrap.h"
+#include "testing.h"
 
 namespace sagaddon {
 
@@ -51,6 +52,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (uint32_t i = 0; i < SAG_DROP_REASON_COUNT; ++i) names.Set(i, sag_drop_reason_name(int(i)));
   exports.Set("dropReasons", names);
   exports.Set("limits", Limits(env));
+  exports.Set("testing", DefineTesting(env));  // sag_testing.h, for sag/testing only
   return exports;
 }
 

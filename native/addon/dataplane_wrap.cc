@@ -8,42 +8,12 @@
 #include <vector>
 
 #include "addon_data.h"
+#include "args.h"
 
 namespace sagaddon {
 
 namespace {
 
-void ThrowStatus(const Napi::Env& env, int rc) {
-  Napi::Error err = Napi::Error::New(env, sag_last_error());
-  err.Set("status", Napi::Number::New(env, rc));
-  throw err;
-}
-void Check(const Napi::Env& env, int rc) {
-  if (rc < 0) ThrowStatus(env, rc);
-}
-uint32_t U32(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsNumber())
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
-  return info[i].As<Napi::Number>().Uint32Value();
-}
-uint64_t U64(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsBigInt())
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a bigint");
-  bool lossless = false;
-  uint64_t v = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless)
-    throw Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " out of uint64 range");
-  return v;
-}
-Napi::Buffer<uint8_t> Bytes(const Napi::CallbackInfo& info, size_t i, size_t exact = 0) {
-  if (!info[i].IsBuffer())
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a Buffer");
-  auto b = info[i].As<Napi::Buffer<uint8_t>>();
-  if (exact && b.Length() != exact)
-    throw Napi::RangeError::New(
-        info.Env(), "argument " + std::to_string(i) + " must be " + std::to_string(exact) + " bytes");
-  return b;
-}
 // Parses an IPv4 or IPv6 literal into family + bytes.
 void ParseAddress(const Napi::Env& env, const std::string& s, uint8_t* family, uint8_t addr[16]) {
   std::memset(addr, 0, 16);
@@ -107,9 +77,6 @@ Napi::Function NativeDataplane::Define(Napi::Env env) {
   return DefineClass(env, "NativeDataplane",
                      {
                          InstanceMethod<&NativeDataplane::OpenTun>("openTun"),
-                         InstanceMethod<&NativeDataplane::OpenMemoryTun>("openMemoryTun"),
-                         InstanceMethod<&NativeDataplane::MemoryTunInject>("memoryTunInject"),
-                         InstanceMethod<&NativeDataplane::MemoryTunTake>("memoryTunTake"),
                          InstanceMethod<&NativeDataplane::Start>("start"),
                          InstanceMethod<&NativeDataplane::Stop>("stop"),
                          InstanceMethod<&NativeDataplane::Close>("close"),
@@ -135,7 +102,6 @@ Napi::Function NativeDataplane::Define(Napi::Env env) {
                          InstanceMethod<&NativeDataplane::Counters>("counters"),
                          InstanceMethod<&NativeDataplane::SetEventHandler>("setEventHandler"),
                          InstanceMethod<&NativeDataplane::AddDomainTun>("addDomainTun"),
-                         InstanceMethod<&NativeDataplane::AddMemoryDomain>("addMemoryDomain"),
                          InstanceMethod<&NativeDataplane::RemoveDomain>("removeDomain"),
                          InstanceMethod<&NativeDataplane::SetPeerDomain>("setPeerDomain"),
                          InstanceMethod<&NativeDataplane::SetRateLimit>("setRateLimit"),
@@ -182,6 +148,14 @@ sag_dataplane* NativeDataplane::Handle(const Napi::Env& env) {
   return dp_;
 }
 
+sag_dataplane* NativeDataplane::HandleOf(const Napi::Value& value) {
+  Napi::Env env = value.Env();
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (!data || !value.IsObject() || !value.As<Napi::Object>().InstanceOf(data->dataplane_ctor.Value()))
+    throw Napi::TypeError::New(env, "argument 0 must be a NativeDataplane");
+  return Unwrap(value.As<Napi::Object>())->Handle(env);  // Unwrap throws for a bare prototype
+}
+
 void NativeDataplane::Notify(void* ctx) {
   // Worker thread: only queue a wake-up; JS drains with pollEvents().
   static_cast<NativeDataplane*>(ctx)->tsfn_.NonBlockingCall();
@@ -207,31 +181,6 @@ Napi::Value NativeDataplane::OpenTun(const Napi::CallbackInfo& info) {
   char actual[64] = {};
   Check(env, sag_dp_open_tun(Handle(env), name.c_str(), actual, sizeof actual));
   return Napi::String::New(env, actual);
-}
-
-Napi::Value NativeDataplane::OpenMemoryTun(const Napi::CallbackInfo& info) {
-  Check(info.Env(), sag_dp_open_memory_tun(Handle(info.Env())));
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeDataplane::MemoryTunInject(const Napi::CallbackInfo& info) {
-  auto b = Bytes(info, 0);
-  uint32_t domain = info[1].IsUndefined() ? 0 : U32(info, 1);
-  int rc = sag_dp_domain_memory_tun_inject(Handle(info.Env()), domain, b.Data(), b.Length());
-  if (rc == SAG_EAGAIN) return Napi::Boolean::New(info.Env(), false);
-  Check(info.Env(), rc);
-  return Napi::Boolean::New(info.Env(), true);
-}
-
-Napi::Value NativeDataplane::MemoryTunTake(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint8_t buf[65536];
-  size_t len = 0;
-  uint32_t domain = info[0].IsUndefined() ? 0 : U32(info, 0);
-  int rc = sag_dp_domain_memory_tun_take(Handle(env), domain, buf, sizeof buf, &len);
-  if (rc == SAG_EAGAIN) return env.Null();
-  Check(env, rc);
-  return Napi::Buffer<uint8_t>::Copy(env, buf, len);
 }
 
 Napi::Value NativeDataplane::Start(const Napi::CallbackInfo& info) {
@@ -540,12 +489,6 @@ Napi::Value NativeDataplane::AddDomainTun(const Napi::CallbackInfo& info) {
   o.Set("domain", Napi::Number::New(env, id));
   o.Set("name", Napi::String::New(env, actual));
   return o;
-}
-
-Napi::Value NativeDataplane::AddMemoryDomain(const Napi::CallbackInfo& info) {
-  uint32_t id = 0;
-  Check(info.Env(), sag_dp_add_memory_domain(Handle(info.Env()), &id));
-  return Napi::Number::New(info.Env(), id);
 }
 
 Napi::Value NativeDataplane::RemoveDomain(const Napi::CallbackInfo& info) {

@@ -15,14 +15,14 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
 
   // Called by the environment cleanup hook: releases the native handle before the env goes.
   void Destroy();
+  // The open handle of a NativeDataplane passed from JS (the testing export takes one); throws a
+  // TypeError for any other value and an Error if it is closed.
+  static sag_dataplane* HandleOf(const Napi::Value& value);
 
  private:
   static void Notify(void* ctx);  // from a worker thread
 
   Napi::Value OpenTun(const Napi::CallbackInfo& info);
-  Napi::Value OpenMemoryTun(const Napi::CallbackInfo& info);
-  Napi::Value MemoryTunInject(const Napi::CallbackInfo& info);
-  Napi::Value MemoryTunTake(const Napi::CallbackInfo& info);
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -48,7 +48,6 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
   Napi::Value Counters(const Napi::CallbackInfo& info);
   Napi::Value SetEventHandler(const Napi::CallbackInfo& info);
   Napi::Value AddDomainTun(const Napi::CallbackInfo& info);
-  Napi::Value AddMemoryDomain(const Napi::CallbackInfo& info);
   Napi::Value RemoveDomain(const Napi::CallbackInfo& info);
   Napi::Value SetPeerDomain(const Napi::CallbackInfo& info);
   Napi::Value SetRateLimit(const Napi::CallbackInfo& info);

@@ -1,46 +1,28 @@
 // The C ABI over Dataplane. Every entry point catches everything: no exception crosses it.
+// The testing functions (sag_testing.h) are in capi_testing.cc.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <exception>
-#include <new>
 #include <string>
 #include <vector>
 
-#include "dataplane.h"
-#include "io/testing/memory_tun.h"
+#include "capi_internal.h"
 #include "io/tun_linux.h"
 #include "io/udp_linux.h"
-#include "sag/sag.h"
-
-struct sag_dataplane {
-  sag::Dataplane impl;
-  explicit sag_dataplane(const sag::DataplaneConfig& c) : impl(c) {}
-};
 
 namespace {
 thread_local std::string last_error;
+}  // namespace
 
-int fail(int code, std::string message) {
+int sag::capi::fail(int code, std::string message) {
   last_error = std::move(message);
   return code;
 }
-int report(const sag::Status& s) {
-  if (s.ok()) return SAG_OK;
-  return fail(s.code, s.message);
-}
-template <class F>
-int guarded(F&& f) {
-  try {
-    return f();
-  } catch (const std::bad_alloc&) {
-    return fail(SAG_ENOMEM, "out of memory");
-  } catch (const std::exception& e) {
-    return fail(SAG_EINTERNAL, e.what());
-  } catch (...) {
-    return fail(SAG_EINTERNAL, "unknown internal error");
-  }
-}
+using sag::capi::fail;
+using sag::capi::guarded;
+using sag::capi::report;
+
+namespace {
 bool valid_endpoint(const sag_endpoint* e) {
   return e && (e->family == 4 || e->family == 6);
 }
@@ -119,42 +101,6 @@ int sag_dp_open_tun(sag_dataplane* dp, const char* name, char* name_out, size_t 
   });
 }
 
-int sag_dp_open_memory_tun(sag_dataplane* dp) {
-  return guarded(
-      [&] { return dp ? report(dp->impl.open_memory_tun()) : fail(SAG_EINVAL, "null dataplane"); });
-}
-
-int sag_dp_memory_tun_inject(sag_dataplane* dp, const uint8_t* packet, size_t len) {
-  return sag_dp_domain_memory_tun_inject(dp, 0, packet, len);
-}
-
-int sag_dp_memory_tun_take(sag_dataplane* dp, uint8_t* buf, size_t cap, size_t* len) {
-  return sag_dp_domain_memory_tun_take(dp, 0, buf, cap, len);
-}
-
-int sag_dp_domain_memory_tun_inject(sag_dataplane* dp, uint32_t domain, const uint8_t* packet, size_t len) {
-  return guarded([&] {
-    if (!dp || (!packet && len)) return fail(SAG_EINVAL, "null argument");
-    sag::MemoryTun* tun = dp->impl.memory_tun(domain);
-    if (!tun) return fail(SAG_ESTATE, "routing domain " + std::to_string(domain) + " has no memory TUN");
-    return tun->inject(packet, len) ? int(SAG_OK) : fail(SAG_EAGAIN, "memory TUN inbound queue is full");
-  });
-}
-
-int sag_dp_domain_memory_tun_take(sag_dataplane* dp, uint32_t domain, uint8_t* buf, size_t cap, size_t* len) {
-  return guarded([&] {
-    if (!dp || !buf || !len) return fail(SAG_EINVAL, "null argument");
-    sag::MemoryTun* tun = dp->impl.memory_tun(domain);
-    if (!tun) return fail(SAG_ESTATE, "routing domain " + std::to_string(domain) + " has no memory TUN");
-    std::vector<uint8_t> pkt;
-    if (!tun->take(&pkt)) return int(SAG_EAGAIN);
-    if (pkt.size() > cap) return fail(SAG_EINVAL, "buffer too small for the packet");
-    std::memcpy(buf, pkt.data(), pkt.size());
-    *len = pkt.size();
-    return int(SAG_OK);
-  });
-}
-
 int sag_dp_add_domain_tun(sag_dataplane* dp, const char* name, char* name_out, size_t name_out_len,
                           uint32_t* domain_out) {
   return guarded([&] {
@@ -166,13 +112,6 @@ int sag_dp_add_domain_tun(sag_dataplane* dp, const char* name, char* name_out, s
       name_out[name_out_len - 1] = 0;
     }
     return rc;
-  });
-}
-
-int sag_dp_add_memory_domain(sag_dataplane* dp, uint32_t* domain_out) {
-  return guarded([&] {
-    if (!dp || !domain_out) return fail(SAG_EINVAL, "null argument");
-    return report(dp->impl.open_memory_domain(domain_out));
   });
 }
 

@@ -40,14 +40,17 @@ import type {
   DataplaneOptions,
   Endpoint,
   KeypairOptions,
+  NativeHandle,
   PeerOptions,
   PeerStats,
   RateLimit,
+  TunOpener,
   Uplink,
   UplinkOptions,
 } from './types.js';
 import { parseRateLimit } from './rate-limit.js';
 import {
+  hasMethods,
   keyToBase64,
   parseBuffer,
   parseIntInRange,
@@ -96,12 +99,27 @@ function toCounters(raw: RawCounters): Counters {
   return { rxPackets, rxBytes, txPackets, txBytes, rxKeepalives, txKeepalives, drops };
 }
 
+function isTunOpener(value: unknown): value is TunOpener {
+  return (
+    hasMethods(value, ['openTun', 'openDomainTun']) && typeof (value as TunOpener).description === 'string'
+  );
+}
+
+/**
+ * For src/testing only (the package does not export it): runs fn on a Dataplane's native handle
+ * with the Dataplane's closed check and error mapping. Set by the class's static block.
+ */
+export let withNativeHandle: <T>(dp: Dataplane, context: string, fn: (native: NativeHandle) => T) => T;
+
 export class Dataplane extends EventEmitter<DataplaneEvents> {
+  static {
+    withNativeHandle = (dp, context, fn) => dp.#call(context, () => fn(dp.#native));
+  }
+
   #raw: RawDataplane | undefined;
   #running = false;
   #tunName: string | undefined;
-  #memoryTun = false;
-  /** Extra routing domains: id -> TUN name ('' for a memory TUN). */
+  /** Extra routing domains: id -> TUN name ('' when it is no device). */
   readonly #domains = new Map<number, string>();
   readonly #peersByKey = new Map<string, PeerEntry>();
   readonly #peersById = new Map<number, PeerEntry>();
@@ -148,52 +166,37 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     return this.#tunName;
   }
 
-  /** Opens (or creates) the TUN device `name`; '' lets the kernel pick. Needs CAP_NET_ADMIN. */
-  openTun(name: string): string {
+  /**
+   * Opens (or creates) the TUN device `name`; '' lets the kernel pick. Needs CAP_NET_ADMIN. Given a
+   * TunOpener, lets it open its own kind of TUN instead (returns its device name, if any).
+   */
+  openTun(name: string): string;
+  openTun(name: string | TunOpener): string | undefined;
+  openTun(name: string | TunOpener): string | undefined {
+    if (isTunOpener(name)) {
+      this.#assertStopped('open a TUN device');
+      this.#tunName = this.#call(`opening ${name.description}`, () => name.openTun(this.#native));
+      return this.#tunName;
+    }
     const checked = parseInterfaceName(name, 'TUN name', true);
     this.#assertStopped('open a TUN device');
     this.#tunName = this.#call(`opening TUN '${checked}'`, () => this.#handle.openTun(checked));
-    this.#memoryTun = false;
     return this.#tunName;
-  }
-
-  /** Uses an in-memory TUN instead of a device: tests inject and take packets with tunInject/tunTake. */
-  openMemoryTun(): void {
-    this.#assertStopped('open a TUN device');
-    this.#call('opening the memory TUN', () => this.#handle.openMemoryTun());
-    this.#tunName = undefined;
-    this.#memoryTun = true;
-  }
-
-  /** Memory TUN only: a packet from the host stack, as if written to the TUN. False if its queue is full. */
-  tunInject(packet: Uint8Array, domain = 0): boolean {
-    this.#assertMemoryTun(domain);
-    const buf = parseBuffer(packet, 'packet', 1, 65535);
-    return this.#call('injecting a packet', () => this.#handle.memoryTunInject(buf, domain));
-  }
-
-  /** Memory TUN only: the next packet the dataplane delivered to the host, or null. */
-  tunTake(domain = 0): Buffer | null {
-    this.#assertMemoryTun(domain);
-    return this.#call('taking a packet', () => this.#handle.memoryTunTake(domain));
   }
 
   /**
    * Adds a routing domain with its own TUN device (its own allowed-IPs table; prefixes may overlap
-   * other domains'). Works while running. Returns the domain id and the device name.
+   * other domains'). Works while running. Returns the domain id and the device name. Given a
+   * TunOpener, the domain's TUN is of its kind.
    */
-  openDomainTun(name: string): { domain: number; name: string } {
-    const checked = parseInterfaceName(name, 'TUN name', true);
-    const opened = this.#call(`opening domain TUN '${checked}'`, () => this.#handle.addDomainTun(checked));
+  openDomainTun(name: string | TunOpener): { domain: number; name: string } {
+    const opened = isTunOpener(name)
+      ? this.#call(`adding a domain on ${name.description}`, () => name.openDomainTun(this.#native))
+      : this.#call(`opening domain TUN '${name}'`, () =>
+          this.#handle.addDomainTun(parseInterfaceName(name, 'TUN name', true)),
+        );
     this.#domains.set(opened.domain, opened.name);
     return opened;
-  }
-
-  /** Adds a routing domain with an in-memory TUN (tests: tunInject/tunTake with its id). */
-  openMemoryDomain(): number {
-    const domain = this.#call('opening a memory domain', () => this.#handle.addMemoryDomain());
-    this.#domains.set(domain, '');
-    return domain;
   }
 
   /** Removes a routing domain and closes its TUN. Its peers must have been removed or moved. */
@@ -206,7 +209,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.#domains.delete(domain);
   }
 
-  /** Extra routing domains and their TUN names ('' for memory). */
+  /** Extra routing domains and their TUN names ('' when it is no device). */
   domains(): { domain: number; name: string }[] {
     return [...this.#domains].map(([domain, name]) => ({ domain, name }));
   }
@@ -464,6 +467,10 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     return this.#raw;
   }
 
+  get #native(): NativeHandle {
+    return this.#handle as unknown as NativeHandle;
+  }
+
   #call<T>(context: string, fn: () => T): T {
     try {
       return fn();
@@ -475,14 +482,6 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   #assertStopped(what: string): void {
     if (this.#running) throw new InvalidStateError(`cannot ${what} while the dataplane is running`);
-  }
-
-  #assertMemoryTun(domain: number): void {
-    if (domain === 0 ? !this.#memoryTun : this.#domains.get(this.#domainId(domain, 1)) !== '') {
-      throw new InvalidStateError(
-        `tunInject/tunTake need a memory TUN in domain ${domain} (openMemoryTun / openMemoryDomain)`,
-      );
-    }
   }
 
   #domainId(value: unknown, min = 0): number {

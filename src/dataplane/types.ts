@@ -21,6 +21,26 @@ export interface DataplaneOptions {
   receiveWorkers?: number;
 }
 
+declare const nativeDataplane: unique symbol;
+/** The native dataplane as a TunOpener receives it: opaque; only the addon reads it. */
+export interface NativeHandle {
+  readonly [nativeDataplane]: true;
+}
+
+/**
+ * A TUN that is not a kernel device named by a string, opened on the native dataplane: the seam
+ * through which `sag/testing` gives a Dataplane (and so a Gateway) its in-memory TUN. Dataplane
+ * checks its own state before calling it and turns what it throws into typed errors.
+ */
+export interface TunOpener {
+  /** What it opens, for messages: 'the in-memory TUN'. */
+  readonly description: string;
+  /** Opens the TUN of the dataplane's own domain (0); returns the device name, if it is a device. */
+  openTun(native: NativeHandle): string | undefined;
+  /** Adds a routing domain with its own TUN; returns its id and device name ('' if none). */
+  openDomainTun(native: NativeHandle): { domain: number; name: string };
+}
+
 export interface Endpoint {
   address: string;
   port: number;
@@ -50,8 +70,8 @@ export interface PeerOptions {
   /** Uplink id to reach the endpoint through; required with endpoint when there are several. */
   uplink?: number;
   /**
-   * Routing domain (0, the default, is the dataplane's own TUN; others come from openDomainTun /
-   * openMemoryDomain). The peer's allowed IPs live in its domain only.
+   * Routing domain (0, the default, is the dataplane's own TUN; others come from openDomainTun).
+   * The peer's allowed IPs live in its domain only.
    */
   domain?: number;
   /** Rate limit of the peer's inner traffic, each direction; null removes it. */

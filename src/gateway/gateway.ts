@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Dataplane } from '../dataplane/dataplane.js';
-import type { Endpoint } from '../dataplane/types.js';
+import type { Endpoint, TunOpener } from '../dataplane/types.js';
 import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundError } from '../errors.js';
 import { DEFAULT_MTU } from '../native/facts.generated.js';
 import { clampPrivateKey, publicKeyFromPrivate, type KeyPair } from '../wg/crypto.js';
@@ -27,7 +27,7 @@ import { ProtocolDriver } from './protocol.js';
 import type { GatewayEvents, GatewayOptions, GatewayPeerOptions, GatewayPeerStatus } from './types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { keyToBase64, parseIntInRange, parseKey } from '../util/parse.js';
+import { hasMethods, keyToBase64, parseIntInRange, parseKey } from '../util/parse.js';
 
 const noLog: Logger = () => {};
 
@@ -37,7 +37,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly #log: Logger;
   readonly #driver: ProtocolDriver;
   readonly #peers = new Map<string, GatewayPeer>();
-  readonly #tun: string;
+  readonly #tun: string | TunOpener;
   readonly #pollMs: number;
   readonly #rekeyAfterTimeMs: number | undefined;
   #local: KeyPair | undefined;
@@ -147,8 +147,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   /** Opens the TUN device and starts the workers and timers. Not restartable after stop(). */
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new InvalidStateError(`the gateway is ${this.#state}`);
-    if (this.#tun === 'memory') this.#dp.openMemoryTun();
-    else this.#dp.openTun(this.#tun);
+    this.#dp.openTun(this.#tun);
     this.#dp.start();
     this.#state = 'running';
     this.#timer = setInterval(() => this.#driver.poll(), this.#pollMs);
@@ -156,7 +155,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#linkWatch?.sync();
     this.#log(
       'info',
-      `gateway up on ${this.tunName ?? 'memory TUN'}, listening on port ${this.#uplink.port}`,
+      `gateway up on ${this.tunName ?? (typeof this.#tun === 'string' ? this.#tun : this.#tun.description)}, listening on port ${this.#uplink.port}`,
     );
   }
 
@@ -405,14 +404,7 @@ function withFirstEndpoint<
 }
 
 function isLinkSource(v: unknown): v is LinkSource {
-  const o = v as Partial<Record<keyof LinkSource, unknown>> | null;
-  return (
-    typeof o === 'object' &&
-    o !== null &&
-    typeof o.start === 'function' &&
-    typeof o.stop === 'function' &&
-    typeof o.on === 'function'
-  );
+  return hasMethods(v, ['start', 'stop', 'on']);
 }
 
 function derive(privateKey: Buffer): KeyPair {

@@ -1,5 +1,5 @@
 /** Public types of the Gateway API. */
-import type { Counters, Endpoint, RateLimit } from '../dataplane/types.js';
+import type { Counters, Endpoint, RateLimit, TunOpener } from '../dataplane/types.js';
 import type { PathOptions, PathStatus, TrafficClass } from '../paths/types.js';
 import type { PathDownReason, UplinkLinkReason } from '../paths/types.js';
 import type { LinkSource } from './link-watch.js';
@@ -16,8 +16,8 @@ export interface GatewayOptions {
   /** Local address of the listening uplink; '::' (default) is dual-stack. */
   listenAddress?: string;
   fwmark?: number;
-  /** TUN device name to create or open, or 'memory' for the in-memory double (tests). Default 'sag0'. */
-  tun?: string;
+  /** TUN device name to create or open, or an opener of another kind of TUN. Default 'sag0'. */
+  tun?: string | TunOpener;
   mtu?: number;
   clock?: Clock;
   logger?: Logger;

@@ -58,11 +58,7 @@ export interface RawDataplaneConfig {
 
 export interface RawDataplane {
   openTun(name: string): string;
-  openMemoryTun(): void;
-  memoryTunInject(packet: Buffer, domain?: number): boolean;
-  memoryTunTake(domain?: number): Buffer | null;
   addDomainTun(name: string): { domain: number; name: string };
-  addMemoryDomain(): number;
   removeDomain(domain: number): void;
   setPeerDomain(peerId: number, domain: number): void;
   setRateLimit(peerId: number, bytesPerSecond: bigint, burstBytes: bigint): void;
@@ -119,9 +115,18 @@ export interface RawSelection {
 
 export type ProbeSendResult = 'sent' | 'no-session' | 'unreachable' | 'refused';
 
+/** The addon's testing export (native/addon/testing.cc, sag_testing.h). Only src/testing calls it. */
+export interface RawTesting {
+  openMemoryTun(dataplane: RawDataplane): void;
+  addMemoryDomain(dataplane: RawDataplane): number;
+  memoryTunInject(dataplane: RawDataplane, packet: Buffer, domain: number): boolean;
+  memoryTunTake(dataplane: RawDataplane, domain: number): Buffer | null;
+}
+
 export interface NativeAddon {
   NativeDataplane: new (config: RawDataplaneConfig) => RawDataplane;
   /** What the addon was compiled with (sag.h); loadAddon() checks it against facts.generated.ts. */
   dropReasons: string[];
   limits: Record<string, number>;
+  testing: RawTesting;
 }

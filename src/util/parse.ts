@@ -77,3 +77,9 @@ export function parseBuffer(value: unknown, what: string, min: number, max: numb
   }
   return Buffer.isBuffer(value) ? value : Buffer.from(value);
 }
+
+/** Duck typing of an injected interface (a link source, a TUN opener): an object with these methods. */
+export function hasMethods(value: unknown, names: readonly string[]): boolean {
+  const o = value as Record<string, unknown> | null;
+  return typeof o === 'object' && o !== null && names.every((n) => typeof o[n] === 'function');
+}

@@ -17,6 +17,7 @@ import { compileAccessPointConfig } from '../../src/controller/compiler/index.js
 import { MemoryStore } from '../../src/controller/store/index.js';
 import { Gateway, type GatewayOptions } from '../../src/gateway/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
+import { memoryTun, tunInject, tunTake } from '../../src/testing/index.js';
 import { ipv4Packet } from './packets.js';
 import { waitFor } from './time.js';
 
@@ -66,7 +67,7 @@ export function keypair() {
   return { priv: encodeKey(priv), pub: encodeKey(publicKeyFromPrivate(priv)) };
 }
 
-export const gatewayOptions = { tun: 'memory', listenAddress: '127.0.0.1', pollIntervalMs: 20 } as const;
+export const gatewayOptions = { tun: memoryTun, listenAddress: '127.0.0.1', pollIntervalMs: 20 } as const;
 
 /** Resolves with the next `event` whose payload passes `when`. */
 export function next<E extends keyof AgentEvents>(
@@ -92,11 +93,11 @@ export function next<E extends keyof AgentEvents>(
 
 /** Injects an IPv4 packet at `from` and waits for it to come out of `to`'s TUN. */
 export async function delivered(from: Gateway, to: Gateway, src: string, dst: string): Promise<boolean> {
-  while (to.dataplane.tunTake() !== null);
-  from.dataplane.tunInject(ipv4Packet(src, dst, 80));
+  while (tunTake(to.dataplane) !== null);
+  tunInject(from.dataplane, ipv4Packet(src, dst, 80));
   let got: Buffer | null = null;
   const ok = await waitFor(() => {
-    got = to.dataplane.tunTake();
+    got = tunTake(to.dataplane);
     return got !== null && got.subarray(16, 20).join('.') === dst;
   }, 5000);
   return ok;

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { Dataplane } from '../../src/dataplane/index.js';
 import { packageRoot } from '../../src/native/binding.js';
 import type { NativeAddon } from '../../src/native/types.js';
+import { memoryTun } from '../../src/testing/index.js';
 
 const fixture = new URL('../fixtures/worker-dataplane.ts', import.meta.url);
 
@@ -38,7 +39,7 @@ function runWorker(
 test('1 loads and runs in worker threads while the main thread has its own dataplane', async (t) => {
   const main = new Dataplane();
   t.teardown(() => main.close());
-  main.openMemoryTun();
+  main.openTun(memoryTun);
   main.start();
   const results = await Promise.all([runWorker(false), runWorker(false)]);
   for (const r of results) {
@@ -70,7 +71,7 @@ test('3 two copies of the addon load in one process and run side by side', (t) =
   t.not(copies[0], copies[1]);
   const handles = copies.map((addon) => {
     const raw = new addon.NativeDataplane({});
-    raw.openMemoryTun();
+    addon.testing.openMemoryTun(raw);
     raw.addUplink('127.0.0.1', 0, '', 0);
     raw.start();
     return raw;

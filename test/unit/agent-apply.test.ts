@@ -8,6 +8,7 @@ import { ConfigApplier } from '../../src/agent/index.js';
 import { contentVersion, type DeviceConfig, type DevicePeer } from '../../src/contract/index.js';
 import { Gateway } from '../../src/gateway/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
+import { memoryTun } from '../../src/testing/index.js';
 
 const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');
 const hub = (id: string, n: number, endpoints = [`203.0.113.${n}:51820`]): DevicePeer => ({
@@ -41,7 +42,7 @@ function config(peers: DevicePeer[], allowedIps: string[], deviceKey: string): D
 
 async function gateway(t: ExecutionContext) {
   const priv = generatePrivateKey();
-  const gw = new Gateway({ privateKey: encodeKey(priv), tun: 'memory', listenAddress: '127.0.0.1' });
+  const gw = new Gateway({ privateKey: encodeKey(priv), tun: memoryTun, listenAddress: '127.0.0.1' });
   await gw.start();
   t.teardown(() => gw.stop());
   return { gw, me: encodeKey(publicKeyFromPrivate(priv)) };

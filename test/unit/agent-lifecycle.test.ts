@@ -19,6 +19,7 @@ import {
 } from '../../src/contract/index.js';
 import { Gateway } from '../../src/gateway/index.js';
 import { decodeKey, encodeKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
+import { memoryTun } from '../../src/testing/index.js';
 import { waitFor } from '../support/time.js';
 
 class ScriptedController implements ControllerClient {
@@ -71,7 +72,7 @@ function setup(t: ExecutionContext) {
       stateDir: join(dir, 'state'),
       controller,
       gatewayFactory: ({ privateKey }) =>
-        new Gateway({ privateKey, tun: 'memory', listenAddress: '127.0.0.1' }),
+        new Gateway({ privateKey, tun: memoryTun, listenAddress: '127.0.0.1' }),
       retry: { initialMs: 20, maxMs: 80 },
       statusIntervalMs: 60_000,
       reprobeIntervalMs: 0,

@@ -20,6 +20,7 @@ import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/w
 import { gatewayOptions, keypair, world } from '../support/agent-world.js';
 import { waitFor } from '../support/time.js';
 import type { LogLevel } from '../../src/util/logger.js';
+import { memoryTun } from '../../src/testing/index.js';
 
 const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');
 const HUB = {
@@ -61,7 +62,7 @@ function config(uplinks: CompiledUplink[], deviceKey: string): DeviceConfig {
 
 async function setup(t: ExecutionContext, bindings: Record<string, UplinkBinding>) {
   const priv = generatePrivateKey();
-  const gw = new Gateway({ privateKey: encodeKey(priv), tun: 'memory', listenAddress: '127.0.0.1' });
+  const gw = new Gateway({ privateKey: encodeKey(priv), tun: memoryTun, listenAddress: '127.0.0.1' });
   await gw.start();
   t.teardown(() => gw.stop());
   const logs: [LogLevel, string][] = [];

@@ -6,6 +6,7 @@
 import test from 'ava';
 import { Dataplane } from '../../src/dataplane/index.js';
 import { InvalidArgumentError, InvalidStateError, NotFoundError } from '../../src/errors.js';
+import { memoryTun, tunInject, tunTake } from '../../src/testing/index.js';
 import { ipv4Packet, randomKey } from '../support/packets.js';
 import { waitFor } from '../support/time.js';
 
@@ -17,12 +18,12 @@ function hubAndBranches() {
   const hub = new Dataplane();
   const x = new Dataplane();
   const y = new Dataplane();
-  for (const dp of [hub, x, y]) dp.openMemoryTun();
+  for (const dp of [hub, x, y]) dp.openTun(memoryTun);
   const uh = hub.addUplink({ address: '127.0.0.1' });
   const ux = x.addUplink({ address: '127.0.0.1' });
   const uy = y.addUplink({ address: '127.0.0.1' });
-  const a = hub.openMemoryDomain();
-  const b = hub.openMemoryDomain();
+  const a = hub.openDomainTun(memoryTun).domain;
+  const b = hub.openDomainTun(memoryTun).domain;
   hub.addPeer({
     publicKey: X,
     allowedIps: ['10.1.0.0/24'],
@@ -65,17 +66,17 @@ test('1 the same prefix in two domains: each domain reaches only its own branch,
   t.deepEqual(n.hub.peerStats(X).allowedIps, ['10.1.0.0/24']); // not taken by Y: other domain
   t.deepEqual(n.hub.peerStats(Y).allowedIps, ['10.1.0.0/24']);
   const down = ipv4Packet('172.16.0.1', '10.1.0.5', 100);
-  n.hub.tunInject(down, n.a);
+  tunInject(n.hub, down, n.a);
   let got: Buffer | null = null;
-  t.true(await waitFor(() => (got = n.x.tunTake()) !== null));
+  t.true(await waitFor(() => (got = tunTake(n.x)) !== null));
   t.deepEqual(got, down);
-  t.is(n.y.tunTake(), null);
+  t.is(tunTake(n.y), null);
   const up = ipv4Packet('10.1.0.5', '172.16.0.1', 80);
-  n.y.tunInject(up);
-  t.true(await waitFor(() => (got = n.hub.tunTake(n.b)) !== null));
+  tunInject(n.y, up);
+  t.true(await waitFor(() => (got = tunTake(n.hub, n.b)) !== null));
   t.deepEqual(got, up);
-  t.is(n.hub.tunTake(n.a), null);
-  t.is(n.hub.tunTake(), null);
+  t.is(tunTake(n.hub, n.a), null);
+  t.is(tunTake(n.hub), null);
 });
 
 test('2 rate limit: excess is dropped and counted as rate_limited; removing it lets all through', async (t) => {
@@ -84,12 +85,12 @@ test('2 rate limit: excess is dropped and counted as rate_limited; removing it l
   n.hub.updatePeer(X, { rateLimit: { bytesPerSecond: 1000, burstBytes: 5000 } });
   t.deepEqual(n.hub.peerStats(X).rateLimit, { bytesPerSecond: 1000, burstBytes: 5000 });
   const down = ipv4Packet('172.16.0.1', '10.1.0.5', 1000);
-  for (let i = 0; i < 20; i++) n.hub.tunInject(down, n.a);
+  for (let i = 0; i < 20; i++) tunInject(n.hub, down, n.a);
   t.true(await waitFor(() => n.hub.peerStats(X).counters.drops.rate_limited >= 14));
   const sent = n.hub.peerStats(X).counters.txPackets;
   t.true(sent >= 5 && sent <= 6, `sent ${sent}`);
   n.hub.updatePeer(X, { rateLimit: null });
-  for (let i = 0; i < 20; i++) n.hub.tunInject(down, n.a);
+  for (let i = 0; i < 20; i++) tunInject(n.hub, down, n.a);
   t.true(await waitFor(() => n.hub.peerStats(X).counters.txPackets === sent + 20));
 });
 
@@ -114,10 +115,10 @@ test('3 validation: unknown domains, bad limits, a domain in use, memory TUN of 
   t.deepEqual(n.hub.peers().sort(), [X, Y].sort()); // nothing half-added
   t.throws(() => n.hub.removeDomain(n.a), { instanceOf: InvalidStateError, message: /still has peers/ });
   t.throws(() => n.hub.removeDomain(0), { instanceOf: InvalidArgumentError });
-  t.throws(() => n.hub.tunTake(77), { instanceOf: NotFoundError });
+  t.throws(() => tunTake(n.hub, 77), { instanceOf: NotFoundError });
   n.hub.updatePeer(X, { domain: 0 });
   t.is(n.hub.peerStats(X).domain, 0);
   n.hub.removeDomain(n.a);
   t.deepEqual(n.hub.domains(), [{ domain: n.b, name: '' }]);
-  t.throws(() => n.hub.tunInject(ipv4Packet('1.1.1.1', '2.2.2.2', 40), n.a), { instanceOf: NotFoundError });
+  t.throws(() => tunInject(n.hub, ipv4Packet('1.1.1.1', '2.2.2.2', 40), n.a), { instanceOf: NotFoundError });
 });

@@ -12,6 +12,7 @@ import {
   InvalidStateError,
   NotFoundError,
 } from '../../src/errors.js';
+import { memoryTun, tunInject, tunTake } from '../../src/testing/index.js';
 import { ipv4Packet, randomKey, sealTransport } from '../support/packets.js';
 import { waitFor } from '../support/time.js';
 
@@ -31,8 +32,8 @@ interface Pair {
 function makePair(withKeys = true): Pair {
   const a = new Dataplane();
   const b = new Dataplane();
-  a.openMemoryTun();
-  b.openMemoryTun();
+  a.openTun(memoryTun);
+  b.openTun(memoryTun);
   const ua = a.addUplink({ address: '127.0.0.1' });
   const ub = b.addUplink({ address: '127.0.0.1' });
   a.addPeer({
@@ -84,13 +85,13 @@ test('1 a packet crosses A -> B over loopback UDP and the reply comes back', asy
   const p = makePair();
   t.teardown(() => p.close());
   const pkt = ipv4Packet('10.0.0.1', '10.0.0.2', 100);
-  t.true(p.a.tunInject(pkt));
+  t.true(tunInject(p.a, pkt));
   let got: Buffer | null = null;
-  t.true(await waitFor(() => (got = p.b.tunTake()) !== null));
+  t.true(await waitFor(() => (got = tunTake(p.b)) !== null));
   t.deepEqual(got, pkt);
   const reply = ipv4Packet('10.0.0.2', '10.0.0.1', 60);
-  p.b.tunInject(reply);
-  t.true(await waitFor(() => (got = p.a.tunTake()) !== null));
+  tunInject(p.b, reply);
+  t.true(await waitFor(() => (got = tunTake(p.a)) !== null));
   t.deepEqual(got, reply);
   const sa = p.a.peerStats(KEY_B);
   t.is(sa.counters.txPackets, 1);
@@ -105,7 +106,7 @@ test('2 the responder keypair is confirmed on first data, with an event', async 
   t.teardown(() => p.close());
   t.is(p.b.peerStats(KEY_A).nextIndex, 200);
   const confirmed = once(p.b, 'keypair:confirmed');
-  p.a.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 40));
+  tunInject(p.a, ipv4Packet('10.0.0.1', '10.0.0.2', 40));
   const [ev] = await confirmed;
   t.deepEqual(ev, { publicKey: KEY_A, localIndex: 200 });
   t.is(p.b.peerStats(KEY_A).currentIndex, 200);
@@ -116,14 +117,14 @@ test('3 without a session packets are staged, handshake:needed fires, and instal
   t.teardown(() => p.close());
   const needed = once(p.a, 'handshake:needed');
   const sent = [40, 41, 42].map((n) => ipv4Packet('10.0.0.1', '10.0.0.2', n));
-  for (const s of sent) p.a.tunInject(s);
+  for (const s of sent) tunInject(p.a, s);
   const [ev] = await needed;
   t.is(ev.publicKey, KEY_B);
   t.true(await waitFor(() => p.a.peerStats(KEY_B).stagedPackets === 3));
   installKeys(p);
   for (const s of sent) {
     let got: Buffer | null = null;
-    t.true(await waitFor(() => (got = p.b.tunTake()) !== null));
+    t.true(await waitFor(() => (got = tunTake(p.b)) !== null));
     t.deepEqual(got, s);
   }
 });
@@ -149,7 +150,7 @@ test('5 keepalives are counted and deliver nothing to the TUN', async (t) => {
   t.is(p.b.peerStats(KEY_A).counters.rxBytes, 32);
   t.is(p.b.peerStats(KEY_A).counters.rxKeepalives, 1);
   t.is(p.a.peerStats(KEY_B).counters.txKeepalives, 1);
-  t.is(p.b.tunTake(), null);
+  t.is(tunTake(p.b), null);
 });
 
 test('6 forged, replayed and truncated datagrams from a plain UDP socket are dropped and counted', async (t) => {
@@ -183,8 +184,8 @@ test('6 forged, replayed and truncated datagrams from a plain UDP socket are dro
       );
     }),
   );
-  t.deepEqual(p.b.tunTake(), inner);
-  t.is(p.b.tunTake(), null);
+  t.deepEqual(tunTake(p.b), inner);
+  t.is(tunTake(p.b), null);
   // The valid packet came from the test socket: B roamed its endpoint there.
   const port = sock.address().port;
   t.true(await waitFor(() => p.b.peerStats(KEY_A).endpoint?.port === port));
@@ -193,7 +194,7 @@ test('6 forged, replayed and truncated datagrams from a plain UDP socket are dro
 test('7 invalid arguments throw InvalidArgumentError before reaching native code', (t) => {
   const dp = new Dataplane();
   t.teardown(() => dp.close());
-  dp.openMemoryTun();
+  dp.openTun(memoryTun);
   const up = dp.addUplink({ address: '127.0.0.1' });
   const cases: [string, () => unknown][] = [
     ['mtu too small', () => new Dataplane({ mtu: 100 })],
@@ -267,7 +268,7 @@ test('7 invalid arguments throw InvalidArgumentError before reaching native code
 test('8 unknown and duplicate objects give NotFoundError and AlreadyExistsError', (t) => {
   const dp = new Dataplane();
   t.teardown(() => dp.close());
-  dp.openMemoryTun();
+  dp.openTun(memoryTun);
   dp.addUplink({ address: '127.0.0.1' });
   dp.addPeer({ publicKey: KEY_A, allowedIps: ['10.1.0.0/16'] });
   t.throws(() => dp.addPeer({ publicKey: KEY_A }), { instanceOf: AlreadyExistsError });
@@ -295,7 +296,7 @@ test('8 unknown and duplicate objects give NotFoundError and AlreadyExistsError'
 
 test('9 close releases the UDP port and every later call says the dataplane is closed', (t) => {
   const first = new Dataplane();
-  first.openMemoryTun();
+  first.openTun(memoryTun);
   const { port } = first.addUplink({ address: '127.0.0.1' });
   first.start();
   first.close();
@@ -311,9 +312,9 @@ test('10 start needs a TUN; the TUN cannot change while running', (t) => {
   const dp = new Dataplane();
   t.teardown(() => dp.close());
   t.throws(() => dp.start(), { instanceOf: InvalidStateError, message: /TUN/ });
-  dp.openMemoryTun();
+  dp.openTun(memoryTun);
   dp.start();
-  t.throws(() => dp.openMemoryTun(), { instanceOf: InvalidStateError });
+  t.throws(() => dp.openTun(memoryTun), { instanceOf: InvalidStateError });
   dp.stop();
-  t.notThrows(() => dp.openMemoryTun());
+  t.notThrows(() => dp.openTun(memoryTun));
 });

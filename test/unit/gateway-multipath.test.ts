@@ -7,6 +7,7 @@ import test from 'ava';
 import { Gateway } from '../../src/gateway/index.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../src/errors.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
+import { memoryTun, tunInject, tunTake } from '../../src/testing/index.js';
 import { ipv4Packet } from '../support/packets.js';
 import { waitFor } from '../support/time.js';
 
@@ -20,7 +21,7 @@ async function pair(t: import('ava').ExecutionContext) {
   const kb = keypair();
   const a = new Gateway({
     privateKey: ka.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
     uplinks: [
@@ -31,7 +32,7 @@ async function pair(t: import('ava').ExecutionContext) {
   });
   const b = new Gateway({
     privateKey: kb.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
   });
@@ -61,8 +62,8 @@ const activeUplinks = (g: Gateway, key: string) =>
 
 test('paths come up after the first probe reply; removing the active uplink fails over at once; adding it back brings its path', async (t) => {
   const { a, b, kb, events } = await pair(t);
-  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60)); // a handshake, then probes
-  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  tunInject(a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60)); // a handshake, then probes
+  t.true(await waitFor(() => tunTake(b.dataplane) !== null, 5000));
   t.true(
     await waitFor(() => a.peer(kb.pub).multipath && activeUplinks(a, kb.pub).join() === 'u1', 5000),
     JSON.stringify(a.paths(kb.pub)),
@@ -91,8 +92,8 @@ test('paths come up after the first probe reply; removing the active uplink fail
   t.true(await waitFor(() => activeUplinks(a, kb.pub).join() === 'u2', 2000));
   t.true(events.some(({ type, e }) => type === 'path:failover' && (e.to as number[]).length === 1));
   // Traffic still flows, now through u2.
-  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
-  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 2000));
+  tunInject(a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => tunTake(b.dataplane) !== null, 2000));
 
   a.addUplink({ name: 'u1', address: '127.0.0.1', priority: 1 });
   t.true(await waitFor(() => a.paths(kb.pub).some((p) => p.uplink === 'u1' && p.state === 'up'), 2000));
@@ -155,10 +156,10 @@ test('the uplink and class API refuses bad input with typed errors', async (t) =
     () => a.updatePeer(kb.pub, { endpoints: [{ address: '127.0.0.1', port: 1, uplink: 'nowhere' }] }),
     { instanceOf: NotFoundError },
   );
-  t.throws(() => new Gateway({ tun: 'memory', paths: { intervalMs: 1 } }), {
+  t.throws(() => new Gateway({ tun: memoryTun, paths: { intervalMs: 1 } }), {
     instanceOf: InvalidArgumentError,
   });
-  t.throws(() => new Gateway({ tun: 'memory', paths: { bogus: 1 } as never }), {
+  t.throws(() => new Gateway({ tun: memoryTun, paths: { bogus: 1 } as never }), {
     instanceOf: InvalidArgumentError,
   });
 });
@@ -168,14 +169,14 @@ test('a plain peer (one endpoint, no uplinks) is never probed and has no paths',
   const kb = keypair();
   const a = new Gateway({
     privateKey: ka.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
     paths: { intervalMs: 20, standbyIntervalMs: 20 },
   });
   const b = new Gateway({
     privateKey: kb.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
   });
@@ -194,8 +195,8 @@ test('a plain peer (one endpoint, no uplinks) is never probed and has no paths',
     allowedIps: ['10.0.0.2/32'],
     endpoint: { address: '127.0.0.1', port: b.listenPort },
   });
-  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
-  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  tunInject(a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => tunTake(b.dataplane) !== null, 5000));
   await new Promise((r) => setTimeout(r, 300));
   t.deepEqual(a.paths(kb.pub), []);
   t.false(a.peer(kb.pub).multipath);
@@ -223,8 +224,8 @@ test('more than 8 paths for a peer is refused as a whole (peer or uplink not add
 test('weighted load balancing: each flow stays on one uplink, flows spread over both', async (t) => {
   const { a, b, kb } = await pair(t);
   a.setClasses([{ name: 'default', match: {}, policy: { kind: 'weighted' } }]);
-  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
-  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  tunInject(a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => tunTake(b.dataplane) !== null, 5000));
   t.true(await waitFor(() => activeUplinks(a, kb.pub).length === 2, 5000), JSON.stringify(a.paths(kb.pub)));
   const ids = a.uplinks().map((u) => u.id);
   const tx = () =>
@@ -238,12 +239,12 @@ test('weighted load balancing: each flow stays on one uplink, flows spread over 
   const used = new Set<number>();
   for (let sport = 1000; sport < 1016; sport++) {
     const before = tx();
-    for (let i = 0; i < 20; i++) a.dataplane.tunInject(flow(sport));
+    for (let i = 0; i < 20; i++) tunInject(a.dataplane, flow(sport));
     t.true(await waitFor(() => tx().reduce((x, y) => x + y) - before.reduce((x, y) => x + y) >= 20, 2000));
     const delta = tx().map((n, i) => n - before[i]!);
     t.true(delta.filter((d) => d > 0).length === 1, `flow ${sport} split over uplinks: ${delta}`);
     used.add(delta.findIndex((d) => d > 0));
-    while (b.dataplane.tunTake() !== null);
+    while (tunTake(b.dataplane) !== null);
   }
   t.is(used.size, 2, '16 flows all hashed onto one uplink');
 });
@@ -253,15 +254,15 @@ test('address classes: packets from one source prefix are duplicated on both upl
   a.setClasses([
     { name: 'site9', match: { srcAddresses: ['fd00::/64', '10.0.9.0/24'] }, policy: { kind: 'duplicate' } },
   ]);
-  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
-  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  tunInject(a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => tunTake(b.dataplane) !== null, 5000));
   t.true(await waitFor(() => activeUplinks(a, kb.pub).length === 2, 5000), JSON.stringify(a.paths(kb.pub)));
   const ids = a.uplinks().map((u) => u.id);
   const tx = () =>
     ids.map((id) => a.dataplane.uplinkStats(id).txPackets - a.dataplane.uplinkStats(id).txKeepalives);
   const sendFrom = async (source: string, copies: number) => {
     const before = tx();
-    for (let i = 0; i < 20; i++) a.dataplane.tunInject(ipv4Packet(source, '10.0.0.2', 60));
+    for (let i = 0; i < 20; i++) tunInject(a.dataplane, ipv4Packet(source, '10.0.0.2', 60));
     const sent = () => tx().reduce((x, y) => x + y) - before.reduce((x, y) => x + y);
     t.true(await waitFor(() => sent() >= 20 * copies, 2000), `${sent()} sent`);
     await new Promise((r) => setTimeout(r, 50)); // copies that should not exist have time to show
@@ -275,8 +276,8 @@ test('address classes: packets from one source prefix are duplicated on both upl
 
 test('a hub that lost its sessions (restarted): every path stops answering, the branch handshakes at once, not after 15 s', async (t) => {
   const { a, b, ka, kb, events } = await pair(t);
-  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
-  t.true(await waitFor(() => b.dataplane.tunTake() !== null, 5000));
+  tunInject(a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  t.true(await waitFor(() => tunTake(b.dataplane) !== null, 5000));
   const handshakeAt = Date.now();
   t.true(
     await waitFor(() => a.peer(kb.pub).multipath && a.paths(kb.pub).every((p) => p.state === 'up'), 5000),
@@ -287,7 +288,7 @@ test('a hub that lost its sessions (restarted): every path stops answering, the 
   await b.stop();
   const b2 = new Gateway({
     privateKey: kb.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     listenPort: port,
     pollIntervalMs: 20,
@@ -306,8 +307,8 @@ test('a hub that lost its sessions (restarted): every path stops answering, the 
   let delivered = false;
   const until = Date.now() + 3000;
   while (!delivered && Date.now() < until) {
-    a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
-    delivered = await waitFor(() => b2.dataplane.tunTake() !== null, 100);
+    tunInject(a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+    delivered = await waitFor(() => tunTake(b2.dataplane) !== null, 100);
   }
   const ms = Date.now() - restartedAt;
   t.log(`traffic through the restarted hub after ${ms} ms`);

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { Gateway } from '../../src/gateway/index.js';
 import { AlreadyExistsError, NotFoundError } from '../../src/errors.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
+import { memoryTun, tunInject, tunTake } from '../../src/testing/index.js';
 import { ipv4Packet, randomKey } from '../support/packets.js';
 import { waitFor } from '../support/time.js';
 
@@ -32,7 +33,7 @@ async function makePair(
   const logger = (level: string, msg: string) => opts.logs?.push(`${level} ${msg}`);
   const a = new Gateway({
     privateKey: ka.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
     rekeyAfterTimeMs: opts.rekeyAfterTimeMs,
@@ -40,7 +41,7 @@ async function makePair(
   });
   const b = new Gateway({
     privateKey: kb.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
     logger,
@@ -63,13 +64,13 @@ async function makePair(
 
 async function roundTrip(p: Pair, size = 100): Promise<boolean> {
   const pkt = ipv4Packet('10.0.0.1', '10.0.0.2', size);
-  p.a.dataplane.tunInject(pkt);
+  tunInject(p.a.dataplane, pkt);
   let got: Buffer | null = null;
-  if (!(await waitFor(() => (got = p.b.dataplane.tunTake()) !== null, 5000))) return false;
+  if (!(await waitFor(() => (got = tunTake(p.b.dataplane)) !== null, 5000))) return false;
   if (!pkt.equals(got!)) return false;
   const reply = ipv4Packet('10.0.0.2', '10.0.0.1', size);
-  p.b.dataplane.tunInject(reply);
-  return (await waitFor(() => (got = p.a.dataplane.tunTake()) !== null, 5000)) && reply.equals(got!);
+  tunInject(p.b.dataplane, reply);
+  return (await waitFor(() => (got = tunTake(p.a.dataplane)) !== null, 5000)) && reply.equals(got!);
 }
 
 test('1 a packet triggers the handshake; traffic then flows both ways; both sides report the handshake', async (t) => {
@@ -102,14 +103,14 @@ test('3 a pre-shared key mismatch gives no session and a clear rejection on the 
     logs,
   });
   const rejected = once(p.a, 'handshake:rejected');
-  p.a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  tunInject(p.a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   const [ev] = await rejected;
   t.is(ev.code, 'ERR_WG_HANDSHAKE_DECRYPT');
   t.true(
     logs.some((l) => /rejected: response failed to authenticate/.test(l)),
     logs.join('\n'),
   );
-  t.is(p.b.dataplane.tunTake(), null);
+  t.is(tunTake(p.b.dataplane), null);
   t.is(p.a.peer(p.kb.pub).lastHandshakeUnixMs, 0);
 });
 
@@ -119,7 +120,7 @@ test('4 an initiation from an unknown key is refused by the responder, naming th
   p.b.removePeer(p.ka.pub);
   p.b.addPeer({ publicKey: keypair().pub, allowedIps: ['10.0.0.1/32'] }); // B expects someone else
   const rejected = once(p.b, 'handshake:rejected');
-  p.a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  tunInject(p.a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   const [ev] = await rejected;
   t.is(ev.code, 'ERR_WG_UNKNOWN_PEER');
   t.is(ev.from.port, p.a.listenPort);
@@ -134,13 +135,13 @@ test('5 sessions rotate under traffic without losing packets (short rekey interv
   let sent = 0;
   let received = 0;
   while (Date.now() < deadline) {
-    p.a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 200));
+    tunInject(p.a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 200));
     sent++;
     await new Promise((r) => setTimeout(r, 10));
-    while (p.b.dataplane.tunTake()) received++;
+    while (tunTake(p.b.dataplane)) received++;
   }
   await waitFor(() => {
-    while (p.b.dataplane.tunTake()) received++;
+    while (tunTake(p.b.dataplane)) received++;
     return received === sent;
   }, 2000);
   t.true(handshakes >= 2, `handshakes: ${handshakes}`);
@@ -162,7 +163,7 @@ test('6 peers are changed and removed at runtime; mistakes are typed errors', as
   t.is(p.a.peer(p.kb.pub).persistentKeepalive, 1);
   p.a.removePeer(p.kb.pub);
   t.throws(() => p.a.peer(p.kb.pub), { instanceOf: NotFoundError });
-  p.a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  tunInject(p.a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   t.true(await waitFor(() => p.a.dataplane.stats().drops.no_route === 1));
 });
 
@@ -173,7 +174,7 @@ test('7 a flood of initiations puts the gateway under load: cookie replies inste
   const k = keypair();
   const g = new Gateway({
     privateKey: k.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     underLoadBacklog: 32,
   });

@@ -12,6 +12,7 @@ import type { UplinkStatus } from '../../src/gateway/multipath.js';
 import { parseIpMonitorLine, type IpMonitorLine } from '../../src/net/ip-monitor-lines.js';
 import { LinkTable } from '../../src/net/link-table.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
+import { memoryTun, tunInject } from '../../src/testing/index.js';
 import { ipv4Packet } from '../support/packets.js';
 import { waitFor } from '../support/time.js';
 
@@ -206,7 +207,7 @@ test('through a Gateway: link down fails over within the call, held down while i
   const HOLD_DOWN_MS = 500;
   const a = new Gateway({
     privateKey: ka.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
     linkWatch: source,
@@ -218,7 +219,7 @@ test('through a Gateway: link down fails over within the call, held down while i
   });
   const b = new Gateway({
     privateKey: kb.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
     linkWatch: false,
@@ -245,7 +246,7 @@ test('through a Gateway: link down fails over within the call, held down while i
     allowedIps: ['10.0.0.2/32'],
     endpoints: [{ address: '127.0.0.1', port: b.listenPort }],
   });
-  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  tunInject(a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   const paths = () => a.paths(kb.pub);
   const state = (u: string) => paths().find((p) => p.uplink === u)!.state;
   const active = () =>
@@ -265,7 +266,7 @@ test('through a Gateway: link down fails over within the call, held down while i
   const [u1, u2] = a.uplinks().map((u) => u.id) as [number, number];
   const sent = (id: number) => a.dataplane.uplinkStats(id).txPackets;
   const before = [sent(u1), sent(u2)];
-  a.dataplane.tunInject(ipv4Packet('10.0.0.1', '10.0.0.2', 60));
+  tunInject(a.dataplane, ipv4Packet('10.0.0.1', '10.0.0.2', 60));
   t.true(await waitFor(() => sent(u2) > before[1]!, 2000));
   // Loopback still answers u1's probes: held down all the same while the link is down.
   await new Promise((r) => setTimeout(r, 300));
@@ -284,10 +285,10 @@ test('through a Gateway: link down fails over within the call, held down while i
 });
 
 test('the linkWatch option is validated', (t) => {
-  t.throws(() => new Gateway({ tun: 'memory', linkWatch: 'yes' as never }), {
+  t.throws(() => new Gateway({ tun: memoryTun, linkWatch: 'yes' as never }), {
     code: 'ERR_SAG_INVALID_ARGUMENT',
   });
-  t.throws(() => new Gateway({ tun: 'memory', linkWatch: {} as never }), {
+  t.throws(() => new Gateway({ tun: memoryTun, linkWatch: {} as never }), {
     code: 'ERR_SAG_INVALID_ARGUMENT',
   });
 });

@@ -24,6 +24,7 @@ import {
   UapiServer,
 } from '../../src/uapi/index.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
+import { memoryTun } from '../../src/testing/index.js';
 import { waitFor } from '../support/time.js';
 
 const key = () => encodeKey(publicKeyFromPrivate(generatePrivateKey()));
@@ -81,7 +82,7 @@ test('a running Gateway reports its drops over the socket; sag show prints them,
   const dir = mkdtempSync(join(tmpdir(), 'hd-stats-'));
   const gw = new Gateway({
     privateKey: encodeKey(generatePrivateKey()),
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
   });

@@ -33,6 +33,7 @@ import {
   encodeTransportHeader,
   openTransport,
 } from '../../src/wg/messages.js';
+import { memoryTun, tunInject, tunTake } from '../../src/testing/index.js';
 import { ipv4Packet } from '../support/packets.js';
 import { bytes, chance, int, mulberry32, pick, type Rng } from '../support/random.js';
 import { waitFor } from '../support/time.js';
@@ -169,14 +170,14 @@ test('the protocol driver rejects mutated and random handshake messages with pro
   const kb = keypair();
   const a = new Gateway({
     privateKey: ka.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
     logger: () => {},
   });
   const b = new Gateway({
     privateKey: kb.priv,
-    tun: 'memory',
+    tun: memoryTun,
     listenAddress: '127.0.0.1',
     pollIntervalMs: 20,
     logger: () => {},
@@ -200,9 +201,9 @@ test('the protocol driver rejects mutated and random handshake messages with pro
   b.addPeer({ publicKey: ka.pub, allowedIps: ['10.0.0.1/32'] });
   const roundTrip = async () => {
     const pkt = ipv4Packet('10.0.0.1', '10.0.0.2', 100);
-    a.dataplane.tunInject(pkt);
+    tunInject(a.dataplane, pkt);
     let got: Buffer | null = null;
-    return (await waitFor(() => (got = b.dataplane.tunTake()) !== null, 5000)) && pkt.equals(got!);
+    return (await waitFor(() => (got = tunTake(b.dataplane)) !== null, 5000)) && pkt.equals(got!);
   };
   t.true(await roundTrip(), 'the first handshake and packet go through');
   const initiation = rl.seen.find((m) => m[0] === MESSAGE_INITIATION);

@@ -36,7 +36,7 @@ typedef enum sag_status {
   SAG_ESYS = -4,      /* a system call failed; see sag_last_error() */
   SAG_ESTATE = -5,    /* not allowed in the current state (e.g. started without a TUN) */
   SAG_ENOMEM = -6,    /* allocation failed */
-  SAG_EAGAIN = -7,    /* nothing available now (event queue empty, memory TUN empty) */
+  SAG_EAGAIN = -7,    /* nothing available now (event queue empty) */
   SAG_EINTERNAL = -8, /* unexpected internal failure */
   SAG_EUNREACH = -9   /* no route from this uplink to the destination (link down, address gone) */
 } sag_status;
@@ -168,12 +168,9 @@ int sag_dp_create(const sag_config* config, sag_dataplane** out);
 void sag_dp_destroy(sag_dataplane* dp); /* stops the workers, closes the TUN and sockets */
 void sag_dp_set_notify(sag_dataplane* dp, sag_notify_fn fn, void* ctx);
 
-/* TUN: a real device (name may be empty for the kernel to choose; the chosen name is written back)
- * or the in-memory double used by tests. One per dataplane, before sag_dp_start(). */
+/* TUN device (name may be empty for the kernel to choose; the chosen name is written back). One
+ * per dataplane, before sag_dp_start(). */
 int sag_dp_open_tun(sag_dataplane* dp, const char* name, char* name_out, size_t name_out_len);
-int sag_dp_open_memory_tun(sag_dataplane* dp);
-int sag_dp_memory_tun_inject(sag_dataplane* dp, const uint8_t* packet, size_t len);
-int sag_dp_memory_tun_take(sag_dataplane* dp, uint8_t* buf, size_t cap, size_t* len);
 
 int sag_dp_start(sag_dataplane* dp);
 int sag_dp_stop(sag_dataplane* dp);
@@ -278,9 +275,6 @@ int sag_dp_send_probe(sag_dataplane* dp, uint32_t peer_id, uint32_t uplink_id, c
  * still has peers is SAG_ESTATE. Domain ids are never reused. */
 int sag_dp_add_domain_tun(sag_dataplane* dp, const char* name, char* name_out, size_t name_out_len,
                           uint32_t* domain_out);
-int sag_dp_add_memory_domain(sag_dataplane* dp, uint32_t* domain_out); /* in-memory TUN (tests) */
-int sag_dp_domain_memory_tun_inject(sag_dataplane* dp, uint32_t domain, const uint8_t* packet, size_t len);
-int sag_dp_domain_memory_tun_take(sag_dataplane* dp, uint32_t domain, uint8_t* buf, size_t cap, size_t* len);
 int sag_dp_remove_domain(sag_dataplane* dp, uint32_t domain);
 /* Moves the peer (and its allowed IPs) into the domain. */
 int sag_dp_set_peer_domain(sag_dataplane* dp, uint32_t peer_id, uint32_t domain);
