@@ -200,7 +200,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const local = key === null ? undefined : derive(parseKey(key, 'privateKey'));
     if (local && this.#local && Buffer.compare(local.privateKey, this.#local.privateKey) === 0) return;
     // A peer with our own public key makes no sense (wireguard-go drops it too).
-    if (local) this.#peers.get(keyToBase64(local.publicKey)) && this.removePeer(local.publicKey);
+    if (local && this.#peers.has(keyToBase64(local.publicKey))) this.removePeer(local.publicKey);
     this.#local?.privateKey.fill(0);
     this.#local = local;
     this.#driver.setLocal(local);

@@ -6,7 +6,7 @@
 import type { Counters, Endpoint } from '../dataplane/types.js';
 import { Handshake, type IndexAllocator } from '../wg/noise.js';
 import type { KeyPair } from '../wg/crypto.js';
-import { PeerTimers } from '../wg/timers.js';
+import type { PeerTimers } from '../wg/timers.js';
 
 export interface CounterSnapshot {
   rxPackets: number;

@@ -12,7 +12,7 @@ import { OPTS, model } from '../support/compiler-fixture.js';
 import type { AccessPointConfig } from '../../src/contract/config.js';
 
 const compiled = compileAccessPointConfig(model(), 'ap-hz', OPTS);
-type Mutable = { [k: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Mutable = { [k: string]: any };
 
 function tampered(edit: (c: Mutable) => void): unknown {
   const copy = structuredClone(compiled) as unknown as Mutable;

@@ -46,7 +46,7 @@ test('path lines go at the end of their peer block in sag show', (t) => {
   const out = withPaths(text, [peer]).split('\n');
   t.is(out[7], '  allowed ips: 10.0.0.2/32');
   t.is(out[8], '  multipath: yes');
-  t.regex(out[9]!, /^  path 1 wan1/);
+  t.regex(out[9]!, /^ {2}path 1 wan1/);
   t.is(withPaths(text, []), text);
   const middle = withPaths('peer: KEY=\n  a\n\npeer: OTHER=\n  b\n', [peer]).split('\n');
   t.deepEqual(middle.slice(0, 3), ['peer: KEY=', '  a', '  multipath: yes']);

@@ -47,7 +47,10 @@ function randomDevice(r: Rng): UapiDeviceState {
     const allowedIps: Cidr[] = [];
     for (let i = int(r, 0, 6); i > 0; i--) {
       const c = randomCidr(r);
-      if (!used.has(cidrKey(c))) (used.add(cidrKey(c)), allowedIps.push(c));
+      if (!used.has(cidrKey(c))) {
+        used.add(cidrKey(c));
+        allowedIps.push(c);
+      }
     }
     return {
       publicKey: bytes(r, 32),

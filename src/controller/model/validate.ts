@@ -47,6 +47,7 @@ export function validateName(owner: string, name: unknown): string {
     throw new ModelInvalidError(`${owner}: name must be 1 to ${LIMITS.nameLength} characters`);
   }
   // Control characters and padding would make names that look equal differ.
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(name) || name.trim() !== name) {
     throw new ModelInvalidError(
       `${owner}: name ${JSON.stringify(name)} has control characters or leading/trailing spaces`,

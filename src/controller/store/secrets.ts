@@ -74,6 +74,7 @@ export function validateKeyName(name: unknown): string {
     typeof name !== 'string' ||
     name.length === 0 ||
     name.length > 128 ||
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused
     /[\u0000-\u001f\u007f]/.test(name)
   ) {
     throw new StoreInvalidError('an API key name must be 1 to 128 characters without control characters');
