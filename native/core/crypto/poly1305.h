@@ -33,4 +33,13 @@ void poly1305_update(Poly1305& st, const uint8_t* m, size_t len);
 // Writes the 16-byte tag and wipes the state.
 void poly1305_finish(Poly1305& st, uint8_t tag[16]);
 
+#if defined(__x86_64__)
+// Below this many blocks the vector setup (powers of r) costs more than it saves.
+constexpr size_t kPolyIfmaMinBlocks = 24;
+// AVX-512 IFMA (poly1305_ifma.cc): absorbs the largest multiple of eight of nblocks whole blocks,
+// as poly1305_blocks would, if nblocks >= kPolyIfmaMinBlocks; returns how many it absorbed.
+// Only on a CPU with AVX-512F and IFMA.
+size_t poly1305_blocks_ifma(Poly1305& st, const uint8_t* m, size_t nblocks);
+#endif
+
 }  // namespace sag::crypto
