@@ -11,16 +11,24 @@
 
 namespace sag {
 
-Aead::Aead() : enc_(EVP_CIPHER_CTX_new()), dec_(EVP_CIPHER_CTX_new()) {
+Aead::Aead() : impl_(crypto::chosen_impl().impl), error_(crypto::chosen_impl().error) {
+  if (!error_ && impl_ == crypto::Impl::kOpenssl) init_openssl();
+}
+
+Aead::Aead(crypto::Impl impl) : impl_(impl) {
+  if (!crypto::cpu_has(impl))
+    error_ = "this CPU lacks the instructions of the requested ChaCha20-Poly1305 path";
+  else if (impl == crypto::Impl::kOpenssl)
+    init_openssl();
+}
+
+void Aead::init_openssl() {
+  enc_ = EVP_CIPHER_CTX_new();
+  dec_ = EVP_CIPHER_CTX_new();
   // Bind the cipher once; per packet only key and nonce change.
-  if (enc_ && EVP_EncryptInit_ex(enc_, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr) != 1) {
-    EVP_CIPHER_CTX_free(enc_);
-    enc_ = nullptr;
-  }
-  if (dec_ && EVP_DecryptInit_ex(dec_, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr) != 1) {
-    EVP_CIPHER_CTX_free(dec_);
-    dec_ = nullptr;
-  }
+  if (!enc_ || !dec_ || EVP_EncryptInit_ex(enc_, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_DecryptInit_ex(dec_, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr) != 1)
+    error_ = "ChaCha20-Poly1305 is not available from OpenSSL";
 }
 
 Aead::~Aead() {
@@ -50,7 +58,21 @@ bool Aead::open(const uint8_t key[32], uint64_t counter, const uint8_t* cipherte
 
 bool Aead::seal_nonce(const uint8_t key[32], const uint8_t nonce[12], const uint8_t* plaintext, size_t len,
                       uint8_t* out, const uint8_t* ad, size_t ad_len) {
-  if (!enc_ || len > INT_MAX || ad_len > INT_MAX) return false;
+  if (error_) return false;
+  if (crypto::is_native(impl_)) return crypto::seal(impl_, key, nonce, ad, ad_len, plaintext, len, out);
+  return evp_seal(key, nonce, plaintext, len, out, ad, ad_len);
+}
+
+bool Aead::open_nonce(const uint8_t key[32], const uint8_t nonce[12], const uint8_t* ciphertext, size_t len,
+                      uint8_t* out, const uint8_t* ad, size_t ad_len) {
+  if (error_) return false;
+  if (crypto::is_native(impl_)) return crypto::open(impl_, key, nonce, ad, ad_len, ciphertext, len, out);
+  return evp_open(key, nonce, ciphertext, len, out, ad, ad_len);
+}
+
+bool Aead::evp_seal(const uint8_t key[32], const uint8_t nonce[12], const uint8_t* plaintext, size_t len,
+                    uint8_t* out, const uint8_t* ad, size_t ad_len) {
+  if (len > INT_MAX || ad_len > INT_MAX) return false;
   int n = 0;
   const bool rekey = !enc_keyed_ || !same_key(enc_key_, key);
   if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, rekey ? key : nullptr, nonce) != 1) return false;
@@ -64,9 +86,9 @@ bool Aead::seal_nonce(const uint8_t key[32], const uint8_t nonce[12], const uint
   return EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_AEAD_GET_TAG, int(wire::kAuthTagSize), out + len) == 1;
 }
 
-bool Aead::open_nonce(const uint8_t key[32], const uint8_t nonce[12], const uint8_t* ciphertext, size_t len,
-                      uint8_t* out, const uint8_t* ad, size_t ad_len) {
-  if (!dec_ || len < wire::kAuthTagSize || len > INT_MAX || ad_len > INT_MAX) return false;
+bool Aead::evp_open(const uint8_t key[32], const uint8_t nonce[12], const uint8_t* ciphertext, size_t len,
+                    uint8_t* out, const uint8_t* ad, size_t ad_len) {
+  if (len < wire::kAuthTagSize || len > INT_MAX || ad_len > INT_MAX) return false;
   size_t body = len - wire::kAuthTagSize;
   int n = 0;
   const bool rekey = !dec_keyed_ || !same_key(dec_key_, key);

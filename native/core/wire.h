@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "crypto/chacha20poly1305.h"
+
 namespace sag::wire {
 
 // Message types: one byte followed by three zero bytes.
@@ -24,13 +26,13 @@ constexpr size_t kCookieReplySize = 64;
 constexpr size_t kTransportOffsetReceiver = 4;
 constexpr size_t kTransportOffsetCounter = 8;
 constexpr size_t kTransportHeaderSize = 16;
-constexpr size_t kAuthTagSize = 16;
+constexpr size_t kAuthTagSize = crypto::kTagSize;
 constexpr size_t kKeepaliveSize = kTransportHeaderSize + kAuthTagSize;  // empty payload: 32 bytes
 constexpr size_t kTransportOverhead = kTransportHeaderSize + kAuthTagSize;
 constexpr size_t kPaddingMultiple = 16;
 
-constexpr size_t kKeySize = 32;
-constexpr size_t kNonceSize = 12;  // 4 zero bytes || counter LE64
+constexpr size_t kKeySize = crypto::kKeySize;
+constexpr size_t kNonceSize = crypto::kNonceSize;  // 4 zero bytes || counter LE64
 
 // Spec limits (whitepaper section 6).
 constexpr uint64_t kRekeyAfterMessages = uint64_t(1) << 60;
@@ -89,8 +91,7 @@ inline void write_transport_header(uint8_t* p, uint32_t receiver, uint64_t count
 }
 
 inline void make_nonce(uint8_t nonce[kNonceSize], uint64_t counter) {
-  std::memset(nonce, 0, 4);
-  store_le64(nonce + 4, counter);
+  crypto::counter_nonce(nonce, counter);
 }
 
 // Plaintext length after zero padding to a multiple of 16, never beyond mtu (keepalives stay empty).

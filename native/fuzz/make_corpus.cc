@@ -356,6 +356,28 @@ void wire_corpus() {
   write(t, "short", Bytes{4, 0, 0});
 }
 
+// ---- fuzz_aead ------------------------------------------------------------------------------------
+
+// Header as fuzz_aead.cc reads it: flags, AAD length, tamper position and mask, key, nonce.
+Bytes aead_input(uint8_t flags, uint8_t ad_len, uint16_t pos, size_t msg_len) {
+  Bytes b{flags, ad_len, uint8_t(pos), uint8_t(pos >> 8), 0x40};
+  for (int i = 0; i < 32; ++i) b.push_back(uint8_t(0x80 + i));
+  Bytes nonce{7, 0, 0, 0, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47};
+  append(b, nonce);
+  for (size_t i = 0; i < size_t(ad_len) + msg_len; ++i) b.push_back(uint8_t(i * 31 + 7));
+  return b;
+}
+
+void aead_corpus() {
+  const std::string t = "fuzz_aead";
+  write(t, "rfc8439-shape-114-ad12", aead_input(0, 12, 0, 114));
+  write(t, "empty-keepalive-counter-form", aead_input(2, 0, 0, 0));
+  write(t, "in-place-1420", aead_input(1, 0, 0, 1420));
+  write(t, "tamper-ciphertext-64", aead_input(1 | 2 | (1 << 2), 0, 33, 64));
+  write(t, "tamper-tag-576", aead_input(2 << 2, 0, 5, 576));
+  write(t, "tamper-ad-1025", aead_input(3 << 2, 40, 17, 1025));
+}
+
 // ---- fuzz_offload --------------------------------------------------------------------------------------
 
 Bytes vnet(uint8_t type, uint16_t gso_size, uint16_t csum_start, uint16_t csum_offset) {
@@ -401,6 +423,7 @@ int main(int argc, char** argv) {
   allowed_ips_corpus();
   wire_corpus();
   offload_corpus();
+  aead_corpus();
   std::printf("wrote %d files under %s\n", g_files, g_root.c_str());
   return 0;
 }

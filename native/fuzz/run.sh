@@ -3,10 +3,10 @@
 # UBSan + coverage) in build-native/fuzz, replays every saved regression input once, then runs
 # each target for a bounded time over a copy of its seed corpus (the repository is never written).
 #
-#   native/fuzz/run.sh [seconds-per-target]     default 60; 0 only replays corpora and regressions
+#   native/fuzz/run.sh [seconds-per-target]     default 50; 0 only replays corpora and regressions
 #
-# Targets run two at a time (SAG_FUZZ_PARALLEL=N to change), so 60 s each costs about 2 minutes
-# of wall time for three targets.
+# Targets run two at a time (SAG_FUZZ_PARALLEL=N to change), so 50 s each costs about 2.5 minutes
+# of wall time for the five targets.
 #
 # Needs: cmake, OpenSSL headers, and clang with libFuzzer (Debian 12: apt-get install -y clang
 # libclang-rt-14-dev). Exits non-zero if any regression input or fuzzing run fails, printing the
@@ -15,7 +15,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-secs=${1:-60}
+secs=${1:-50}
 build=build-native/fuzz
 jobs=${SAG_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 

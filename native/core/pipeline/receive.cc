@@ -19,7 +19,8 @@ ReceiveWorker::ReceiveWorker(DataplaneTables& tables)
 }
 
 Status ReceiveWorker::prepare() {
-  if (!pool_.ok()) return Status::Error(SAG_EINTERNAL, "ChaCha20-Poly1305 is not available from OpenSSL");
+  if (!pool_.ok())
+    return Status::Error(SAG_EINTERNAL, "ChaCha20-Poly1305 is not available to the receive helpers");
   for (auto& [id, up] : t_.uplinks) {
     Status s = watch(up.get());
     if (!s.ok()) return s;

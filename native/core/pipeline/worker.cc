@@ -38,7 +38,7 @@ void Worker::unwatch_fd(int fd) {
 
 Status Worker::start() {
   if (epoll_fd_ < 0 || stop_fd_ < 0) return Status::Error(SAG_ESYS, "epoll or eventfd creation failed");
-  if (!aead_.ok()) return Status::Error(SAG_EINTERNAL, "ChaCha20-Poly1305 is not available from OpenSSL");
+  if (!aead_.ok()) return Status::Error(SAG_EINTERNAL, std::string("ChaCha20-Poly1305: ") + aead_.error());
   Status s = watch_fd(stop_fd_, kStopToken);
   if (s.ok()) s = prepare();
   if (!s.ok()) return s;
