@@ -7,7 +7,7 @@
 import type { WgQuickConfig } from '../config/index.js';
 import { SystemError } from '../errors.js';
 import { formatCidr, formatIp, type Cidr } from '../net/cidr.js';
-import { addRoute, interfaceAddresses } from '../net/link.js';
+import { addRoute, interfaceAddresses, routeCovers } from '../net/link.js';
 import { addMarkFirewall } from '../net/mark-firewall.js';
 import { addDefaultRoute, enableSrcValidMark, freeRouteTable, type Undo } from '../net/policy-routing.js';
 import { addDns } from '../net/resolvconf.js';
@@ -56,7 +56,11 @@ export async function fullTunnelTable(config: WgQuickConfig): Promise<number | u
   return config.interface.fwMark || (await freeRouteTable());
 }
 
-/** Routes for every peer's allowed IPs, in wg-quick's order (which orders the nftables tables too). */
+/**
+ * Routes for every peer's allowed IPs, in wg-quick's order (which orders the nftables tables too).
+ * Main-table routes already covered by one through the interface (an address's own) are skipped,
+ * and a prefix routed elsewhere is an error, not taken over: wg-quick's `ip route add`.
+ */
 export async function addRoutes(
   config: WgQuickConfig,
   iface: string,
@@ -72,9 +76,9 @@ export async function addRoutes(
     ([ta, a], [tb, b]) => b.prefix - a.prefix || (ta < tb ? 1 : ta > tb ? -1 : 0),
   );
   for (const [text, cidr] of order) {
-    if (mode === 'table') await addRoute(iface, text, config.interface.table);
-    else if (!isDefault(cidr)) await addRoute(iface, text);
-    else await addFullTunnel(iface, cidr, policyTable!, undo);
+    if (mode === 'table') await addRoute(iface, text, config.interface.table, 'add');
+    else if (isDefault(cidr)) await addFullTunnel(iface, cidr, policyTable!, undo);
+    else if (!(await routeCovers(iface, text))) await addRoute(iface, text, undefined, 'add');
   }
 }
 

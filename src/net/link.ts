@@ -43,19 +43,43 @@ export async function setUp(dev: string, up = true): Promise<void> {
   await ip(['link', 'set', parseInterfaceName(dev, 'interface'), up ? 'up' : 'down']);
 }
 
-/** Routes a prefix into the interface (for a peer's allowed IPs), in the main table or `table`. */
-export async function addRoute(dev: string, prefix: string, table?: number | string): Promise<void> {
+/**
+ * Routes a prefix into the interface (for a peer's allowed IPs), in the main table or `table`.
+ * `replace` takes the prefix over from whatever route held it; `add` (wg-quick's way) fails if a
+ * route for it exists, rather than silently taking, and at exit losing, someone else's route.
+ */
+export async function addRoute(
+  dev: string,
+  prefix: string,
+  table?: number | string,
+  mode: 'replace' | 'add' = 'replace',
+): Promise<void> {
   const { text } = parseAllowedIp(prefix, 'route');
   const args = [
     text.includes(':') ? '-6' : '-4',
     'route',
-    'replace',
+    mode,
     text,
     'dev',
     parseInterfaceName(dev, 'interface'),
   ];
   if (table !== undefined) args.push('table', parseRouteTable(table));
   await ip(args);
+}
+
+/** Whether a route through the interface already covers the prefix (`ip route show dev D match P`). */
+export async function routeCovers(dev: string, prefix: string): Promise<boolean> {
+  const { text } = parseAllowedIp(prefix, 'route');
+  const out = await ip([
+    text.includes(':') ? '-6' : '-4',
+    'route',
+    'show',
+    'dev',
+    parseInterfaceName(dev, 'interface'),
+    'match',
+    text,
+  ]);
+  return out.trim() !== '';
 }
 
 export async function linkExists(dev: string): Promise<boolean> {

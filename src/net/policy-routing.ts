@@ -47,7 +47,7 @@ function rules(table: number): string[][] {
  */
 export async function addDefaultRoute(dev: string, prefix: string, table: number): Promise<Undo> {
   const family: Family = prefix.includes(':') ? 6 : 4;
-  await addRoute(dev, prefix, table);
+  await addRoute(dev, prefix, table, 'add');
   const added: string[][] = [];
   const undo = async () => {
     for (const r of added.splice(0).reverse()) await ip([familyFlag(family), 'rule', 'del', ...r]);

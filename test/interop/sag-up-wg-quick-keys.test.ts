@@ -232,44 +232,42 @@ e2e(
     t.is(readFileSync(log, 'utf8'), reference, 'sag up: the same hooks, in the same order, seeing the same');
 
     // A failing PreUp: nothing is created. A failing PostUp: what was made goes, no down hooks run.
-    rmSync(log);
-    hooked(['PreUp = exit 3']);
-    const pre = spawnSync('ip', ['netns', 'exec', a, process.execPath, SAG, 'up', file], {
-      encoding: 'utf8',
-      timeout: 20000,
-    });
-    t.is(pre.status, 1, pre.stderr);
-    t.regex(pre.stderr, /^sag: PreUp command "exit 3" exited with status 3$/m);
-    t.is(readFileSync(log, 'utf8'), `PreUp ${iface} absent\n`);
-    t.false(spawnSync('ip', ['-n', a, 'link', 'show', iface], { stdio: 'ignore' }).status === 0);
-    rmSync(log);
-    hooked(['PostUp = false']);
-    const post = spawnSync('ip', ['netns', 'exec', a, process.execPath, SAG, 'up', file], {
-      encoding: 'utf8',
-      timeout: 20000,
-    });
-    t.is(post.status, 1, post.stderr);
-    t.regex(post.stderr, /^sag: PostUp command "false" exited with status 1$/m);
-    t.is(
-      readFileSync(log, 'utf8'),
-      `PreUp ${iface} absent\nPostUp ${iface} present off\n`,
-      'no down hooks after a failed up',
+    const failing = (hook: string, message: RegExp, ran: string) => {
+      rmSync(log, { force: true });
+      hooked([hook]);
+      const r = spawnSync('ip', ['netns', 'exec', a, process.execPath, SAG, 'up', file], {
+        encoding: 'utf8',
+        timeout: 20000,
+      });
+      t.is(r.status, 1, r.stderr);
+      t.regex(r.stderr, message);
+      t.is(readFileSync(log, 'utf8'), ran, 'the hooks before it ran, no down hook did');
+      t.false(
+        spawnSync('ip', ['-n', a, 'link', 'show', iface], { stdio: 'ignore' }).status === 0,
+        'no interface',
+      );
+    };
+    failing(
+      'PreUp = exit 3',
+      /^sag: PreUp command "exit 3" exited with status 3$/m,
+      `PreUp ${iface} absent\n`,
     );
-    t.false(
-      spawnSync('ip', ['-n', a, 'link', 'show', iface], { stdio: 'ignore' }).status === 0,
-      'the interface is gone',
+    failing(
+      'PostUp = false',
+      /^sag: PostUp command "false" exited with status 1$/m,
+      `PreUp ${iface} absent\nPostUp ${iface} present off\n`,
     );
   },
 );
 
 e2e(
-  'Table = off installs no route; Table = 1234 routes every allowed IP, /0 too, into table 1234 and adds no rule',
+  'Table = off installs no route; 1234 routes every allowed IP, /0 too, into table 1234 and adds no rule; auto the main table',
   async (t) => {
     const { tag, ns, conf } = setup(t);
     const a = ns('t');
     const iface = `qt${tag}`;
     const rules = sh('ip', ['rule'], { ns: a });
-    const withTable = (table: string) =>
+    const withTable = (table: string, allowed = '0.0.0.0/0, 10.96.0.0/16') =>
       conf(iface, [
         '[Interface]',
         `PrivateKey = ${key()}`,
@@ -277,7 +275,7 @@ e2e(
         `Table = ${table}`,
         '[Peer]',
         `PublicKey = ${pub(key())}`,
-        'AllowedIPs = 0.0.0.0/0, 10.96.0.0/16',
+        `AllowedIPs = ${allowed}`,
       ]);
     const routesOf = (table: string) => sh('ip', ['route', 'show', 'table', table, 'dev', iface], { ns: a });
 
@@ -305,6 +303,11 @@ e2e(
     t.is(quick.status, 0, quick.stderr);
     t.is(routesOf('1234'), sag1234, 'wg-quick routes the same');
     t.is(wgQuick(a, 'down', file).status, 0);
+
+    // Table = auto: the main table; a prefix the address's route already covers is left to it.
+    run = await sagUp(a, withTable('auto', '10.95.0.2/32, 10.96.0.0/16'));
+    t.is(routesOf('main'), '10.95.0.0/24 proto kernel scope link src 10.95.0.1 \n10.96.0.0/16 scope link \n');
+    t.deepEqual(await stop(run), [0, null], run.stderr());
   },
 );
 
