@@ -144,10 +144,10 @@ export async function up(path: string, log: Logger = stderrLogger('sag')): Promi
     );
   }
   for (const w of config.warnings) log('warn', `${config.file}:${w.line}: ${w.message}`);
-  for (const w of unsupportedKeyWarnings(config)) log('warn', w);
   const resolved = await resolveEndpoints(config);
   const i = config.interface;
   const policyTable = await fullTunnelTable(config);
+  for (const w of unsupportedKeyWarnings(config, policyTable)) log('warn', w);
   let interrupted: string | undefined;
   void stopSignal().then((reason) => (interrupted = reason));
   const checkpoint = () => {

@@ -128,12 +128,17 @@ export async function addDnsServers(
   undo.push(`the DNS servers of ${iface}`, await addDns(resolvconf, iface, servers, dnsSearch));
 }
 
-/** Keys sag up parses but does not act on, as warnings. */
-export function unsupportedKeyWarnings(config: WgQuickConfig): string[] {
+/** What sag up parses but does not do (fully), as warnings. */
+export function unsupportedKeyWarnings(config: WgQuickConfig, policyTable: number | undefined): string[] {
   const out: string[] = [];
   if (config.interface.saveConfig)
     out.push(
       `${config.file}: SaveConfig = true is not supported by sag up: the file is not rewritten at shutdown`,
+    );
+  // Only the listening socket takes the fwmark; multipath uplink sockets are opened without it.
+  if (policyTable !== undefined && config.uplinks.length)
+    out.push(
+      `${config.file}: with a full tunnel only the listening socket carries fwmark ${policyTable}; traffic of the [Uplink] sockets follows the tunnel's default route unless their Device binds them`,
     );
   return out;
 }
