@@ -138,7 +138,7 @@ export function unsupportedKeyWarnings(config: WgQuickConfig, policyTable: numbe
   // Only the listening socket takes the fwmark; multipath uplink sockets are opened without it.
   if (policyTable !== undefined && config.uplinks.length)
     out.push(
-      `${config.file}: with a full tunnel only the listening socket carries fwmark ${policyTable}; traffic of the [Uplink] sockets follows the tunnel's default route unless their Device binds them`,
+      `${config.file}: with a full tunnel only the listening socket carries fwmark ${policyTable}; the [Uplink] sockets do not, so their probes and traffic may be routed into the tunnel`,
     );
   return out;
 }
