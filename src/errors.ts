@@ -52,3 +52,10 @@ export class InternalError extends SagError {
     super('ERR_SAG_INTERNAL', message, options);
   }
 }
+
+/** A PreUp/PostUp/PreDown/PostDown command of a wg-quick file exited with a failure. */
+export class HookFailedError extends SagError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SAG_HOOK_FAILED', message, options);
+  }
+}

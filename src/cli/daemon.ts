@@ -19,6 +19,31 @@ export function testRekeyOption(): { rekeyAfterTimeMs?: number } {
   return Number.isFinite(ms) && ms > 0 ? { rekeyAfterTimeMs: ms } : {};
 }
 
+let stopRequested: Promise<string> | undefined;
+
+/**
+ * Resolves at the first SIGTERM, SIGINT or SIGHUP received from the first call on. Calling it early
+ * (sag up does, before its PreUp hooks) turns a signal during bring-up into an orderly undo rather
+ * than death with policy rules and DNS left behind.
+ */
+export function stopSignal(): Promise<string> {
+  stopRequested ??= new Promise((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+      process.once(sig, () => resolve(`received ${sig}`));
+  });
+  return stopRequested;
+}
+
+/** What runs around serving (sag up: PostUp; PreDown and its own undo; PostDown). */
+export interface ServeHooks {
+  /** Once the UAPI socket serves (so `wg` works in it), before onReady; a failure stops serving. */
+  afterStart?: () => Promise<void>;
+  /** While the interface and the UAPI socket are still there (unless the interface was deleted). */
+  beforeStop?: () => Promise<void>;
+  /** Once the interface is gone. */
+  afterStop?: () => Promise<void>;
+}
+
 /**
  * Serves the gateway's UAPI socket and resolves when the process should stop: SIGTERM/SIGINT, or
  * the interface disappearing (`ip link del`), which is how wg-quick takes a userspace device down.
@@ -28,25 +53,34 @@ export async function serveUntilDone(
   iface: string,
   log: Logger,
   onReady?: () => void,
+  hooks: ServeHooks = {},
 ): Promise<string> {
   const server = new UapiServer(uapiSocketPath(iface), new GatewayUapiDevice(gateway));
   await server.start();
   const paths = new PathsStatusServer(pathsSocketPath(iface), gateway);
   await paths.start();
+  try {
+    await hooks.afterStart?.();
+  } catch (err) {
+    await server.stop();
+    await paths.stop();
+    throw err;
+  }
   onReady?.();
   let watch: NodeJS.Timeout | undefined;
-  const reason = await new Promise<string>((resolve) => {
+  const deleted = new Promise<string>((resolve) => {
     watch = setInterval(() => {
       if (!existsSync(`/sys/class/net/${iface}`)) resolve(`interface ${iface} was deleted`);
     }, 250);
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
-      process.once(sig, () => resolve(`received ${sig}`));
   });
+  const reason = await Promise.race([deleted, stopSignal()]);
   clearInterval(watch);
   log('info', `shutting down: ${reason}`);
+  await hooks.beforeStop?.();
   await server.stop();
   await paths.stop();
   await gateway.stop();
+  await hooks.afterStop?.();
   return reason;
 }
 

@@ -3,11 +3,11 @@
  * MTU, DNS, Table, PreUp/PostUp/PreDown/PostDown and SaveConfig out of [Interface] and hands every
  * other line to wg(8). So the two tools' rules apply side by side:
  *
- * - Both: '#' starts a comment (but see hooks), keys and section names are case-insensitive, blank
+ * - Both: '#' starts a comment (in hook commands too: wg-quick cuts the line at the first '#'), keys and section names are case-insensitive, blank
  *   lines are skipped, a line before any section is an error.
  * - wg-quick keys: the value is trimmed; Address and DNS split on commas and spaces and accumulate
  *   over repeated lines; MTU, Table and SaveConfig take the last value; an empty MTU or Table resets
- *   it. Hook values keep everything after '=' including '#' (wg-quick reads them from the raw line).
+ *   it. Hook values are kept as commands, verbatim after the comment is cut.
  * - wg keys (PrivateKey, ListenPort, FwMark; PublicKey, PresharedKey, AllowedIPs, Endpoint,
  *   PersistentKeepalive): wg(8) deletes all white space from the line, so "Allowed IPs = a, b" is
  *   fine; an empty value is an error; repeated keys take the last value except AllowedIPs, which
@@ -199,9 +199,7 @@ export function parseConfig(text: string, file = 'config'): WgQuickConfig {
     const current = section === 'peer' ? peers[peers.length - 1]! : undefined;
     noteRepeat(current ? current.scope : ifaceScope, name, lineNo, warnings);
     if (quickName !== undefined) {
-      // Hooks are read from the raw line, so a '#' inside the command survives.
-      const hookValue = raw.slice(raw.indexOf('=') + 1).trim();
-      setQuickKey(iface, quickName, value, hookValue, fail);
+      setQuickKey(iface, quickName, value, fail);
       continue;
     }
     // wg(8) strips every white space character from the line before parsing it.
@@ -240,13 +238,7 @@ function noteRepeat(scope: Scope, name: string, lineNo: number, warnings: Config
   scope.seen.set(name, lineNo);
 }
 
-function setQuickKey(
-  iface: InterfaceBuilder,
-  name: string,
-  value: string,
-  hookValue: string,
-  fail: Fail,
-): void {
+function setQuickKey(iface: InterfaceBuilder, name: string, value: string, fail: Fail): void {
   switch (name) {
     case 'Address':
       iface.addresses.push(...parseAddresses(value, fail));
@@ -269,16 +261,16 @@ function setQuickKey(
       iface.saveConfig = parseBool('SaveConfig', value, fail);
       return;
     case 'PreUp':
-      iface.preUp.push(hookValue);
+      iface.preUp.push(value);
       return;
     case 'PostUp':
-      iface.postUp.push(hookValue);
+      iface.postUp.push(value);
       return;
     case 'PreDown':
-      iface.preDown.push(hookValue);
+      iface.preDown.push(value);
       return;
     default:
-      iface.postDown.push(hookValue);
+      iface.postDown.push(value);
   }
 }
 

@@ -58,7 +58,7 @@ export interface ConfigInterface {
   readonly dnsSearch: readonly string[];
   /** "off", "auto", a number or a routing table name; absent means auto. */
   readonly table?: string;
-  /** Hook commands, kept verbatim (comments included, as wg-quick keeps them); never run by the parser. */
+  /** Hook commands as wg-quick keeps them (cut at the first '#', trimmed); never run by the parser. */
   readonly preUp: readonly string[];
   readonly postUp: readonly string[];
   readonly preDown: readonly string[];

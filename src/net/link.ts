@@ -2,23 +2,23 @@
  * Interface configuration through iproute2's `ip`: addresses, MTU, link state and routes of the
  * TUN devices the dataplane opens. Arguments are validated and passed as argv (no shell).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { SystemError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { runCommand } from '../util/command.js';
 import { parseInterfaceName, parseIntInRange } from '../util/parse.js';
 import { parseAllowedIp } from './validate.js';
 import { checkMtu } from '../native/mtu.js';
 
-const run = promisify(execFile);
+/** Runs iproute2's `ip` with these arguments; resolves with its stdout. */
+export function ip(args: readonly string[]): Promise<string> {
+  return runCommand('ip', args);
+}
 
-async function ip(args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('ip', args, { encoding: 'utf8' });
-    return stdout;
-  } catch (cause) {
-    const stderr = String((cause as { stderr?: string }).stderr ?? '').trim();
-    throw new SystemError(`ip ${args.join(' ')} failed: ${stderr || (cause as Error).message}`, { cause });
-  }
+/** A routing table: a number 1..2^32-1 or a name from rt_tables (as `ip route ... table` takes). */
+export function parseRouteTable(table: number | string): string {
+  if (typeof table === 'number') return String(parseIntInRange(table, 'table', 1, 0xffffffff));
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(table))
+    throw new InvalidArgumentError(`table must be a number or a table name, got ${JSON.stringify(table)}`);
+  return table;
 }
 
 /** Adds an address such as "10.0.0.1/24" or "fd00::1/64" to the interface. */
@@ -38,24 +38,48 @@ export async function setUp(dev: string, up = true): Promise<void> {
   await ip(['link', 'set', parseInterfaceName(dev, 'interface'), up ? 'up' : 'down']);
 }
 
-/** Routes a prefix into the interface (for a peer's allowed IPs). */
-export async function addRoute(dev: string, prefix: string, table?: number): Promise<void> {
+/**
+ * Routes a prefix into the interface (for a peer's allowed IPs), in the main table or `table`.
+ * `replace` takes the prefix over from whatever route held it; `add` (wg-quick's way) fails if a
+ * route for it exists, rather than silently taking, and at exit losing, someone else's route.
+ */
+export async function addRoute(
+  dev: string,
+  prefix: string,
+  table?: number | string,
+  mode: 'replace' | 'add' = 'replace',
+): Promise<void> {
   const { text } = parseAllowedIp(prefix, 'route');
   const args = [
     text.includes(':') ? '-6' : '-4',
     'route',
-    'replace',
+    mode,
     text,
     'dev',
     parseInterfaceName(dev, 'interface'),
   ];
-  if (table !== undefined) args.push('table', String(parseIntInRange(table, 'table', 1, 0xffffffff)));
+  if (table !== undefined) args.push('table', parseRouteTable(table));
   await ip(args);
+}
+
+/** Whether a route through the interface already covers the prefix (`ip route show dev D match P`). */
+export async function routeCovers(dev: string, prefix: string): Promise<boolean> {
+  const { text } = parseAllowedIp(prefix, 'route');
+  const out = await ip([
+    text.includes(':') ? '-6' : '-4',
+    'route',
+    'show',
+    'dev',
+    parseInterfaceName(dev, 'interface'),
+    'match',
+    text,
+  ]);
+  return out.trim() !== '';
 }
 
 export async function linkExists(dev: string): Promise<boolean> {
   try {
-    await run('ip', ['link', 'show', 'dev', parseInterfaceName(dev, 'interface')]);
+    await ip(['link', 'show', 'dev', parseInterfaceName(dev, 'interface')]);
     return true;
   } catch {
     return false;
@@ -64,4 +88,17 @@ export async function linkExists(dev: string): Promise<boolean> {
 
 export async function deleteLink(dev: string): Promise<void> {
   await ip(['link', 'del', parseInterfaceName(dev, 'interface')]);
+}
+
+/** The addresses on the interface of one family, as `ip -o addr show` lists them (no prefix). */
+export async function interfaceAddresses(dev: string, family: 4 | 6): Promise<string[]> {
+  const out = await ip([
+    '-o',
+    family === 4 ? '-4' : '-6',
+    'addr',
+    'show',
+    'dev',
+    parseInterfaceName(dev, 'interface'),
+  ]);
+  return [...out.matchAll(/\binet6? ([0-9a-f:.]+)\/\d+/g)].map((m) => m[1]!);
 }

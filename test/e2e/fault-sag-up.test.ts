@@ -5,14 +5,14 @@
  * leftover persistent TUN of the same name is refused without being touched.
  */
 import test from 'ava';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SAG } from '../support/sag-process.js';
 import { e2eSkipReason, Namespaces, sh, uniqueTag } from '../support/netns.js';
 import { waitFor } from '../support/time.js';
+import { sagUp } from '../support/sag-up.js';
 
 const skip = e2eSkipReason(['ip', 'wg']);
 if (skip) console.log(`[skip] sag up fault tests: ${skip}`);
@@ -20,25 +20,6 @@ const e2e = skip ? test.skip : test.serial;
 
 const linkIn = (ns: string, dev: string) =>
   spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0;
-
-interface Running {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<[number | null, NodeJS.Signals | null]>;
-}
-
-/** Starts `sag up CONF` in `ns` and resolves once it says the interface is up. */
-async function sagUp(ns: string, conf: string): Promise<Running> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, SAG, 'up', conf], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += String(d)));
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const ready = await waitFor(() => / is up: /.test(err) || child.exitCode !== null, 20000, 50);
-  if (!ready || child.exitCode !== null) throw new Error(`sag up did not come up: ${err}`);
-  return { child, stderr: () => err, exited };
-}
 
 function setup(t: import('ava').ExecutionContext): { ns: string; dev: string; conf: string; sock: string } {
   const namespaces = new Namespaces();

@@ -25,7 +25,7 @@ FwMark = 0x1234
 DNS = 10.0.0.53, fd00::53, corp.example
 Table = off
 PreUp = echo pre-up
-PostUp = iptables -A FORWARD -i %i -j ACCEPT # keep this comment
+PostUp = iptables -A FORWARD -i %i -j ACCEPT # wg-quick cuts this comment
 PreDown = echo pre-down
 PostDown = iptables -D FORWARD -i %i -j ACCEPT
 SaveConfig = true
@@ -64,7 +64,7 @@ test('a full file: every key lands in its typed field', (t) => {
     dnsSearch: ['corp.example'],
     table: 'off',
     preUp: ['echo pre-up'],
-    postUp: ['iptables -A FORWARD -i %i -j ACCEPT # keep this comment'],
+    postUp: ['iptables -A FORWARD -i %i -j ACCEPT'],
     preDown: ['echo pre-down'],
     postDown: ['iptables -D FORWARD -i %i -j ACCEPT'],
     saveConfig: true,
@@ -213,7 +213,7 @@ MTU = 1420
 Table = off
 SaveConfig = true
 PreUp = echo pre-up
-PostUp = iptables -A FORWARD -i %i -j ACCEPT # keep this comment
+PostUp = iptables -A FORWARD -i %i -j ACCEPT
 PreDown = echo pre-down
 PostDown = iptables -D FORWARD -i %i -j ACCEPT
 ListenPort = 51820

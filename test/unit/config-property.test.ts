@@ -34,7 +34,7 @@ const hostname = (r: Rng): string =>
 const HOOKS = [
   'echo hi',
   'iptables -A FORWARD -i %i -j ACCEPT',
-  'ip rule add fwmark 7 table 7 # with a comment',
+  'ip rule add fwmark 7 table 7',
   'printf "a=b"',
   'true',
 ];
@@ -110,15 +110,14 @@ function untidy(r: Rng, text: string): string {
     const eq = line.indexOf(' = ');
     const k = line.slice(0, eq);
     let v = line.slice(eq + 3);
-    const hook = /^(Pre|Post)(Up|Down)$/.test(k);
     // Lists may be split over repeated lines; AllowedIPs and Address/DNS entries keep their order.
     if ((k === 'AllowedIPs' || k === 'Address' || k === 'DNS') && v.includes(', ') && chance(r, 0.5)) {
       for (const item of v.split(', ')) out.push(`${pad()}${cased(k)}${pad()}=${pad()}${item}${pad()}`);
       continue;
     }
     if (k === 'AllowedIPs') v = v.split(', ').join(pick(r, [',', ', ', ' , ']));
-    // A trailing comment is fine anywhere except after a hook, whose comment is part of the command.
-    const comment = !hook && chance(r, 0.3) ? ` # note` : '';
+    // A trailing comment is fine anywhere, after a hook too (wg-quick cuts it off the command).
+    const comment = chance(r, 0.3) ? ` # note` : '';
     out.push(`${pad()}${cased(k)}${pad()}=${pad()}${v}${pad()}${comment}`);
   }
   return out.join(chance(r, 0.3) ? '\r\n' : '\n');
