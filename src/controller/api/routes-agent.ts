@@ -14,6 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { compileDeviceConfig, type CompiledConfig } from '../compiler/index.js';
+import { sourceKey } from '../../net/source.js';
 import { find, get, type ModelState, type SagDevice } from '../model/index.js';
 import { ACTIVATION_TTL_DEFAULT_MS } from '../store/index.js';
 import { ref } from './entities.js';
@@ -61,7 +62,8 @@ async function activate(d: RouteDeps, req: ApiRequest): Promise<unknown> {
   const now = d.clock();
   // Source first: one address hammering many serials should not use up their budgets.
   const waitMs =
-    d.limits.perSource.take(`ip:${req.ip}`, now) || d.limits.perSerial.take(`serial:${serial}`, now);
+    d.limits.perSource.take(`ip:${sourceKey(req.ip)}`, now) ||
+    d.limits.perSerial.take(`serial:${serial}`, now);
   if (waitMs > 0) {
     const sec = Math.ceil(waitMs / 1000);
     throw new RateLimitedError(`too many activation attempts; retry in ${sec} s`, sec);
