@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildControllerApp } from './api/index.js';
-import type { Clock } from './api/index.js';
+import type { Clock, ControllerLimits } from './api/index.js';
 import type { AreaDefinition } from './model/index.js';
 import { openSqliteStore, type ApiKeyInfo, type ControllerStore } from './store/index.js';
 
@@ -25,6 +25,10 @@ export interface StartControllerOptions {
   clock?: Clock;
   /** Fastify logging; on by default. */
   logger?: FastifyBaseLogger | boolean;
+  /** Timeouts and caps per connection, source and principal (defaults: api/limits.ts). */
+  limits?: Partial<ControllerLimits>;
+  /** CIDRs of TLS proxies whose X-Forwarded-For is believed; see ControllerAppOptions. */
+  trustedProxies?: readonly string[];
   /** Where the one-time bootstrap message goes; stdout by default (not the log, which may be shipped elsewhere). */
   print?: (text: string) => void;
 }
@@ -75,7 +79,13 @@ export async function startController(options: StartControllerOptions): Promise<
       at: clock(),
       print,
     });
-    app = buildControllerApp({ store, clock, logger: options.logger ?? true });
+    app = buildControllerApp({
+      store,
+      clock,
+      logger: options.logger ?? true,
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+    });
     const url = await app.listen({ host: options.listen.host, port: options.listen.port });
     const running = app;
     return {

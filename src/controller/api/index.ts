@@ -22,7 +22,13 @@ export {
   type ActivationLimits,
   type LimitRule,
 } from './limiter.js';
-export { HEARTBEAT_EVERY_MS, LONG_POLL_MAX_SEC } from './routes-agent.js';
+export { HEARTBEAT_EVERY_MS } from './routes-agent.js';
+export {
+  DEFAULT_CONTROLLER_LIMITS,
+  LONG_POLL_MAX_SEC,
+  controllerLimits,
+  type ControllerLimits,
+} from './limits.js';
 export {
   STATUS_LIST_MAX,
   STATUS_PATHS_MAX,

@@ -33,7 +33,7 @@ export interface ApiRequest {
   query: Record<string, string | undefined>;
   body: Record<string, unknown>;
   principal: Principal | null;
-  /** The client's address (the socket peer; no proxy headers are trusted). */
+  /** The client's address: the socket peer, or the X-Forwarded-For client when the peer is a trusted proxy. */
   ip: string;
   /** Fires when the client goes away or the server shuts down; long polls stop waiting. */
   signal: AbortSignal;

@@ -19,12 +19,10 @@ import { find, get, type ModelState, type SagDevice } from '../model/index.js';
 import { ACTIVATION_TTL_DEFAULT_MS } from '../store/index.js';
 import { ref } from './entities.js';
 import { RateLimitedError, RequestValidationError } from './errors.js';
+import { LONG_POLL_MAX_SEC } from './limits.js';
 import { written, type ApiRequest, type RouteDeps, type RouteSpec } from './route.js';
 import { bodies, configQuery, serialParams } from './schemas.js';
 import { statusReportBody, type DeviceStatusReport } from './status.js';
-
-/** Longest long-poll wait, seconds: below the 60 s idle timeouts common in proxies and NATs. */
-export const LONG_POLL_MAX_SEC = 30;
 
 /**
  * A status report refreshes the device's lastSeen through a `device.heartbeat`
