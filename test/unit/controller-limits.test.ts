@@ -176,3 +176,131 @@ test('X-Forwarded-For counts only from a trusted proxy; IPv6 clients behind it c
     'a new address in the same /64 shares the budget; the next /64 has its own',
   );
 });
+
+const report = (softwareVersion: string, rxBytes: number) => ({
+  softwareVersion,
+  configVersion: null,
+  accessPointId: null,
+  peers: [
+    {
+      accessPointId: 'ap-hz',
+      publicKey: Buffer.alloc(32, 7).toString('base64'),
+      endpoint: '203.0.113.1:51820',
+      lastHandshakeUnixMs: 1,
+      rxBytes,
+      txBytes: rxBytes,
+      rxPackets: 1,
+      txPackets: 1,
+    },
+  ],
+  probes: [],
+});
+
+test('a status flood from one device gets 429s, leaves others served and writes little', async (t) => {
+  const c = await controller(t);
+  const api = async (method: string, path: string, body?: unknown, token = KEY) => {
+    const res = await fetch(`${c.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), body: text && JSON.parse(text) };
+  };
+  const register = async (serial: string) =>
+    (await api('POST', '/v1/devices', { serial, model: 'app', softwareVersion: '1.0' })).body.token as string;
+  const flooder = await register('SN-FLOOD');
+  const quiet = await register('SN-QUIET');
+  // Count the store's writes: the database's growth is what a flood must not drive.
+  let statusWrites = 0;
+  const put = c.store.putDeviceStatus.bind(c.store);
+  c.store.putDeviceStatus = async (...args) => {
+    statusWrites++;
+    return put(...args);
+  };
+  const auditBefore = (await c.store.audit({ limit: 1000 })).length;
+
+  // 300 reports as fast as they go, alternating the software version (each one "news").
+  const flood = (async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const r = await api('POST', '/v1/devices/SN-FLOOD/status', report(i % 2 ? '1.1' : '1.0', i), flooder);
+      statuses.push(r.status);
+      if (r.status === 429) t.regex(r.retryAfter ?? '', /^[1-9][0-9]*$/);
+    }
+    return statuses;
+  })();
+  // Meanwhile another device reports as an agent does; its counters move, nothing else.
+  const served: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    served.push((await api('POST', '/v1/devices/SN-QUIET/status', report('1.0', i), quiet)).status);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const flooded = await flood;
+
+  t.deepEqual(served, new Array(10).fill(204), 'the other device is served throughout');
+  const admitted = flooded.filter((s) => s === 204).length;
+  t.is(admitted, 30, 'the flooder gets its 30 reports a minute');
+  t.is(flooded.filter((s) => s === 429).length, 270, 'and 429 for the rest');
+  t.true(
+    statusWrites <= admitted + 1,
+    `${statusWrites} status writes: the flooder's admitted ones and one of the other`,
+  );
+  const audit = (await c.store.audit({ limit: 1000 })).slice(auditBefore);
+  t.deepEqual(
+    audit.map((e) => `${e.command.kind} ${(e.command as { serial?: string }).serial}`).sort(),
+    ['device.heartbeat SN-FLOOD', 'device.heartbeat SN-QUIET'],
+    'one heartbeat each: an alternating software version does not write a heartbeat per report',
+  );
+  const stored = await api('GET', '/v1/devices/SN-QUIET/status');
+  t.is(stored.body.report.peers[0].rxBytes, 0, 'reports with nothing new within 15 s are not stored');
+});
+
+test('long polls per principal are capped: the one over the cap gets 429, a freed slot is usable', async (t) => {
+  const c = await controller(t, { limits: { longPollsPerPrincipal: 2 } });
+  const auth = { authorization: `Bearer ${KEY}` };
+  const created = await fetch(`${c.url}/v1/access-points`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      id: 'ap-hz',
+      area: 'mainland',
+      endpoints: ['203.0.113.1:51820'],
+      maxInstances: 10,
+      publicKey: Buffer.alloc(32, 1).toString('base64'),
+    }),
+  });
+  t.is(created.status, 201);
+  const config = (await (
+    await fetch(`${c.url}/v1/access-points/ap-hz/config`, { headers: auth })
+  ).json()) as {
+    version: string;
+  };
+  const poll = (signal?: AbortSignal) =>
+    fetch(`${c.url}/v1/access-points/ap-hz/config?after=${config.version}&wait=30`, {
+      headers: auth,
+      ...(signal ? { signal } : {}),
+    });
+  const first = new AbortController();
+  const waiting = [poll(first.signal).catch(() => undefined), poll(first.signal).catch(() => undefined)];
+  await new Promise((r) => setTimeout(r, 200));
+  const third = await poll();
+  t.is(third.status, 429);
+  t.is(third.headers.get('retry-after'), '5');
+  t.is(((await third.json()) as { error: { code: string } }).error.code, 'ERR_RATE_LIMITED');
+  first.abort();
+  await Promise.all(waiting);
+  await new Promise((r) => setTimeout(r, 100));
+  const again = new AbortController();
+  const fourth = poll(again.signal);
+  const outcome = await Promise.race([
+    fourth.then((r) => r.status),
+    new Promise((r) => setTimeout(r, 300, 'waiting')),
+  ]);
+  t.is(outcome, 'waiting', 'with the slots freed a new poll waits again');
+  again.abort();
+  await fourth.catch(() => undefined);
+});

@@ -38,6 +38,13 @@ const LIMIT_FLAGS: [string, string, string, keyof ControllerLimits, number][] = 
   ],
   ['status-reports-per-minute', 'N', 'status reports per device per minute', 'statusReportsPerMinute', 1],
   [
+    'status-store-every',
+    'SECONDS',
+    'a status report with nothing new replaces the stored one at most this often',
+    'statusStoreEveryMs',
+    1000,
+  ],
+  [
     'long-polls-per-principal',
     'N',
     'configuration long polls one device or access point may have waiting',

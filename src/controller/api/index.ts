@@ -22,7 +22,7 @@ export {
   type ActivationLimits,
   type LimitRule,
 } from './limiter.js';
-export { HEARTBEAT_EVERY_MS } from './routes-agent.js';
+export { HEARTBEAT_EVERY_MS, SOFTWARE_VERSION_EVERY_MS } from './routes-agent.js';
 export {
   DEFAULT_CONTROLLER_LIMITS,
   LONG_POLL_MAX_SEC,

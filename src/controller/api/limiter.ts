@@ -73,3 +73,35 @@ export class AttemptLimiter {
     return this.#windows.size;
   }
 }
+
+/**
+ * What each key holds at once (long polls per principal). Only keys holding
+ * something are tracked, so the table is bounded by the requests in flight.
+ */
+export class ConcurrencyLimiter {
+  readonly #held = new Map<string, number>();
+  readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** Takes a slot for `key`: the function that gives it back, or undefined when `key` holds `max`. */
+  enter(key: string): (() => void) | undefined {
+    const held = this.#held.get(key) ?? 0;
+    if (held >= this.max) return undefined;
+    this.#held.set(key, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#held.get(key) ?? 1) - 1;
+      if (left > 0) this.#held.set(key, left);
+      else this.#held.delete(key);
+    };
+  }
+
+  get size(): number {
+    return this.#held.size;
+  }
+}

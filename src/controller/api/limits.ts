@@ -44,6 +44,14 @@ export interface ControllerLimits {
    */
   statusReportsPerMinute: number;
   /**
+   * A status report that says nothing new (same software and configuration, same
+   * hub, same sessions, endpoints and path states: only counters, times and RTTs
+   * moved) replaces the stored one at most this often per device, ms. Default 15 s:
+   * every report of an agent on the default 30 s period is stored, a device
+   * reporting faster writes no more often than that.
+   */
+  statusStoreEveryMs: number;
+  /**
    * Long polls one principal (a device, an access point, an operator key) may have
    * waiting at once; more get 429. Default 2: an agent polls once at a time, and a
    * restarted agent may find its old poll still waiting on a connection its earlier
@@ -58,6 +66,7 @@ export const DEFAULT_CONTROLLER_LIMITS: ControllerLimits = {
   maxConnections: 32_768,
   maxConnectionsPerSource: 256,
   statusReportsPerMinute: 30,
+  statusStoreEveryMs: 15_000,
   longPollsPerPrincipal: 2,
 };
 
