@@ -8,6 +8,13 @@ import { format } from 'node:util';
 import type { FastifyBaseLogger } from 'fastify';
 import { SagError } from '../../errors.js';
 import { DEFAULT_CONTROLLER_LIMITS, type ControllerLimits } from '../../controller/api/limits.js';
+import {
+  DAY_MS,
+  DEFAULT_AUDIT_RETENTION,
+  DEFAULT_DB_MAX_BYTES,
+  MIB,
+  type AuditRetention,
+} from '../../controller/store/limits.js';
 import { UsageError, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import type { OperatorIo, Output } from './command.js';
 
@@ -65,6 +72,26 @@ function limitsFrom(args: ParsedArgs): Partial<ControllerLimits> {
   return limits;
 }
 
+/** The database cap and audit retention given on the command line. */
+function storeLimitsFrom(args: ParsedArgs): { maxDbBytes?: number; auditRetention: AuditRetention } {
+  const positive = (name: string): number | undefined => {
+    const value = args.int(name);
+    if (value !== undefined && value < 1)
+      throw new UsageError(`--${name} must be at least 1, got ${value}`, CMD);
+    return value;
+  };
+  const mb = positive('db-max-mb');
+  const entries = positive('audit-max-entries');
+  const days = positive('audit-max-age-days');
+  return {
+    ...(mb === undefined ? {} : { maxDbBytes: mb * MIB }),
+    auditRetention: {
+      maxEntries: entries ?? DEFAULT_AUDIT_RETENTION.maxEntries,
+      maxAgeMs: days === undefined ? DEFAULT_AUDIT_RETENTION.maxAgeMs : days * DAY_MS,
+    },
+  };
+}
+
 export const controllerFlags: FlagSpec[] = [
   {
     name: 'db',
@@ -85,6 +112,24 @@ export const controllerFlags: FlagSpec[] = [
     help: 'token to install as the first operator API key of a database that has none (default $SAG_API_KEY; else one is generated and printed once)',
   },
   { name: 'quiet', kind: 'bool', help: 'log only warnings and errors, not every request' },
+  {
+    name: 'db-max-mb',
+    kind: 'int',
+    value: 'MB',
+    help: `cap on the database file; past it writes fail with ERR_STORE_FULL (default ${DEFAULT_DB_MAX_BYTES / MIB})`,
+  },
+  {
+    name: 'audit-max-entries',
+    kind: 'int',
+    value: 'N',
+    help: `audit log entries kept, newest first (default ${DEFAULT_AUDIT_RETENTION.maxEntries})`,
+  },
+  {
+    name: 'audit-max-age-days',
+    kind: 'int',
+    value: 'DAYS',
+    help: `audit log entries older than this are dropped (default ${DEFAULT_AUDIT_RETENTION.maxAgeMs / DAY_MS})`,
+  },
   {
     name: 'trusted-proxy',
     kind: 'list',
@@ -199,6 +244,7 @@ export async function runController(
   const listen = parseListen(args.string('listen') ?? DEFAULT_LISTEN);
   const bootstrapApiKey = args.string('api-key') || io.env['SAG_API_KEY'] || undefined;
   const limits = limitsFrom(args);
+  const storeLimits = storeLimitsFrom(args);
   const trustedProxies = args.list('trusted-proxy');
   // Listen for signals before starting, so one arriving during startup is not lost.
   const stopOn = nextSignal();
@@ -211,6 +257,7 @@ export async function runController(
       dbPath,
       listen,
       ...(bootstrapApiKey ? { bootstrapApiKey } : {}),
+      ...storeLimits,
       limits,
       trustedProxies,
       logger: lineLogger(io.stderr, args.bool('quiet') ? 'warn' : 'info'),
