@@ -6,9 +6,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildControllerApp } from './api/index.js';
-import type { Clock } from './api/index.js';
+import type { Clock, ControllerLimits } from './api/index.js';
 import type { AreaDefinition } from './model/index.js';
-import { openSqliteStore, type ApiKeyInfo, type ControllerStore } from './store/index.js';
+import {
+  DEFAULT_AUDIT_RETENTION,
+  DEFAULT_DB_MAX_BYTES,
+  openSqliteStore,
+  type ApiKeyInfo,
+  type AuditRetention,
+  type ControllerStore,
+} from './store/index.js';
 
 export interface StartControllerOptions {
   /** SQLite database file; its directory is created if missing. */
@@ -25,6 +32,14 @@ export interface StartControllerOptions {
   clock?: Clock;
   /** Fastify logging; on by default. */
   logger?: FastifyBaseLogger | boolean;
+  /** Cap on the database file, bytes (default DEFAULT_DB_MAX_BYTES); past it writes get ERR_STORE_FULL. */
+  maxDbBytes?: number;
+  /** Audit entries kept (default DEFAULT_AUDIT_RETENTION). */
+  auditRetention?: AuditRetention;
+  /** Timeouts and caps per connection, source and principal (defaults: api/limits.ts). */
+  limits?: Partial<ControllerLimits>;
+  /** CIDRs of TLS proxies whose X-Forwarded-For is believed; see ControllerAppOptions. */
+  trustedProxies?: readonly string[];
   /** Where the one-time bootstrap message goes; stdout by default (not the log, which may be shipped elsewhere). */
   print?: (text: string) => void;
 }
@@ -67,7 +82,12 @@ export async function startController(options: StartControllerOptions): Promise<
   const clock = options.clock ?? Date.now;
   const print = options.print ?? ((text: string) => void process.stdout.write(text));
   mkdirSync(dirname(options.dbPath), { recursive: true });
-  const store = openSqliteStore({ path: options.dbPath, ...(options.areas ? { areas: options.areas } : {}) });
+  const store = openSqliteStore({
+    path: options.dbPath,
+    maxSizeBytes: options.maxDbBytes ?? DEFAULT_DB_MAX_BYTES,
+    auditRetention: options.auditRetention ?? DEFAULT_AUDIT_RETENTION,
+    ...(options.areas ? { areas: options.areas } : {}),
+  });
   let app: FastifyInstance | undefined;
   try {
     await ensureOperatorKey(store, {
@@ -75,7 +95,13 @@ export async function startController(options: StartControllerOptions): Promise<
       at: clock(),
       print,
     });
-    app = buildControllerApp({ store, clock, logger: options.logger ?? true });
+    app = buildControllerApp({
+      store,
+      clock,
+      logger: options.logger ?? true,
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+    });
     const url = await app.listen({ host: options.listen.host, port: options.listen.port });
     const running = app;
     return {

@@ -72,5 +72,5 @@ export const RATELIMIT_GC_AFTER_MS = 1_000;
 
 // ---- Ours to tune (not in any specification) ----
 
-/** Cap on distinct sources tracked by the rate limiter; new sources beyond it are refused. */
+/** Cap on distinct sources tracked by the rate limiter; beyond it the least recently seen is forgotten. */
 export const TUNING_RATELIMIT_MAX_ENTRIES = 65_536;

@@ -5,6 +5,8 @@
  * uses it for 120 s. Time is an argument (milliseconds, any monotonic origin).
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { sourceKey } from '../net/source.js';
+import { LruMap } from '../util/lru.js';
 import {
   COOKIE_REFRESH_TIME_MS,
   HASH_SIZE,
@@ -244,31 +246,31 @@ export interface RateLimiterOptions {
  * Token bucket per source address (wireguard-go ratelimiter.go, Linux ratelimiter.c): a new source
  * starts with `burst` tokens, refills at `packetsPerSecond`. We accept when at least one packet's
  * cost remains, as Linux does; wireguard-go's strict comparison admits one fewer under a frozen clock.
+ * IPv6 sources share one bucket per /64 (as Linux keys them): a host picks any address in its /64.
+ * A full table forgets its least recently used source rather than refusing every new one.
  */
 export class RateLimiter {
   private readonly costMs: number;
   private readonly maxTokensMs: number;
-  private readonly maxEntries: number;
-  private readonly table = new Map<string, Bucket>();
+  private readonly table: LruMap<string, Bucket>;
   private lastGc = -Infinity;
 
   constructor(opts: RateLimiterOptions = {}) {
     this.costMs = 1000 / (opts.packetsPerSecond ?? RATELIMIT_PACKETS_PER_SECOND);
     this.maxTokensMs = this.costMs * (opts.burst ?? RATELIMIT_BURST);
-    this.maxEntries = opts.maxEntries ?? TUNING_RATELIMIT_MAX_ENTRIES;
+    this.table = new LruMap(opts.maxEntries ?? TUNING_RATELIMIT_MAX_ENTRIES);
   }
 
   get size(): number {
     return this.table.size;
   }
 
-  /** Takes the key (an IP address string) and the current time; true when the packet may pass. */
-  allow(key: string, now: number): boolean {
+  /** Takes the source's IP address and the current time; true when the packet may pass. */
+  allow(address: string, now: number): boolean {
     if (now - this.lastGc > RATELIMIT_GC_AFTER_MS) this.gc(now);
+    const key = sourceKey(address);
     const entry = this.table.get(key);
     if (!entry) {
-      // Refusing unknown sources when full keeps memory bounded under a spoofed-address flood.
-      if (this.table.size >= this.maxEntries) return false;
       this.table.set(key, { tokens: this.maxTokensMs - this.costMs, last: now });
       return true;
     }
@@ -284,7 +286,7 @@ export class RateLimiter {
   /** Forget sources idle for more than a second (their bucket would be full again anyway). */
   gc(now: number): void {
     this.lastGc = now;
-    for (const [key, entry] of this.table) {
+    for (const [key, entry] of this.table.entries()) {
       if (now - entry.last > RATELIMIT_GC_AFTER_MS) this.table.delete(key);
     }
   }

@@ -116,7 +116,7 @@ e2e(
 
     const refused = await failedControllerStart(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY]);
     t.is(refused.code, 1);
-    t.regex(refused.stderr, /^sag: .*controller\.db.*read-only.*\(ERR_STORE_READ_ONLY\)\n$/m, refused.stderr);
+    t.regex(refused.stderr, /^sag: .*read-only.*controller\.db.*\(ERR_STORE_READ_ONLY\)\n$/m, refused.stderr);
     t.notRegex(refused.stderr, /\n\s+at /, 'no stack trace');
 
     run('mount', ['-o', 'remount,rw', disk]);

@@ -109,7 +109,14 @@ export async function world(t: ExecutionContext, gatewayExtra: Partial<GatewayOp
   const { token: apiKey } = await store.createApiKey({ name: 'test' }, CTX);
   const controller = { app: undefined as FastifyInstance | undefined, port: 0 };
   const startController = async () => {
-    const app = buildControllerApp({ store, clock: Date.now, storeCheckMs: 100 });
+    const app = buildControllerApp({
+      store,
+      clock: Date.now,
+      storeCheckMs: 100,
+      // The agents here report every 300 ms, 100 times the production rate, and tests
+      // read counters right after a report: store every report, and do not limit them.
+      limits: { statusReportsPerMinute: 100_000, statusStoreEveryMs: 1 },
+    });
     await app.listen({ host: '127.0.0.1', port: controller.port });
     controller.port = (app.server.address() as { port: number }).port;
     controller.app = app;

@@ -7,7 +7,11 @@ import test, { type ExecutionContext } from 'ava';
 import type { InjectOptions } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { sequentialIds } from '../../src/controller/model/index.js';
-import { buildControllerApp, type ActivationLimits } from '../../src/controller/api/index.js';
+import {
+  SOFTWARE_VERSION_EVERY_MS,
+  buildControllerApp,
+  type ActivationLimits,
+} from '../../src/controller/api/index.js';
 import { MemoryStore } from '../../src/controller/store/index.js';
 
 const NOW = 1_700_000_000_000;
@@ -383,8 +387,20 @@ test('status: a device reports, operators read it; the report is the heartbeat',
   await call('POST', '/v1/devices/SN-1/status', { ...REPORT, softwareVersion: '1.1' }, token);
   t.is(
     (await call('GET', '/v1/devices/SN-1')).body.softwareVersion,
+    '1.0',
+    'a new software version 1 s after the last heartbeat waits',
+  );
+  t.is(
+    (await call('GET', '/v1/devices/SN-1/status')).body.report.softwareVersion,
     '1.1',
-    'a new software version is written at once',
+    'the report has it',
+  );
+  clock.now += SOFTWARE_VERSION_EVERY_MS;
+  await call('POST', '/v1/devices/SN-1/status', { ...REPORT, softwareVersion: '1.1' }, token);
+  t.is(
+    (await call('GET', '/v1/devices/SN-1')).body.softwareVersion,
+    '1.1',
+    `... and is written once the last heartbeat is ${SOFTWARE_VERSION_EVERY_MS / 1000} s old`,
   );
 });
 

@@ -220,6 +220,7 @@ test('sqlite: migrations run from an empty file and are recorded', (t) => {
     { version: 1, name: 'entities, audit log, API keys, device credentials', applied_at: 42 },
     { version: 2, name: 'access point public keys', applied_at: 42 },
     { version: 3, name: 'device activation codes and status reports', applied_at: 42 },
+    { version: 4, name: 'audit log retention by age', applied_at: 42 },
   ]);
   for (const name of [
     'meta',
@@ -350,7 +351,7 @@ test('sqlite: a file that is not a database is reported as corrupt', (t) => {
   writeFileSync(path, Buffer.alloc(8192, 0x5a));
   t.throws(() => openSqliteStore({ path }), {
     instanceOf: StoreCorruptError,
-    message: /junk\.db.*not a sag database/,
+    message: /not a sag database.*junk\.db/,
   });
 });
 
@@ -385,7 +386,7 @@ test('sqlite: a full store refuses the write, keeps its state and recovers', asy
       .catch((e: unknown) => (err = e));
   }
   t.true(err instanceof StoreFullError, String(err));
-  t.regex((err as Error).message, /disk is full; nothing was written/);
+  t.regex((err as Error).message, /reached its size cap of 64 KiB; nothing was written/);
   const state = await store.load();
   t.is(state.version, n - 1, 'every acknowledged command and nothing else');
   t.deepEqual(store.integrityCheck(), []);
@@ -416,7 +417,8 @@ test('sqlite: driver errors map to typed store errors', (t) => {
     path,
   );
   t.true(readOnly instanceof StoreReadOnlyError, String(readOnly));
-  t.regex((readOnly as Error).message, /ro\.db.*read-only/);
+  t.regex((readOnly as Error).message, /read-only.*ro\.db/, 'the operator is told which file');
+  t.false((readOnly as StoreError).publicMessage.includes(path), 'API clients are not');
   t.truthy((readOnly as Error).cause);
   const plain = new Error('not sqlite');
   t.is(translateSqliteError(plain, 'x', path), plain);

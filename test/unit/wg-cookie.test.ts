@@ -196,15 +196,30 @@ test('rate limiter: burst of 5, then 20 per second, per source', (t) => {
   }
 });
 
-test('rate limiter forgets idle sources and caps its table', (t) => {
+test('rate limiter forgets idle sources and, when full, the least recently seen one', (t) => {
   const rl = new RateLimiter({ maxEntries: 2 });
-  t.true(rl.allow('a', 0));
-  t.true(rl.allow('b', 0));
-  t.false(rl.allow('c', 0), 'table full: new sources refused');
-  t.true(rl.allow('a', 10));
-  rl.gc(1_005);
-  t.is(rl.size, 1, 'b idle > 1 s is dropped, a is kept');
-  t.true(rl.allow('c', 1_006));
+  t.true(rl.allow('192.0.2.1', 0));
+  t.true(rl.allow('192.0.2.2', 0));
+  t.true(rl.allow('192.0.2.1', 1), '.1 is now the most recently seen');
+  t.true(rl.allow('192.0.2.3', 2), 'table full: a new source is still served');
+  t.is(rl.size, 2, '... by forgetting .2, the least recently seen');
+  for (let i = 0; i < 3; i++) rl.allow('192.0.2.1', 3);
+  t.false(rl.allow('192.0.2.1', 3), '.1 kept its bucket (used up) across the eviction');
+  rl.gc(1_003);
+  t.is(rl.size, 1, '.3 idle > 1 s is dropped, .1 is kept');
+});
+
+test('rate limiter: an IPv6 /64 is one source, mapped IPv4 is its IPv4 address', (t) => {
+  const rl = new RateLimiter();
+  for (let i = 1; i <= 5; i++) t.true(rl.allow(`2001:db8:1:2::${i.toString(16)}`, 0));
+  t.false(
+    rl.allow('2001:db8:1:2:ffff:ffff:ffff:ffff', 0),
+    'another address of the same /64 shares the bucket',
+  );
+  t.true(rl.allow('2001:db8:1:3::1', 0), 'the next /64 has its own');
+  for (let i = 0; i < 5; i++) t.true(rl.allow('192.0.2.7', 0));
+  t.false(rl.allow('::ffff:192.0.2.7', 0), 'a dual-stack socket reports the same host as ::ffff:a.b.c.d');
+  t.is(rl.size, 3);
 });
 
 test('screen applies the rate limiter under load to sources with a valid mac2', (t) => {

@@ -7,7 +7,15 @@ import { resolve } from 'node:path';
 import { format } from 'node:util';
 import type { FastifyBaseLogger } from 'fastify';
 import { SagError } from '../../errors.js';
-import { UsageError, parseArgs, type FlagSpec } from '../args.js';
+import { DEFAULT_CONTROLLER_LIMITS, type ControllerLimits } from '../../controller/api/limits.js';
+import {
+  DAY_MS,
+  DEFAULT_AUDIT_RETENTION,
+  DEFAULT_DB_MAX_BYTES,
+  MIB,
+  type AuditRetention,
+} from '../../controller/store/limits.js';
+import { UsageError, parseArgs, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { OperatorIo, Output } from './command.js';
 
 export const DEFAULT_DB = './sag-controller.db';
@@ -16,6 +24,73 @@ const CMD = 'sag controller';
 
 export const CONTROLLER_SUMMARY =
   'run the controller (HTTP API and store) in the foreground until SIGINT or SIGTERM';
+
+/** Flag, placeholder, help, the limit it sets and the limit's units per flag unit. */
+const LIMIT_FLAGS: [string, string, string, keyof ControllerLimits, number][] = [
+  ['request-timeout', 'SECONDS', 'time a client has to send a whole request', 'requestTimeoutMs', 1000],
+  [
+    'connection-timeout',
+    'SECONDS',
+    'idle connections are closed after this; above the 30 s long poll',
+    'connectionTimeoutMs',
+    1000,
+  ],
+  ['max-connections', 'N', 'open connections in all', 'maxConnections', 1],
+  [
+    'max-connections-per-source',
+    'N',
+    'open connections per client address (IPv6: per /64); trusted proxies are exempt',
+    'maxConnectionsPerSource',
+    1,
+  ],
+  ['status-reports-per-minute', 'N', 'status reports per device per minute', 'statusReportsPerMinute', 1],
+  [
+    'status-store-every',
+    'SECONDS',
+    'a status report with nothing new replaces the stored one at most this often',
+    'statusStoreEveryMs',
+    1000,
+  ],
+  [
+    'long-polls-per-principal',
+    'N',
+    'configuration long polls one device or access point may have waiting',
+    'longPollsPerPrincipal',
+    1,
+  ],
+];
+
+/** The limits given on the command line; each must be a whole number >= 1. */
+function limitsFrom(args: ParsedArgs): Partial<ControllerLimits> {
+  const limits: Partial<ControllerLimits> = {};
+  for (const [name, , , key, scale] of LIMIT_FLAGS) {
+    const value = args.int(name);
+    if (value === undefined) continue;
+    if (value < 1) throw new UsageError(`--${name} must be at least 1, got ${value}`, CMD);
+    limits[key] = value * scale;
+  }
+  return limits;
+}
+
+/** The database cap and audit retention given on the command line. */
+function storeLimitsFrom(args: ParsedArgs): { maxDbBytes?: number; auditRetention: AuditRetention } {
+  const positive = (name: string): number | undefined => {
+    const value = args.int(name);
+    if (value !== undefined && value < 1)
+      throw new UsageError(`--${name} must be at least 1, got ${value}`, CMD);
+    return value;
+  };
+  const mb = positive('db-max-mb');
+  const entries = positive('audit-max-entries');
+  const days = positive('audit-max-age-days');
+  return {
+    ...(mb === undefined ? {} : { maxDbBytes: mb * MIB }),
+    auditRetention: {
+      maxEntries: entries ?? DEFAULT_AUDIT_RETENTION.maxEntries,
+      maxAgeMs: days === undefined ? DEFAULT_AUDIT_RETENTION.maxAgeMs : days * DAY_MS,
+    },
+  };
+}
 
 export const controllerFlags: FlagSpec[] = [
   {
@@ -37,6 +112,36 @@ export const controllerFlags: FlagSpec[] = [
     help: 'token to install as the first operator API key of a database that has none (default $SAG_API_KEY; else one is generated and printed once)',
   },
   { name: 'quiet', kind: 'bool', help: 'log only warnings and errors, not every request' },
+  {
+    name: 'db-max-mb',
+    kind: 'int',
+    value: 'MB',
+    help: `cap on the database file; past it writes fail with ERR_STORE_FULL (default ${DEFAULT_DB_MAX_BYTES / MIB})`,
+  },
+  {
+    name: 'audit-max-entries',
+    kind: 'int',
+    value: 'N',
+    help: `audit log entries kept, newest first (default ${DEFAULT_AUDIT_RETENTION.maxEntries})`,
+  },
+  {
+    name: 'audit-max-age-days',
+    kind: 'int',
+    value: 'DAYS',
+    help: `audit log entries older than this are dropped (default ${DEFAULT_AUDIT_RETENTION.maxAgeMs / DAY_MS})`,
+  },
+  {
+    name: 'trusted-proxy',
+    kind: 'list',
+    value: 'CIDR',
+    help: 'a TLS proxy in front of the controller: only requests from it have their X-Forwarded-For believed (repeatable; default none)',
+  },
+  ...LIMIT_FLAGS.map(([name, value, help, key, scale]): FlagSpec => ({
+    name,
+    kind: 'int',
+    value,
+    help: `${help} (default ${DEFAULT_CONTROLLER_LIMITS[key] / scale})`,
+  })),
 ];
 
 /** "host:port", "[v6]:port" or a bare port (on the default host). */
@@ -138,6 +243,9 @@ export async function runController(
   const dbPath = resolve(args.string('db') ?? DEFAULT_DB);
   const listen = parseListen(args.string('listen') ?? DEFAULT_LISTEN);
   const bootstrapApiKey = args.string('api-key') || io.env['SAG_API_KEY'] || undefined;
+  const limits = limitsFrom(args);
+  const storeLimits = storeLimitsFrom(args);
+  const trustedProxies = args.list('trusted-proxy');
   // Listen for signals before starting, so one arriving during startup is not lost.
   const stopOn = nextSignal();
   let running;
@@ -149,6 +257,9 @@ export async function runController(
       dbPath,
       listen,
       ...(bootstrapApiKey ? { bootstrapApiKey } : {}),
+      ...storeLimits,
+      limits,
+      trustedProxies,
       logger: lineLogger(io.stderr, args.bool('quiet') ? 'warn' : 'info'),
       print: (text) => void io.stdout.write(text),
     });

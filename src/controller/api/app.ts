@@ -15,11 +15,14 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Socket } from 'node:net';
+import { addressIn, parseCidrList } from '../../net/source.js';
 import type { CompileOptions } from '../compiler/index.js';
 import type { ControllerStore } from '../store/index.js';
 import { authenticate, authorize } from './auth.js';
 import { RateLimitedError, describeValidationError, toHttpError } from './errors.js';
+import { guardConnections } from './connections.js';
 import { ModelChangeFeed } from './feed.js';
+import { controllerLimits, type ControllerLimits } from './limits.js';
 import type { ActivationLimits } from './limiter.js';
 import { buildOpenApiDocument } from './openapi.js';
 import {
@@ -55,9 +58,21 @@ export interface ControllerAppOptions {
   activationLimits?: ActivationLimits;
   /** How often waiting long polls look for writes made by other processes, ms (default 1000). */
   storeCheckMs?: number;
+  /** Timeouts and caps per connection, source and principal; see limits.ts for the defaults. */
+  limits?: Partial<ControllerLimits>;
+  /**
+   * Peers (CIDRs or addresses) whose X-Forwarded-For is believed: a TLS proxy in
+   * front of the controller. Requests from anywhere else are keyed by the socket
+   * peer and their X-Forwarded-For is ignored, so a client cannot pick its own
+   * source address for the per-source limits. None by default.
+   */
+  trustedProxies?: readonly string[];
 }
 
-type RoutesOptions = Pick<ControllerAppOptions, 'store' | 'clock' | 'compile' | 'activationLimits'> & {
+type RoutesOptions = Pick<
+  ControllerAppOptions,
+  'store' | 'clock' | 'compile' | 'activationLimits' | 'limits'
+> & {
   feed?: ModelChangeFeed;
 };
 
@@ -81,9 +96,21 @@ export function controllerRoutes(options: RoutesOptions): RouteSpec[] {
 
 export function buildControllerApp(options: ControllerAppOptions): FastifyInstance {
   const { store, logger } = options;
+  const limits = controllerLimits(options.limits);
+  const trusted = parseCidrList(options.trustedProxies ?? [], 'trusted proxy');
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger: logger ?? false }),
     bodyLimit: BODY_LIMIT,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    http: {
+      // Node checks request timeouts every 30 s by default, letting a slow client stay
+      // up to twice its time; a check over the open connections each second is cheap.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.requestTimeoutMs / 4))),
+      headersTimeout: limits.requestTimeoutMs,
+    },
+    // proxy-addr walks X-Forwarded-For from the socket peer back while each hop is trusted.
+    ...(trusted.length > 0 ? { trustProxy: (address: string) => addressIn(address, trusted) } : {}),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
@@ -103,6 +130,7 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
   // Connections that have not sent a byte yet: a client (undici, say) that opened one and
   // then gave up its request keeps it for seconds, and close() would wait for that.
   const fresh = new Set<Socket>();
+  guardConnections(app.server, limits, trusted);
   app.server.on('connection', (socket: Socket) => {
     fresh.add(socket);
     socket.once('data', () => fresh.delete(socket));

@@ -106,7 +106,8 @@ export function toHttpError(err: unknown): HttpError {
   if (isModelError(err)) return reply(MODEL_STATUS[err.code] ?? 400, err.code, err.message, err.subjects);
   if (isStoreError(err)) {
     const status = STORE_STATUS[err.code] ?? 500;
-    return reply(status, err.code, err.message);
+    // The public message: where the database lives is the operator's business, not the client's.
+    return reply(status, err.code, err.publicMessage);
   }
   if (isCompilerError(err))
     return reply(COMPILER_ERROR_STATUS[err.code] ?? 500, err.code, err.message, err.subjects);

@@ -22,5 +22,6 @@ export {
   type ActivationLimits,
   type LimitRule,
 } from './limiter.js';
-export { HEARTBEAT_EVERY_MS } from './routes-agent.js';
+export { HEARTBEAT_EVERY_MS, SOFTWARE_VERSION_EVERY_MS } from './routes-agent.js';
+export { DEFAULT_CONTROLLER_LIMITS, controllerLimits, type ControllerLimits } from './limits.js';
 export type { RouteSpec, AuthMode, Principal, Clock } from './route.js';

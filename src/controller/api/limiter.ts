@@ -7,10 +7,14 @@
  * simple: a controller restart resets the counters, and several controllers
  * behind one address each count on their own (N times the limit overall).
  *
- * Memory is bounded: expired windows are swept when the table is full, and if it
- * is still full the key is refused, so a flood of distinct keys (random serials
- * from many sources) cannot grow it without bound.
+ * Memory is bounded: a full table forgets its least recently used key, so a flood
+ * of distinct keys (random serials from many sources) cannot grow it, and cannot
+ * lock out everyone else either, as refusing new keys once full would. The cost:
+ * such a flood can make the table forget a key's count, which then starts afresh.
+ *
+ * Source keys are `sourceKey(address)`: IPv6 sources count per /64.
  */
+import { LruMap } from '../../util/lru.js';
 
 export interface LimitRule {
   /** Attempts allowed per window. */
@@ -36,9 +40,8 @@ interface Window {
 }
 
 export class AttemptLimiter {
-  readonly #windows = new Map<string, Window>();
+  readonly #windows: LruMap<string, Window>;
   readonly #rule: LimitRule;
-  readonly #maxKeys: number;
 
   constructor(rule: LimitRule, maxKeys = 100_000) {
     if (!(
@@ -50,7 +53,7 @@ export class AttemptLimiter {
       throw new RangeError(`a limit needs attempts >= 1 and windowMs >= 1, got ${JSON.stringify(rule)}`);
     }
     this.#rule = rule;
-    this.#maxKeys = maxKeys;
+    this.#windows = new LruMap(maxKeys);
   }
 
   /** Counts one attempt for `key` at `now`; returns 0 if allowed, else milliseconds until it would be. */
@@ -58,8 +61,6 @@ export class AttemptLimiter {
     let w = this.#windows.get(key);
     if (w !== undefined && now - w.start >= this.#rule.windowMs) w = undefined;
     if (w === undefined) {
-      if (!this.#windows.has(key) && this.#windows.size >= this.#maxKeys) this.#sweep(now);
-      if (!this.#windows.has(key) && this.#windows.size >= this.#maxKeys) return this.#rule.windowMs;
       w = { start: now, count: 0 };
       this.#windows.set(key, w);
     }
@@ -71,8 +72,36 @@ export class AttemptLimiter {
   get size(): number {
     return this.#windows.size;
   }
+}
 
-  #sweep(now: number): void {
-    for (const [key, w] of this.#windows) if (now - w.start >= this.#rule.windowMs) this.#windows.delete(key);
+/**
+ * What each key holds at once (long polls per principal). Only keys holding
+ * something are tracked, so the table is bounded by the requests in flight.
+ */
+export class ConcurrencyLimiter {
+  readonly #held = new Map<string, number>();
+  readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** Takes a slot for `key`: the function that gives it back, or undefined when `key` holds `max`. */
+  enter(key: string): (() => void) | undefined {
+    const held = this.#held.get(key) ?? 0;
+    if (held >= this.max) return undefined;
+    this.#held.set(key, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#held.get(key) ?? 1) - 1;
+      if (left > 0) this.#held.set(key, left);
+      else this.#held.delete(key);
+    };
+  }
+
+  get size(): number {
+    return this.#held.size;
   }
 }

@@ -13,7 +13,13 @@ import type {
 } from '../model/index.js';
 import type { ApplyOutcome, ControllerStore } from '../store/index.js';
 import type { ModelChangeFeed } from './feed.js';
-import { AttemptLimiter, DEFAULT_ACTIVATION_LIMITS, type ActivationLimits } from './limiter.js';
+import {
+  AttemptLimiter,
+  ConcurrencyLimiter,
+  DEFAULT_ACTIVATION_LIMITS,
+  type ActivationLimits,
+} from './limiter.js';
+import { controllerLimits, type ControllerLimits } from './limits.js';
 import type { JsonSchema, ObjectSchema } from './schemas.js';
 
 /**
@@ -33,7 +39,7 @@ export interface ApiRequest {
   query: Record<string, string | undefined>;
   body: Record<string, unknown>;
   principal: Principal | null;
-  /** The client's address (the socket peer; no proxy headers are trusted). */
+  /** The client's address: the socket peer, or the X-Forwarded-For client when the peer is a trusted proxy. */
   ip: string;
   /** Fires when the client goes away or the server shuts down; long polls stop waiting. */
   signal: AbortSignal;
@@ -71,7 +77,16 @@ export interface RouteDeps {
   feed: ModelChangeFeed;
   /** Overlay pools and keepalive for compiling device configurations. */
   compile: CompileOptions;
-  limits: { perSerial: AttemptLimiter; perSource: AttemptLimiter };
+  limits: {
+    perSerial: AttemptLimiter;
+    perSource: AttemptLimiter;
+    /** Status reports per device serial. */
+    statusReports: AttemptLimiter;
+    /** Waiting long polls per principal (its audit actor). */
+    longPolls: ConcurrencyLimiter;
+    /** See ControllerLimits.statusStoreEveryMs. */
+    statusStoreEveryMs: number;
+  };
   state(): Promise<ModelState>;
   /** One collection sorted by key, with the model version it was read at (one snapshot). */
   list<C extends CollectionName>(collection: C): Promise<{ version: number; items: Collections[C][] }>;
@@ -89,11 +104,13 @@ export interface DepsOptions {
   feed: ModelChangeFeed;
   compile?: CompileOptions;
   activationLimits?: ActivationLimits;
+  limits?: Partial<ControllerLimits>;
 }
 
 export function makeDeps(options: DepsOptions): RouteDeps {
   const { store, clock, feed } = options;
   const limits = options.activationLimits ?? DEFAULT_ACTIVATION_LIMITS;
+  const caps = controllerLimits(options.limits);
   const actor = (req: ApiRequest) => {
     const p = req.principal;
     const who =
@@ -114,6 +131,9 @@ export function makeDeps(options: DepsOptions): RouteDeps {
     limits: {
       perSerial: new AttemptLimiter(limits.perSerial),
       perSource: new AttemptLimiter(limits.perSource),
+      statusReports: new AttemptLimiter({ attempts: caps.statusReportsPerMinute, windowMs: 60_000 }),
+      longPolls: new ConcurrencyLimiter(caps.longPollsPerPrincipal),
+      statusStoreEveryMs: caps.statusStoreEveryMs,
     },
     state: () => store.load(),
     list: async (collection) => {

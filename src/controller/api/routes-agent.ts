@@ -18,22 +18,35 @@ import type { CompiledConfig } from '../../contract/config.js';
 import type { DeviceStatusReport } from '../../contract/status.js';
 import { LONG_POLL_MAX_SEC, type ConfigUnchanged } from '../../contract/version.js';
 import { compileDeviceConfig } from '../compiler/index.js';
+import { sourceKey } from '../../net/source.js';
 import { find, get, type ModelState, type SagDevice } from '../model/index.js';
+import { validateSoftwareVersion } from '../model/validate.js';
 import { ACTIVATION_TTL_DEFAULT_MS } from '../store/index.js';
 import { ref } from './entities.js';
 import { RateLimitedError, RequestValidationError } from './errors.js';
 import { written, type ApiRequest, type RouteDeps, type RouteSpec } from './route.js';
 import { bodies, configQuery, serialParams } from './schemas.js';
 import { statusReportBody } from './status.js';
+import { worthStoring } from './status-gist.js';
 
 /**
  * A status report refreshes the device's lastSeen through a `device.heartbeat`
  * command at most this often. Each heartbeat is a model write with an audit entry,
  * so reporting every few seconds must not mean writing every few seconds. The
- * first report, one that brings the instance online and one with a new software
- * version are written at once.
+ * first report and one that brings the instance online are written at once, one
+ * with a new software version soon (SOFTWARE_VERSION_EVERY_MS).
  */
 export const HEARTBEAT_EVERY_MS = 60_000;
+
+/**
+ * A new software version is written at once only if the last heartbeat is at least
+ * this old, so a device alternating between two versions writes (and audits) at
+ * most this often, not on every report.
+ */
+export const SOFTWARE_VERSION_EVERY_MS = 10_000;
+
+/** Retry-After for a long poll over the principal's cap: a lingering poll ends within LONG_POLL_MAX_SEC. */
+const LONG_POLL_RETRY_SEC = 5;
 
 /** The long poll of a device's or an access point's configuration (see the comment above). */
 export async function longPollConfig(
@@ -47,14 +60,37 @@ export async function longPollConfig(
     throw new RequestValidationError('query.wait needs query.after, the version to wait for a change from');
   // Real elapsed time, not the API clock: that one stamps records and tests fix it.
   const until = performance.now() + Math.min(Number(wait ?? 0), LONG_POLL_MAX_SEC) * 1000;
-  for (;;) {
-    const state = await d.state();
-    const config = compile(state);
-    if (after === undefined || config.version !== after) return config;
-    const left = until - performance.now();
-    if (left <= 0 || req.signal.aborted || d.feed.closed) return { unchanged: true, version: after };
-    await d.feed.wait(state.version, left, req.signal);
+  let release: (() => void) | undefined;
+  try {
+    for (;;) {
+      const state = await d.state();
+      const config = compile(state);
+      if (after === undefined || config.version !== after) return config;
+      const left = until - performance.now();
+      if (left <= 0 || req.signal.aborted || d.feed.closed) return { unchanged: true, version: after };
+      release ??= holdLongPoll(d, req);
+      await d.feed.wait(state.version, left, req.signal);
+    }
+  } finally {
+    release?.();
   }
+}
+
+/**
+ * A slot among the principal's waiting long polls, or 429. The new poll is refused
+ * rather than the oldest answered: answering the oldest would let N+1 pollers of one
+ * principal evict each other in a loop of instant re-polls, each one a compile,
+ * while a refusal costs nothing and the client waits Retry-After. The cap leaves
+ * room for the one legitimate overlap, a restarted agent whose old poll lingers.
+ */
+function holdLongPoll(d: RouteDeps, req: ApiRequest): () => void {
+  const release = d.limits.longPolls.enter(d.actor(req).actor);
+  if (release === undefined)
+    throw new RateLimitedError(
+      `already ${d.limits.longPolls.max} long polls waiting for this credential; retry in ${LONG_POLL_RETRY_SEC} s`,
+      LONG_POLL_RETRY_SEC,
+    );
+  return release;
 }
 
 async function activate(d: RouteDeps, req: ApiRequest): Promise<unknown> {
@@ -62,7 +98,8 @@ async function activate(d: RouteDeps, req: ApiRequest): Promise<unknown> {
   const now = d.clock();
   // Source first: one address hammering many serials should not use up their budgets.
   const waitMs =
-    d.limits.perSource.take(`ip:${req.ip}`, now) || d.limits.perSerial.take(`serial:${serial}`, now);
+    d.limits.perSource.take(`ip:${sourceKey(req.ip)}`, now) ||
+    d.limits.perSerial.take(`serial:${serial}`, now);
   if (waitMs > 0) {
     const sec = Math.ceil(waitMs / 1000);
     throw new RateLimitedError(`too many activation attempts; retry in ${sec} s`, sec);
@@ -79,14 +116,21 @@ async function reportStatus(d: RouteDeps, req: ApiRequest): Promise<void> {
   const serial = req.params['serial'] as string;
   const report = req.body as unknown as DeviceStatusReport;
   const at = d.clock();
+  const waitMs = d.limits.statusReports.take(serial, at);
+  if (waitMs > 0) {
+    const sec = Math.ceil(waitMs / 1000);
+    throw new RateLimitedError(`too many status reports from device ${serial}; retry in ${sec} s`, sec);
+  }
   const state = await d.state();
   const device = get.device(state, serial);
   const instance = device.instanceId === null ? undefined : find.instance(state, device.instanceId);
+  const sinceSeen = device.lastSeen === null ? Infinity : at - device.lastSeen;
+  const newVersion =
+    report.softwareVersion !== undefined && report.softwareVersion !== device.softwareVersion;
   const due =
-    device.lastSeen === null ||
-    at - device.lastSeen >= HEARTBEAT_EVERY_MS ||
+    sinceSeen >= HEARTBEAT_EVERY_MS ||
     (instance !== undefined && instance.state !== 'online') ||
-    (report.softwareVersion !== undefined && report.softwareVersion !== device.softwareVersion);
+    (newVersion && sinceSeen >= SOFTWARE_VERSION_EVERY_MS);
   if (due) {
     const heartbeat = {
       kind: 'device.heartbeat' as const,
@@ -97,8 +141,13 @@ async function reportStatus(d: RouteDeps, req: ApiRequest): Promise<void> {
     // Liveness and software version are not part of any configuration: no long poll needs waking.
     // The heartbeat validates the report's software version, so it runs before the report is kept.
     await d.apply(req, heartbeat, { affectsConfigs: false });
+  } else if (newVersion) {
+    // Not written yet, but a version the model would refuse must not be kept in the report either.
+    validateSoftwareVersion(`device ${serial}`, report.softwareVersion);
   }
-  await d.store.putDeviceStatus(serial, req.body, at);
+  const stored = await d.store.getDeviceStatus(serial);
+  if (worthStoring(report, stored, at, d.limits.statusStoreEveryMs))
+    await d.store.putDeviceStatus(serial, req.body, at);
 }
 
 export function agentRoutes(d: RouteDeps): RouteSpec[] {

@@ -22,44 +22,55 @@ export const STORE_ERROR_CODES = [
 
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 
+export interface StoreErrorOptions {
+  cause?: unknown;
+  /** The database file: named in `message` (for the operator), never in `publicMessage`. */
+  path?: string;
+}
+
 export class StoreError extends SagError {
   declare readonly code: StoreErrorCode;
-  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+  /** The message without any file path, for clients of the API: they have no business with the host's layout. */
+  readonly publicMessage: string;
+  constructor(code: StoreErrorCode, message: string, options: StoreErrorOptions = {}) {
+    super(code, options.path === undefined ? message : `${message} (database ${options.path})`, {
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
+    this.publicMessage = message;
   }
 }
 
 /** The database file or its directory cannot be written (permissions, read-only mount). */
 export class StoreReadOnlyError extends StoreError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: StoreErrorOptions) {
     super('ERR_STORE_READ_ONLY', message, options);
   }
 }
 
 /** The disk (or a configured size cap) is full; nothing was written. */
 export class StoreFullError extends StoreError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: StoreErrorOptions) {
     super('ERR_STORE_FULL', message, options);
   }
 }
 
 /** The file is not a sag database, is damaged, or holds data the model rejects. */
 export class StoreCorruptError extends StoreError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: StoreErrorOptions) {
     super('ERR_STORE_CORRUPT', message, options);
   }
 }
 
 /** Another process held the write lock for longer than the busy timeout. */
 export class StoreBusyError extends StoreError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: StoreErrorOptions) {
     super('ERR_STORE_BUSY', message, options);
   }
 }
 
 /** Any other I/O failure from the operating system. */
 export class StoreIoError extends StoreError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: StoreErrorOptions) {
     super('ERR_STORE_IO', message, options);
   }
 }
@@ -122,7 +133,7 @@ function onReadOnlyFilesystem(path: string): boolean {
 export function translateSqliteError(err: unknown, doing: string, path: string): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
-  const at = `${doing} (${path})`;
+  const at = doing;
   const primary = code.replace(/^(SQLITE_[A-Z]+).*$/, '$1');
   switch (primary) {
     case 'SQLITE_READONLY':
@@ -130,24 +141,25 @@ export function translateSqliteError(err: unknown, doing: string, path: string):
     case 'SQLITE_AUTH':
       return new StoreReadOnlyError(
         `${at}: the database is read-only; check the file and directory permissions and the mount`,
-        { cause: err },
+        { cause: err, path },
       );
     case 'SQLITE_FULL':
       return new StoreFullError(`${at}: the disk is full; nothing was written, free some space and retry`, {
         cause: err,
+        path,
       });
     case 'SQLITE_CORRUPT':
     case 'SQLITE_NOTADB':
     case 'SQLITE_FORMAT':
       return new StoreCorruptError(
         `${at}: the database file is damaged or is not a sag database; restore it from a backup`,
-        { cause: err },
+        { cause: err, path },
       );
     case 'SQLITE_BUSY':
     case 'SQLITE_LOCKED':
       return new StoreBusyError(
         `${at}: another process holds the database lock; retry, or stop the other controller`,
-        { cause: err },
+        { cause: err, path },
       );
     case 'SQLITE_CANTOPEN':
       // SQLite says only "unable to open"; a read-only mount is the common cause worth naming
@@ -155,18 +167,19 @@ export function translateSqliteError(err: unknown, doing: string, path: string):
       if (onReadOnlyFilesystem(path)) {
         return new StoreReadOnlyError(
           `${at}: the database is on a read-only filesystem; remount it read-write or move the database`,
-          { cause: err },
+          { cause: err, path },
         );
       }
       return new StoreIoError(
         `${at}: cannot open the database; check that its directory exists and is writable`,
-        { cause: err },
+        { cause: err, path },
       );
     case 'SQLITE_IOERR':
       return new StoreIoError(`${at}: the operating system reported an I/O error (${code}); check the disk`, {
         cause: err,
+        path,
       });
     default:
-      return new StoreIoError(`${at}: ${code}: ${(err as Error).message}`, { cause: err });
+      return new StoreIoError(`${at}: ${code}: ${(err as Error).message}`, { cause: err, path });
   }
 }

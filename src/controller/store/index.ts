@@ -3,6 +3,7 @@ export * from './types.js';
 export * from './errors.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory.js';
+export { DEFAULT_AUDIT_RETENTION, DEFAULT_DB_MAX_BYTES, type AuditRetention } from './limits.js';
 export {
   MIGRATIONS,
   migrate,

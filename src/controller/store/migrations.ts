@@ -99,6 +99,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: 'audit log retention by age',
+    sql: `
+      -- Pruning entries older than the retention age reads this index, not the whole log.
+      CREATE INDEX IF NOT EXISTS audit_log_by_at ON audit_log (at);
+    `,
+  },
 ];
 
 export function latestSchemaVersion(migrations: readonly Migration[] = MIGRATIONS): number {

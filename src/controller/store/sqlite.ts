@@ -19,6 +19,8 @@
  * another process (e.g. a CLI) has written since, so two processes may share a file.
  */
 import Database from 'better-sqlite3';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   checkInvariants,
   createState,
@@ -47,10 +49,12 @@ import {
   LastApiKeyError,
   StoreClosedError,
   StoreCorruptError,
+  StoreFullError,
   StoreInvalidError,
   StoreIoError,
   translateSqliteError,
 } from './errors.js';
+import { MIB, type AuditRetention } from './limits.js';
 import { MIGRATIONS, migrate, type Migration } from './migrations.js';
 import {
   ACCESS_POINT_TOKEN_PREFIX,
@@ -93,6 +97,8 @@ export interface SqliteStoreOptions {
    * a full disk, so a runaway audit log cannot fill the disk the host needs.
    */
   maxSizeBytes?: number;
+  /** Audit entries beyond these are dropped as new ones are written; all are kept by default. */
+  auditRetention?: AuditRetention;
   /** Clock for migration timestamps only; model and audit times come from ApplyContext. */
   now?: () => number;
   /** For tests of the migration runner. */
@@ -126,6 +132,8 @@ function statements(db: Database.Database) {
     ),
     deleteEntity: db.prepare('DELETE FROM entities WHERE collection = ? AND key = ?'),
     addAudit: db.prepare('INSERT INTO audit_log (version, at, actor, kind, command) VALUES (?, ?, ?, ?, ?)'),
+    pruneAuditCount: db.prepare('DELETE FROM audit_log WHERE seq <= (SELECT max(seq) FROM audit_log) - ?'),
+    pruneAuditAge: db.prepare('DELETE FROM audit_log WHERE at < ?'),
     readAudit: db.prepare(
       'SELECT seq, version, at, actor, command FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?',
     ),
@@ -167,6 +175,9 @@ export class SqliteStore implements ControllerStore {
   #sql: ReturnType<typeof statements>;
   #state: ModelState;
   #closed = false;
+  readonly #retention: AuditRetention | undefined;
+  /** The size cap in bytes as applied (whole pages), if any. */
+  readonly #capBytes: number | undefined;
 
   /** Opens (creating and migrating if needed) a database file. Throws a StoreError on failure. */
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -188,14 +199,18 @@ export class SqliteStore implements ControllerStore {
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal')
       throw new StoreIoError(
-        `${options.path}: cannot use WAL journaling (got ${String(mode)}); is it on a network file system?`,
+        `cannot use WAL journaling (got ${String(mode)}); is the database on a network file system?`,
+        { path: options.path },
       );
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     if (options.maxSizeBytes !== undefined) {
       const pageSize = Number(db.pragma('page_size', { simple: true }));
-      db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
+      const pages = Math.max(1, Math.floor(options.maxSizeBytes / pageSize));
+      db.pragma(`max_page_count = ${pages}`);
+      this.#capBytes = pages * pageSize;
     }
+    this.#retention = options.auditRetention;
     migrate(db, (options.now ?? Date.now)(), options.migrations ?? MIGRATIONS);
     this.#sql = statements(db);
     this.#seed(options.areas);
@@ -441,6 +456,11 @@ export class SqliteStore implements ControllerStore {
   }
 
   #audit(version: number, ctx: ApplyContext, command: { kind: string } | CredentialEvent): void {
+    // Pruned first, in the same transaction: a log at the size cap makes room for its new entry.
+    if (this.#retention !== undefined) {
+      this.#sql.pruneAuditCount.run(this.#retention.maxEntries - 1);
+      this.#sql.pruneAuditAge.run(ctx.at - this.#retention.maxAgeMs);
+    }
     this.#sql.addAudit.run(version, ctx.at, ctx.actor, command.kind, JSON.stringify(command));
   }
 
@@ -450,7 +470,13 @@ export class SqliteStore implements ControllerStore {
     try {
       this.#db.transaction(fn).immediate();
     } catch (err) {
-      throw translateSqliteError(err, doing, this.path);
+      const translated = translateSqliteError(err, doing, this.path);
+      if (translated instanceof StoreFullError && this.#capBytes !== undefined && diskHasRoom(this.path))
+        throw new StoreFullError(
+          `${doing}: the database reached its size cap of ${formatSize(this.#capBytes)}; nothing was written. Raise the cap or shorten the audit retention`,
+          { cause: err, path: this.path },
+        );
+      throw translated;
     }
   }
 
@@ -505,21 +531,22 @@ export class SqliteStore implements ControllerStore {
       vpcs: {},
     };
     if (meta.get('model_schema') !== '1')
-      throw new StoreCorruptError(
-        `${this.path}: unknown model schema ${JSON.stringify(meta.get('model_schema'))}`,
-      );
+      throw new StoreCorruptError(`unknown model schema ${JSON.stringify(meta.get('model_schema'))}`, {
+        path: this.path,
+      });
     for (const row of this.#sql.allEntities.iterate() as Iterable<{
       collection: string;
       key: string;
       value: string;
     }>) {
       if (!COLLECTION_NAMES.includes(row.collection as CollectionName))
-        throw new StoreCorruptError(`${this.path}: unknown collection ${row.collection}`);
+        throw new StoreCorruptError(`unknown collection ${row.collection}`, { path: this.path });
       try {
         (state[row.collection as CollectionName] as Record<string, unknown>)[row.key] = JSON.parse(row.value);
       } catch (err) {
-        throw new StoreCorruptError(`${this.path}: ${row.collection}/${row.key} is not valid JSON`, {
+        throw new StoreCorruptError(`${row.collection}/${row.key} is not valid JSON`, {
           cause: err,
+          path: this.path,
         });
       }
     }
@@ -528,16 +555,34 @@ export class SqliteStore implements ControllerStore {
       problems = checkInvariants(state);
     } catch (err) {
       // Rows of the wrong shape (a number where an entity belongs) can make the checker itself throw.
-      throw new StoreCorruptError(`${this.path}: the stored model is malformed`, { cause: err });
+      throw new StoreCorruptError('the stored model is malformed', { cause: err, path: this.path });
     }
     if (problems.length > 0) {
       throw new StoreCorruptError(
-        `${this.path}: the stored model is inconsistent: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` and ${problems.length - 3} more` : ''}`,
+        `the stored model is inconsistent: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` and ${problems.length - 3} more` : ''}`,
+        { path: this.path },
       );
     }
     return state;
   }
 }
+
+/** True when the file system holding `path` has space left: then a full store is its size cap. */
+function diskHasRoom(path: string): boolean {
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail * fs.bsize > DISK_ROOM_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= MIB ? `${Math.round(bytes / MIB)} MiB` : `${Math.round(bytes / 1024)} KiB`;
+}
+
+/** Free space below which a full store is blamed on the disk, not the cap. */
+const DISK_ROOM_BYTES = 4 * MIB;
 
 /** Opens a SQLite controller store; see SqliteStore. */
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
