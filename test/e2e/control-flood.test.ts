@@ -92,11 +92,13 @@ e2e(
     const topo = await buildMultipathTopology();
     try {
       const paths = async () => ((await topo.status()) as unknown as { paths: PathInfo[] }).paths;
+      await topo.branch.request({ op: 'handshake' }); // no traffic yet: the session starts here
+      let seen: PathInfo[] = [];
       await waitUntil(
-        async () => (await paths()).filter((p) => p.state === 'up').length === 2,
+        async () => (seen = await paths()).filter((p) => p.state === 'up').length === 2,
         15000,
         50,
-        () => 'both paths of the branch up before the flood',
+        () => `both paths of the branch up before the flood: ${JSON.stringify(seen)}`,
       );
       const hubPub = decodeKey(String((await topo.hub.ready).publicKey));
       const branchPub = decodeKey(String((await topo.branch.ready).publicKey));
