@@ -11,12 +11,6 @@
 using namespace sagtest;
 
 namespace {
-constexpr uint64_t kMs = 1'000'000;
-std::atomic<uint64_t> g_now{1000 * kMs};
-uint64_t fake_clock() {
-  return g_now.load();
-}
-
 sag_event event(uint32_t type, uint32_t tag) {
   sag_event ev{};
   ev.type = type;
