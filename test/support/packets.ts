@@ -1,4 +1,4 @@
-/** Builders for raw IP packets and WireGuard transport messages used by tests. */
+/** Builders for raw IP packets, WireGuard transport messages and forged handshake messages used by tests. */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { mac1Key } from '../../src/wg/cookie.js';
 import { mac } from '../../src/wg/crypto.js';
