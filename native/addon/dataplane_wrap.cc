@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -31,8 +32,7 @@ sag_prefix Prefix(const Napi::Env& env, const Napi::Value& v) {
   Napi::Object o = v.As<Napi::Object>();
   Napi::Value a = o.Get("address"), c = o.Get("cidr");
   if (!a.IsString() || !c.IsNumber()) throw Napi::TypeError::New(env, shape);
-  uint32_t cidr = c.As<Napi::Number>().Uint32Value();
-  if (cidr > 255) throw Napi::RangeError::New(env, "prefix length " + std::to_string(cidr) + " out of range");
+  uint32_t cidr = uint32_t(Integer(env, c, "prefix length", UINT8_MAX));  // the core checks the family's
   sag_prefix p{};
   ParseAddress(env, a.As<Napi::String>(), &p.family, p.addr);
   p.cidr = uint8_t(cidr);
@@ -42,7 +42,7 @@ sag_endpoint Endpoint(const Napi::CallbackInfo& info, size_t addr_i, size_t port
   if (!info[addr_i].IsString()) throw Napi::TypeError::New(info.Env(), "address must be a string");
   sag_endpoint ep{};
   ParseAddress(info.Env(), info[addr_i].As<Napi::String>(), &ep.family, ep.addr);
-  ep.port = uint16_t(U32(info, port_i));
+  ep.port = Port(info, port_i);
   return ep;
 }
 std::string AddressString(uint8_t family, const uint8_t* addr) {
@@ -113,8 +113,9 @@ NativeDataplane::NativeDataplane(const Napi::CallbackInfo& info) : Napi::ObjectW
   sag_config cfg{};
   if (info.Length() > 0 && info[0].IsObject()) {
     Napi::Object o = info[0].As<Napi::Object>();
-    auto get = [&](const char* k) {
-      return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : 0u;
+    auto get = [&](const char* k) {  // absent: 0, the core's default
+      Napi::Value v = o.Get(k);
+      return v.IsUndefined() ? 0u : uint32_t(Integer(env, v, std::string("options.") + k, UINT32_MAX));
     };
     cfg.mtu = get("mtu");
     cfg.staged_capacity = get("stagedCapacity");
@@ -213,7 +214,7 @@ Napi::Value NativeDataplane::AddUplink(const Napi::CallbackInfo& info) {
     if (dev.size() >= sizeof cfg.device) throw Napi::RangeError::New(env, "device name too long");
     std::memcpy(cfg.device, dev.data(), dev.size());
   }
-  cfg.fwmark = info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
+  cfg.fwmark = info[3].IsUndefined() ? 0 : U32(info, 3, "fwmark");
   uint32_t id = 0;
   sag_endpoint bound{};
   Check(env, sag_dp_add_uplink(Handle(env), &cfg, &id, &bound));
@@ -223,13 +224,13 @@ Napi::Value NativeDataplane::AddUplink(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeDataplane::RemoveUplink(const Napi::CallbackInfo& info) {
-  Check(info.Env(), sag_dp_remove_uplink(Handle(info.Env()), U32(info, 0)));
+  Check(info.Env(), sag_dp_remove_uplink(Handle(info.Env()), U32(info, 0, "uplinkId")));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeDataplane::UplinkCounters(const Napi::CallbackInfo& info) {
   sag_counters c{};
-  Check(info.Env(), sag_dp_uplink_counters(Handle(info.Env()), U32(info, 0), &c));
+  Check(info.Env(), sag_dp_uplink_counters(Handle(info.Env()), U32(info, 0, "uplinkId"), &c));
   return CountersObject(info.Env(), c);
 }
 
@@ -241,19 +242,20 @@ Napi::Value NativeDataplane::AddPeer(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeDataplane::RemovePeer(const Napi::CallbackInfo& info) {
-  Check(info.Env(), sag_dp_remove_peer(Handle(info.Env()), U32(info, 0)));
+  Check(info.Env(), sag_dp_remove_peer(Handle(info.Env()), U32(info, 0, "peerId")));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeDataplane::SetEndpoint(const Napi::CallbackInfo& info) {
   sag_endpoint ep = Endpoint(info, 1, 2);
-  Check(info.Env(), sag_dp_set_endpoint(Handle(info.Env()), U32(info, 0), &ep, U32(info, 3)));
+  Check(info.Env(),
+        sag_dp_set_endpoint(Handle(info.Env()), U32(info, 0, "peerId"), &ep, U32(info, 3, "uplinkId")));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeDataplane::SetAllowedIps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t id = U32(info, 0);
+  uint32_t id = U32(info, 0, "peerId");
   if (!info[1].IsArray()) throw Napi::TypeError::New(env, "prefixes must be an array");
   Napi::Array arr = info[1].As<Napi::Array>();
   std::vector<sag_prefix> prefixes(arr.Length());
@@ -265,7 +267,7 @@ Napi::Value NativeDataplane::SetAllowedIps(const Napi::CallbackInfo& info) {
 Napi::Value NativeDataplane::PeerInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sag_peer_info p{};
-  Check(env, sag_dp_peer_info(Handle(env), U32(info, 0), &p));
+  Check(env, sag_dp_peer_info(Handle(env), U32(info, 0, "peerId"), &p));
   Napi::Object o = Napi::Object::New(env);
   o.Set("id", Napi::Number::New(env, p.id));
   o.Set("publicKey", Napi::Buffer<uint8_t>::Copy(env, p.public_key, 32));
@@ -282,7 +284,7 @@ Napi::Value NativeDataplane::PeerInfo(const Napi::CallbackInfo& info) {
 // [{address, cidr}] in the core's order (IPv4 first, ascending): the one copy lives in the trie.
 Napi::Value NativeDataplane::PeerAllowedIps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t id = U32(info, 0);
+  uint32_t id = U32(info, 0, "peerId");
   std::vector<sag_prefix> buf(16);
   int n = sag_dp_peer_allowed_ips(Handle(env), id, buf.data(), buf.size());
   while (n > int(buf.size())) {  // the first buffer was short: the call said how many there are
@@ -303,14 +305,14 @@ Napi::Value NativeDataplane::PeerAllowedIps(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeDataplane::InstallKeypair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t peer = U32(info, 0);
+  uint32_t peer = U32(info, 0, "peerId");
   sag_keypair_config kp{};
-  kp.local_index = U32(info, 1);
-  kp.remote_index = U32(info, 2);
+  kp.local_index = U32(info, 1, "localIndex");
+  kp.remote_index = U32(info, 2, "remoteIndex");
   std::memcpy(kp.send_key, Bytes(info, 3, 32).Data(), 32);
   std::memcpy(kp.recv_key, Bytes(info, 4, 32).Data(), 32);
   kp.initiator = info[5].ToBoolean() ? 1 : 0;
-  int rc = sag_dp_install_keypair(Handle(env), peer, &kp, U64(info, 6));
+  int rc = sag_dp_install_keypair(Handle(env), peer, &kp, U64(info, 6, "nowNs"));
   // The keys were copied into the core; wipe our stack copy.
   volatile uint8_t* s = kp.send_key;
   volatile uint8_t* r = kp.recv_key;
@@ -320,17 +322,17 @@ Napi::Value NativeDataplane::InstallKeypair(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeDataplane::RetireKeypair(const Napi::CallbackInfo& info) {
-  Check(info.Env(), sag_dp_retire_keypair(Handle(info.Env()), U32(info, 0)));
+  Check(info.Env(), sag_dp_retire_keypair(Handle(info.Env()), U32(info, 0, "localIndex")));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeDataplane::ExpireKeypair(const Napi::CallbackInfo& info) {
-  Check(info.Env(), sag_dp_expire_keypair(Handle(info.Env()), U32(info, 0)));
+  Check(info.Env(), sag_dp_expire_keypair(Handle(info.Env()), U32(info, 0, "localIndex")));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeDataplane::ExpireOlderThan(const Napi::CallbackInfo& info) {
-  int n = sag_dp_expire_older_than(Handle(info.Env()), U64(info, 0), U64(info, 1));
+  int n = sag_dp_expire_older_than(Handle(info.Env()), U64(info, 0, "nowNs"), U64(info, 1, "maxAgeNs"));
   Check(info.Env(), n);
   return Napi::Number::New(info.Env(), n);
 }
@@ -338,24 +340,25 @@ Napi::Value NativeDataplane::ExpireOlderThan(const Napi::CallbackInfo& info) {
 Napi::Value NativeDataplane::SendControl(const Napi::CallbackInfo& info) {
   sag_endpoint to = Endpoint(info, 1, 2);
   auto data = Bytes(info, 3);
-  Check(info.Env(), sag_dp_send_control(Handle(info.Env()), U32(info, 0), &to, data.Data(), data.Length()));
+  Check(info.Env(),
+        sag_dp_send_control(Handle(info.Env()), U32(info, 0, "uplinkId"), &to, data.Data(), data.Length()));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeDataplane::SendKeepalive(const Napi::CallbackInfo& info) {
-  Check(info.Env(), sag_dp_send_keepalive(Handle(info.Env()), U32(info, 0)));
+  Check(info.Env(), sag_dp_send_keepalive(Handle(info.Env()), U32(info, 0, "peerId")));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeDataplane::DropStaged(const Napi::CallbackInfo& info) {
-  int n = sag_dp_drop_staged(Handle(info.Env()), U32(info, 0));
+  int n = sag_dp_drop_staged(Handle(info.Env()), U32(info, 0, "peerId"));
   Check(info.Env(), n);
   return Napi::Number::New(info.Env(), n);
 }
 
 Napi::Value NativeDataplane::PollEvents(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t max = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 256;
+  uint32_t max = info[0].IsUndefined() ? 256 : U32(info, 0, "max");
   Napi::Array out = Napi::Array::New(env);
   if (!dp_) return out;
   static thread_local sag_event ev;
@@ -388,10 +391,11 @@ Napi::Value NativeDataplane::Counters(const Napi::CallbackInfo& info) {
 // The TypeScript layer validates meaning; the core checks ranges again.
 
 namespace {
-uint32_t Field(const Napi::Object& o, const char* k) {
-  Napi::Value v = o.Get(k);
-  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(k) + " must be a number");
-  return v.As<Napi::Number>().Uint32Value();
+uint32_t Field(const Napi::Object& o, const char* k, uint32_t max = UINT32_MAX) {
+  return uint32_t(Integer(o.Env(), o.Get(k), k, max));
+}
+uint32_t Element(const Napi::Array& a, uint32_t i, const char* k, uint32_t max) {
+  return uint32_t(Integer(a.Env(), a.Get(i), std::string(k) + "[" + std::to_string(i) + "]", max));
 }
 Napi::Array ArrayField(const Napi::Object& o, const char* k, uint32_t max) {
   Napi::Value v = o.Get(k);
@@ -402,17 +406,21 @@ Napi::Array ArrayField(const Napi::Object& o, const char* k, uint32_t max) {
 }
 void ParseClass(const Napi::Env& env, const Napi::Object& o, sag_traffic_class* c) {
   Napi::Value mask = o.Get("dscpMask");
-  bool lossless = false;
-  c->dscp_mask = mask.IsBigInt() ? mask.As<Napi::BigInt>().Uint64Value(&lossless) : 0;
-  c->protocol = uint8_t(Field(o, "protocol"));
+  if (!mask.IsUndefined()) {
+    if (!mask.IsBigInt()) throw Napi::TypeError::New(env, "dscpMask must be a bigint");
+    bool lossless = false;
+    c->dscp_mask = mask.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) throw Napi::RangeError::New(env, "dscpMask must be in 0..2^64-1");
+  }
+  c->protocol = uint8_t(Field(o, "protocol", UINT8_MAX));
   Napi::Array sp = ArrayField(o, "srcPorts", 2), dp = ArrayField(o, "dstPorts", 2);
   if (sp.Length() == 2) {
-    c->src_port_min = uint16_t(sp.Get(0u).ToNumber().Uint32Value());
-    c->src_port_max = uint16_t(sp.Get(1u).ToNumber().Uint32Value());
+    c->src_port_min = uint16_t(Element(sp, 0, "srcPorts", UINT16_MAX));
+    c->src_port_max = uint16_t(Element(sp, 1, "srcPorts", UINT16_MAX));
   }
   if (dp.Length() == 2) {
-    c->dst_port_min = uint16_t(dp.Get(0u).ToNumber().Uint32Value());
-    c->dst_port_max = uint16_t(dp.Get(1u).ToNumber().Uint32Value());
+    c->dst_port_min = uint16_t(Element(dp, 0, "dstPorts", UINT16_MAX));
+    c->dst_port_max = uint16_t(Element(dp, 1, "dstPorts", UINT16_MAX));
   }
   Napi::Array sa = ArrayField(o, "srcPrefixes", SAG_MAX_CLASS_PREFIXES),
               da = ArrayField(o, "dstPrefixes", SAG_MAX_CLASS_PREFIXES);
@@ -420,20 +428,20 @@ void ParseClass(const Napi::Env& env, const Napi::Object& o, sag_traffic_class* 
   for (uint32_t i = 0; i < sa.Length(); ++i) c->src_prefixes[i] = Prefix(env, sa.Get(i));
   c->dst_prefix_count = uint8_t(da.Length());
   for (uint32_t i = 0; i < da.Length(); ++i) c->dst_prefixes[i] = Prefix(env, da.Get(i));
-  c->mode = uint8_t(Field(o, "mode"));
+  c->mode = uint8_t(Field(o, "mode", UINT8_MAX));
   Napi::Array paths = ArrayField(o, "paths", SAG_MAX_PATHS),
               weights = ArrayField(o, "weights", SAG_MAX_PATHS);
   c->path_count = uint8_t(paths.Length());
   for (uint32_t i = 0; i < paths.Length(); ++i) {
-    c->path_index[i] = uint8_t(paths.Get(i).ToNumber().Uint32Value());
-    c->weight[i] = i < weights.Length() ? weights.Get(i).ToNumber().Uint32Value() : 1;
+    c->path_index[i] = uint8_t(Element(paths, i, "paths", UINT8_MAX));
+    c->weight[i] = i < weights.Length() ? Element(weights, i, "weights", UINT32_MAX) : 1;
   }
 }
 }  // namespace
 
 Napi::Value NativeDataplane::SetSelection(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t peer = U32(info, 0);
+  uint32_t peer = U32(info, 0, "peerId");
   if (info[1].IsNull() || info[1].IsUndefined()) {
     Check(env, sag_dp_set_selection(Handle(env), peer, nullptr));
     return env.Undefined();
@@ -453,7 +461,7 @@ Napi::Value NativeDataplane::SetSelection(const Napi::CallbackInfo& info) {
     Napi::Value a = p.Get("address");
     if (!a.IsString()) throw Napi::TypeError::New(env, "path address must be a string");
     ParseAddress(env, a.As<Napi::String>(), &sel->paths[i].remote.family, sel->paths[i].remote.addr);
-    sel->paths[i].remote.port = uint16_t(Field(p, "port"));
+    sel->paths[i].remote.port = uint16_t(Field(p, "port", UINT16_MAX));
   }
   sel->class_count = classes.Length();
   for (uint32_t i = 0; i < classes.Length(); ++i) {
@@ -469,7 +477,8 @@ Napi::Value NativeDataplane::SetSelection(const Napi::CallbackInfo& info) {
 Napi::Value NativeDataplane::SendProbe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sag_endpoint to = Endpoint(info, 2, 3);
-  int rc = sag_dp_send_probe(Handle(env), U32(info, 0), U32(info, 1), &to, U32(info, 4), U64(info, 5));
+  int rc = sag_dp_send_probe(Handle(env), U32(info, 0, "peerId"), U32(info, 1, "uplinkId"), &to,
+                             U32(info, 4, "pathId"), U64(info, 5, "sequence"));
   if (rc == SAG_ESTATE) return Napi::String::New(env, "no-session");
   if (rc == SAG_EUNREACH) return Napi::String::New(env, "unreachable");
   if (rc == SAG_ESYS) return Napi::String::New(env, "refused");
@@ -492,17 +501,19 @@ Napi::Value NativeDataplane::AddDomainTun(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeDataplane::RemoveDomain(const Napi::CallbackInfo& info) {
-  Check(info.Env(), sag_dp_remove_domain(Handle(info.Env()), U32(info, 0)));
+  Check(info.Env(), sag_dp_remove_domain(Handle(info.Env()), U32(info, 0, "domain")));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeDataplane::SetPeerDomain(const Napi::CallbackInfo& info) {
-  Check(info.Env(), sag_dp_set_peer_domain(Handle(info.Env()), U32(info, 0), U32(info, 1)));
+  Check(info.Env(),
+        sag_dp_set_peer_domain(Handle(info.Env()), U32(info, 0, "peerId"), U32(info, 1, "domain")));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeDataplane::SetRateLimit(const Napi::CallbackInfo& info) {
-  Check(info.Env(), sag_dp_set_rate_limit(Handle(info.Env()), U32(info, 0), U64(info, 1), U64(info, 2)));
+  Check(info.Env(), sag_dp_set_rate_limit(Handle(info.Env()), U32(info, 0, "peerId"),
+                                          U64(info, 1, "bytesPerSecond"), U64(info, 2, "burstBytes")));
   return info.Env().Undefined();
 }
 

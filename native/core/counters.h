@@ -23,6 +23,7 @@ enum DropReason : int {
   kDropIoError = SAG_DROP_IO_ERROR,
   kDropRateLimited = SAG_DROP_RATE_LIMITED,
   kDropDuplicate = SAG_DROP_DUPLICATE,
+  kDropBadType = SAG_DROP_BAD_TYPE,
   kDropReasonCount = SAG_DROP_REASON_COUNT,
 };
 

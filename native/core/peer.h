@@ -57,6 +57,8 @@ struct Peer {
   uint32_t domain = 0;
   TokenBucket tx_limit;
   TokenBucket rx_limit;
+  // Probe requests answered natively, one token each (probe.h).
+  TokenBucket probe_replies{SAG_PROBE_REPLY_RATE, SAG_PROBE_REPLY_BURST};
 
   bool endpoint_snapshot(Endpoint* ep, uint32_t* uplink) {
     std::lock_guard<std::mutex> lock(endpoint_mu);

@@ -12,7 +12,7 @@ uint64_t probe_clock_ns() {
 }
 
 Status send_probe(DataplaneTables& t, Aead& aead, Peer* peer, Uplink* up, const Endpoint& to,
-                  const wire::Probe& probe) {
+                  const wire::Probe& probe, bool may_wait) {
   constexpr size_t kPadded = (wire::kProbeSize + wire::kPaddingMultiple - 1) & ~(wire::kPaddingMultiple - 1);
   uint8_t buf[wire::kTransportHeaderSize + kPadded + wire::kAuthTagSize] = {};
   Keypair* kp = peer->sending_keypair();
@@ -30,7 +30,10 @@ Status send_probe(DataplaneTables& t, Aead& aead, Peer* peer, Uplink* up, const 
   Datagram d{buf, sizeof buf, to};
   bool ok = false;
   errno = 0;
-  up->socket->send_batch(&d, 1, &ok);
+  if (may_wait)
+    up->socket->send_batch(&d, 1, &ok);
+  else
+    ok = up->socket->send_now(d);
   if (!ok) {
     // A Linux socket leaves the kernel's reason in errno (one datagram: the last call failed).
     int err = errno;
@@ -49,10 +52,18 @@ Status send_probe(DataplaneTables& t, Aead& aead, Peer* peer, Uplink* up, const 
 void on_probe(DataplaneTables& t, Aead& aead, Peer* peer, Uplink* up, const Endpoint& from,
               const wire::Probe& probe) {
   if (probe.kind == wire::kProbeRequest) {
+    // A request costs the peer its probe bytes under its rate limit, and the answers it may have
+    // are capped: an authenticated peer cannot make us send at will.
+    if (!admit(peer->rx_limit, wire::kProbeSize, t.clock) || !peer->probe_replies.allow(1, t.clock())) {
+      peer->counters.drop(kDropRateLimited);
+      return;
+    }
     wire::Probe reply = probe;
     reply.kind = wire::kProbeReply;
     // No session to answer with (e.g. it just expired): the prober counts a miss, as it should.
-    if (send_probe(t, aead, peer, up, from, reply).code == SAG_ESTATE) peer->counters.drop(kDropNoSession);
+    // The receive thread must never wait on a full socket buffer: the reply is sent or dropped.
+    if (send_probe(t, aead, peer, up, from, reply, false).code == SAG_ESTATE)
+      peer->counters.drop(kDropNoSession);
     return;
   }
   uint64_t now = probe_clock_ns();

@@ -20,10 +20,15 @@ uint64_t probe_clock_ns();
 
 // Seals and sends one probe to `to` on `up` under the peer's sending keypair. SAG_ESTATE when the
 // peer has no usable session; SAG_ESYS when the socket refused it (counted as io_error).
+// may_wait: whether a full socket buffer may be waited for briefly (the control thread's probes)
+// or must fail at once (UdpSocket::send_now: the receive thread's replies).
 Status send_probe(DataplaneTables& t, Aead& aead, Peer* peer, Uplink* up, const Endpoint& to,
-                  const wire::Probe& probe);
+                  const wire::Probe& probe, bool may_wait = true);
 
-// A decrypted probe from `from` on `up`: answers a request, reports a reply as an event.
+// A decrypted probe from `from` on `up`: answers a request, reports a reply as an event. A request
+// is charged to the peer's rx rate limit (its probe bytes) and to its probe reply budget
+// (Peer::probe_replies); over either, it is dropped as rate_limited and not answered. A reply is
+// not charged: it answers our own probe, and a peer busy at its limit must not lose its paths.
 void on_probe(DataplaneTables& t, Aead& aead, Peer* peer, Uplink* up, const Endpoint& from,
               const wire::Probe& probe);
 

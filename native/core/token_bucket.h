@@ -22,6 +22,9 @@ class TokenBucket {
   static constexpr uint64_t kMaxRate = SAG_MAX_RATE;    // bytes/s (~8.8 Tbit/s): keeps the math in u64
   static constexpr uint64_t kMaxBurst = SAG_MAX_BURST;  // bytes
 
+  TokenBucket() = default;
+  TokenBucket(uint64_t rate, uint64_t burst) { configure(rate, burst); }
+
   // rate 0 removes the limit. burst is clamped to at least one maximum-size packet by the caller's
   // choice; here it is taken as given (a packet larger than burst never conforms).
   void configure(uint64_t rate_bytes_per_s, uint64_t burst_bytes) {

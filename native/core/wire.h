@@ -67,6 +67,11 @@ inline uint8_t message_type(const uint8_t* p, size_t len) {
   return p[0];
 }
 
+// Initiation, response or cookie reply: the messages the control plane handles.
+inline bool is_handshake_type(uint8_t type) {
+  return type == kTypeInitiation || type == kTypeResponse || type == kTypeCookieReply;
+}
+
 // Expected size of a fixed-size handshake message, or 0 for variable/unknown types.
 inline size_t fixed_message_size(uint8_t type) {
   switch (type) {

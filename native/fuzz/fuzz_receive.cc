@@ -49,8 +49,8 @@
 //  I1 counters (both uplinks, both peers, global) never decrease;
 //  I2 accounting: every datagram is either counted by its uplink as received (a control message
 //     handed to the control plane, or an authenticated transport message) or dropped for exactly
-//     one reason before authentication (uplink: malformed, too big, unknown index, event queue
-//     full; peer: no usable session, replay, duplicate, bad tag); and every authenticated one is exactly one
+//     one reason before authentication (uplink: malformed, bad type, too big, unknown index, event
+//     queue full; peer: no usable session, replay, duplicate, bad tag); and every authenticated one is exactly one
 //     of a keepalive, an inner packet dropped (malformed, too big, source not allowed) or a packet
 //     written to the TUN (or a TUN write failure). (The pipeline counts rx on authentication, as
 //     wireguard-go does, so an authenticated datagram with a bad inner packet is rx *and* a drop:
@@ -65,13 +65,16 @@
 //     the model requires a drop but not which one); the TUN received exactly the model's packets, in
 //     order and byte for byte; the event queue holds exactly the model's events (CONTROL with the
 //     datagram, ENDPOINT_CHANGED with the new source, KEYPAIR_CONFIRMED with the index), with
-//     queue-full drops where the model's bounded queue (capacity 8) overflows; flush requests and
+//     queue-full drops where the model's bounded queue (capacity 8, of which handshakes may take
+//     6) overflows, and peer events ahead of handshakes; flush requests and
 //     the peers' keypair slots and endpoints equal the model's;
 //  M2 the replay window accepts exactly what a set-based reference accepts (window 8128, counters
 //     below REJECT_AFTER_MESSAGES, nothing twice);
 //  M3 an authenticated path probe request is answered natively: one reply per request with a
-//     current keypair, sealed under it with the next send counter, from the uplink the request
-//     came in on, to its source, echoing it (a no-session drop when there is no current keypair);
+//     current keypair while the peer's reply budget lasts (SAG_PROBE_REPLY_BURST at once, then
+//     SAG_PROBE_REPLY_RATE a second; beyond it a rate_limited drop), sealed under it with the next
+//     send counter, from the uplink the request came in on, to its source, echoing it (a
+//     no-session drop when there is no current keypair);
 //     a probe reply becomes a PROBE_REPLY event with the path id and sequence.
 // Datagrams are copied into the worker's buffers with the bytes past their length poisoned for
 // ASan, so a read beyond a datagram is caught even though the buffers are contiguous.
@@ -118,6 +121,7 @@ using namespace sag;
 constexpr uint32_t kMtu = 1420;
 constexpr int kBatch = 16;
 constexpr uint32_t kEventCapacity = 8;
+constexpr uint32_t kEventReserved = 2;  // SAG_EVENT_RESERVED_PERCENT (25) of 8: for peer events alone
 constexpr size_t kMaxRecords = 64;
 constexpr uint64_t kWindow = 8128;  // replay.h: counters at most this far behind the newest pass
 constexpr uint64_t kRejectAfter = UINT64_MAX - (uint64_t(1) << 13);
@@ -277,6 +281,7 @@ struct ModelPeer {
   // dataplane keeps 8; the world has 2 uplinks x 4 sources, so it never has to forget one.)
   std::map<std::pair<uint32_t, int>, uint64_t> probed;
   bool staged = false;
+  uint64_t reply_tat = 0;  // the probe reply budget (below)
   sag_counters counters{};
   // Authenticated datagrams whose inner packet must be dropped as any one of malformed, too big
   // or source not allowed: counters are exact except that these may land in any of the three.
@@ -306,8 +311,8 @@ struct Model {
   ModelPeer peers[2];
   sag_counters uplinks[2]{};
   std::vector<Prefix> prefixes;
-  // Per batch:
-  std::vector<ExpectedEvent> events;
+  // Per batch. Events in their two lanes (event_queue.h): what pop() returns is peer then control.
+  std::vector<ExpectedEvent> peer_events, control_events;
   std::vector<std::vector<uint8_t>> tun;
   std::vector<int> tun_peer;
   std::vector<uint32_t> flushes;
@@ -336,12 +341,30 @@ struct Model {
     }
   }
 
-  void push_event(const sag_event& ev, bool has_from, sag_counters* on_full) {
-    if (events.size() >= kEventCapacity) {
+  // The queue restated: kEventCapacity slots in all, of which handshakes may take all but
+  // kEventReserved. True if queued.
+  bool push_event(const sag_event& ev, bool has_from, sag_counters* on_full) {
+    bool control = ev.type == SAG_EVENT_CONTROL;
+    if (peer_events.size() + control_events.size() >= kEventCapacity ||
+        (control && control_events.size() >= kEventCapacity - kEventReserved)) {
       on_full->drops[SAG_DROP_QUEUE_FULL]++;
-      return;
+      return false;
     }
-    events.push_back({ev, has_from});
+    (control ? control_events : peer_events).push_back({ev, has_from});
+    return true;
+  }
+
+  // The probe reply budget restated (token_bucket.h's GCRA, one token a reply): a reply costs
+  // 1/rate s; it may be sent while that leaves the budget no more than burst/rate s ahead of now.
+  static bool take_reply(ModelPeer& p) {
+    const uint64_t cost = (1'000'000'000ull + SAG_PROBE_REPLY_RATE - 1) / SAG_PROBE_REPLY_RATE;
+    const uint64_t tolerance =
+        (uint64_t(SAG_PROBE_REPLY_BURST) * 1'000'000'000ull + SAG_PROBE_REPLY_RATE - 1) /
+        SAG_PROBE_REPLY_RATE;
+    uint64_t next = std::max(p.reply_tat, g_now_ns) + cost;
+    if (next - g_now_ns > tolerance) return false;
+    p.reply_tat = next;
+    return true;
   }
 };
 
@@ -463,6 +486,11 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
         m.push_event(ev, true, &p.counters);
         return;
       }
+      if (!Model::take_reply(p)) {  // no rx rate limit in this world: the reply budget alone
+        p.counters.drops[SAG_DROP_RATE_LIMITED]++;
+        m.unanswered_probes++;
+        return;
+      }
       auto cur = m.keypairs.find(p.current);
       if (p.current == 0 || cur == m.keypairs.end() || cur->second.expired) {
         p.counters.drops[SAG_DROP_NO_SESSION]++;
@@ -523,14 +551,9 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
     }
     m.tun.emplace_back(plain.begin(), plain.begin() + long(ip_len));
     m.tun_peer.push_back(kp.peer);
-  } else if (type != 0) {
-    size_t expected = ref_fixed_size(type);
-    if (expected && len != expected) {
+  } else if (type >= 1 && type <= 3) {
+    if (len != ref_fixed_size(type)) {
       uc.drops[SAG_DROP_MALFORMED]++;
-      return;
-    }
-    if (len > SAG_MAX_CONTROL_MESSAGE) {
-      uc.drops[SAG_DROP_TOO_BIG]++;
       return;
     }
     sag_event ev{};
@@ -539,14 +562,12 @@ void model_datagram(Model& m, int up, uint32_t up_id, const std::vector<uint8_t>
     ev.from = to_api(from);
     ev.len = uint32_t(len);
     std::memcpy(ev.data, d, len);
-    size_t before = m.events.size();
-    m.push_event(ev, true, &uc);
-    if (m.events.size() > before) {
+    if (m.push_event(ev, true, &uc)) {
       uc.rx_packets++;
       uc.rx_bytes += len;
     }
-  } else {
-    uc.drops[SAG_DROP_MALFORMED]++;
+  } else {  // no header (type 0 included: no message has it), or a type that is not WireGuard's
+    uc.drops[type == 0 ? SAG_DROP_MALFORMED : SAG_DROP_BAD_TYPE]++;
   }
 }
 
@@ -953,16 +974,18 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
   std::vector<sag_event> got;
   sag_event ev;
   while (t.events.pop(&ev)) got.push_back(ev);
-  REQUIRE(got.size() == m.events.size(),
-          std::to_string(got.size()) + " events, model " + std::to_string(m.events.size()));
+  std::vector<ExpectedEvent> want = m.peer_events;
+  want.insert(want.end(), m.control_events.begin(), m.control_events.end());
+  REQUIRE(got.size() == want.size(),
+          std::to_string(got.size()) + " events, model " + std::to_string(want.size()));
   for (size_t i = 0; i < got.size(); ++i) {
     const sag_event& a = got[i];
-    const sag_event& b = m.events[i].ev;
+    const sag_event& b = want[i].ev;
     std::string which = "event " + std::to_string(i) + " (type " + std::to_string(b.type) + ")";
     REQUIRE(a.type == b.type && a.peer_id == b.peer_id && a.uplink_id == b.uplink_id && a.index == b.index,
             which + " header differs: type " + std::to_string(a.type) + " peer " + std::to_string(a.peer_id) +
                 " uplink " + std::to_string(a.uplink_id) + " index " + std::to_string(a.index));
-    if (m.events[i].has_from)
+    if (want[i].has_from)
       REQUIRE(std::memcmp(&a.from, &b.from, sizeof a.from) == 0, which + " source differs");
     if (b.type == SAG_EVENT_CONTROL)
       REQUIRE(a.len == b.len && std::memcmp(a.data, b.data, b.len) == 0, which + " data differs");
@@ -1002,7 +1025,8 @@ void check_batch(World& w, Model& m, const Snapshot& before, int n) {
   }
   REQUIRE(t.keypairs.size() == m.keypairs.size(), "the receive path changed the keypair table");
 
-  m.events.clear();
+  m.peer_events.clear();
+  m.control_events.clear();
   m.replies.clear();
   m.unanswered_probes = 0;
   m.tun.clear();

@@ -1,5 +1,6 @@
 // Two dataplanes joined by an in-memory network, each with an in-memory TUN, for pipeline tests.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -16,6 +17,14 @@
 namespace sagtest {
 
 using namespace sag;
+
+// A clock the test moves by hand (Dataplane::set_clock, before start): the workers read it for
+// rate limits and roaming.
+constexpr uint64_t kMs = 1'000'000;
+inline std::atomic<uint64_t> g_now{1000 * kMs};
+inline uint64_t fake_clock() {
+  return g_now.load();
+}
 
 inline bool wait_for(const std::function<bool()>& cond, int ms = 2000) {
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);

@@ -8,11 +8,6 @@
 using namespace sagtest;
 
 namespace {
-std::atomic<uint64_t> fake_now{1};
-uint64_t fake_clock() {
-  return fake_now.load();
-}
-
 // Hub H (domains A and B, memory TUNs) and branches X (in A) and Y (in B). Both branches own
 // 10.1.0.0/24 — the same prefix in two domains. X and Y route everything (0.0.0.0/0) to H.
 struct Hub {
@@ -143,7 +138,7 @@ TEST_CASE("4 moving a peer moves its prefixes; a domain with peers cannot be rem
 
 TEST_CASE("5 rate limit, frozen clock: exactly the burst passes each way, the rest is counted") {
   Hub t(true);
-  fake_now = 1;
+  g_now = 1;
   CHECK_EQ(t.h.dp->set_rate_limit(t.hx, 10000, 1000).code, SAG_EINVAL);  // burst below the MTU
   CHECK_EQ(t.h.dp->set_rate_limit(999, 10000, 5000).code, SAG_ENOENT);
   CHECK(t.h.dp->set_rate_limit(t.hx, 10000, 5000).ok());
@@ -162,7 +157,7 @@ TEST_CASE("5 rate limit, frozen clock: exactly the burst passes each way, the re
   for (int i = 0; i < 20; ++i) CHECK(t.dom(t.dom_b)->inject(down.data(), down.size()));
   CHECK(wait_for([&] { return t.hub_peer(t.hy).tx_packets == 20; }));
   // One second later the bucket is full again (burst, not rate * 1 s).
-  fake_now += 1000000000ull;
+  g_now += 1000000000ull;
   for (int i = 0; i < 20; ++i) CHECK(t.dom(t.dom_a)->inject(down.data(), down.size()));
   CHECK(wait_for([&] { return t.hub_peer(t.hx).drops[SAG_DROP_RATE_LIMITED] == 45; }));
   CHECK_EQ(t.hub_peer(t.hx).tx_packets, 10u);

@@ -9,14 +9,6 @@
 
 using namespace sagtest;
 
-namespace {
-constexpr uint64_t kMs = 1'000'000;
-std::atomic<uint64_t> g_now{1000 * kMs};
-uint64_t fake_clock() {
-  return g_now.load();
-}
-}  // namespace
-
 TEST_CASE("1 RoamGuard: moves at once without copies; with copies, back only after the hold") {
   Endpoint a = ep4(192, 0, 2, 1, 1), b = ep4(192, 0, 2, 2, 2), c = ep4(192, 0, 2, 3, 3);
   RoamGuard g;

@@ -12,7 +12,6 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +24,8 @@ import { waitForLine } from '../support/processes.js';
 import { startCapture } from '../support/capture.js';
 import { udpPayloads } from '../support/pcap.js';
 import { waitFor } from '../support/time.js';
-import { mac1Key } from '../../src/wg/cookie.js';
-import { decodeKey, mac } from '../../src/wg/crypto.js';
+import { decodeKey } from '../../src/wg/crypto.js';
+import { initiationWithMac1, random, responseWithMac1 } from '../support/packets.js';
 
 const SENDER = fileURLToPath(new URL('../fixtures/hostile-udp.mjs', import.meta.url));
 const skip = e2eSkipReason(['ip', 'ping', 'wg', 'tcpdump']);
@@ -145,30 +144,6 @@ async function settle(i: Interop, quietMs = 600): Promise<void> {
     } else if (Date.now() - since >= quietMs) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function random(n: number, type?: number): Buffer {
-  const b = randomBytes(n);
-  if (type !== undefined && n > 0) {
-    b[0] = type;
-    b.fill(0, 1, Math.min(4, n));
-  }
-  return b;
-}
-
-/** An initiation of random content whose mac1 is valid for `responderPub` (mac2 left zero). */
-function initiationWithMac1(responderPub: Uint8Array): Buffer {
-  const m = random(148, 1);
-  m.fill(0, 132);
-  Buffer.from(mac(mac1Key(responderPub), m.subarray(0, 116))).copy(m, 116);
-  return m;
-}
-
-function responseWithMac1(responderPub: Uint8Array): Buffer {
-  const m = random(92, 2);
-  m.fill(0, 76);
-  Buffer.from(mac(mac1Key(responderPub), m.subarray(0, 60))).copy(m, 60);
-  return m;
 }
 
 const withTopo = async (t: ExecutionContext, body: (i: Interop) => Promise<void>) => {

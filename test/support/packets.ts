@@ -1,5 +1,7 @@
-/** Builders for raw IP packets and WireGuard transport messages used by tests. */
+/** Builders for raw IP packets, WireGuard transport messages and forged handshake messages used by tests. */
 import { createCipheriv, randomBytes } from 'node:crypto';
+import { mac1Key } from '../../src/wg/cookie.js';
+import { mac } from '../../src/wg/crypto.js';
 
 function ipv4Bytes(address: string): number[] {
   return address.split('.').map(Number);
@@ -35,4 +37,30 @@ export function sealTransport(key: Buffer, receiver: number, counter: bigint, in
 
 export function randomKey(): Buffer {
   return randomBytes(32);
+}
+
+/** n random bytes; with `type`, a WireGuard message header (type, three zero bytes) in front. */
+export function random(n: number, type?: number): Buffer {
+  const b = randomBytes(n);
+  if (type !== undefined && n > 0) {
+    b[0] = type;
+    b.fill(0, 1, Math.min(4, n));
+  }
+  return b;
+}
+
+/** An initiation of random content whose mac1 is valid for `responderPub` (mac2 left zero). */
+export function initiationWithMac1(responderPub: Uint8Array): Buffer {
+  const m = random(148, 1);
+  m.fill(0, 132);
+  Buffer.from(mac(mac1Key(responderPub), m.subarray(0, 116))).copy(m, 116);
+  return m;
+}
+
+/** A response of random content whose mac1 is valid for `responderPub` (mac2 left zero). */
+export function responseWithMac1(responderPub: Uint8Array): Buffer {
+  const m = random(92, 2);
+  m.fill(0, 76);
+  Buffer.from(mac(mac1Key(responderPub), m.subarray(0, 60))).copy(m, 60);
+  return m;
 }

@@ -21,6 +21,8 @@ struct Datagram {
 //  - send_batch() sends in order and returns how many the kernel took; a datagram it refuses is
 //    skipped, not retried. ok (may be null) gets one flag per datagram. Never blocks for long.
 //    IPv4 destinations on a dual-stack socket are mapped.
+//  - send_now() sends one datagram and never waits: false (errno says why; EAGAIN for a full
+//    buffer) when the kernel does not take it at once. For the receive thread, which must not stall.
 //  - One receiving thread and any number of sending threads may use a socket at the same time.
 class UdpSocket {
  public:
@@ -28,6 +30,7 @@ class UdpSocket {
   virtual int poll_fd() const = 0;
   virtual int recv_batch(Datagram* d, size_t cap, int n) = 0;
   virtual int send_batch(const Datagram* d, int n, bool* ok) = 0;
+  virtual bool send_now(const Datagram& d) = 0;
   virtual Endpoint local() const = 0;
 };
 

@@ -79,6 +79,14 @@ int LinuxUdp::send_batch(const Datagram* d, int n, bool* ok) {
   return gso_.load(std::memory_order_relaxed) ? send_gso(d, n, ok) : send_plain(d, n, ok);
 }
 
+bool LinuxUdp::send_now(const Datagram& d) {
+  Endpoint dest = local_.family() == AF_INET6 ? d.peer.mapped() : d.peer;
+  ssize_t r;
+  do r = sendto(fd_, d.data, d.len, MSG_DONTWAIT, &dest.addr.sa, dest.size());
+  while (r < 0 && errno == EINTR);
+  return r == ssize_t(d.len);
+}
+
 int LinuxUdp::recv_plain(Datagram* d, size_t cap, int n) {
   if (n > kMaxBatch) n = kMaxBatch;
   mmsghdr msgs[kMaxBatch];

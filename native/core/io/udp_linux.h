@@ -34,6 +34,7 @@ class LinuxUdp final : public UdpSocket {
   int poll_fd() const override { return gro_ ? poll_.fd() : fd_; }
   int recv_batch(Datagram* d, size_t cap, int n) override;
   int send_batch(const Datagram* d, int n, bool* ok) override;
+  bool send_now(const Datagram& d) override;
   Endpoint local() const override { return local_; }
 
   bool gso() const { return gso_.load(std::memory_order_relaxed); }

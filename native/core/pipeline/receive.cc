@@ -56,10 +56,10 @@ void ReceiveWorker::process_locked(Uplink* up, int n) {
     uint8_t type = wire::message_type(d.data, d.len);
     if (type == wire::kTypeTransport)
       admit_transport(up, d);
-    else if (type != 0)
+    else if (wire::is_handshake_type(type))
       ordered_[ordered_count_++] = Admitted{&d, nullptr, -1};  // control, in order
-    else
-      up->counters.drop(kDropMalformed);
+    else  // never queued: the control plane has nothing to do with them (type 0: no header at all)
+      up->counters.drop(type == 0 ? kDropMalformed : kDropBadType);
   }
   pool_.open_all(aead_, jobs_.data(), job_count_);  // the only step spread over cores
   for (int i = 0; i < ordered_count_; ++i) {
@@ -229,13 +229,8 @@ void ReceiveWorker::roam(Peer* peer, Uplink* up, const Endpoint& from) {
 }
 
 void ReceiveWorker::handle_control(Uplink* up, const Datagram& d) {
-  size_t expected = wire::fixed_message_size(d.data[0]);
-  if (expected != 0 && d.len != expected) {
+  if (d.len != wire::fixed_message_size(d.data[0])) {  // all three are fixed, and fit an event
     up->counters.drop(kDropMalformed);
-    return;
-  }
-  if (d.len > SAG_MAX_CONTROL_MESSAGE) {
-    up->counters.drop(kDropTooBig);
     return;
   }
   sag_event ev;

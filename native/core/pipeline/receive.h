@@ -4,8 +4,9 @@
 //     4 transport: receiver index -> keypair -> replay pre-check -> open in place -> replay
 //                  update -> (next keypair? make it current) -> roaming -> keepalive? done
 //                  -> inner IP length, source in the peer's allowed IPs? -> TUN write batch
-//     1,2,3 (exact sizes) and unknown well-formed types: CONTROL event to the control plane
-//     anything else: drop malformed
+//     1,2,3 (exact sizes): CONTROL event to the control plane (its lane of the event queue,
+//                  event_queue.h: a flood of them cannot crowd out the peers' events)
+//     another type after a well-formed header: drop bad_type; no header: drop malformed
 //
 // A batch goes through three passes: admit (parse, keypair, replay pre-check), open (decrypt on
 // this thread and the OpenPool's helpers, open_pool.h), finish (everything else, in arrival order).

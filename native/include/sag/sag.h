@@ -56,7 +56,8 @@ typedef enum sag_status {
   X(NO_ENDPOINT, no_endpoint)               /* peer has no endpoint or its uplink is gone */           \
   X(IO_ERROR, io_error)                     /* the TUN or UDP write failed */                          \
   X(RATE_LIMITED, rate_limited)             /* over the peer's rate limit (sag_dp_set_rate_limit) */   \
-  X(DUPLICATE, duplicate)                   /* a counter already accepted over another path */
+  X(DUPLICATE, duplicate)                   /* a counter already accepted over another path */         \
+  X(BAD_TYPE, bad_type)                     /* a well-formed header of a message type other than 1-4 */
 
 #define SAG_DROP_ENUM_(upper, lower) SAG_DROP_##upper,
 typedef enum sag_drop_reason { SAG_DROP_REASONS(SAG_DROP_ENUM_) SAG_DROP_REASON_COUNT } sag_drop_reason;
@@ -75,6 +76,14 @@ typedef enum sag_drop_reason { SAG_DROP_REASONS(SAG_DROP_ENUM_) SAG_DROP_REASON_
 #define SAG_MAX_RATE 1099511627776ull /* rate limit, bytes/s (2^40): keeps the token math in u64 */
 #define SAG_MAX_BURST 1073741824ull   /* rate limit burst, bytes (2^30) */
 #define SAG_MAX_CONTROL_MESSAGE 1500  /* a non-data message passed to the control plane */
+/* Share of the event queue, in percent, that received handshake messages (unauthenticated) may
+ * never take: it is kept for the peer events (probe replies, confirmations, roaming), so a flood of
+ * handshake datagrams cannot crowd out what tells the control plane its paths are alive. */
+#define SAG_EVENT_RESERVED_PERCENT 25
+/* Probe requests a peer may have answered natively: per second, and in a burst. Beyond them the
+ * request is dropped as rate_limited (8 paths probed every 100 ms need 80 a second). */
+#define SAG_PROBE_REPLY_RATE 256
+#define SAG_PROBE_REPLY_BURST 64
 
 typedef struct sag_counters {
   /* Per peer: authenticated transport datagrams. Per uplink: those plus the control messages it

@@ -37,6 +37,7 @@ class MemoryUdp final : public UdpSocket {
   int poll_fd() const override { return event_fd_; }
   int recv_batch(Datagram* d, size_t cap, int n) override;
   int send_batch(const Datagram* d, int n, bool* ok) override;
+  bool send_now(const Datagram& d) override { return send_batch(&d, 1, nullptr) == 1; }
   Endpoint local() const override { return local_; }
 
  private:
