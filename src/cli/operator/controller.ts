@@ -8,6 +8,7 @@ import { format } from 'node:util';
 import type { FastifyBaseLogger } from 'fastify';
 import { SagError } from '../../errors.js';
 import { UsageError, parseArgs, type FlagSpec } from '../args.js';
+import { apiKeyFlags, readApiKey } from './api-key.js';
 import type { OperatorIo, Output } from './command.js';
 
 export const DEFAULT_DB = './sag-controller.db';
@@ -30,12 +31,9 @@ export const controllerFlags: FlagSpec[] = [
     value: 'HOST:PORT',
     help: `address to serve the API on; port 0 picks a free one (default ${DEFAULT_LISTEN})`,
   },
-  {
-    name: 'api-key',
-    kind: 'string',
-    value: 'KEY',
-    help: 'token to install as the first operator API key of a database that has none (default $SAG_API_KEY; else one is generated and printed once)',
-  },
+  ...apiKeyFlags(
+    'file holding the token to install as the first operator API key of a database that has none (default $SAG_API_KEY; else one is generated and printed once)',
+  ),
   { name: 'quiet', kind: 'bool', help: 'log only warnings and errors, not every request' },
 ];
 
@@ -137,7 +135,7 @@ export async function runController(
   if (args.bool('help')) return 'help';
   const dbPath = resolve(args.string('db') ?? DEFAULT_DB);
   const listen = parseListen(args.string('listen') ?? DEFAULT_LISTEN);
-  const bootstrapApiKey = args.string('api-key') || io.env['SAG_API_KEY'] || undefined;
+  const bootstrapApiKey = readApiKey(args, io, CMD);
   // Listen for signals before starting, so one arriving during startup is not lost.
   const stopOn = nextSignal();
   let running;
