@@ -35,6 +35,8 @@ const deviceDetails = (d: SagDevice, extra: [string, string][] = []) =>
 const tokenNote = (token: string) =>
   `\nThe device token is shown only this once; configure it on the device now:\n\n  ${token}\n`;
 
+const tokenWritten = (file: string) => `The device token is in ${file} (mode 0600).\n`;
+
 const devicePath = (serial: string) => `/v1/devices/${seg(serial)}`;
 const SERIAL = { name: 'SERIAL', help: 'the device serial number' };
 
@@ -61,16 +63,21 @@ export const deviceGroup: Group = {
           help: 'software version it runs, e.g. 2.1.0',
           required: true,
         },
+        OUTPUT_FLAG,
       ],
-      run: async (api, a): Promise<Result> => {
+      run: (api, a): Promise<Result> => {
         const body = {
           serial: a.positionals[0],
           model: a.need('model'),
           ...(a.has('public-key') ? { publicKey: a.string('public-key') } : {}),
           softwareVersion: a.need('software-version'),
         };
-        const out = await api.post<{ device: SagDevice; token: string }>('/v1/devices', body);
-        return { json: out, human: deviceDetails(out.device) + tokenNote(out.token) };
+        return secretResult(a, {
+          issue: () => api.post<{ device: SagDevice; token: string }>('/v1/devices', body),
+          secret: 'token',
+          shown: (out) => deviceDetails(out.device) + tokenNote(out.token),
+          written: (out, file) => `${deviceDetails(out.device)}\n${tokenWritten(file)}`,
+        });
       },
     },
     listAction<SagDevice>('devices', '/v1/devices', deviceTable),
@@ -150,7 +157,7 @@ export const deviceGroup: Group = {
           issue: () => api.post<{ token: string }>(`${devicePath(a.positionals[0] as string)}/token`),
           secret: 'token',
           shown: (out) => tokenNote(out.token).slice(1),
-          written: (_out, file) => `The device token is in ${file} (mode 0600).\n`,
+          written: (_out, file) => tokenWritten(file),
         }),
     },
     deleteAction('device', 'SERIAL', devicePath, ' (it must be unbound; its token stops working)'),
