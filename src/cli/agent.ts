@@ -1,8 +1,8 @@
 /**
  * `sag agent`: the device side of the control plane. Activates once with a serial number and the
- * code from a file (the private key is made here and never leaves the state directory), then follows the compiled
- * configuration, keeps the TUN device's address and routes in step with it, and runs until
- * SIGINT/SIGTERM.
+ * code from a file (the private key is made here and never leaves the state directory), then
+ * follows the compiled configuration, keeps the TUN device's address and routes in step with it,
+ * and runs until SIGINT/SIGTERM.
  */
 import { parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
 import type { DeviceConfig } from '../contract/config.js';
