@@ -101,7 +101,7 @@ export class Agent extends EventEmitter<AgentEvents> {
    */
   async activate(serial: string, code: string): Promise<{ serial: string; publicKey: string }> {
     if (this.#running) throw new InvalidStateError('stop the agent before activating it again');
-    await this.#dir.ensure();
+    await this.#ensureDir();
     const privateKey = generatePrivateKey();
     const publicKey = encodeKey(publicKeyFromPrivate(privateKey));
     try {
@@ -127,9 +127,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     return { serial, publicKey };
   }
 
+  /** The state directory, 0700: created so, or an existing wider one tightened (and said so). */
+  #ensureDir(): Promise<void> {
+    return this.#dir.ensure((message) => this.#log('warn', `agent: ${message}`));
+  }
+
   /** Brings the Gateway up on the last good configuration (if any) and starts following the controller. */
   async start(): Promise<void> {
     if (this.#running) throw new InvalidStateError('the agent is already running');
+    await this.#ensureDir();
     const identity = await this.#dir.readIdentity();
     const key = await this.#dir.readPrivateKey();
     if (!identity || !key) throw new NotActivatedError(this.#dir.dir);

@@ -8,12 +8,13 @@
  *
  * Every file is written to a temporary name, fsynced and renamed over the old one,
  * so a crash or power cut leaves the previous version or the new one, never half a
- * file. The directory itself is created 0700.
+ * file. The directory itself is created 0700, and an existing one others may enter is
+ * tightened to 0700.
  */
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeviceConfig } from '../contract/config.js';
+import { ensurePrivateDir, syncDir, writeSecretFile, type Warn } from '../util/secret-file.js';
 import { AgentStateError } from './errors.js';
 
 export interface AgentIdentity {
@@ -40,9 +41,10 @@ export class AgentStateDir {
     return join(this.dir, name);
   }
 
-  async ensure(): Promise<void> {
+  /** Creates the directory 0700, or tightens an existing one to 0700 (`warn` hears of it). */
+  async ensure(warn: Warn = () => {}): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await ensurePrivateDir(this.dir, warn);
     } catch (cause) {
       throw new AgentStateError(
         `cannot create the state directory ${this.dir}: ${(cause as Error).message}`,
@@ -53,23 +55,10 @@ export class AgentStateDir {
 
   /** Writes `data` to `name` atomically with mode 0600. */
   async write(name: string, data: string): Promise<void> {
-    const final = this.path(name);
-    const temp = `${final}.tmp`;
     try {
-      // A leftover temp file would keep its old mode through open(..., 'w'); start afresh.
-      await rm(temp, { force: true });
-      const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      try {
-        await handle.writeFile(data, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, final);
-      await this.#syncDir();
+      await writeSecretFile(this.path(name), data);
     } catch (cause) {
-      await rm(temp, { force: true }).catch(() => {});
-      throw new AgentStateError(`cannot write ${final}: ${(cause as Error).message}`, { cause });
+      throw new AgentStateError(`cannot write ${this.path(name)}: ${(cause as Error).message}`, { cause });
     }
   }
 
@@ -89,7 +78,7 @@ export class AgentStateDir {
   async move(from: string, to: string): Promise<void> {
     try {
       await rename(this.path(from), this.path(to));
-      await this.#syncDir();
+      await syncDir(this.dir);
     } catch (cause) {
       throw new AgentStateError(`cannot rename ${this.path(from)} to ${to}: ${(cause as Error).message}`, {
         cause,
@@ -155,20 +144,6 @@ export class AgentStateDir {
 
   async removeConfig(): Promise<void> {
     await this.remove(CONFIG);
-  }
-
-  /** A rename is durable only once the directory entry is on disk. Best effort: not every file system allows it. */
-  async #syncDir(): Promise<void> {
-    try {
-      const handle = await open(this.dir, constants.O_RDONLY);
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    } catch {
-      // e.g. EINVAL on some file systems; the rename itself has happened.
-    }
   }
 }
 

@@ -1,8 +1,8 @@
 /**
- * `sag agent`: the device side of the control plane. Activates once with a serial number and code
- * (the private key is made here and never leaves the state directory), then follows the compiled
- * configuration, keeps the TUN device's address and routes in step with it, and runs until
- * SIGINT/SIGTERM.
+ * `sag agent`: the device side of the control plane. Activates once with a serial number and the
+ * code from a file (the private key is made here and never leaves the state directory), then
+ * follows the compiled configuration, keeps the TUN device's address and routes in step with it,
+ * and runs until SIGINT/SIGTERM.
  */
 import { parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
 import type { DeviceConfig } from '../contract/config.js';
@@ -11,6 +11,7 @@ import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
 import { parseInterfaceName } from '../util/parse.js';
 import { UsageError, parseCommand, type CommandSpec, type FlagSpec, type ParsedArgs } from './args.js';
+import { readSecretFlag, refusedSecretFlag } from './secret-flag.js';
 
 export const AGENT_SUMMARY = 'run the device agent: activate once, then follow the configuration';
 const CMD = 'sag agent';
@@ -24,8 +25,19 @@ export const AGENT_FLAGS: FlagSpec[] = [
     required: true,
     help: 'private key, identity and last good configuration (created 0700)',
   },
-  { name: 'serial', kind: 'string', value: 'SERIAL', help: 'activate first as this device (with --code)' },
-  { name: 'code', kind: 'string', value: 'CODE', help: 'the activation code (with --serial)' },
+  {
+    name: 'serial',
+    kind: 'string',
+    value: 'SERIAL',
+    help: 'activate first as this device (with --code-file)',
+  },
+  {
+    name: 'code-file',
+    kind: 'string',
+    value: 'FILE',
+    help: 'file holding the activation code (sag device code --output FILE), with --serial',
+  },
+  refusedSecretFlag('code', '--code-file FILE'),
   { name: 'tun', kind: 'string', value: 'NAME', help: 'TUN device (default sag0)' },
   {
     name: 'listen-port',
@@ -62,19 +74,25 @@ interface AgentArgs {
   uplinks: Record<string, UplinkBinding>;
 }
 
-function agentArgs(args: ParsedArgs): AgentArgs {
+function agentArgs(args: ParsedArgs, log: Logger): AgentArgs {
   const uplinks: Record<string, UplinkBinding> = {};
   for (const text of args.list('uplink')) {
     const [name, binding] = parseBinding(text);
     if (uplinks[name]) throw new UsageError(`uplink ${name} is bound twice`, CMD);
     uplinks[name] = binding;
   }
-  if (args.has('serial') !== args.has('code')) throw new UsageError('--serial and --code go together', CMD);
+  if (args.has('serial') !== args.has('code-file'))
+    throw new UsageError('--serial and --code-file go together', CMD);
   const listenPort = args.int('listen-port');
   return {
     controller: args.need('controller'),
     stateDir: args.need('state-dir'),
-    ...(args.has('serial') ? { serial: args.need('serial'), code: args.need('code') } : {}),
+    ...(args.has('serial')
+      ? {
+          serial: args.need('serial'),
+          code: readSecretFlag(args.need('code-file'), 'code file', CMD, (m) => log('warn', m)),
+        }
+      : {}),
     tun: parseInterfaceName(args.string('tun') ?? 'sag0', '--tun'),
     ...(listenPort === undefined ? {} : { listenPort }),
     mtu: args.int('mtu') ?? DEFAULT_MTU,
@@ -118,8 +136,8 @@ function linkFollower(tun: string, mtu: number, log: Logger): (config: DeviceCon
 export async function agentMain(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, SPEC);
   if (!parsed) return 0;
-  const args = agentArgs(parsed);
   const log = stderrLogger('agent');
+  const args = agentArgs(parsed, log);
   const agent = await runAgent({
     controllerUrl: args.controller,
     stateDir: args.stateDir,

@@ -6,14 +6,15 @@
  * bandwidth. Follows its configuration from the controller until SIGINT/SIGTERM,
  * then removes everything it created.
  */
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { AccessPoint } from '../ap/index.js';
 import { HttpControllerClient } from '../contract/client.js';
 import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../native/facts.generated.js';
 import { decodeKey } from '../wg/crypto.js';
-import { stderrLogger } from '../util/logger.js';
+import { stderrLogger, type Logger } from '../util/logger.js';
 import { parseAddress } from '../net/validate.js';
 import { UsageError, parseCommand, type CommandSpec, type FlagSpec, type ParsedArgs } from './args.js';
+import { readSecretFlag } from './secret-flag.js';
 
 export const AP_RUN_SUMMARY = 'run an access point (hub) that follows its configuration from the controller';
 const CMD = 'sag ap run';
@@ -32,14 +33,14 @@ export const AP_RUN_FLAGS: FlagSpec[] = [
     kind: 'string',
     value: 'FILE',
     required: true,
-    help: 'its token (sag ap token AP_ID), one line',
+    help: 'its token (sag ap token AP_ID --output FILE), one line; warned about if others may read it',
   },
   {
     name: 'key-file',
     kind: 'string',
     value: 'FILE',
     required: true,
-    help: 'its WireGuard private key (sag genkey > FILE); register the public key with sag ap create/update --public-key',
+    help: 'its WireGuard private key ((umask 077; sag genkey > FILE)); register the public key with sag ap create/update --public-key',
   },
   {
     name: 'listen-port',
@@ -99,27 +100,20 @@ interface ApArgs {
   statusFile?: string;
 }
 
-function readSecret(file: string, what: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (cause) {
-    throw new UsageError(
-      `cannot read ${what} ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
-      CMD,
-    );
-  }
-  if (text === '') throw new UsageError(`${what} ${file} is empty`, CMD);
-  return text;
-}
-
-/** The arguments of `sag ap run`, checked (files read, key decoded); undefined for --help. */
-export function parseApArgs(argv: string[], out?: { write(text: string): unknown }): ApArgs | undefined {
+/**
+ * The arguments of `sag ap run`, checked (files read, key decoded; `log` warns of a key or token
+ * file others may read); undefined for --help.
+ */
+export function parseApArgs(
+  argv: string[],
+  out?: { write(text: string): unknown },
+  log: Logger = stderrLogger('ap'),
+): ApArgs | undefined {
   const args = parseCommand(argv, SPEC, out);
-  return args && apArgs(args);
+  return args && apArgs(args, (message) => log('warn', message));
 }
 
-function apArgs(args: ParsedArgs): ApArgs {
+function apArgs(args: ParsedArgs, warn: (message: string) => void): ApArgs {
   const vpcs = new Map<string, string>();
   for (const value of args.list('vpc')) {
     const m = /^(vpc-[a-z0-9-]+)=([A-Za-z0-9_.-]{1,64})$/.exec(value);
@@ -133,7 +127,7 @@ function apArgs(args: ParsedArgs): ApArgs {
   const prefix = args.string('prefix') ?? 'sag';
   if (!/^[a-z0-9]{1,6}$/.test(prefix))
     throw new UsageError(`--prefix ${prefix}: use 1 to 6 of a-z and 0-9`, CMD);
-  const privateKey = readSecret(args.need('key-file'), 'key file');
+  const privateKey = readSecretFlag(args.need('key-file'), 'key file', CMD, warn);
   try {
     decodeKey(privateKey);
   } catch {
@@ -154,7 +148,7 @@ function apArgs(args: ParsedArgs): ApArgs {
   return {
     controller: args.need('controller'),
     id,
-    token: readSecret(args.need('token-file'), 'token file'),
+    token: readSecretFlag(args.need('token-file'), 'token file', CMD, warn),
     privateKey,
     listenPort: args.int('listen-port') ?? 51820,
     ...(listenAddress === undefined ? {} : { listenAddress }),

@@ -40,6 +40,8 @@ export interface FlagSpec {
   short?: string;
   /** For an int flag: the inclusive range it must fall in. */
   range?: readonly [min: number, max: number];
+  /** A flag no longer taken: giving it is refused with "--name <this>"; help leaves it out. */
+  refused?: string;
 }
 
 export interface PositionalSpec {
@@ -127,6 +129,7 @@ export function parseArgs(
     const name = alias ? alias.name : arg.slice(2, eq === -1 ? undefined : eq);
     const spec = alias ?? byName.get(name);
     if (!spec) throw new UsageError(`unknown option --${name}`, command);
+    if (spec.refused) throw new UsageError(`--${name} ${spec.refused}`, command);
     if (spec.kind === 'bool') {
       if (eq !== -1) throw new UsageError(`--${name} takes no value`, command);
       values.set(name, true);
@@ -202,8 +205,9 @@ export function formatHelp(
     'arguments:',
     positionals.map((p) => [p.name, p.help]),
   );
-  section('options:', flags.map(describe));
-  section('global options:', globals.map(describe));
+  const shown = (list: readonly FlagSpec[]) => list.filter((f) => !f.refused).map(describe);
+  section('options:', shown(flags));
+  section('global options:', shown(globals));
   const width = Math.max(...rows.filter(([, b]) => b !== '').map(([a]) => a.length), 0);
   const body = rows.map(([a, b]) => (b === '' ? a : `${a.padEnd(width)}  ${b}`)).join('\n');
   return `usage: ${synopsis}\n\n${summary}\n\n${body}\n`;

@@ -8,6 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import type { Gateway } from '../gateway/gateway.js';
 import type { PathStatus } from '../paths/types.js';
+import { listenPrivate } from '../util/private-socket.js';
 
 export const STATUS_DIR = '/var/run/sag';
 
@@ -34,15 +35,15 @@ export class PathsStatusServer {
     mkdirSync(this.path.slice(0, this.path.lastIndexOf('/')), { recursive: true, mode: 0o755 });
     rmSync(this.path, { force: true });
     const server = createServer((sock) => {
+      // A client gone before the answer is written (EPIPE, ECONNRESET) must not take sag up down.
+      sock.on('error', () => sock.destroy());
       const body: PeerPaths[] = this.gateway
         .peers()
         .map((p) => ({ publicKey: p.publicKey, multipath: p.multipath, paths: p.paths }));
       sock.end(`${JSON.stringify(body)}\n`);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.path, () => (server.off('error', reject), resolve()));
-    });
+    // Paths name the endpoints and uplinks in use: for root only, like the UAPI socket.
+    await listenPrivate(server, this.path);
     this.#server = server;
   }
 

@@ -31,6 +31,7 @@ import {
   UndoStack,
 } from './wg-quick-keys.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
+import { warnIfExposed } from '../util/secret-file.js';
 
 export async function loadConfig(path: string): Promise<{ config: WgQuickConfig; iface: string }> {
   let text: string;
@@ -137,6 +138,8 @@ async function startDevice(
 
 export async function up(path: string, log: Logger = stderrLogger('sag')): Promise<void> {
   const { config, iface } = await loadConfig(path);
+  // It holds the PrivateKey: say so if others may read it, as wg-quick does.
+  await warnIfExposed(path, (message) => log('warn', message));
   // Opening a TUN by name attaches to an existing (persistent) one: we would configure, and on
   // failure or exit leave behind, a device that is not ours. wg-quick refuses too.
   if (existsSync(`/sys/class/net/${iface}`)) {

@@ -81,8 +81,8 @@ export class Lab {
       join(this.dir, 'controller.db'),
       '--listen',
       `${CONTROLLER_WAN}:${CONTROLLER_PORT}`,
-      '--api-key',
-      this.apiKey,
+      '--api-key-file',
+      this.#secretFile('api.key', this.apiKey),
       '--quiet',
     ]);
     await ctl.waitFor(/listening on/, 20_000);
@@ -91,7 +91,7 @@ export class Lab {
     const keys: Record<string, string> = {};
     for (const ap of APS) {
       const priv = generatePrivateKey();
-      writeFileSync(join(this.dir, `${ap.id}.key`), `${encodeKey(priv)}\n`, { mode: 0o600 });
+      this.#secretFile(`${ap.id}.key`, encodeKey(priv));
       keys[ap.id] = encodeKey(publicKeyFromPrivate(priv));
     }
     const prov = await runIn(
@@ -111,10 +111,7 @@ export class Lab {
       'provisioned: 2 access points, 3 instances and devices, 2 CCNs, 1 CEN with ccn-a and vpc-lab, grant mainland-international',
     );
 
-    for (const ap of APS)
-      writeFileSync(join(this.dir, `${ap.id}.token`), `${this.provisioned.apTokens[ap.id]}\n`, {
-        mode: 0o600,
-      });
+    for (const ap of APS) this.#secretFile(`${ap.id}.token`, this.provisioned.apTokens[ap.id]!);
     for (const ap of APS) this.#startAp(ap.id);
     for (const ap of APS) await this.daemons.get(ap.id)!.waitFor(/listening on UDP/, 20_000);
     this.#log('access points up');
@@ -127,8 +124,8 @@ export class Lab {
         join(this.dir, b.name),
         '--serial',
         b.serial,
-        '--code',
-        this.provisioned.codes[b.serial]!,
+        '--code-file',
+        this.#secretFile(`${b.name}.code`, this.provisioned.codes[b.serial]!),
         '--tun',
         `${this.tag}${b.name}`,
         // The configuration's wired uplink, bound to the router's WAN: paths to the access point
@@ -242,6 +239,16 @@ export class Lab {
       ],
       true,
     );
+  }
+
+  /**
+   * A secret for a daemon, as a file in the lab's directory created 0600: secrets never go on a
+   * command line, where every user of the host can read them.
+   */
+  #secretFile(name: string, secret: string): string {
+    const file = join(this.dir, name);
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    return file;
   }
 
   #daemon(name: string, role: string, args: string[], netOnly = false): Daemon {

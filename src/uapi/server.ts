@@ -4,10 +4,11 @@
  * whole before the device sees it. The device behind it is an interface, so this is tested with a
  * plain object and used by sag-wg with a Gateway.
  */
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { SagError, SystemError } from '../errors.js';
+import { listenPrivate } from '../util/private-socket.js';
 import { Errno, UapiError } from './errors.js';
 import { UapiFramer, type UapiFrame } from './framer.js';
 import { formatErrorReply, formatGetReply } from './get.js';
@@ -51,13 +52,10 @@ export class UapiServer {
       // nothing stale to remove
     }
     const server = createServer((socket) => this.#serve(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (cause) =>
-        reject(new SystemError(`cannot listen on ${this.path}: ${cause.message}`, { cause })),
-      );
-      server.listen(this.path, () => resolve());
+    // Only root may configure the interface, as with wireguard-go.
+    await listenPrivate(server, this.path).catch((cause: Error) => {
+      throw new SystemError(`cannot listen on ${this.path}: ${cause.message}`, { cause });
     });
-    chmodSync(this.path, 0o600); // only root may configure the interface, as with wireguard-go
     this.#server = server;
   }
 

@@ -63,7 +63,7 @@ function integrity(path: string): string {
 }
 
 const start = (db: string) =>
-  startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY, '--quiet']);
+  startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--quiet'], { SAG_API_KEY: KEY });
 
 e2e(
   '1 a full disk: writes answer 503 ERR_STORE_FULL, reads still work, nothing is corrupted, writes resume once there is space',
@@ -114,7 +114,9 @@ e2e(
     t.is(await c.exit, 0, c.stderr());
     run('mount', ['-o', 'remount,ro', disk]);
 
-    const refused = await failedControllerStart(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY]);
+    const refused = await failedControllerStart(['--db', db, '--listen', '127.0.0.1:0'], {
+      SAG_API_KEY: KEY,
+    });
     t.is(refused.code, 1);
     t.regex(refused.stderr, /^sag: .*read-only.*controller\.db.*\(ERR_STORE_READ_ONLY\)\n$/m, refused.stderr);
     t.notRegex(refused.stderr, /\n\s+at /, 'no stack trace');
@@ -138,7 +140,7 @@ e2e('3 a file that is not a database: a clear startup error, and the file is lef
   const db = join(disk, 'controller.db');
   const text = 'this is not a sqlite database, it is text that someone put here by mistake\n'.repeat(10);
   writeFileSync(db, text);
-  const r = await failedControllerStart(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY]);
+  const r = await failedControllerStart(['--db', db, '--listen', '127.0.0.1:0'], { SAG_API_KEY: KEY });
   t.is(r.code, 1);
   t.regex(r.stderr, /^sag: .*controller\.db.*\(ERR_STORE_CORRUPT\)\n$/m, r.stderr);
   t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');

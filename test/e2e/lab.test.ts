@@ -9,6 +9,8 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Namespaces } from '../support/netns.js';
 import { e2eSkipReason } from '../support/netns.js';
 import { startCapture } from '../support/capture.js';
@@ -62,6 +64,38 @@ e2e(
     t.is(results.length, 7);
   },
 );
+
+e2e('1b no secret on any command line of the host; the agents keep theirs 0600 in a 0700 directory', (t) => {
+  const state = (b: (typeof BRANCHES)[number]) => join(lab.dir, b.name);
+  const deviceTokens = BRANCHES.map(
+    (b) => (JSON.parse(readFileSync(join(state(b), 'identity.json'), 'utf8')) as { token: string }).token,
+  );
+  const secrets = [
+    lab.apiKey,
+    ...Object.values(lab.provisioned.apTokens),
+    ...Object.values(lab.provisioned.codes),
+    ...deviceTokens,
+  ];
+  t.is(secrets.length, 1 + 2 + 3 + 3);
+  let seen = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    seen += cmdline.includes(lab.dir) ? 1 : 0;
+    for (const secret of secrets)
+      t.false(cmdline.includes(secret), `pid ${pid}: ${cmdline.replace(/\0/g, ' ')}`);
+  }
+  t.true(seen >= 6, `the lab's daemons were among the processes looked at (${seen})`);
+  for (const b of BRANCHES) {
+    t.is(statSync(state(b)).mode & 0o777, 0o700, `${b.name} state directory`);
+    for (const file of ['private.key', 'identity.json', 'config.json'])
+      t.is(statSync(join(state(b), file)).mode & 0o777, 0o600, `${b.name} ${file}`);
+  }
+});
 
 e2e(
   '2 isolation probe: a ccn-b packet for a ccn-a LAN reaches the access point and dies there, counted',

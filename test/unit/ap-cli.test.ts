@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deniedCount, renderPolicy } from '../../src/ap/policy.js';
@@ -18,10 +18,10 @@ const KEY = join(dir, 'key');
 const TOKEN = join(dir, 'token');
 const EMPTY = join(dir, 'empty');
 const BADKEY = join(dir, 'badkey');
-writeFileSync(KEY, `${Buffer.alloc(32, 7).toString('base64')}\n`);
-writeFileSync(TOKEN, 'saga_x\n');
-writeFileSync(EMPTY, '');
-writeFileSync(BADKEY, 'not a key\n');
+writeFileSync(KEY, `${Buffer.alloc(32, 7).toString('base64')}\n`, { mode: 0o600 });
+writeFileSync(TOKEN, 'saga_x\n', { mode: 0o600 });
+writeFileSync(EMPTY, '', { mode: 0o600 });
+writeFileSync(BADKEY, 'not a key\n', { mode: 0o600 });
 const BASE = [
   '--controller',
   'http://127.0.0.1:1',
@@ -100,6 +100,18 @@ test('16 good flags parse, --vpc repeats', (t) => {
   t.is(args.token, 'saga_x');
   t.is(args.listenPort, 51820);
   t.is(args.linkOctet, 3);
+});
+
+test('16b a key or token file others may read is warned about (as wg-quick does); 0600 ones are not', (t) => {
+  const said: string[] = [];
+  const log = (level: string, message: string) => void said.push(`${level}: ${message}`);
+  t.truthy(parseApArgs(BASE, undefined, log));
+  t.deepEqual(said, []);
+  const open = join(dir, 'open-token');
+  writeFileSync(open, 'saga_x\n');
+  chmodSync(open, 0o644);
+  t.truthy(parseApArgs([...BASE.slice(0, 4), '--token-file', open, ...BASE.slice(6)], undefined, log));
+  t.deepEqual(said, [`warn: '${open}' is world accessible (mode 0644); chmod go= it`]);
 });
 
 test('17 the CLI exits 2 naming its help on a bad flag, 0 with --help', (t) => {

@@ -7,7 +7,7 @@
  * does not depend on how sag.ts dispatches to it.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOperatorCommand } from '../../src/cli/operator/index.js';
@@ -17,6 +17,13 @@ import {
 } from '../support/controller-process.js';
 
 const KEY = 'sagk_child_controller_key_0123456789abcdef';
+
+/** A key file in `dir`, 0600. */
+function keyFile(dir: string, key = KEY): string {
+  const file = join(dir, `key-${key.length}`);
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return file;
+}
 
 async function sag(argv: string[], url: string, key = KEY) {
   let stdout = '';
@@ -34,10 +41,11 @@ test('1 runs in the foreground, serves the API, keeps its data, stops on SIGTERM
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const db = join(dir, 'nested', 'controller.db');
 
-  const first = await startChild(['--db', db, '--listen', '127.0.0.1:0', '--api-key', KEY]);
+  const first = await startChild(['--db', db, '--listen', '127.0.0.1:0', '--api-key-file', keyFile(dir)]);
   cleanup(t, first);
   t.regex(first.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.regex(first.stdout(), /Installed the given bootstrap API key/);
+  t.notRegex(first.stderr(), /Warning/, 'a 0600 key file draws no warning');
   t.regex(
     first.stdout(),
     new RegExp(`listening on ${first.url} \\(database ${db.replace(/[.]/g, '\\.')}\\)`),
@@ -60,7 +68,7 @@ test('1 runs in the foreground, serves the API, keeps its data, stops on SIGTERM
   // Same port taken: the second controller fails at once with a clear reason.
   const port = new URL(first.url).port;
   const clash = await sag(
-    ['controller', '--db', join(dir, 'other.db'), '--listen', `127.0.0.1:${port}`, '--api-key', KEY],
+    ['controller', '--db', join(dir, 'other.db'), '--listen', `127.0.0.1:${port}`],
     first.url,
   );
   t.is(clash.code, 1);
@@ -102,7 +110,7 @@ test('2 a new database without a chosen key: one is generated and printed once, 
   t.is(await child.exit, 0);
 });
 
-test('3 SAG_API_KEY bootstraps the controller when --api-key is absent; a short key is refused', async (t) => {
+test('3 SAG_API_KEY bootstraps the controller when --api-key-file is absent; a short key is refused', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sag-controller-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const child = await startChild(['--db', join(dir, 'c.db'), '--listen', '127.0.0.1:0'], {
@@ -114,9 +122,33 @@ test('3 SAG_API_KEY bootstraps the controller when --api-key is absent; a short 
   t.is(await child.exit, 0);
 
   const short = await sag(
-    ['controller', '--db', join(dir, 'short.db'), '--listen', '127.0.0.1:0', '--api-key', 'short'],
+    [
+      'controller',
+      '--db',
+      join(dir, 'short.db'),
+      '--listen',
+      '127.0.0.1:0',
+      '--api-key-file',
+      keyFile(dir, 'short'),
+    ],
     child.url,
   );
   t.is(short.code, 1);
   t.regex(short.stderr, /^sag: a chosen API key must be 32 to 256 characters.* \(ERR_STORE_INVALID\)\n$/);
+});
+
+test('4 the key never on the command line: --api-key is refused, an unreadable key file too', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sag-controller-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const argv = ['controller', '--db', join(dir, 'c.db'), '--listen', '127.0.0.1:0'];
+  const refused = await sag([...argv, '--api-key', KEY], 'http://127.0.0.1:1');
+  t.is(refused.code, 2);
+  t.regex(
+    refused.stderr,
+    /^sag: --api-key would put a secret on the command line.*use --api-key-file FILE or \$SAG_API_KEY\n/,
+  );
+  t.notRegex((await sag(['controller', '--help'], '')).stdout, /--api-key /, 'not offered in the help');
+  const missing = await sag([...argv, '--api-key-file', join(dir, 'nope')], '');
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /cannot read API key file .*nope: ENOENT/);
 });

@@ -4,7 +4,7 @@
  * captured output. Ids are chosen per test so tests can run concurrently.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -460,11 +460,16 @@ test('7 a wrong or missing API key: exit 1 with the 401 message', async (t) => {
     wrong.stderr,
     /^sag: the bearer token is not a valid API key or device token \(ERR_UNAUTHENTICATED\)\n$/,
   );
-  const flag = await sag(['ccn', 'list', '--api-key', 'sagk_wrong'], { SAG_API_KEY: KEY });
-  t.is(flag.code, 1, '--api-key wins over SAG_API_KEY');
+  const wrongFile = join(dir, 'wrong.key');
+  writeFileSync(wrongFile, 'sagk_wrong\n', { mode: 0o600 });
+  const flag = await sag(['ccn', 'list', '--api-key-file', wrongFile], { SAG_API_KEY: KEY });
+  t.is(flag.code, 1, '--api-key-file wins over SAG_API_KEY');
   const none = await sag(['ccn', 'list'], { SAG_API_KEY: '' });
   t.is(none.code, 1);
-  t.regex(none.stderr, /pass --api-key or set SAG_API_KEY \(ERR_UNAUTHENTICATED\)\n$/);
+  t.regex(none.stderr, /give one with --api-key-file FILE or \$SAG_API_KEY \(ERR_UNAUTHENTICATED\)\n$/);
+  const argv = await sag(['ccn', 'list', '--api-key', KEY]);
+  t.is(argv.code, 2, 'a key on the command line is refused');
+  t.regex(argv.stderr, /--api-key would put a secret on the command line/);
 });
 
 test('8 an unreachable controller: exit 1, a message naming the URL, no stack trace', async (t) => {
@@ -541,7 +546,7 @@ test('10 access point key and token, device activation code: create --public-key
   const code = await ok(t, 'device', 'activation', 'SN-ACT1', '--ttl', '600');
   t.regex(
     code,
-    /Activation code for SN-ACT1[\s\S]*sag agent --controller URL --state-dir DIR --serial SN-ACT1 --code /,
+    /Activation code for SN-ACT1[\s\S]*sag agent --controller URL --state-dir DIR --serial SN-ACT1 --code-file FILE/,
   );
   const asJson = json<{ serial: string; code: string; expiresAt: number }>(
     await ok(t, 'device', 'activation', 'SN-ACT1', '--json'),
@@ -549,4 +554,40 @@ test('10 access point key and token, device activation code: create --public-key
   t.is(asJson.serial, 'SN-ACT1');
   t.true(asJson.code.length > 8);
   t.is((await sag(['device', 'activation', 'SN-NOPE'])).code, 1);
+});
+
+test('11 --output FILE: a secret shown once goes to a 0600 file, never to stdout or --json', async (t) => {
+  await ok(
+    t,
+    ...['ap', 'create', '--id', 'ap-out1', '--area', 'mainland', '--max-instances', '1'],
+    ...['--endpoint', '198.51.100.10:51820'],
+  );
+  await ok(t, 'device', 'register', 'SN-OUT1', '--model', 'app', '--software-version', '1.0');
+  const cases: [string[], RegExp, RegExp][] = [
+    [['ap', 'token', 'ap-out1'], /^saga_/, /give it to sag ap run --token-file \//],
+    [['device', 'activation', 'SN-OUT1'], /^\S{8,}$/, /--serial SN-OUT1 --code-file \//],
+    [['device', 'token', 'SN-OUT1'], /^sagd_/, /The device token is in \//],
+    [
+      ['device', 'register', 'SN-OUT2', '--model', 'app', '--software-version', '1.0'],
+      /^sagd_/,
+      /SN-OUT2[\s\S]*The device token is in \//,
+    ],
+  ];
+  for (const [argv, secret, said] of cases) {
+    const file = join(dir, `${argv.join('-')}.secret`);
+    writeFileSync(file, 'an older secret\n', { mode: 0o644 }); // replaced whole, mode and all
+    const human = await ok(t, ...argv, '--output', file);
+    const written = readFileSync(file, 'utf8').trim();
+    t.regex(written, secret, argv.join(' '));
+    t.is(statSync(file).mode & 0o777, 0o600, argv.join(' '));
+    t.regex(human, said);
+    t.false(human.includes(written), 'the secret is not printed');
+  }
+  const file = join(dir, 'json.secret');
+  const asJson = JSON.parse(await ok(t, 'ap', 'token', 'ap-out1', '--output', file, '--json')) as object;
+  t.deepEqual(asJson, { file }, 'nor put in --json');
+  t.regex(readFileSync(file, 'utf8'), /^saga_/);
+  const nowhere = await sag(['ap', 'token', 'ap-out1', '--output', join(dir, 'no', 'such', 'dir', 'f')]);
+  t.is(nowhere.code, 1);
+  t.regex(nowhere.stderr, /cannot write .*no\/such\/dir\/f: .*ENOENT/);
 });

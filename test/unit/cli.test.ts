@@ -34,7 +34,7 @@ test('3 sag agent refuses incomplete arguments with usage (exit 2) before touchi
   t.is(missing.status, 2);
   t.regex(missing.stderr, /--state-dir is required/);
   t.regex(missing.stderr, /see 'sag agent --help'/);
-  const half = sag([
+  const base = [
     'agent',
     '--controller',
     'http://127.0.0.1:1',
@@ -42,7 +42,14 @@ test('3 sag agent refuses incomplete arguments with usage (exit 2) before touchi
     '/nonexistent',
     '--serial',
     'S1',
-  ]);
+  ];
+  const half = sag(base);
   t.is(half.status, 2);
-  t.regex(half.stderr, /--serial and --code go together/);
+  t.regex(half.stderr, /--serial and --code-file go together/);
+  const argv = sag([...base, '--code', 'c0de']);
+  t.is(argv.status, 2, 'the code itself on the command line is refused');
+  t.regex(argv.stderr, /--code would put a secret on the command line.*; use --code-file FILE\n/);
+  const unreadable = sag([...base, '--code-file', '/nonexistent/code']);
+  t.is(unreadable.status, 2);
+  t.regex(unreadable.stderr, /cannot read code file \/nonexistent\/code: ENOENT/);
 });

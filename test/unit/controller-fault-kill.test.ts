@@ -81,15 +81,9 @@ test('kill -9 during a burst of concurrent API writes loses no acknowledged chan
   const acked = new Map<string, string>(); // CEN id -> name, as last acknowledged
   const inFlight = new Map<string, string>(); // CEN id -> a rename sent, perhaps not answered
   for (let round = 0; round < ROUNDS; round++) {
-    const child = await startControllerChild([
-      '--db',
-      db,
-      '--listen',
-      '127.0.0.1:0',
-      '--api-key',
-      KEY,
-      '--quiet',
-    ]);
+    const child = await startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--quiet'], {
+      SAG_API_KEY: KEY,
+    });
     killAtTeardown(t, child);
     const before = acked.size;
     let killed = false;
@@ -115,15 +109,9 @@ test('kill -9 during a burst of concurrent API writes loses no acknowledged chan
     t.is(integrity, 'ok', `round ${round}: integrity_check after kill -9`);
   }
 
-  const last = await startControllerChild([
-    '--db',
-    db,
-    '--listen',
-    '127.0.0.1:0',
-    '--api-key',
-    KEY,
-    '--quiet',
-  ]);
+  const last = await startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--quiet'], {
+    SAG_API_KEY: KEY,
+  });
   killAtTeardown(t, last);
   const list = await call(last.url, 'GET', '/v1/cens');
   t.is(list.status, 200);

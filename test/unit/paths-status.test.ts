@@ -1,5 +1,16 @@
 import test from 'ava';
-import { renderPaths, withPaths, type PeerPaths } from '../../src/cli/paths-status.js';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  PathsStatusServer,
+  queryPaths,
+  renderPaths,
+  withPaths,
+  type PeerPaths,
+} from '../../src/cli/paths-status.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
 
 const peer: PeerPaths = {
   publicKey: 'KEY=',
@@ -51,4 +62,32 @@ test('path lines go at the end of their peer block in sag show', (t) => {
   const middle = withPaths('peer: KEY=\n  a\n\npeer: OTHER=\n  b\n', [peer]).split('\n');
   t.deepEqual(middle.slice(0, 3), ['peer: KEY=', '  a', '  multipath: yes']);
   t.is(middle[5], '');
+});
+
+test('the paths socket is for its owner only and outlives clients that hang up before the answer', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sag-paths-'));
+  // Megabytes of answer, so the server is still writing when each client has gone (EPIPE/ECONNRESET).
+  const peers = Array.from({ length: 3000 }, (_, i) => ({ ...peer, publicKey: `KEY${i}=` }));
+  const server = new PathsStatusServer(join(dir, 'wgt0.paths.sock'), {
+    peers: () => peers,
+  } as unknown as Gateway);
+  await server.start();
+  t.teardown(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  t.is(statSync(server.path).mode & 0o077, 0, 'no group or other bits');
+  await Promise.all(
+    Array.from(
+      { length: 5 },
+      () =>
+        new Promise<void>((resolve) => {
+          const sock = connect(server.path, () => sock.destroy());
+          sock.on('close', () => resolve());
+          sock.on('error', () => {});
+        }),
+    ),
+  );
+  const answer = await queryPaths('wgt0', dir);
+  t.is(answer.length, peers.length, 'still serving');
 });

@@ -44,7 +44,7 @@ test('1 set then get over the socket, in order, on one connection', async (t) =>
     get: () => state,
     set: (c) => void (state = applySetCommand(state, c)),
   });
-  t.is(statSync(server.path).mode & 0o777, 0o600);
+  t.is(statSync(server.path).mode & 0o077, 0, 'no group or other bits');
   const key = 'e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a';
   const reply = await request(
     server.path,
@@ -82,3 +82,17 @@ test('3 a live socket is refused, a stale one is replaced', async (t) => {
   await t.notThrowsAsync(() => third.start());
   await third.stop();
 });
+
+test.serial(
+  '4 the socket is created without group or other bits even under umask 0, which is restored',
+  async (t) => {
+    const before = process.umask(0);
+    try {
+      const server = await withServer(t, { get: () => emptyDevice(), set: () => {} });
+      t.is(statSync(server.path).mode & 0o077, 0);
+      t.is(process.umask(), 0, "the process's umask is back as it was");
+    } finally {
+      process.umask(before);
+    }
+  },
+);

@@ -7,6 +7,7 @@ import { HttpControllerClient, type HttpMethod } from '../../contract/client.js'
 import { ControllerRefusedError, ControllerUnreachableError } from '../../contract/errors.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { UsageError } from '../args.js';
+import { API_KEY_SOURCES } from './api-key.js';
 
 export const DEFAULT_CONTROLLER = 'http://127.0.0.1:8080';
 /** Every operation is one small request; a minute without an answer means something is wrong. */
@@ -73,7 +74,7 @@ export class ApiClient {
       return new ControllerRefusedError(
         err.status,
         err.apiCode,
-        `${err.apiMessage}; pass --api-key or set SAG_API_KEY`,
+        `${err.apiMessage}; give one with ${API_KEY_SOURCES}`,
         err.retryAfterSec,
       );
     }

@@ -2,6 +2,7 @@
 import type { SagDevice, SagInstance } from '../../controller/model/index.js';
 import { seg } from './client.js';
 import { deleteAction, listAction, showAction, type Group, type Result } from './command.js';
+import { OUTPUT_FLAG, secretResult } from './secret-output.js';
 import { cell, details, table, time } from './table.js';
 
 interface Binding {
@@ -34,6 +35,8 @@ const deviceDetails = (d: SagDevice, extra: [string, string][] = []) =>
 const tokenNote = (token: string) =>
   `\nThe device token is shown only this once; configure it on the device now:\n\n  ${token}\n`;
 
+const tokenWritten = (file: string) => `The device token is in ${file} (mode 0600).\n`;
+
 const devicePath = (serial: string) => `/v1/devices/${seg(serial)}`;
 const SERIAL = { name: 'SERIAL', help: 'the device serial number' };
 
@@ -60,16 +63,21 @@ export const deviceGroup: Group = {
           help: 'software version it runs, e.g. 2.1.0',
           required: true,
         },
+        OUTPUT_FLAG,
       ],
-      run: async (api, a): Promise<Result> => {
+      run: (api, a): Promise<Result> => {
         const body = {
           serial: a.positionals[0],
           model: a.need('model'),
           ...(a.has('public-key') ? { publicKey: a.string('public-key') } : {}),
           softwareVersion: a.need('software-version'),
         };
-        const out = await api.post<{ device: SagDevice; token: string }>('/v1/devices', body);
-        return { json: out, human: deviceDetails(out.device) + tokenNote(out.token) };
+        return secretResult(a, {
+          issue: () => api.post<{ device: SagDevice; token: string }>('/v1/devices', body),
+          secret: 'token',
+          shown: (out) => deviceDetails(out.device) + tokenNote(out.token),
+          written: (out, file) => `${deviceDetails(out.device)}\n${tokenWritten(file)}`,
+        });
       },
     },
     listAction<SagDevice>('devices', '/v1/devices', deviceTable),
@@ -113,31 +121,44 @@ export const deviceGroup: Group = {
     },
     {
       name: 'activation',
-      summary: 'issue a one-time activation code (sag agent --serial S --code C); shown only this once',
+      summary:
+        'issue a one-time activation code (for sag agent --serial S --code-file FILE); shown only this once',
       positionals: [SERIAL],
       flags: [
         { name: 'ttl', kind: 'int', value: 'SECONDS', help: 'how long the code is valid (default 24 hours)' },
+        OUTPUT_FLAG,
       ],
-      run: async (api, a) => {
+      run: (api, a) => {
         const serial = a.positionals[0] as string;
-        const out = await api.post<{ serial: string; code: string; expiresAt: number }>(
-          `${devicePath(serial)}/activation`,
-          a.has('ttl') ? { ttlSeconds: a.int('ttl') } : {},
-        );
-        return {
-          json: out,
-          human: `Activation code for ${serial} (shown only this once, valid until ${new Date(out.expiresAt).toISOString()}):\n\n  ${out.code}\n\nOn the device: sag agent --controller URL --state-dir DIR --serial ${serial} --code ${out.code}\n`,
-        };
+        const agent = (file: string) =>
+          `sag agent --controller URL --state-dir DIR --serial ${serial} --code-file ${file}`;
+        const until = (out: { expiresAt: number }) => new Date(out.expiresAt).toISOString();
+        return secretResult(a, {
+          issue: () =>
+            api.post<{ serial: string; code: string; expiresAt: number }>(
+              `${devicePath(serial)}/activation`,
+              a.has('ttl') ? { ttlSeconds: a.int('ttl') } : {},
+            ),
+          secret: 'code',
+          shown: (out) =>
+            `Activation code for ${serial} (shown only this once, valid until ${until(out)}):\n\n  ${out.code}\n\nOn the device, put it in a file only root can read, then: ${agent('FILE')}\n`,
+          written: (out, file) =>
+            `Activation code for ${serial} is in ${file} (mode 0600), valid until ${until(out)}.\nOn the device: ${agent(file)}\n`,
+        });
       },
     },
     {
       name: 'token',
       summary: 'issue a new token for a device; the old one stops working',
       positionals: [SERIAL],
-      run: async (api, a) => {
-        const out = await api.post<{ token: string }>(`${devicePath(a.positionals[0] as string)}/token`);
-        return { json: out, human: tokenNote(out.token).slice(1) };
-      },
+      flags: [OUTPUT_FLAG],
+      run: (api, a) =>
+        secretResult(a, {
+          issue: () => api.post<{ token: string }>(`${devicePath(a.positionals[0] as string)}/token`),
+          secret: 'token',
+          shown: (out) => tokenNote(out.token).slice(1),
+          written: (_out, file) => tokenWritten(file),
+        }),
     },
     deleteAction('device', 'SERIAL', devicePath, ' (it must be unbound; its token stops working)'),
   ],

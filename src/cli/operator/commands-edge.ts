@@ -12,6 +12,7 @@ import {
   showAction,
   type Group,
 } from './command.js';
+import { OUTPUT_FLAG, secretResult } from './secret-output.js';
 import { cell, details, table } from './table.js';
 
 // ---- rendering ----------------------------------------------------------------
@@ -209,13 +210,16 @@ export const apGroup: Group = {
       name: 'token',
       summary: 'issue the token `sag ap run` authenticates with; the old one stops working',
       positionals: [{ name: 'AP_ID', help: 'access point id' }],
-      run: async (api, a) => {
-        const out = await api.post<{ token: string }>(`${apPath(a.positionals[0] as string)}/token`);
-        return {
-          json: out,
-          human: `The access point token is shown only this once; give it to sag ap run --token-file:\n\n  ${out.token}\n`,
-        };
-      },
+      flags: [OUTPUT_FLAG],
+      run: (api, a) =>
+        secretResult(a, {
+          issue: () => api.post<{ token: string }>(`${apPath(a.positionals[0] as string)}/token`),
+          secret: 'token',
+          shown: (out) =>
+            `The access point token is shown only this once; give it to sag ap run --token-file:\n\n  ${out.token}\n`,
+          written: (_out, file) =>
+            `The access point token is in ${file} (mode 0600); give it to sag ap run --token-file ${file}\n`,
+        }),
     },
     listAction<AccessPoint>('access points', '/v1/access-points', apTable),
     showAction<AccessPoint>('access point', 'AP_ID', apPath, apDetails),

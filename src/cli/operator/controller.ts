@@ -16,6 +16,7 @@ import {
   type AuditRetention,
 } from '../../controller/store/limits.js';
 import { UsageError, parseArgs, type FlagSpec, type ParsedArgs } from '../args.js';
+import { apiKeyFlags, readApiKey } from './api-key.js';
 import type { OperatorIo, Output } from './command.js';
 
 export const DEFAULT_DB = './sag-controller.db';
@@ -105,12 +106,9 @@ export const controllerFlags: FlagSpec[] = [
     value: 'HOST:PORT',
     help: `address to serve the API on; port 0 picks a free one (default ${DEFAULT_LISTEN})`,
   },
-  {
-    name: 'api-key',
-    kind: 'string',
-    value: 'KEY',
-    help: 'token to install as the first operator API key of a database that has none (default $SAG_API_KEY; else one is generated and printed once)',
-  },
+  ...apiKeyFlags(
+    'file holding the token to install as the first operator API key of a database that has none (default $SAG_API_KEY; else one is generated and printed once)',
+  ),
   { name: 'quiet', kind: 'bool', help: 'log only warnings and errors, not every request' },
   {
     name: 'db-max-mb',
@@ -242,7 +240,7 @@ export async function runController(
   if (args.bool('help')) return 'help';
   const dbPath = resolve(args.string('db') ?? DEFAULT_DB);
   const listen = parseListen(args.string('listen') ?? DEFAULT_LISTEN);
-  const bootstrapApiKey = args.string('api-key') || io.env['SAG_API_KEY'] || undefined;
+  const bootstrapApiKey = readApiKey(args, io, CMD);
   const limits = limitsFrom(args);
   const storeLimits = storeLimitsFrom(args);
   const trustedProxies = args.list('trusted-proxy');

@@ -13,6 +13,7 @@ import {
   usageExit,
   type FlagSpec,
 } from '../args.js';
+import { apiKeyFlags, readApiKey } from './api-key.js';
 import { ApiClient, DEFAULT_CONTROLLER, failureLine } from './client.js';
 import type { Group, OperatorIo } from './command.js';
 import { deviceGroup } from './commands-device.js';
@@ -51,7 +52,7 @@ const GLOBAL_FLAGS: FlagSpec[] = [
     value: 'URL',
     help: `controller URL (default $SAG_CONTROLLER, else ${DEFAULT_CONTROLLER})`,
   },
-  { name: 'api-key', kind: 'string', value: 'KEY', help: 'operator API key (default $SAG_API_KEY)' },
+  ...apiKeyFlags('file holding the operator API key (default $SAG_API_KEY)'),
   { name: 'json', kind: 'bool', help: "print the API's JSON instead of a table" },
   HELP_FLAG,
 ];
@@ -81,10 +82,9 @@ async function runGroup(group: Group, argv: string[], io: OperatorIo): Promise<n
     io.stdout.write(formatHelp(cmd, action.summary, positionals, flags, GLOBAL_FLAGS));
     return 0;
   }
-  // An empty variable counts as unset: `SAG_API_KEY= sag ...` should not send "Bearer ".
   const api = new ApiClient(
     args.string('controller') || io.env['SAG_CONTROLLER'] || DEFAULT_CONTROLLER,
-    args.string('api-key') || io.env['SAG_API_KEY'] || undefined,
+    readApiKey(args, io, cmd),
   );
   const result = await action.run(api, args);
   if (!args.bool('json')) io.stdout.write(result.human);
