@@ -4,19 +4,23 @@
  * configuration, keeps the TUN device's address and routes in step with it, and runs until
  * SIGINT/SIGTERM.
  */
-import { parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
+import { AgentStateDir, parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
 import type { DeviceConfig } from '../contract/config.js';
+import type { ControllerTrust } from '../contract/trust.js';
 import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../native/facts.generated.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
 import { parseInterfaceName } from '../util/parse.js';
 import { UsageError, parseCommand, type CommandSpec, type FlagSpec, type ParsedArgs } from './args.js';
+import { JOIN_FLAG, TRUST_FLAGS, controllerAccess, readJoin } from './controller-trust.js';
 
 export const AGENT_SUMMARY = 'run the device agent: activate once, then follow the configuration';
 const CMD = 'sag agent';
 
 export const AGENT_FLAGS: FlagSpec[] = [
-  { name: 'controller', kind: 'string', value: 'URL', required: true, help: "the controller's API" },
+  JOIN_FLAG,
+  { name: 'controller', kind: 'string', value: 'URL', help: "the controller's API (without a join string)" },
+  ...TRUST_FLAGS,
   {
     name: 'state-dir',
     kind: 'string',
@@ -53,6 +57,9 @@ const SPEC: CommandSpec = { command: CMD, summary: AGENT_SUMMARY, flags: AGENT_F
 
 interface AgentArgs {
   controller: string;
+  trust: ControllerTrust;
+  /** The serial and code came from a join string (which stays in place across restarts). */
+  joined: boolean;
   stateDir: string;
   serial?: string;
   code?: string;
@@ -62,7 +69,7 @@ interface AgentArgs {
   uplinks: Record<string, UplinkBinding>;
 }
 
-function agentArgs(args: ParsedArgs): AgentArgs {
+function agentArgs(args: ParsedArgs, env: NodeJS.ProcessEnv): AgentArgs {
   const uplinks: Record<string, UplinkBinding> = {};
   for (const text of args.list('uplink')) {
     const [name, binding] = parseBinding(text);
@@ -70,11 +77,24 @@ function agentArgs(args: ParsedArgs): AgentArgs {
     uplinks[name] = binding;
   }
   if (args.has('serial') !== args.has('code')) throw new UsageError('--serial and --code go together', CMD);
+  const join = readJoin(args, env, CMD);
+  if (join !== undefined && !('serial' in join))
+    throw new UsageError(
+      "the join string is an access point's (sag ap token); a device needs sag device activation's",
+      CMD,
+    );
+  if (join !== undefined && args.has('serial'))
+    throw new UsageError('--serial/--code and a join string exclude each other', CMD);
+  const { url, trust } = controllerAccess(args, env, CMD, join);
+  const activation =
+    join ?? (args.has('serial') ? { serial: args.need('serial'), code: args.need('code') } : undefined);
   const listenPort = args.int('listen-port');
   return {
-    controller: args.need('controller'),
+    controller: url,
+    trust,
+    joined: join !== undefined,
     stateDir: args.need('state-dir'),
-    ...(args.has('serial') ? { serial: args.need('serial'), code: args.need('code') } : {}),
+    ...(activation ? { serial: activation.serial, code: activation.code } : {}),
     tun: parseInterfaceName(args.string('tun') ?? 'sag0', '--tun'),
     ...(listenPort === undefined ? {} : { listenPort }),
     mtu: args.int('mtu') ?? DEFAULT_MTU,
@@ -118,15 +138,19 @@ function linkFollower(tun: string, mtu: number, log: Logger): (config: DeviceCon
 export async function agentMain(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, SPEC);
   if (!parsed) return 0;
-  const args = agentArgs(parsed);
+  const args = agentArgs(parsed, process.env);
   const log = stderrLogger('agent');
+  // A join string stays in place across restarts; its code is spent once this device is activated.
+  const activated = (await new AgentStateDir(args.stateDir).readIdentity().catch(() => undefined))?.serial;
+  const activate = args.serial !== undefined && !(args.joined && activated === args.serial);
   const agent = await runAgent({
     controllerUrl: args.controller,
+    trust: args.trust,
     stateDir: args.stateDir,
     tun: args.tun,
     mtu: args.mtu,
     logger: log,
-    ...(args.serial ? { activation: { serial: args.serial, code: args.code! } } : {}),
+    ...(activate ? { activation: { serial: args.serial!, code: args.code! } } : {}),
     ...(args.listenPort !== undefined ? { listenPort: args.listenPort } : {}),
     ...(Object.keys(args.uplinks).length > 0 ? { uplinks: args.uplinks } : {}),
   });

@@ -11,6 +11,8 @@ const SCRIPT = `import(process.argv[1]).then((m) => m.runOperatorCommand(process
 export interface ControllerChild {
   proc: ChildProcess;
   url: string;
+  /** What it printed as "CA fingerprint: ..." (undefined with --insecure-http). */
+  caFingerprint: string | undefined;
   stdout(): string;
   stderr(): string;
   exit: Promise<number | null>;
@@ -39,7 +41,7 @@ export async function startControllerChild(
       30_000,
     );
     const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = /listening on (https?:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -51,7 +53,8 @@ export async function startControllerChild(
       reject(new Error(`exited with ${code} before listening; stdout: ${out} stderr: ${err}`));
     });
   });
-  return { proc, url, stdout: () => out, stderr: () => err, exit };
+  const caFingerprint = /^CA fingerprint: (sha256:[0-9a-f]{64})$/m.exec(out)?.[1];
+  return { proc, url, caFingerprint, stdout: () => out, stderr: () => err, exit };
 }
 
 /** Kills a child the test left running (a failed assertion), by its own pid. */

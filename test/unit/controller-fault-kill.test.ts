@@ -89,6 +89,7 @@ test('kill -9 during a burst of concurrent API writes loses no acknowledged chan
       '--api-key',
       KEY,
       '--quiet',
+      '--insecure-http', // the crash, not TLS, is under test; fetch is the plainest client
     ]);
     killAtTeardown(t, child);
     const before = acked.size;
@@ -123,6 +124,7 @@ test('kill -9 during a burst of concurrent API writes loses no acknowledged chan
     '--api-key',
     KEY,
     '--quiet',
+    '--insecure-http',
   ]);
   killAtTeardown(t, last);
   const list = await call(last.url, 'GET', '/v1/cens');

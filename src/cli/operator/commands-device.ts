@@ -113,7 +113,8 @@ export const deviceGroup: Group = {
     },
     {
       name: 'activation',
-      summary: 'issue a one-time activation code (sag agent --serial S --code C); shown only this once',
+      summary:
+        'issue a one-time activation code and its join string (sag agent --join-file); shown only this once',
       positionals: [SERIAL],
       flags: [
         { name: 'ttl', kind: 'int', value: 'SECONDS', help: 'how long the code is valid (default 24 hours)' },
@@ -124,9 +125,13 @@ export const deviceGroup: Group = {
           `${devicePath(serial)}/activation`,
           a.has('ttl') ? { ttlSeconds: a.int('ttl') } : {},
         );
+        const join = await api.joinString({ serial, code: out.code });
         return {
-          json: out,
-          human: `Activation code for ${serial} (shown only this once, valid until ${new Date(out.expiresAt).toISOString()}):\n\n  ${out.code}\n\nOn the device: sag agent --controller URL --state-dir DIR --serial ${serial} --code ${out.code}\n`,
+          json: { ...out, join },
+          human:
+            `Activation code for ${serial} (shown only this once, valid until ${new Date(out.expiresAt).toISOString()}):\n\n  ${out.code}\n\n` +
+            `Its join string (this controller's URL and CA fingerprint, and the code; a secret like the code):\n\n  ${join}\n\n` +
+            'On the device, with the join string in a file (mode 0600): sag agent --join-file FILE --state-dir DIR\n',
         };
       },
     },

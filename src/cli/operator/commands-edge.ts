@@ -210,10 +210,14 @@ export const apGroup: Group = {
       summary: 'issue the token `sag ap run` authenticates with; the old one stops working',
       positionals: [{ name: 'AP_ID', help: 'access point id' }],
       run: async (api, a) => {
-        const out = await api.post<{ token: string }>(`${apPath(a.positionals[0] as string)}/token`);
+        const id = a.positionals[0] as string;
+        const out = await api.post<{ token: string }>(`${apPath(id)}/token`);
+        const join = await api.joinString({ id, token: out.token });
         return {
-          json: out,
-          human: `The access point token is shown only this once; give it to sag ap run --token-file:\n\n  ${out.token}\n`,
+          json: { ...out, join },
+          human:
+            `The access point token is shown only this once; give it to sag ap run --token-file:\n\n  ${out.token}\n\n` +
+            `or its join string (this controller's URL and CA fingerprint, the id and the token) to sag ap run --join-file:\n\n  ${join}\n`,
         };
       },
     },

@@ -13,6 +13,7 @@ import {
   usageExit,
   type FlagSpec,
 } from '../args.js';
+import { TRUST_FLAGS, controllerTrust } from '../controller-trust.js';
 import { ApiClient, DEFAULT_CONTROLLER, failureLine } from './client.js';
 import type { Group, OperatorIo } from './command.js';
 import { deviceGroup } from './commands-device.js';
@@ -52,6 +53,7 @@ const GLOBAL_FLAGS: FlagSpec[] = [
     help: `controller URL (default $SAG_CONTROLLER, else ${DEFAULT_CONTROLLER})`,
   },
   { name: 'api-key', kind: 'string', value: 'KEY', help: 'operator API key (default $SAG_API_KEY)' },
+  ...TRUST_FLAGS,
   { name: 'json', kind: 'bool', help: "print the API's JSON instead of a table" },
   HELP_FLAG,
 ];
@@ -85,6 +87,7 @@ async function runGroup(group: Group, argv: string[], io: OperatorIo): Promise<n
   const api = new ApiClient(
     args.string('controller') || io.env['SAG_CONTROLLER'] || DEFAULT_CONTROLLER,
     args.string('api-key') || io.env['SAG_API_KEY'] || undefined,
+    controllerTrust(args, io.env, cmd),
   );
   const result = await action.run(api, args);
   if (!args.bool('json')) io.stdout.write(result.human);

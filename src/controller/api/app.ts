@@ -55,6 +55,8 @@ export interface ControllerAppOptions {
   activationLimits?: ActivationLimits;
   /** How often waiting long polls look for writes made by other processes, ms (default 1000). */
   storeCheckMs?: number;
+  /** Serve HTTPS with this key and certificate chain (PEM); plain HTTP without. */
+  https?: { key: string; cert: string };
 }
 
 type RoutesOptions = Pick<ControllerAppOptions, 'store' | 'clock' | 'compile' | 'activationLimits'> & {
@@ -83,6 +85,7 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
   const { store, logger } = options;
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger: logger ?? false }),
+    ...(options.https ? { https: options.https } : {}),
     bodyLimit: BODY_LIMIT,
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
@@ -103,7 +106,8 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
   // Connections that have not sent a byte yet: a client (undici, say) that opened one and
   // then gave up its request keeps it for seconds, and close() would wait for that.
   const fresh = new Set<Socket>();
-  app.server.on('connection', (socket: Socket) => {
+  // Under TLS the request bytes arrive on the TLS socket, not on the TCP one beneath.
+  app.server.on(options.https ? 'secureConnection' : 'connection', (socket: Socket) => {
     fresh.add(socket);
     socket.once('data', () => fresh.delete(socket));
     socket.once('close', () => fresh.delete(socket));
