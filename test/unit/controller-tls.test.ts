@@ -55,7 +55,7 @@ test('the CA is created once, kept across restarts, and its fingerprint is what 
       encoding: 'utf8',
     },
   );
-  t.is(parseFingerprint(openssl.trim().replace(/^sha256 Fingerprint=/i, 'sha256:')), fp);
+  t.is(parseFingerprint(openssl.trim().replace(/^sha256 Fingerprint=/i, 'sha256:')), fp!);
 
   const ok = new HttpControllerClient({ url: first.url, token: KEY, trust: { caFingerprint: fp! } });
   t.truthy(await ok.request('GET', '/v1/areas'));
