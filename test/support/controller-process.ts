@@ -3,6 +3,8 @@
  * src/cli/operator directly, so tests do not depend on how sag.ts dispatches to it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:https';
+import { pinnedCaFromChain, readPeerChain } from '../../src/contract/trust.js';
 
 const entry = new URL('../../src/cli/operator/index.ts', import.meta.url).href;
 const SCRIPT = `import(process.argv[1]).then((m) => m.runOperatorCommand(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }))
@@ -80,4 +82,29 @@ export async function failedControllerStart(
     if (!m) throw err;
     return { code: m[1] === 'null' ? null : Number(m[1]), stdout: m[2]!, stderr: m[3]! };
   }
+}
+
+/**
+ * One raw API call (any status) over TLS, trusting the child's CA by the fingerprint it printed,
+ * as devices do: the chain is read first, then the pinned CA is the only one trusted.
+ */
+export async function pinnedCall(
+  c: ControllerChild,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  const url = new URL(`${c.url}${path}`);
+  const ca = pinnedCaFromChain(await readPeerChain(url, 5000), c.caFingerprint!, c.url);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, ca }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
