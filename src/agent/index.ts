@@ -6,6 +6,7 @@
 import { Gateway } from '../gateway/index.js';
 import { Agent } from './agent.js';
 import { HttpControllerClient } from '../contract/client.js';
+import type { ControllerTrust } from '../contract/trust.js';
 import type { AgentOptions } from './types.js';
 import type { Logger } from '../util/logger.js';
 
@@ -29,6 +30,8 @@ export interface RunAgentOptions {
   stateDir: string;
   /** Base URL of the controller API, e.g. "https://controller.example:8443". */
   controllerUrl: string;
+  /** How the controller's certificate is verified (system CAs by default). */
+  trust?: ControllerTrust;
   /** Activate before starting: on first use, or to re-key with a new code. */
   activation?: { serial: string; code: string };
   /** TUN device name (default "sag0"), or "memory" for tests. */
@@ -59,7 +62,10 @@ export async function runAgent(options: RunAgentOptions): Promise<Agent> {
   const agent = new Agent({
     ...options.tuning,
     stateDir: options.stateDir,
-    controller: new HttpControllerClient({ url: options.controllerUrl }),
+    controller: new HttpControllerClient({
+      url: options.controllerUrl,
+      ...(options.trust ? { trust: options.trust } : {}),
+    }),
     gatewayFactory: ({ privateKey }) =>
       new Gateway({
         privateKey,

@@ -4,20 +4,24 @@
  * follows the compiled configuration, keeps the TUN device's address and routes in step with it,
  * and runs until SIGINT/SIGTERM.
  */
-import { parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
+import { AgentStateDir, parseUplinkBinding, runAgent, type UplinkBinding } from '../agent/index.js';
 import type { DeviceConfig } from '../contract/config.js';
+import type { ControllerTrust } from '../contract/trust.js';
 import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../native/facts.generated.js';
 import { addAddress, addRoute, setMtu, setUp } from '../net/link.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
 import { parseInterfaceName } from '../util/parse.js';
 import { UsageError, parseCommand, type CommandSpec, type FlagSpec, type ParsedArgs } from './args.js';
+import { JOIN_FLAG, TRUST_FLAGS, controllerAccess, readJoin } from './controller-trust.js';
 import { readSecretFlag, refusedSecretFlag } from './secret-flag.js';
 
 export const AGENT_SUMMARY = 'run the device agent: activate once, then follow the configuration';
 const CMD = 'sag agent';
 
 export const AGENT_FLAGS: FlagSpec[] = [
-  { name: 'controller', kind: 'string', value: 'URL', required: true, help: "the controller's API" },
+  JOIN_FLAG,
+  { name: 'controller', kind: 'string', value: 'URL', help: "the controller's API (without a join string)" },
+  ...TRUST_FLAGS,
   {
     name: 'state-dir',
     kind: 'string',
@@ -65,6 +69,9 @@ const SPEC: CommandSpec = { command: CMD, summary: AGENT_SUMMARY, flags: AGENT_F
 
 interface AgentArgs {
   controller: string;
+  trust: ControllerTrust;
+  /** The serial and code came from a join string (which stays in place across restarts). */
+  joined: boolean;
   stateDir: string;
   serial?: string;
   code?: string;
@@ -74,7 +81,7 @@ interface AgentArgs {
   uplinks: Record<string, UplinkBinding>;
 }
 
-function agentArgs(args: ParsedArgs, log: Logger): AgentArgs {
+function agentArgs(args: ParsedArgs, env: NodeJS.ProcessEnv, log: Logger): AgentArgs {
   const uplinks: Record<string, UplinkBinding> = {};
   for (const text of args.list('uplink')) {
     const [name, binding] = parseBinding(text);
@@ -83,16 +90,30 @@ function agentArgs(args: ParsedArgs, log: Logger): AgentArgs {
   }
   if (args.has('serial') !== args.has('code-file'))
     throw new UsageError('--serial and --code-file go together', CMD);
-  const listenPort = args.int('listen-port');
-  return {
-    controller: args.need('controller'),
-    stateDir: args.need('state-dir'),
-    ...(args.has('serial')
+  const join = readJoin(args, env, CMD);
+  if (join !== undefined && !('serial' in join))
+    throw new UsageError(
+      "the join string is an access point's (sag ap token); a device needs sag device activation's",
+      CMD,
+    );
+  if (join !== undefined && args.has('serial'))
+    throw new UsageError('--serial/--code-file and a join string exclude each other', CMD);
+  const { url, trust } = controllerAccess(args, env, CMD, join);
+  const activation =
+    join ??
+    (args.has('serial')
       ? {
           serial: args.need('serial'),
           code: readSecretFlag(args.need('code-file'), 'code file', CMD, (m) => log('warn', m)),
         }
-      : {}),
+      : undefined);
+  const listenPort = args.int('listen-port');
+  return {
+    controller: url,
+    trust,
+    joined: join !== undefined,
+    stateDir: args.need('state-dir'),
+    ...(activation ? { serial: activation.serial, code: activation.code } : {}),
     tun: parseInterfaceName(args.string('tun') ?? 'sag0', '--tun'),
     ...(listenPort === undefined ? {} : { listenPort }),
     mtu: args.int('mtu') ?? DEFAULT_MTU,
@@ -137,14 +158,18 @@ export async function agentMain(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, SPEC);
   if (!parsed) return 0;
   const log = stderrLogger('agent');
-  const args = agentArgs(parsed, log);
+  const args = agentArgs(parsed, process.env, log);
+  // A join string stays in place across restarts; its code is spent once this device is activated.
+  const activated = (await new AgentStateDir(args.stateDir).readIdentity().catch(() => undefined))?.serial;
+  const activate = args.serial !== undefined && !(args.joined && activated === args.serial);
   const agent = await runAgent({
     controllerUrl: args.controller,
+    trust: args.trust,
     stateDir: args.stateDir,
     tun: args.tun,
     mtu: args.mtu,
     logger: log,
-    ...(args.serial ? { activation: { serial: args.serial, code: args.code! } } : {}),
+    ...(activate ? { activation: { serial: args.serial!, code: args.code! } } : {}),
     ...(args.listenPort !== undefined ? { listenPort: args.listenPort } : {}),
     ...(Object.keys(args.uplinks).length > 0 ? { uplinks: args.uplinks } : {}),
   });

@@ -9,31 +9,33 @@
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { AccessPoint } from '../ap/index.js';
 import { HttpControllerClient } from '../contract/client.js';
+import type { ControllerTrust } from '../contract/trust.js';
 import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../native/facts.generated.js';
 import { decodeKey } from '../wg/crypto.js';
 import { stderrLogger, type Logger } from '../util/logger.js';
 import { parseAddress } from '../net/validate.js';
 import { UsageError, parseCommand, type CommandSpec, type FlagSpec, type ParsedArgs } from './args.js';
+import { JOIN_FLAG, TRUST_FLAGS, controllerAccess, readJoin } from './controller-trust.js';
 import { readSecretFlag } from './secret-flag.js';
 
 export const AP_RUN_SUMMARY = 'run an access point (hub) that follows its configuration from the controller';
 const CMD = 'sag ap run';
 
 export const AP_RUN_FLAGS: FlagSpec[] = [
-  { name: 'controller', kind: 'string', value: 'URL', required: true, help: "the controller's API" },
+  JOIN_FLAG,
+  { name: 'controller', kind: 'string', value: 'URL', help: "the controller's API (without a join string)" },
+  ...TRUST_FLAGS,
   {
     name: 'id',
     kind: 'string',
     value: 'AP_ID',
-    required: true,
-    help: "this access point's id (sag ap list)",
+    help: "this access point's id (sag ap list; without a join string)",
   },
   {
     name: 'token-file',
     kind: 'string',
     value: 'FILE',
-    required: true,
-    help: 'its token (sag ap token AP_ID --output FILE), one line; warned about if others may read it',
+    help: 'its token (sag ap token AP_ID --output FILE), one line, without a join string; warned about if others may read it',
   },
   {
     name: 'key-file',
@@ -88,6 +90,7 @@ const SPEC: CommandSpec = { command: CMD, summary: AP_RUN_SUMMARY, flags: AP_RUN
 
 interface ApArgs {
   controller: string;
+  trust: ControllerTrust;
   id: string;
   token: string;
   privateKey: string;
@@ -121,7 +124,22 @@ function apArgs(args: ParsedArgs, warn: (message: string) => void): ApArgs {
     if (vpcs.has(m[1]!)) throw new UsageError(`--vpc ${m[1]} given twice`, CMD);
     vpcs.set(m[1]!, m[2]!);
   }
-  const id = args.need('id');
+  const join = readJoin(args, process.env, CMD);
+  if (join !== undefined && !('token' in join))
+    throw new UsageError(
+      "the join string is a device's (sag device activation); an access point needs sag ap token's",
+      CMD,
+    );
+  for (const flag of ['id', 'token-file'])
+    if (join !== undefined ? args.has(flag) : !args.has(flag))
+      throw new UsageError(
+        join !== undefined
+          ? `--${flag} and a join string exclude each other`
+          : `--${flag} (or --join-file) is required`,
+        CMD,
+      );
+  const { url, trust } = controllerAccess(args, process.env, CMD, join);
+  const id = join?.id ?? args.need('id');
   if (!/^[a-z]{2,3}-[a-z0-9-]+$/.test(id))
     throw new UsageError(`--id ${id} is not an access point id (e.g. ap-hz1)`, CMD);
   const prefix = args.string('prefix') ?? 'sag';
@@ -146,9 +164,10 @@ function apArgs(args: ParsedArgs, warn: (message: string) => void): ApArgs {
   }
   const statusFile = args.string('status-file');
   return {
-    controller: args.need('controller'),
+    controller: url,
+    trust,
     id,
-    token: readSecretFlag(args.need('token-file'), 'token file', CMD, warn),
+    token: join?.token ?? readSecretFlag(args.need('token-file'), 'token file', CMD, warn),
     privateKey,
     listenPort: args.int('listen-port') ?? 51820,
     ...(listenAddress === undefined ? {} : { listenAddress }),
@@ -165,7 +184,7 @@ export async function apMain(argv: string[]): Promise<number> {
   if (!args) return 0;
   let controller: HttpControllerClient;
   try {
-    controller = new HttpControllerClient({ url: args.controller });
+    controller = new HttpControllerClient({ url: args.controller, trust: args.trust });
   } catch (err) {
     throw new UsageError((err as Error).message, CMD);
   }

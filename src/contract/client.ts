@@ -9,13 +9,26 @@
  * Both carry the API's stable error code and message when it sent them. The
  * caller's own abort is passed through as is: it is not an outage.
  *
- * Everything about reaching the controller (URL, credential, timeouts; later TLS
- * pinning and several URLs) is in the options object and used in #send alone.
+ * Everything about reaching the controller (URL, credential, timeouts, how the
+ * server is trusted: trust.ts) is in the options object and used in #send alone.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { InvalidArgumentError } from '../errors.js';
 import type { AccessPointConfig, DeviceConfig } from './config.js';
 import { ControllerRefusedError, ControllerUnreachableError, type ControllerAnswer } from './errors.js';
 import type { DeviceStatusReport } from './status.js';
+import {
+  ControllerUntrustedError,
+  checkPlainHttp,
+  isCertificateError,
+  parseFingerprint,
+  pemFingerprint,
+  pinnedCaFromChain,
+  presentedCaFingerprint,
+  readPeerChain,
+  type ControllerTrust,
+} from './trust.js';
 import type { ConfigAnswer, ConfigQuery } from './version.js';
 
 /** The device agent's view of the controller. */
@@ -53,6 +66,8 @@ export interface HttpControllerClientOptions {
   token?: string;
   /** Per-request limit beyond any long-poll wait, ms (default 15 s). */
   requestTimeoutMs?: number;
+  /** How an https:// controller is verified; the system CAs by default. */
+  trust?: ControllerTrust;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -72,11 +87,18 @@ export class HttpControllerClient implements ControllerClient, AccessPointClient
   readonly baseUrl: string;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
+  readonly #pin: string | undefined;
+  /** The CA PEM requests trust: the given one, or the pinned one once found (cached). */
+  #ca: string | undefined;
 
   constructor(options: HttpControllerClientOptions) {
     this.baseUrl = controllerBaseUrl(options.url);
     this.#token = options.token;
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const fingerprint = options.trust?.caFingerprint;
+    this.#pin = fingerprint === undefined ? undefined : parseFingerprint(fingerprint);
+    this.#ca = options.trust?.caPem;
+    if (this.#ca !== undefined) pemFingerprint(this.#ca); // refuses a file with no certificate now
   }
 
   async activate(
@@ -184,29 +206,87 @@ export class HttpControllerClient implements ControllerClient, AccessPointClient
     const token = options.token ?? this.#token;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const url = new URL(`${this.baseUrl}${path}`);
     try {
-      const res = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers,
-        signal,
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      });
-      return { status: res.status, headers: res.headers, text: await res.text() };
+      const ca = url.protocol === 'https:' ? await this.#trustedCa() : undefined;
+      return await exchange(url, { method, headers, signal, ...(ca ? { ca } : {}) }, body);
     } catch (cause) {
       if (options.signal?.aborted) throw cause;
+      if (cause instanceof ControllerUntrustedError) throw cause;
       if (timeout.aborted) {
         throw new ControllerUnreachableError(
           `the controller at ${this.baseUrl} did not answer within ${limitMs / 1000} s`,
           { cause },
         );
       }
+      if (isCertificateError(cause)) throw await this.#untrusted(url, cause);
       throw new ControllerUnreachableError(
         `cannot reach the controller at ${this.baseUrl} (${socketReason(cause)})`,
         { cause },
       );
     }
   }
+
+  /**
+   * The fingerprint a device should pin for this controller: the pinned one, the
+   * given CA's, or that of the last certificate the server presents (verified by
+   * the system CAs on every request). Undefined over plain http://.
+   */
+  async caFingerprint(): Promise<string | undefined> {
+    const url = new URL(this.baseUrl);
+    if (url.protocol !== 'https:') return undefined;
+    if (this.#pin !== undefined) return this.#pin;
+    if (this.#ca !== undefined) return pemFingerprint(this.#ca);
+    return presentedCaFingerprint(url, this.#timeoutMs);
+  }
+
+  /** With a pin: the pinned CA from the server's chain, found once before anything is sent. */
+  async #trustedCa(): Promise<string | undefined> {
+    if (this.#ca !== undefined || this.#pin === undefined) return this.#ca;
+    const url = new URL(this.baseUrl);
+    this.#ca = pinnedCaFromChain(await readPeerChain(url, this.#timeoutMs), this.#pin, this.baseUrl);
+    return this.#ca;
+  }
+
+  /** The verification failure, with what was expected and what the server presented. */
+  async #untrusted(url: URL, cause: unknown): Promise<ControllerUntrustedError> {
+    const seen = await presentedCaFingerprint(url, this.#timeoutMs);
+    const expected =
+      this.#pin !== undefined
+        ? `under CA ${this.#pin}`
+        : `issued by ${this.#ca === undefined ? 'a system CA' : `CA ${pemFingerprint(this.#ca)}`}`;
+    return new ControllerUntrustedError(
+      `cannot verify the controller at ${this.baseUrl} (${(cause as Error).message}): expected a certificate ${expected}, the server presented CA ${seen ?? '(unknown)'}; if that is your controller's, pass --ca-fingerprint ${seen ?? 'sha256:<hex>'}; nothing was sent`,
+      seen === undefined ? [] : [seen],
+      { cause },
+    );
+  }
+}
+
+/** One HTTP(S) request and its whole answer. */
+function exchange(
+  url: URL,
+  options: { method: string; headers: Record<string, string>; signal: AbortSignal; ca?: string },
+  body: string | undefined,
+): Promise<{ status: number; headers: Headers; text: string }> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, options, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers))
+          if (typeof value === 'string') headers.set(name, value);
+        resolve({ status: res.statusCode ?? 0, headers, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** The URL without trailing slashes; refuses what is not an http(s) URL. */
@@ -221,6 +301,7 @@ function controllerBaseUrl(text: string): string {
     throw new InvalidArgumentError(
       `the controller URL must be http:// or https://, got ${JSON.stringify(text)}`,
     );
+  checkPlainHttp(url);
   return url.href.replace(/\/+$/, '');
 }
 
@@ -255,9 +336,11 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** fetch reports "fetch failed"; the useful part (ECONNREFUSED, ENOTFOUND) is in the cause. */
+/** The useful part of a socket error: its code (ECONNREFUSED, ENOTFOUND, a TLS check), else its message. */
 function socketReason(err: unknown): string {
-  const e = err as { message?: string; cause?: { code?: unknown; message?: unknown } } | undefined;
+  const e = err as
+    { code?: unknown; message?: string; cause?: { code?: unknown; message?: unknown } } | undefined;
+  if (typeof e?.code === 'string') return e.code;
   if (typeof e?.cause?.code === 'string') return e.cause.code;
   if (typeof e?.cause?.message === 'string') return e.cause.message;
   return e?.message ?? String(err);

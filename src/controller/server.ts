@@ -7,7 +7,6 @@ import { dirname } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildControllerApp } from './api/index.js';
 import type { Clock, ControllerLimits } from './api/index.js';
-import type { AreaDefinition } from './model/index.js';
 import {
   DEFAULT_AUDIT_RETENTION,
   DEFAULT_DB_MAX_BYTES,
@@ -16,6 +15,10 @@ import {
   type AuditRetention,
   type ControllerStore,
 } from './store/index.js';
+import { isLoopbackHost, splitPem } from '../contract/trust.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { AreaDefinition } from './model/index.js';
+import { identityFromFiles, serverNames, storedIdentity, type ServingIdentity } from './tls.js';
 
 export interface StartControllerOptions {
   /** SQLite database file; its directory is created if missing. */
@@ -40,13 +43,22 @@ export interface StartControllerOptions {
   limits?: Partial<ControllerLimits>;
   /** CIDRs of TLS proxies whose X-Forwarded-For is believed; see ControllerAppOptions. */
   trustedProxies?: readonly string[];
+  /** The operator's own certificate chain (leaf first) and key; without, the controller's own CA issues one. */
+  tls?: { certFile: string; keyFile: string };
+  /** Names (DNS or IP) clients reach this controller by, besides the listen address; for its own certificate. */
+  publicNames?: readonly string[];
+  /** Plain HTTP instead of HTTPS; refused unless the listen address is loopback. */
+  insecureHttp?: boolean;
   /** Where the one-time bootstrap message goes; stdout by default (not the log, which may be shipped elsewhere). */
   print?: (text: string) => void;
 }
 
 export interface RunningController {
-  /** "http://host:port" actually bound (port 0 picks a free one). */
+  /** "https://host:port" (http:// with insecureHttp) actually bound (port 0 picks a free one). */
   url: string;
+  /** What clients pin ("sha256:<hex>" of the CA certificate), and that CA (PEM); undefined over plain HTTP. */
+  caFingerprint: string | undefined;
+  caPem: string | undefined;
   app: FastifyInstance;
   store: ControllerStore;
   /** Stops accepting requests, waits for those in flight, closes the store. */
@@ -81,6 +93,12 @@ export async function ensureOperatorKey(
 export async function startController(options: StartControllerOptions): Promise<RunningController> {
   const clock = options.clock ?? Date.now;
   const print = options.print ?? ((text: string) => void process.stdout.write(text));
+  if (options.insecureHttp && !isLoopbackHost(options.listen.host))
+    throw new InvalidArgumentError(
+      `refusing plain HTTP on ${options.listen.host}: tokens and codes would cross the network in clear; it is allowed on a loopback address only`,
+    );
+  if (options.insecureHttp && options.tls)
+    throw new InvalidArgumentError('plain HTTP and a TLS certificate exclude each other');
   mkdirSync(dirname(options.dbPath), { recursive: true });
   const store = openSqliteStore({
     path: options.dbPath,
@@ -95,17 +113,29 @@ export async function startController(options: StartControllerOptions): Promise<
       at: clock(),
       print,
     });
+    let identity: ServingIdentity | undefined;
+    if (options.tls) identity = identityFromFiles(options.tls.certFile, options.tls.keyFile);
+    else if (!options.insecureHttp)
+      identity = await storedIdentity(
+        store,
+        serverNames(options.listen.host, options.publicNames ?? []),
+        clock(),
+      );
+    if (identity) print(`CA fingerprint: ${identity.caFingerprint}\n`);
     app = buildControllerApp({
       store,
       clock,
       logger: options.logger ?? true,
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+      ...(identity ? { https: { key: identity.keyPem, cert: identity.certPem } } : {}),
     });
     const url = await app.listen({ host: options.listen.host, port: options.listen.port });
     const running = app;
     return {
       url,
+      caFingerprint: identity?.caFingerprint,
+      caPem: identity && lastCertificate(identity.certPem),
       app: running,
       store,
       stop: async () => {
@@ -118,4 +148,8 @@ export async function startController(options: StartControllerOptions): Promise<
     await store.close();
     throw err;
   }
+}
+
+function lastCertificate(pem: string): string | undefined {
+  return splitPem(pem).pop();
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AccessPointStatus } from '../ap/index.js';
 import { ip, netnsList } from '../ap/sys.js';
+import { encodeJoin } from '../contract/join.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../wg/crypto.js';
 import { Daemon, runIn, SAG_JS } from './processes.js';
 import type { Provisioned } from './provision.js';
@@ -25,6 +26,8 @@ import {
 } from './topology.js';
 
 export interface LabOptions {
+  /** Runs once the namespaces exist, before any daemon starts (a test's packet capture, say). */
+  afterTopology?: (lab: Lab) => Promise<void>;
   /** Name tag of this run's namespaces and interfaces, [a-z][a-z0-9]{0,3}; default from the pid. */
   tag?: string;
   logger?: (line: string) => void;
@@ -34,8 +37,11 @@ export class Lab {
   readonly topology: Topology;
   readonly dir: string;
   readonly apiKey = `sagk_${randomBytes(24).toString('base64url')}`;
-  readonly controllerUrl = `http://${CONTROLLER_WAN}:${CONTROLLER_PORT}`;
+  readonly controllerUrl = `https://${CONTROLLER_WAN}:${CONTROLLER_PORT}`;
+  /** The CA fingerprint the controller printed; every client of the lab pins it. */
+  #caFingerprint = '';
   readonly #log: (line: string) => void;
+  readonly #afterTopology: LabOptions['afterTopology'];
   readonly daemons = new Map<string, Daemon>();
   #provisioned: Provisioned | undefined;
 
@@ -46,6 +52,7 @@ export class Lab {
     this.topology = new Topology(tag);
     this.dir = mkdtempSync(join(tmpdir(), `sag-lab-${tag}-`));
     this.#log = options.logger ?? (() => {});
+    this.#afterTopology = options.afterTopology;
   }
 
   get tag(): string {
@@ -75,6 +82,7 @@ export class Lab {
   async #start(): Promise<void> {
     this.#log(`building namespaces (tag ${this.tag}) in ${this.dir}`);
     await this.topology.build();
+    await this.#afterTopology?.(this);
     const ctl = this.#daemon('controller', 'ctl', [
       'controller',
       '--db',
@@ -85,8 +93,10 @@ export class Lab {
       this.#secretFile('api.key', this.apiKey),
       '--quiet',
     ]);
+    const printed = await ctl.waitFor(/^CA fingerprint: sha256:[0-9a-f]{64}$/, 20_000);
+    this.#caFingerprint = printed.slice('CA fingerprint: '.length);
     await ctl.waitFor(/listening on/, 20_000);
-    this.#log(`controller up at ${this.controllerUrl}`);
+    this.#log(`controller up at ${this.controllerUrl}, CA ${this.#caFingerprint}`);
 
     const keys: Record<string, string> = {};
     for (const ap of APS) {
@@ -102,6 +112,7 @@ export class Lab {
       {
         SAG_CONTROLLER: this.controllerUrl,
         SAG_API_KEY: this.apiKey,
+        SAG_CA_FINGERPRINT: this.#caFingerprint,
         LAB_AP_KEYS: JSON.stringify(keys),
       },
     );
@@ -111,21 +122,27 @@ export class Lab {
       'provisioned: 2 access points, 3 instances and devices, 2 CCNs, 1 CEN with ccn-a and vpc-lab, grant mainland-international',
     );
 
-    for (const ap of APS) this.#secretFile(`${ap.id}.token`, this.provisioned.apTokens[ap.id]!);
+    // Each daemon gets one secret, its join string: where the controller is, how to trust it, who it is.
+    const joinFile = (
+      name: string,
+      credential: { serial: string; code: string } | { id: string; token: string },
+    ) =>
+      this.#secretFile(
+        `${name}.join`,
+        encodeJoin({ urls: [this.controllerUrl], caFingerprint: this.#caFingerprint, ...credential }),
+      );
+    for (const ap of APS) joinFile(ap.id, { id: ap.id, token: this.provisioned.apTokens[ap.id]! });
+    for (const b of BRANCHES) joinFile(b.name, { serial: b.serial, code: this.provisioned.codes[b.serial]! });
     for (const ap of APS) this.#startAp(ap.id);
     for (const ap of APS) await this.daemons.get(ap.id)!.waitFor(/listening on UDP/, 20_000);
     this.#log('access points up');
     for (const b of BRANCHES) {
       this.#daemon(b.name, b.name, [
         'agent',
-        '--controller',
-        this.controllerUrl,
+        '--join-file',
+        join(this.dir, `${b.name}.join`),
         '--state-dir',
         join(this.dir, b.name),
-        '--serial',
-        b.serial,
-        '--code-file',
-        this.#secretFile(`${b.name}.code`, this.provisioned.codes[b.serial]!),
         '--tun',
         `${this.tag}${b.name}`,
         // The configuration's wired uplink, bound to the router's WAN: paths to the access point
@@ -169,6 +186,7 @@ export class Lab {
     const out = await runIn(this.topology.ns('ctl'), process.execPath, [SAG_JS, ...args], 30_000, {
       SAG_CONTROLLER: this.controllerUrl,
       SAG_API_KEY: this.apiKey,
+      SAG_CA_FINGERPRINT: this.#caFingerprint,
     });
     if (out.code !== 0) throw new Error(`sag ${args.join(' ')}: ${out.stderr.trim()}`);
     return out.stdout;
@@ -218,12 +236,8 @@ export class Lab {
       [
         'ap',
         'run',
-        '--controller',
-        this.controllerUrl,
-        '--id',
-        ap.id,
-        '--token-file',
-        join(this.dir, `${ap.id}.token`),
+        '--join-file',
+        join(this.dir, `${ap.id}.join`),
         '--key-file',
         join(this.dir, `${ap.id}.key`),
         '--listen-port',

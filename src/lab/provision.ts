@@ -5,7 +5,7 @@
  * the mainland-international grant the VPC (in cn-hongkong) needs.
  *
  * Runs inside the controller's namespace (the lab's host has no route into the
- * lab): `node dist/lab/provision.js` with SAG_CONTROLLER, SAG_API_KEY and the
+ * lab): `node dist/lab/provision.js` with SAG_CONTROLLER, SAG_CA_FINGERPRINT, SAG_API_KEY and the
  * access points' public keys in LAB_AP_KEYS (JSON), printing the codes and tokens
  * as one JSON line.
  */
@@ -62,7 +62,12 @@ export async function provision(api: ApiClient, apKeys: Record<string, string>):
 }
 
 async function main(): Promise<void> {
-  const api = new ApiClient(process.env['SAG_CONTROLLER'] ?? '', process.env['SAG_API_KEY']);
+  const pin = process.env['SAG_CA_FINGERPRINT'];
+  const api = new ApiClient(
+    process.env['SAG_CONTROLLER'] ?? '',
+    process.env['SAG_API_KEY'],
+    pin ? { caFingerprint: pin } : {},
+  );
   const out = await provision(api, JSON.parse(process.env['LAB_AP_KEYS'] ?? '{}') as Record<string, string>);
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

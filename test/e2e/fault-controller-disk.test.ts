@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import {
   failedControllerStart,
   killAtTeardown,
+  pinnedCall,
   startControllerChild,
   type ControllerChild,
 } from '../support/controller-process.js';
@@ -45,12 +46,20 @@ async function call(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${c.url}${path}`, {
+  const res = await pinnedCall(
+    c,
     method,
-    headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: await res.json().catch(() => undefined) };
+    path,
+    { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body ? JSON.stringify(body) : undefined,
+  );
+  let json: unknown;
+  try {
+    json = JSON.parse(res.text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, body: json };
 }
 
 function integrity(path: string): string {

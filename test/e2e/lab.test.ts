@@ -16,7 +16,7 @@ import { e2eSkipReason } from '../support/netns.js';
 import { startCapture } from '../support/capture.js';
 import { Lab } from '../../src/lab/lab.js';
 import { deniedAtAp, measureRateMbps, PAYLOAD_SHARE, runChecks } from '../../src/lab/checks.js';
-import { BRANCHES, VPC } from '../../src/lab/topology.js';
+import { BRANCHES, CONTROLLER_PORT, VPC } from '../../src/lab/topology.js';
 import { CEN_ID } from '../../src/lab/provision.js';
 import { netnsList } from '../../src/ap/sys.js';
 
@@ -31,10 +31,19 @@ const [B1, B2, B3] = BRANCHES as [
 ];
 let lab: Lab;
 const spawner = new Namespaces(); // only for tcpdump children; the lab owns its namespaces
+/** The controller's port, captured from before it starts until every agent has enrolled. */
+let controllerCapture: Awaited<ReturnType<typeof startCapture>> | undefined;
 
 test.before(async () => {
   if (skip) return;
-  lab = new Lab({ tag: `e${(process.pid % 1296).toString(36)}` });
+  lab = new Lab({
+    tag: `e${(process.pid % 1296).toString(36)}`,
+    afterTopology: async (l) => {
+      controllerCapture = await startCapture(spawner, l.topology.ns('ctl'), 'any', {
+        filter: `tcp port ${CONTROLLER_PORT}`,
+      });
+    },
+  });
   await lab.start();
   await new Promise((r) => setTimeout(r, 1200)); // the first status files
 });
@@ -55,6 +64,26 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Prom
 }
 
 const hubPeer = (serial: string) => lab.apStatus('ap-m1')?.peers.find((p) => p.serial === serial);
+
+e2e("0 no API key, activation code or token crosses the controller's port in clear", async (t) => {
+  const { pcap } = await controllerCapture!.stop();
+  t.truthy(pcap && pcap.length > 10_000, 'the capture saw the provisioning and the enrolment');
+  const secrets = [
+    lab.apiKey,
+    ...Object.values(lab.provisioned.codes),
+    ...Object.values(lab.provisioned.apTokens),
+    ...BRANCHES.map(
+      (b) =>
+        (JSON.parse(readFileSync(join(lab.dir, b.name, 'identity.json'), 'utf8')) as { token: string }).token,
+    ),
+  ];
+  t.is(secrets.length, 1 + 3 + 2 + 3);
+  for (const secret of secrets) {
+    t.true(secret.length >= 16);
+    t.false(pcap!.includes(Buffer.from(secret)), `${secret.slice(0, 6)}... appears in clear`);
+  }
+  t.true(pcap!.includes(Buffer.from([0x16, 0x03])), 'TLS records on the wire');
+});
 
 e2e(
   '1 every lab check passes: reach inside ccn-a and to the VPC, ccn-b isolated, the bandwidth limit',

@@ -3,6 +3,8 @@
  * src/cli/operator directly, so tests do not depend on how sag.ts dispatches to it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:https';
+import { pinnedCaFromChain, readPeerChain } from '../../src/contract/trust.js';
 
 const entry = new URL('../../src/cli/operator/index.ts', import.meta.url).href;
 const SCRIPT = `import(process.argv[1]).then((m) => m.runOperatorCommand(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }))
@@ -11,6 +13,8 @@ const SCRIPT = `import(process.argv[1]).then((m) => m.runOperatorCommand(process
 export interface ControllerChild {
   proc: ChildProcess;
   url: string;
+  /** What it printed as "CA fingerprint: ..." (undefined with --insecure-http). */
+  caFingerprint: string | undefined;
   stdout(): string;
   stderr(): string;
   exit: Promise<number | null>;
@@ -39,7 +43,7 @@ export async function startControllerChild(
       30_000,
     );
     const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = /listening on (https?:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -51,7 +55,8 @@ export async function startControllerChild(
       reject(new Error(`exited with ${code} before listening; stdout: ${out} stderr: ${err}`));
     });
   });
-  return { proc, url, stdout: () => out, stderr: () => err, exit };
+  const caFingerprint = /^CA fingerprint: (sha256:[0-9a-f]{64})$/m.exec(out)?.[1];
+  return { proc, url, caFingerprint, stdout: () => out, stderr: () => err, exit };
 }
 
 /** Kills a child the test left running (a failed assertion), by its own pid. */
@@ -77,4 +82,29 @@ export async function failedControllerStart(
     if (!m) throw err;
     return { code: m[1] === 'null' ? null : Number(m[1]), stdout: m[2]!, stderr: m[3]! };
   }
+}
+
+/**
+ * One raw API call (any status) over TLS, trusting the child's CA by the fingerprint it printed,
+ * as devices do: the chain is read first, then the pinned CA is the only one trusted.
+ */
+export async function pinnedCall(
+  c: ControllerChild,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  const url = new URL(`${c.url}${path}`);
+  const ca = pinnedCaFromChain(await readPeerChain(url, 5000), c.caFingerprint!, c.url);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, ca }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

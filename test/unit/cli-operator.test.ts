@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOperatorCommand } from '../../src/cli/operator/index.js';
+import { parseJoin } from '../../src/contract/join.js';
 import { startController, type RunningController } from '../../src/controller/server.js';
 import { encodeKey, generatePrivateKey, publicKeyFromPrivate } from '../../src/wg/crypto.js';
 
@@ -44,7 +45,12 @@ async function sag(argv: string[], env: Record<string, string | undefined> = {})
   const code = await runOperatorCommand(argv, {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    env: { SAG_CONTROLLER: controller.url, SAG_API_KEY: KEY, ...env },
+    env: {
+      SAG_CONTROLLER: controller.url,
+      SAG_API_KEY: KEY,
+      SAG_CA_FINGERPRINT: controller.caFingerprint,
+      ...env,
+    },
   });
   return { code, stdout, stderr };
 }
@@ -538,21 +544,29 @@ test('10 access point key and token, device activation code: create --public-key
   );
   const token = await ok(t, 'ap', 'token', 'ap-key1');
   t.regex(token, /shown only this once[\s\S]*saga_/);
+  const apJoin = parseJoin(/^ {2}(sagjoin1:\S+)$/m.exec(token)![1]!);
+  t.like(apJoin, { urls: [controller.url], caFingerprint: controller.caFingerprint, id: 'ap-key1' });
+  t.true(token.includes((apJoin as { token: string }).token), 'the join string carries the token shown');
   const bad = await sag(['ap', 'update', 'ap-key1', '--public-key', 'nope']);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /ERR_/);
 
   await ok(t, 'device', 'register', 'SN-ACT1', '--model', 'app', '--software-version', '1.0');
   const code = await ok(t, 'device', 'activation', 'SN-ACT1', '--ttl', '600');
-  t.regex(
-    code,
-    /Activation code for SN-ACT1[\s\S]*sag agent --controller URL --state-dir DIR --serial SN-ACT1 --code-file FILE/,
-  );
-  const asJson = json<{ serial: string; code: string; expiresAt: number }>(
+  t.regex(code, /Activation code for SN-ACT1[\s\S]*sag agent --join-file FILE --state-dir DIR/);
+  const shownCode = /^ {2}([A-Z0-9-]+)$/m.exec(code)![1]!;
+  t.deepEqual(parseJoin(/^ {2}(sagjoin1:\S+)$/m.exec(code)![1]!), {
+    urls: [controller.url],
+    caFingerprint: controller.caFingerprint,
+    serial: 'SN-ACT1',
+    code: shownCode,
+  });
+  const asJson = json<{ serial: string; code: string; expiresAt: number; join: string }>(
     await ok(t, 'device', 'activation', 'SN-ACT1', '--json'),
   );
   t.is(asJson.serial, 'SN-ACT1');
   t.true(asJson.code.length > 8);
+  t.is((parseJoin(asJson.join) as { code: string }).code, asJson.code);
   t.is((await sag(['device', 'activation', 'SN-NOPE'])).code, 1);
 });
 
@@ -564,8 +578,8 @@ test('11 --output FILE: a secret shown once goes to a 0600 file, never to stdout
   );
   await ok(t, 'device', 'register', 'SN-OUT1', '--model', 'app', '--software-version', '1.0');
   const cases: [string[], RegExp, RegExp][] = [
-    [['ap', 'token', 'ap-out1'], /^saga_/, /give it to sag ap run --token-file \//],
-    [['device', 'activation', 'SN-OUT1'], /^\S{8,}$/, /--serial SN-OUT1 --code-file \//],
+    [['ap', 'token', 'ap-out1'], /^sagjoin1:/, /give it to sag ap run --join-file \//],
+    [['device', 'activation', 'SN-OUT1'], /^sagjoin1:/, /sag agent --join-file \//],
     [['device', 'token', 'SN-OUT1'], /^sagd_/, /The device token is in \//],
     [
       ['device', 'register', 'SN-OUT2', '--model', 'app', '--software-version', '1.0'],
@@ -586,7 +600,8 @@ test('11 --output FILE: a secret shown once goes to a 0600 file, never to stdout
   const file = join(dir, 'json.secret');
   const asJson = JSON.parse(await ok(t, 'ap', 'token', 'ap-out1', '--output', file, '--json')) as object;
   t.deepEqual(asJson, { file }, 'nor put in --json');
-  t.regex(readFileSync(file, 'utf8'), /^saga_/);
+  const written = parseJoin(readFileSync(file, 'utf8').trim());
+  t.true('token' in written && written.token.startsWith('saga_'), 'the join string carries the token');
   const nowhere = await sag(['ap', 'token', 'ap-out1', '--output', join(dir, 'no', 'such', 'dir', 'f')]);
   t.is(nowhere.code, 1);
   t.regex(nowhere.stderr, /cannot write .*no\/such\/dir\/f: .*ENOENT/);

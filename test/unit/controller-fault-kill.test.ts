@@ -81,9 +81,11 @@ test('kill -9 during a burst of concurrent API writes loses no acknowledged chan
   const acked = new Map<string, string>(); // CEN id -> name, as last acknowledged
   const inFlight = new Map<string, string>(); // CEN id -> a rename sent, perhaps not answered
   for (let round = 0; round < ROUNDS; round++) {
-    const child = await startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--quiet'], {
-      SAG_API_KEY: KEY,
-    });
+    // --insecure-http: the crash, not TLS, is under test; fetch is the plainest client
+    const child = await startControllerChild(
+      ['--db', db, '--listen', '127.0.0.1:0', '--quiet', '--insecure-http'],
+      { SAG_API_KEY: KEY },
+    );
     killAtTeardown(t, child);
     const before = acked.size;
     let killed = false;
@@ -109,9 +111,10 @@ test('kill -9 during a burst of concurrent API writes loses no acknowledged chan
     t.is(integrity, 'ok', `round ${round}: integrity_check after kill -9`);
   }
 
-  const last = await startControllerChild(['--db', db, '--listen', '127.0.0.1:0', '--quiet'], {
-    SAG_API_KEY: KEY,
-  });
+  const last = await startControllerChild(
+    ['--db', db, '--listen', '127.0.0.1:0', '--quiet', '--insecure-http'],
+    { SAG_API_KEY: KEY },
+  );
   killAtTeardown(t, last);
   const list = await call(last.url, 'GET', '/v1/cens');
   t.is(list.status, 200);

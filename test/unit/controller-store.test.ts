@@ -221,6 +221,7 @@ test('sqlite: migrations run from an empty file and are recorded', (t) => {
     { version: 2, name: 'access point public keys', applied_at: 42 },
     { version: 3, name: 'device activation codes and status reports', applied_at: 42 },
     { version: 4, name: 'audit log retention by age', applied_at: 42 },
+    { version: 5, name: 'TLS certificates', applied_at: 42 },
   ]);
   for (const name of [
     'meta',

@@ -5,6 +5,8 @@
  */
 import { HttpControllerClient, type HttpMethod } from '../../contract/client.js';
 import { ControllerRefusedError, ControllerUnreachableError } from '../../contract/errors.js';
+import { encodeJoin, type Join } from '../../contract/join.js';
+import type { ControllerTrust } from '../../contract/trust.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { UsageError } from '../args.js';
 import { API_KEY_SOURCES } from './api-key.js';
@@ -20,11 +22,17 @@ export class ApiClient {
   readonly #http: HttpControllerClient;
   readonly #apiKey: string | undefined;
 
-  constructor(baseUrl: string, apiKey: string | undefined, timeoutMs = REQUEST_TIMEOUT_MS) {
+  constructor(
+    baseUrl: string,
+    apiKey: string | undefined,
+    trust: ControllerTrust = {},
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ) {
     this.#apiKey = apiKey || undefined;
     try {
       this.#http = new HttpControllerClient({
         url: baseUrl,
+        trust,
         requestTimeoutMs: timeoutMs,
         ...(this.#apiKey === undefined ? {} : { token: this.#apiKey }),
       });
@@ -36,6 +44,15 @@ export class ApiClient {
 
   get baseUrl(): string {
     return this.#http.baseUrl;
+  }
+
+  /** A join string for a device or an access point of this controller, as this client reaches and trusts it. */
+  async joinString(
+    credential: { serial: string; code: string } | { id: string; token: string },
+  ): Promise<string> {
+    const caFingerprint = await this.#http.caFingerprint();
+    const join: Join = { urls: [this.baseUrl], ...(caFingerprint ? { caFingerprint } : {}), ...credential };
+    return encodeJoin(join);
   }
 
   get<T>(path: string): Promise<T> {

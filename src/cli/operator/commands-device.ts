@@ -122,7 +122,7 @@ export const deviceGroup: Group = {
     {
       name: 'activation',
       summary:
-        'issue a one-time activation code (for sag agent --serial S --code-file FILE); shown only this once',
+        'issue a one-time activation code and its join string (for sag agent --join-file FILE); shown only this once',
       positionals: [SERIAL],
       flags: [
         { name: 'ttl', kind: 'int', value: 'SECONDS', help: 'how long the code is valid (default 24 hours)' },
@@ -130,20 +130,24 @@ export const deviceGroup: Group = {
       ],
       run: (api, a) => {
         const serial = a.positionals[0] as string;
-        const agent = (file: string) =>
-          `sag agent --controller URL --state-dir DIR --serial ${serial} --code-file ${file}`;
         const until = (out: { expiresAt: number }) => new Date(out.expiresAt).toISOString();
         return secretResult(a, {
-          issue: () =>
-            api.post<{ serial: string; code: string; expiresAt: number }>(
+          issue: async () => {
+            const out = await api.post<{ serial: string; code: string; expiresAt: number }>(
               `${devicePath(serial)}/activation`,
               a.has('ttl') ? { ttlSeconds: a.int('ttl') } : {},
-            ),
-          secret: 'code',
+            );
+            return { ...out, join: await api.joinString({ serial, code: out.code }) };
+          },
+          secret: 'join',
+          alsoSecret: ['code'],
           shown: (out) =>
-            `Activation code for ${serial} (shown only this once, valid until ${until(out)}):\n\n  ${out.code}\n\nOn the device, put it in a file only root can read, then: ${agent('FILE')}\n`,
+            `Activation code for ${serial} (shown only this once, valid until ${until(out)}):\n\n  ${out.code}\n\n` +
+            `Its join string (this controller's URL and CA fingerprint, and the code; a secret like the code):\n\n  ${out.join}\n\n` +
+            'On the device, with the join string in a file only root can read: sag agent --join-file FILE --state-dir DIR\n',
           written: (out, file) =>
-            `Activation code for ${serial} is in ${file} (mode 0600), valid until ${until(out)}.\nOn the device: ${agent(file)}\n`,
+            `The join string for ${serial} (controller URL, CA fingerprint, activation code valid until ${until(out)}) is in ${file} (mode 0600).\n` +
+            `On the device: sag agent --join-file ${file} --state-dir DIR\n`,
         });
       },
     },

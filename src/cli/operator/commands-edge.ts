@@ -211,15 +211,22 @@ export const apGroup: Group = {
       summary: 'issue the token `sag ap run` authenticates with; the old one stops working',
       positionals: [{ name: 'AP_ID', help: 'access point id' }],
       flags: [OUTPUT_FLAG],
-      run: (api, a) =>
-        secretResult(a, {
-          issue: () => api.post<{ token: string }>(`${apPath(a.positionals[0] as string)}/token`),
-          secret: 'token',
+      run: (api, a) => {
+        const id = a.positionals[0] as string;
+        return secretResult(a, {
+          issue: async () => {
+            const out = await api.post<{ token: string }>(`${apPath(id)}/token`);
+            return { ...out, join: await api.joinString({ id, token: out.token }) };
+          },
+          secret: 'join',
+          alsoSecret: ['token'],
           shown: (out) =>
-            `The access point token is shown only this once; give it to sag ap run --token-file:\n\n  ${out.token}\n`,
+            `The access point token is shown only this once; give it to sag ap run --token-file:\n\n  ${out.token}\n\n` +
+            `or its join string (this controller's URL and CA fingerprint, the id and the token) to sag ap run --join-file:\n\n  ${out.join}\n`,
           written: (_out, file) =>
-            `The access point token is in ${file} (mode 0600); give it to sag ap run --token-file ${file}\n`,
-        }),
+            `The access point's join string (controller URL, CA fingerprint, id and token) is in ${file} (mode 0600); give it to sag ap run --join-file ${file}\n`,
+        });
+      },
     },
     listAction<AccessPoint>('access points', '/v1/access-points', apTable),
     showAction<AccessPoint>('access point', 'AP_ID', apPath, apDetails),

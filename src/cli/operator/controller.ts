@@ -109,6 +109,24 @@ export const controllerFlags: FlagSpec[] = [
   ...apiKeyFlags(
     'file holding the token to install as the first operator API key of a database that has none (default $SAG_API_KEY; else one is generated and printed once)',
   ),
+  {
+    name: 'tls-cert',
+    kind: 'string',
+    value: 'FILE',
+    help: "serve this certificate chain (PEM, leaf first, its CA last); default: a certificate from the controller's own CA, kept in the database",
+  },
+  { name: 'tls-key', kind: 'string', value: 'FILE', help: 'the private key of --tls-cert (PEM)' },
+  {
+    name: 'public-name',
+    kind: 'list',
+    value: 'NAME',
+    help: 'a DNS name or address clients reach the controller by, for its own certificate (repeatable)',
+  },
+  {
+    name: 'insecure-http',
+    kind: 'bool',
+    help: 'serve plain HTTP instead of HTTPS; only on a loopback --listen address',
+  },
   { name: 'quiet', kind: 'bool', help: 'log only warnings and errors, not every request' },
   {
     name: 'db-max-mb',
@@ -244,6 +262,12 @@ export async function runController(
   const limits = limitsFrom(args);
   const storeLimits = storeLimitsFrom(args);
   const trustedProxies = args.list('trusted-proxy');
+  const certFile = args.string('tls-cert');
+  const keyFile = args.string('tls-key');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new UsageError('--tls-cert and --tls-key go together', CMD);
+  if (args.bool('insecure-http') && certFile !== undefined)
+    throw new UsageError('--insecure-http and --tls-cert exclude each other', CMD);
   // Listen for signals before starting, so one arriving during startup is not lost.
   const stopOn = nextSignal();
   let running;
@@ -258,6 +282,9 @@ export async function runController(
       ...storeLimits,
       limits,
       trustedProxies,
+      ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile) } } : {}),
+      publicNames: args.list('public-name'),
+      insecureHttp: args.bool('insecure-http'),
       logger: lineLogger(io.stderr, args.bool('quiet') ? 'warn' : 'info'),
       print: (text) => void io.stdout.write(text),
     });

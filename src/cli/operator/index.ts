@@ -13,6 +13,7 @@ import {
   usageExit,
   type FlagSpec,
 } from '../args.js';
+import { TRUST_FLAGS, controllerTrust } from '../controller-trust.js';
 import { apiKeyFlags, readApiKey } from './api-key.js';
 import { ApiClient, DEFAULT_CONTROLLER, failureLine } from './client.js';
 import type { Group, OperatorIo } from './command.js';
@@ -53,6 +54,7 @@ const GLOBAL_FLAGS: FlagSpec[] = [
     help: `controller URL (default $SAG_CONTROLLER, else ${DEFAULT_CONTROLLER})`,
   },
   ...apiKeyFlags('file holding the operator API key (default $SAG_API_KEY)'),
+  ...TRUST_FLAGS,
   { name: 'json', kind: 'bool', help: "print the API's JSON instead of a table" },
   HELP_FLAG,
 ];
@@ -85,6 +87,7 @@ async function runGroup(group: Group, argv: string[], io: OperatorIo): Promise<n
   const api = new ApiClient(
     args.string('controller') || io.env['SAG_CONTROLLER'] || DEFAULT_CONTROLLER,
     readApiKey(args, io, cmd),
+    controllerTrust(args, io.env, cmd),
   );
   const result = await action.run(api, args);
   if (!args.bool('json')) io.stdout.write(result.human);

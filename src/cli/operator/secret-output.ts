@@ -21,8 +21,10 @@ export const OUTPUT_FLAG: FlagSpec = {
 export interface SecretAnswer<T> {
   /** Calls the API; the secret is issued (and an earlier one revoked) only then. */
   issue(): Promise<T>;
-  /** The field of the answer that is the secret. */
+  /** The field of the answer that is the secret: what FILE gets. */
   secret: keyof T & string;
+  /** Other fields that are secrets too (a code inside the join string written): kept out of --json. */
+  alsoSecret?: (keyof T & string)[];
   /** The human output that shows the secret. */
   shown(out: T): string;
   /** The human output once the secret is in `file`. */
@@ -49,6 +51,7 @@ export async function secretResult<T extends object>(
   } catch (cause) {
     throw new SystemError(`cannot write ${file}: ${(cause as Error).message}`, { cause });
   }
-  const { [answer.secret]: _secret, ...rest } = out;
+  const hidden = new Set<string>([answer.secret, ...(answer.alsoSecret ?? [])]);
+  const rest = Object.fromEntries(Object.entries(out).filter(([key]) => !hidden.has(key)));
   return { json: { ...rest, file }, human: answer.written(out, file) };
 }

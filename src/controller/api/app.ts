@@ -67,6 +67,8 @@ export interface ControllerAppOptions {
    * source address for the per-source limits. None by default.
    */
   trustedProxies?: readonly string[];
+  /** Serve HTTPS with this key and certificate chain (PEM); plain HTTP without. */
+  https?: { key: string; cert: string };
 }
 
 type RoutesOptions = Pick<
@@ -100,6 +102,7 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
   const trusted = parseCidrList(options.trustedProxies ?? [], 'trusted proxy');
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger: logger ?? false }),
+    ...(options.https ? { https: options.https } : {}),
     bodyLimit: BODY_LIMIT,
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.connectionTimeoutMs,
@@ -131,7 +134,8 @@ export function buildControllerApp(options: ControllerAppOptions): FastifyInstan
   // then gave up its request keeps it for seconds, and close() would wait for that.
   const fresh = new Set<Socket>();
   guardConnections(app.server, limits, trusted);
-  app.server.on('connection', (socket: Socket) => {
+  // Under TLS the request bytes arrive on the TLS socket, not on the TCP one beneath.
+  app.server.on(options.https ? 'secureConnection' : 'connection', (socket: Socket) => {
     fresh.add(socket);
     socket.once('data', () => fresh.delete(socket));
     socket.once('close', () => fresh.delete(socket));

@@ -54,6 +54,7 @@ import type {
   ControllerStore,
   CredentialEvent,
   DeviceStatusRecord,
+  TlsPair,
 } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -75,6 +76,7 @@ export class MemoryStore implements ControllerStore {
   readonly #credentials = new Map<string, string>();
   readonly #activations = new Map<string, StoredActivation>();
   readonly #statuses = new Map<string, DeviceStatusRecord>();
+  readonly #tlsPairs = new Map<string, TlsPair>();
   readonly #log: AuditEntry[] = [];
   #fault: Error | undefined;
   #closed = false;
@@ -172,6 +174,17 @@ export class MemoryStore implements ControllerStore {
     get.device(this.#state, serial);
     this.#takeFault();
     this.#statuses.set(serial, { serial, receivedAt: at, report: structuredClone(report) });
+  }
+
+  async getTlsPair(name: string): Promise<TlsPair | undefined> {
+    const pair = this.#open().#tlsPairs.get(name);
+    return pair && { ...pair };
+  }
+
+  async putTlsPairIfAbsent(name: string, pair: TlsPair): Promise<TlsPair> {
+    const pairs = this.#open().#tlsPairs;
+    if (!pairs.has(name)) pairs.set(name, { ...pair });
+    return { ...pairs.get(name)! };
   }
 
   async getDeviceStatus(serial: string): Promise<DeviceStatusRecord | undefined> {

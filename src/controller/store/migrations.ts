@@ -107,6 +107,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS audit_log_by_at ON audit_log (at);
     `,
   },
+  {
+    version: 5,
+    name: 'TLS certificates',
+    sql: `
+      -- The controller's own CA ('ca') and the server certificates it issued
+      -- ('server:<names>'), PEM. Kept here so every replica on this database
+      -- serves under one CA and restarts keep the fingerprint devices pinned.
+      CREATE TABLE tls_pairs (
+        name TEXT PRIMARY KEY,
+        cert_pem TEXT NOT NULL,
+        key_pem TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export function latestSchemaVersion(migrations: readonly Migration[] = MIGRATIONS): number {

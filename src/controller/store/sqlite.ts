@@ -81,6 +81,7 @@ import type {
   ControllerStore,
   CredentialEvent,
   DeviceStatusRecord,
+  TlsPair,
 } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -165,6 +166,10 @@ function statements(db: Database.Database) {
       'SELECT received_at AS receivedAt, report FROM device_status WHERE serial = ?',
     ),
     deleteStatus: db.prepare('DELETE FROM device_status WHERE serial = ?'),
+    tlsPair: db.prepare('SELECT cert_pem AS certPem, key_pem AS keyPem FROM tls_pairs WHERE name = ?'),
+    addTlsPair: db.prepare(
+      'INSERT INTO tls_pairs (name, cert_pem, key_pem, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING',
+    ),
   };
 }
 
@@ -295,6 +300,19 @@ export class SqliteStore implements ControllerStore {
     return (
       row && { serial, receivedAt: row.receivedAt, report: JSON.parse(row.report) as Record<string, unknown> }
     );
+  }
+
+  async getTlsPair(name: string): Promise<TlsPair | undefined> {
+    return this.#read(() => this.#sql.tlsPair.get(name) as TlsPair | undefined);
+  }
+
+  async putTlsPairIfAbsent(name: string, pair: TlsPair, at: number): Promise<TlsPair> {
+    let stored: TlsPair | undefined;
+    this.#write('storing a TLS certificate', () => {
+      this.#sql.addTlsPair.run(name, pair.certPem, pair.keyPem, at);
+      stored = this.#sql.tlsPair.get(name) as TlsPair;
+    });
+    return stored!;
   }
 
   async createApiKey(

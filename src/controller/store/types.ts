@@ -86,6 +86,12 @@ export interface DeviceStatusRecord {
   report: Record<string, unknown>;
 }
 
+/** A certificate and its private key, PEM; the key is a secret of the controller. */
+export interface TlsPair {
+  certPem: string;
+  keyPem: string;
+}
+
 export interface AuditEntry {
   /** Increasing position in the log, starting at 1. */
   seq: number;
@@ -165,6 +171,14 @@ export interface ControllerStore {
   /** Replaces the device's last status report. ModelNotFoundError if no such device. */
   putDeviceStatus(serial: string, report: Record<string, unknown>, at: number): Promise<void>;
   getDeviceStatus(serial: string): Promise<DeviceStatusRecord | undefined>;
+
+  /** A stored certificate and its private key (PEM), or undefined. */
+  getTlsPair(name: string): Promise<TlsPair | undefined>;
+  /**
+   * Stores the pair unless one of that name exists; returns the stored one. Two
+   * replicas creating the CA at once thus end up with the same (the first) CA.
+   */
+  putTlsPairIfAbsent(name: string, pair: TlsPair, at: number): Promise<TlsPair>;
 
   audit(query?: AuditQuery): Promise<AuditEntry[]>;
   close(): Promise<void>;
