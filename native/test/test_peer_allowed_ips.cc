@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "sag/sag.h"
+#include "sag/sag_testing.h"  // sag_dp_add_memory_domain: a second routing domain without a device
 
 namespace {
 
