@@ -25,6 +25,8 @@ async function controller(t: ExecutionContext, extra: Partial<StartControllerOpt
     bootstrapApiKey: KEY,
     logger: false,
     print: () => {},
+    // Plain HTTP on loopback: the limits are per connection and source; TLS is controller-tls.test.ts's.
+    insecureHttp: true,
     ...extra,
   });
   t.teardown(async () => {

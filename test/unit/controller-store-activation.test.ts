@@ -194,7 +194,7 @@ test('sqlite: migration 2 gives access points stored before it a null key, versi
   // Turn the file into what a sag at schema 1 left: no later migrations, the row without the field.
   const db = new Database(path);
   db.exec(
-    'DELETE FROM schema_migrations WHERE version > 1; DROP TABLE activation_codes; DROP TABLE device_status;',
+    'DELETE FROM schema_migrations WHERE version > 1; DROP TABLE activation_codes; DROP TABLE device_status; DROP TABLE tls_pairs;',
   );
   db.prepare(
     "UPDATE entities SET value = json_remove(value, '$.publicKey') WHERE collection = 'accessPoints'",
